@@ -1,0 +1,16 @@
+// Prints the browser bundle's size, raw and gzipped. Run `npm run build` first.
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+
+const LIMIT = 30 * 1024;
+let failed = false;
+for (const file of ['dist/browser/apify-kv.min.js', 'dist/browser/apify-kv.esm.js']) {
+  const raw = readFileSync(file);
+  const gz = gzipSync(raw, { level: 9 }).length;
+  console.log(`${file}: ${raw.length} bytes, ${gz} bytes gzipped (${(gz / 1024).toFixed(1)} KiB)`);
+  if (gz > LIMIT) failed = true;
+}
+if (failed) {
+  console.error(`a browser bundle is over the ${LIMIT}-byte gzipped budget`);
+  process.exit(1);
+}
