@@ -1,0 +1,79 @@
+/** The request handler: CORS, routing, method checks, and turning every failure into a contract error. */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppContext, RequestState } from './context.js';
+import { answerPreflight, applyCorsHeaders } from './cors.js';
+import { ApiError, fromStorageError, internalError, methodNotAllowed, pageNotFound } from './errors.js';
+import { ClientGone, deleteRecord, directUpload, downloadRecords, getDirectUploadUrl, getRecord, listKeys, putRecord } from './record-handlers.js';
+import { cannotRespond, rejectBody, sendError } from './responses.js';
+import { parseTarget, ROUTE_METHODS, type Route } from './routes.js';
+import { deleteStore, getOrCreateStore, getStore, listStores, updateStore } from './store-handlers.js';
+
+/** After answering early, at most this much of an unread body is read and dropped before the connection is cut. */
+const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
+
+export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** The handler over a ready context; `createRequestHandler` in server.ts builds one from options. */
+export function createHandler(ctx: AppContext): RequestHandler {
+  return (req, res) => {
+    handle(ctx, req, res).catch((err: unknown) => answerFailure(ctx, req, res, err));
+  };
+}
+
+async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  applyCorsHeaders(res);
+  const method = (req.method ?? 'GET').toUpperCase();
+  const { route, query } = parseTarget(req.url ?? '/');
+  if (method === 'OPTIONS') {
+    answerPreflight(req, res);
+    return;
+  }
+  if (!route) throw pageNotFound();
+  const allowed = ROUTE_METHODS[route.kind];
+  if (!allowed.includes(method)) throw methodNotAllowed(allowed.filter((m) => m !== 'HEAD'));
+  if (route.segmentError) throw route.segmentError;
+
+  const principal = ctx.auth.authenticate(req, query);
+  const state: RequestState = { req, res, query, principal };
+  await dispatch(ctx, state, route, method);
+}
+
+function dispatch(ctx: AppContext, state: RequestState, route: Route, method: string): Promise<void> {
+  const { storeRef: ref, key } = route;
+  const read = method === 'GET' || method === 'HEAD';
+  switch (route.kind) {
+    case 'stores':
+      return read ? listStores(ctx, state) : getOrCreateStore(ctx, state);
+    case 'store':
+      if (read) return getStore(ctx, state, ref);
+      return method === 'PUT' ? updateStore(ctx, state, ref) : deleteStore(ctx, state, ref);
+    case 'keys':
+      return listKeys(ctx, state, ref);
+    case 'records':
+      return downloadRecords(ctx, state, ref);
+    case 'record':
+      if (read) return getRecord(ctx, state, ref, key);
+      return method === 'DELETE' ? deleteRecord(ctx, state, ref, key) : putRecord(ctx, state, ref, key);
+    case 'direct-upload-url':
+      return getDirectUploadUrl(ctx, state, ref, key);
+    case 'direct-upload':
+      return directUpload(ctx, state, ref, key);
+  }
+}
+
+function answerFailure(ctx: AppContext, req: IncomingMessage, res: ServerResponse, err: unknown): void {
+  if (err instanceof ClientGone) return;
+  let apiError = err instanceof ApiError ? err : fromStorageError(err);
+  if (!apiError) {
+    // Log the failure itself, never the request (its URL may carry a token).
+    ctx.logger.error(`Request failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    apiError = internalError();
+  }
+  if (cannotRespond(res)) {
+    // A streamed response already started: cutting it is the only signal left.
+    if (!res.writableEnded) res.destroy();
+    return;
+  }
+  if (!req.complete) rejectBody(req, res, apiError, MAX_DISCARD_BYTES);
+  else sendError(res, apiError);
+}

@@ -1,0 +1,117 @@
+/** `apify-kv serve`: start the server from the command line and stop it cleanly on a signal. */
+import { parseArgs } from 'node:util';
+import { DEFAULT_HOST, DEFAULT_PORT, startServer, type RunningServer, type StartServerOptions } from './server.js';
+
+export interface ServeOptions extends StartServerOptions {
+  /** Where the "Listening on" line goes. Default stdout. */
+  stdout?: NodeJS.WritableStream;
+  /** Where warnings and errors go. Default stderr. */
+  stderr?: NodeJS.WritableStream;
+}
+
+/**
+ * Starts the server, prints `Listening on http://HOST:PORT`, and on SIGINT/SIGTERM stops
+ * accepting connections, finishes requests in flight, closes the storage and exits 0.
+ * A second signal exits at once with 1.
+ */
+export async function serveFromCli(options: ServeOptions = {}): Promise<RunningServer> {
+  const stdout = options.stdout ?? process.stdout;
+  const stderr = options.stderr ?? process.stderr;
+  const running = await startServer({
+    ...options,
+    logger: {
+      info: (m) => stdout.write(`${m}\n`),
+      warn: (m) => stderr.write(`${m}\n`),
+      error: (m) => stderr.write(`${m}\n`),
+      ...options.logger,
+    },
+  });
+  stdout.write(`Listening on ${running.url}\n`);
+
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    stderr.write(`Received ${signal}, finishing requests in flight...\n`);
+    running.close().then(
+      () => process.exit(0),
+      (err: Error) => {
+        stderr.write(`Shutdown failed: ${err.message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return running;
+}
+
+export const SERVE_USAGE = `Usage: apify-kv serve [options]
+
+Options:
+  --host HOST                 interface to bind (default ${DEFAULT_HOST})
+  --port PORT                 port, 0 for any free one (default ${DEFAULT_PORT})
+  --storage-dir DIR           storage root (default $APIFY_LOCAL_STORAGE_DIR, $CRAWLEE_STORAGE_DIR or ./storage)
+  --token TOKEN               require this API token
+  --users-file FILE           JSON file with users and their tokens
+  --max-payload-bytes N       largest record body of a plain PUT (default 9437184)
+  --consistency-lag-ms N      simulate eventual consistency for up to N ms after writes (default 0)
+  -h, --help                  show this help`;
+
+/** Parses `serve` flags (without the command name) into server options. Throws on bad input. */
+export function parseServeArgs(argv: readonly string[]): StartServerOptions & { help?: boolean } {
+  const { values } = parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      host: { type: 'string' },
+      port: { type: 'string' },
+      'storage-dir': { type: 'string' },
+      token: { type: 'string' },
+      'users-file': { type: 'string' },
+      'max-payload-bytes': { type: 'string' },
+      'consistency-lag-ms': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const int = (value: string | undefined, flag: string, min: number) => {
+    if (value === undefined) return undefined;
+    if (!/^\d{1,15}$/.test(value) || Number(value) < min) throw new Error(`${flag} must be an integer >= ${min}.`);
+    return Number(value);
+  };
+  return {
+    host: values.host,
+    port: int(values.port, '--port', 0),
+    storageDir: values['storage-dir'],
+    token: values.token,
+    usersFile: values['users-file'],
+    maxPayloadBytes: int(values['max-payload-bytes'], '--max-payload-bytes', 1),
+    consistencyLagMillis: int(values['consistency-lag-ms'], '--consistency-lag-ms', 0),
+    help: values.help,
+  };
+}
+
+/** The whole `serve` command: parse flags, print help or errors, serve. Resolves with the exit code on failure. */
+export async function runServeCommand(argv: readonly string[], io: { stdout?: NodeJS.WritableStream; stderr?: NodeJS.WritableStream } = {}): Promise<RunningServer | number> {
+  const stdout = io.stdout ?? process.stdout;
+  const stderr = io.stderr ?? process.stderr;
+  let options;
+  try {
+    options = parseServeArgs(argv);
+  } catch (err) {
+    stderr.write(`${(err as Error).message}\n\n${SERVE_USAGE}\n`);
+    return 2;
+  }
+  if (options.help) {
+    stdout.write(`${SERVE_USAGE}\n`);
+    return 0;
+  }
+  const { help: _help, ...serverOptions } = options;
+  try {
+    return await serveFromCli({ ...serverOptions, stdout, stderr });
+  } catch (err) {
+    stderr.write(`Cannot start the server: ${(err as Error).message}\n`);
+    return 1;
+  }
+}

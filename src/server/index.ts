@@ -1,0 +1,25 @@
+/**
+ * `apify-kv-client/server`: an Apify-compatible key-value-store API over the local file storage.
+ *
+ * ```ts
+ * import { startServer } from 'apify-kv-client/server';
+ * const server = await startServer({ port: 0, storageDir: './storage' });
+ * console.log(server.url);
+ * await server.close();
+ * ```
+ */
+export {
+  startServer,
+  createRequestHandler,
+  type RequestHandlerOptions,
+  isLoopbackHost,
+  DEFAULT_HOST,
+  DEFAULT_PORT,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  type StartServerOptions,
+  type RunningServer,
+} from './server.js';
+export { serveFromCli, runServeCommand, parseServeArgs, SERVE_USAGE, type ServeOptions } from './cli.js';
+export type { RequestHandler } from './app.js';
+export type { AppContext, ServerLogger } from './context.js';
+export type { ServerUser } from './auth.js';

@@ -1,0 +1,195 @@
+/** Keys listing, the records ZIP, single records, and direct uploads. */
+import { pipeline } from 'node:stream';
+import type { StoreInfo } from '../storage/types.js';
+import { canWrite, requireUser } from './auth.js';
+import { bodyEncoding, corruptBody, declaredLength, decodeBody } from './body.js';
+import { allowBody, baseUrl, resolveStore, viewContext, type AppContext, type RequestState } from './context.js';
+import {
+  ApiError,
+  invalidInput,
+  isPayloadTooLarge,
+  payloadTooLarge,
+  recordNotFound,
+  storeNotFound,
+} from './errors.js';
+import { cannotRespond, sendData, sendJson, sendNoContent } from './responses.js';
+import { queryValue } from './routes.js';
+import { assertValidKey, assertValidStoreRef, parseBoolean, parseLimit } from './validation.js';
+import { keyItemView, recordUrl } from './views.js';
+import { sendRecordsZip } from './zip.js';
+
+const MAX_CONTENT_TYPE_LENGTH = 1000;
+
+/** A valid `signature` for the store's keys/records URLs. */
+function contentSigned(ctx: AppContext, state: RequestState) {
+  const signature = queryValue(state.query, 'signature');
+  return (store: StoreInfo) => !!signature && ctx.signer.verifyStoreContentSignature(store.id, signature, ctx.now());
+}
+
+export async function listKeys(ctx: AppContext, state: RequestState, ref: string | undefined): Promise<void> {
+  const { query } = state;
+  const limit = parseLimit(queryValue(query, 'limit'));
+  const exclusiveStartKey = queryValue(query, 'exclusiveStartKey') || undefined;
+  const prefix = queryValue(query, 'prefix') || undefined;
+  rejectCollection(query);
+  const store = await resolveStore(ctx, state, ref, 'read', contentSigned(ctx, state));
+  const page = await ctx.storage.listKeys(store.id, { exclusiveStartKey, limit, prefix });
+  const view = viewContext(ctx, state, canWrite(state.principal, store));
+  sendData(state.res, 200, {
+    items: page.items.map((item) => keyItemView(store.id, item, view)),
+    count: page.count,
+    limit: page.limit,
+    exclusiveStartKey: page.exclusiveStartKey,
+    isTruncated: page.isTruncated,
+    nextExclusiveStartKey: page.nextExclusiveStartKey,
+  });
+}
+
+export async function downloadRecords(ctx: AppContext, state: RequestState, ref: string | undefined): Promise<void> {
+  const prefix = queryValue(state.query, 'prefix') || undefined;
+  rejectCollection(state.query);
+  const store = await resolveStore(ctx, state, ref, 'read', contentSigned(ctx, state));
+  await sendRecordsZip(state.res, ctx.storage, store, prefix, state.req.method === 'HEAD');
+}
+
+/** Collections need a store schema, which stores here never have. */
+function rejectCollection(query: URLSearchParams): void {
+  if (query.has('collection')) {
+    throw invalidInput('Parameter "collection" needs a key-value store schema; stores on this server have none.');
+  }
+}
+
+export async function getRecord(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
+  assertValidKey(key);
+  const attachment = parseBoolean(queryValue(state.query, 'attachment'), 'attachment');
+  const signature = queryValue(state.query, 'signature');
+  const store = await resolveStore(ctx, state, ref, 'read', (s) =>
+    !!signature &&
+    (ctx.signer.verifyRecordSignature(s.id, key, signature) || ctx.signer.verifyStoreContentSignature(s.id, signature, ctx.now())),
+  );
+  const record = await ctx.storage.getRecord(store.id, key);
+  if (!record) throw recordNotFound();
+
+  const { req, res } = state;
+  const headers: Record<string, string> = {
+    'Content-Type': record.contentType,
+    'Content-Length': String(record.size),
+    ETag: record.etag,
+    'Last-Modified': record.modifiedAt.toUTCString(),
+    'Cache-Control': 'no-cache',
+    'X-Content-Type-Options': 'nosniff',
+    // A stored HTML page must not run scripts with this origin's rights.
+    'Content-Security-Policy': 'sandbox',
+  };
+  if (attachment) {
+    headers['Content-Disposition'] = `attachment; filename="${key}"`;
+  }
+  if (etagMatches(req.headers['if-none-match'], record.etag)) {
+    delete headers['Content-Length'];
+    res.writeHead(304, headers);
+    res.end();
+    return;
+  }
+  res.writeHead(200, headers);
+  if (req.method === 'HEAD') {
+    res.end();
+    return;
+  }
+  // On a read error mid-body the response is cut short; the client sees a broken transfer.
+  pipeline(record.openStream(), res, () => {});
+}
+
+function etagMatches(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  if (header.trim() === '*') return true;
+  const bare = (tag: string) => tag.trim().replace(/^W\//, '');
+  return header.split(',').some((tag) => bare(tag) === bare(etag));
+}
+
+export async function putRecord(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
+  assertValidKey(key);
+  requireUser(state.principal);
+  const encoding = bodyEncoding(state.req);
+  const contentType = recordContentType(state);
+  const length = declaredLength(state.req);
+  // An uncompressed body that declares too many bytes is refused before reading any of it.
+  if (encoding === 'identity' && length !== undefined && length > ctx.maxPayloadBytes) {
+    throw payloadTooLarge(state.req.method ?? 'PUT', ctx.maxPayloadBytes, length);
+  }
+  const store = await resolveStore(ctx, state, ref, 'write');
+  await writeBody(ctx, state, store, key, contentType, ctx.maxPayloadBytes);
+}
+
+export async function deleteRecord(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
+  assertValidKey(key);
+  const store = await resolveStore(ctx, state, ref, 'write');
+  // Deleting a missing record is not an error: the end state is what was asked for.
+  await ctx.storage.deleteRecord(store.id, key);
+  sendNoContent(state.res);
+}
+
+export async function getDirectUploadUrl(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
+  assertValidKey(key);
+  const store = await resolveStore(ctx, state, ref, 'write');
+  const expires = ctx.now() + ctx.directUploadTtlMillis;
+  const signature = ctx.signer.directUploadSignature(store.id, key, expires);
+  const signedUrl = `${recordUrl(baseUrl(ctx, state.req), store.id, key)}/direct-upload?expires=${expires}&signature=${signature}`;
+  sendData(state.res, 200, { signedUrl });
+}
+
+/** The PUT to a signed URL: the signature replaces the token, and there is no size limit. */
+export async function directUpload(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
+  assertValidKey(key);
+  assertValidStoreRef(ref);
+  const verdict = ctx.signer.verifyDirectUpload(ref, key, queryValue(state.query, 'expires'), queryValue(state.query, 'signature'), ctx.now());
+  if (verdict === 'invalid') throw new ApiError(403, 'invalid-signature', 'The upload URL signature is not valid.');
+  if (verdict === 'expired') throw new ApiError(403, 'invalid-signature', 'The upload URL has expired; request a new one.');
+  bodyEncoding(state.req);
+  const contentType = recordContentType(state);
+  const store = await ctx.storage.getStore(ref);
+  if (!store || store.id !== ref) throw storeNotFound();
+  await writeBody(ctx, state, store, key, contentType, undefined);
+}
+
+/** The Content-Type to store: exactly as sent; none means raw bytes. */
+function recordContentType(state: RequestState): string {
+  const header = state.req.headers['content-type'];
+  if (header === undefined || header.trim() === '') return 'application/octet-stream';
+  if (header.length > MAX_CONTENT_TYPE_LENGTH) throw invalidInput('The Content-Type header is too long.');
+  return header;
+}
+
+/** Streams the decoded body into storage; 201 when it is durable. */
+async function writeBody(
+  ctx: AppContext,
+  state: RequestState,
+  store: StoreInfo,
+  key: string,
+  contentType: string,
+  maxBytes: number | undefined,
+): Promise<void> {
+  const { req, res } = state;
+  const encoding = bodyEncoding(req);
+  allowBody(ctx, state);
+  const body = decodeBody(req, encoding, maxBytes);
+  let info;
+  try {
+    info = await ctx.storage.putRecord(store.id, key, body.stream, { contentType, maxBytes });
+  } catch (err) {
+    const failure = body.failure();
+    body.dispose();
+    if (failure === 'aborted') throw new ClientGone();
+    if (maxBytes !== undefined && (failure === 'too-large' || isPayloadTooLarge(err))) {
+      throw payloadTooLarge(req.method ?? 'PUT', maxBytes);
+    }
+    if (failure === 'corrupt') throw corruptBody(encoding);
+    throw err;
+  }
+  if (cannotRespond(res)) return;
+  sendJson(res, 201, {}, { Location: recordUrl(baseUrl(ctx, req), store.id, key), ETag: info.etag });
+}
+
+/** The client went away mid-request: there is nobody to answer. */
+export class ClientGone extends Error {
+  override readonly name = 'ClientGone';
+}

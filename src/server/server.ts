@@ -1,0 +1,238 @@
+/** Starting and stopping the HTTP server over a storage engine. */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { FileStorage, LaggingStorage, resolveStorageDir } from '../storage/index.js';
+import type { KeyValueStorage } from '../storage/types.js';
+import { createHandler, type RequestHandler } from './app.js';
+import { Authenticator, loadUsers, type ServerUser } from './auth.js';
+import type { AppContext, ServerLogger } from './context.js';
+import { UrlSigner } from './signing.js';
+
+export const DEFAULT_HOST = '127.0.0.1';
+export const DEFAULT_PORT = 8010;
+/** 9 MiB, the platform's limit for one request body (after decoding). */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 9_437_184;
+
+/** Options of a bare request handler (for mounting the API in another `node:http` server). */
+export interface RequestHandlerOptions {
+  /** The engine to serve; opened by the caller. */
+  storage: KeyValueStorage;
+  token?: string;
+  users?: ServerUser[];
+  usersFile?: string;
+  maxPayloadBytes?: number;
+  now?: () => number;
+  logger?: Partial<ServerLogger>;
+  signingSecret?: string | Buffer;
+  directUploadTtlMillis?: number;
+  /** Base of the URLs handed out when a request has no usable Host header. Default `http://localhost`. */
+  publicBaseUrl?: string;
+}
+
+function buildContext(
+  options: Omit<RequestHandlerOptions, 'storage'> & { storage: KeyValueStorage },
+  defaultBaseUrl: () => string,
+): AppContext {
+  checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
+  return {
+    storage: options.storage,
+    auth: new Authenticator(loadUsers(options)),
+    signer: new UrlSigner(options.signingSecret),
+    maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    directUploadTtlMillis: options.directUploadTtlMillis ?? 15 * 60_000,
+    now: options.now ?? Date.now,
+    logger: makeLogger(options.logger),
+    publicBaseUrl: options.publicBaseUrl,
+    defaultBaseUrl,
+    awaitingContinue: new WeakSet(),
+  };
+}
+
+/** The API as a plain `(req, res)` handler over an open storage engine. */
+export function createRequestHandler(options: RequestHandlerOptions): RequestHandler {
+  return createHandler(buildContext(options, () => 'http://localhost'));
+}
+
+export interface StartServerOptions {
+  /** Interface to bind. Default `127.0.0.1`. */
+  host?: string;
+  /** Port; `0` picks a free one. Default 8010. */
+  port?: number;
+  /** Storage root; default `resolveStorageDir()` (env `APIFY_LOCAL_STORAGE_DIR`, `CRAWLEE_STORAGE_DIR`, or `./storage`). */
+  storageDir?: string;
+  /**
+   * Use this engine instead of a `FileStorage` on `storageDir`. The caller keeps ownership:
+   * `close()` does not close it (unless `consistencyLagMillis` wraps it: the wrapper closes what it wraps).
+   */
+  storage?: KeyValueStorage;
+  /** Require this token; requests with it act as the local user. */
+  token?: string;
+  /** Several users, each with its own token. */
+  users?: ServerUser[];
+  /** JSON file with users: `[{ "id", "username", "token" }]` or `{ "users": [...] }`. */
+  usersFile?: string;
+  /** Largest record body accepted by a plain PUT/POST, counted after decoding. Default 9,437,184. */
+  maxPayloadBytes?: number;
+  /** Simulate eventual consistency: reads may see the previous state for up to this long after a write. Default 0 (off). */
+  consistencyLagMillis?: number;
+  /** Unnamed stores expire this long after their last access. Default 7 days. */
+  unnamedRetentionMillis?: number;
+  /** How often expired unnamed stores are swept (also once at start). Default 1 hour; 0 = only at start. Ignored with `storage`. */
+  sweepIntervalMillis?: number;
+  /** Injected clock (epoch millis), for tests. */
+  now?: () => number;
+  /** Where info, warnings and errors go. Default: warnings and errors to stderr, info nowhere. */
+  logger?: Partial<ServerLogger>;
+  /** Secret for signed URLs (direct uploads, public URLs). Default: random per server start. */
+  signingSecret?: string | Buffer;
+  /** How long a direct upload URL is valid. Default 15 minutes. */
+  directUploadTtlMillis?: number;
+  /** Base of the URLs the server hands out. Default: from each request's Host header. */
+  publicBaseUrl?: string;
+  /** A connection idle this long is closed. Default 2 minutes. */
+  idleTimeoutMillis?: number;
+  /** On `close()`, requests still running after this long are cut. Default 30 s. */
+  shutdownTimeoutMillis?: number;
+}
+
+export interface RunningServer {
+  /** `http://host:port`, with the real port. */
+  url: string;
+  host: string;
+  port: number;
+  server: http.Server;
+  storage: KeyValueStorage;
+  /** Stops accepting connections, lets running requests finish, then closes the storage it opened. */
+  close(): Promise<void>;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|::1|::ffff:127(\.\d{1,3}){3})$/i;
+
+export function isLoopbackHost(host: string): boolean {
+  return LOOPBACK.test(host);
+}
+
+function formatUrl(host: string, port: number): string {
+  return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+}
+
+function checkCount(value: number | undefined, name: string, min: number): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < min)) {
+    throw new Error(`Option ${name} must be an integer >= ${min}.`);
+  }
+}
+
+export function makeLogger(logger: Partial<ServerLogger> | undefined): ServerLogger {
+  return {
+    info: logger?.info ?? (() => {}),
+    warn: logger?.warn ?? ((m) => process.stderr.write(`${m}\n`)),
+    error: logger?.error ?? ((m) => process.stderr.write(`${m}\n`)),
+  };
+}
+
+export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
+  const host = options.host ?? DEFAULT_HOST;
+  const port = options.port ?? DEFAULT_PORT;
+  checkCount(port, 'port', 0);
+  if (port > 65535) throw new Error('Option port must be at most 65535.');
+  checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
+  checkCount(options.consistencyLagMillis, 'consistencyLagMillis', 0);
+  checkCount(options.sweepIntervalMillis, 'sweepIntervalMillis', 0);
+  const logger = makeLogger(options.logger);
+  // Users are checked before anything touches the disk.
+  const users = loadUsers(options);
+
+  let ownsStorage = !options.storage;
+  let storage: KeyValueStorage =
+    options.storage ??
+    new FileStorage({
+      storageDir: options.storageDir ?? resolveStorageDir(process.env),
+      unnamedRetentionMillis: options.unnamedRetentionMillis,
+      sweepIntervalMillis: options.sweepIntervalMillis,
+      now: options.now,
+    });
+  await storage.open();
+  const lag = options.consistencyLagMillis ?? 0;
+  if (lag > 0) {
+    storage = new LaggingStorage(storage, { maxLagMillis: lag, now: options.now });
+    ownsStorage = true;
+    await storage.open();
+  }
+
+  let url = formatUrl(host, port);
+  const ctx = buildContext({ ...options, users, token: undefined, usersFile: undefined, storage, logger }, () => url);
+  const handler = createHandler(ctx);
+
+  // Requests in progress, so close() can wait for writes in flight.
+  const active = new Set<http.ServerResponse>();
+  let closing = false;
+  let onIdle: (() => void) | null = null;
+  const track = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    active.add(res);
+    if (closing) res.setHeader('Connection', 'close');
+    res.on('close', () => {
+      active.delete(res);
+      if (active.size === 0) onIdle?.();
+    });
+    handler(req, res);
+  };
+
+  const server = http.createServer({ requestTimeout: 0 }, track);
+  server.on('checkContinue', (req, res) => {
+    // Answer "100 Continue" only once we know we want the body (see allowBody).
+    ctx.awaitingContinue.add(req);
+    track(req, res);
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  server.setTimeout(options.idleTimeoutMillis ?? 120_000);
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    if (ownsStorage) await storage.close();
+    throw err;
+  }
+  const realPort = (server.address() as AddressInfo).port;
+  url = formatUrl(host, realPort);
+
+  if (!ctx.auth.enabled && !isLoopbackHost(host)) {
+    logger.warn(
+      `WARNING: listening on ${host} without any token: anyone who can reach ${url} can read, change and delete every store. ` +
+        'Use --token or --users-file, or bind to 127.0.0.1.',
+    );
+  }
+
+  let closed: Promise<void> | null = null;
+  const close = () => {
+    closed ??= (async () => {
+      closing = true;
+      for (const res of active) if (!res.headersSent) res.setHeader('Connection', 'close');
+      const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (active.size > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, options.shutdownTimeoutMillis ?? 30_000);
+          onIdle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      server.closeAllConnections();
+      await serverClosed;
+      if (ownsStorage) await storage.close();
+    })();
+    return closed;
+  };
+
+  return { url, host, port: realPort, server, storage, close };
+}

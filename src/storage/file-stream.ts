@@ -1,0 +1,78 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, promises as fsp } from 'node:fs';
+import { Readable } from 'node:stream';
+
+const CHUNK_SIZE = 64 * 1024;
+
+/**
+ * Streams a byte range (inclusive `end`) of a file, reading chunk by chunk on demand.
+ * `open` yields the handle; `verify` may reject it (e.g. the file was replaced by a newer
+ * version since its metadata was read), which fails the stream before any byte is sent.
+ */
+export class FileRangeStream extends Readable {
+  private handle: fsp.FileHandle | undefined;
+  private position: number;
+
+  constructor(
+    private readonly openFile: () => Promise<fsp.FileHandle>,
+    private readonly verify: (stats: import('node:fs').Stats) => void,
+    start: number,
+    private readonly end: number,
+  ) {
+    super({ highWaterMark: CHUNK_SIZE });
+    this.position = start;
+  }
+
+  override _construct(callback: (error?: Error | null) => void): void {
+    this.openFile()
+      .then(async (handle) => {
+        this.handle = handle;
+        this.verify(await handle.stat());
+      })
+      .then(
+        () => callback(),
+        (error: Error) => callback(error),
+      );
+  }
+
+  override _read(size: number): void {
+    const remaining = this.end - this.position + 1;
+    if (remaining <= 0) {
+      this.push(null);
+      return;
+    }
+    const length = Math.min(Math.max(size, CHUNK_SIZE), remaining);
+    const buffer = Buffer.allocUnsafe(length);
+    this.handle!.read(buffer, 0, length, this.position).then(
+      ({ bytesRead }) => {
+        if (bytesRead === 0) {
+          this.push(null);
+          return;
+        }
+        this.position += bytesRead;
+        this.push(buffer.subarray(0, bytesRead));
+      },
+      (error: Error) => this.destroy(error),
+    );
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    const handle = this.handle;
+    this.handle = undefined;
+    if (!handle) {
+      callback(error);
+      return;
+    }
+    handle.close().then(
+      () => callback(error),
+      (closeError: Error) => callback(error ?? closeError),
+    );
+  }
+}
+
+/** Quoted md5 hex of a file, read as a stream. */
+export async function fileEtag(file: string): Promise<string> {
+  const hash = createHash('md5');
+  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  return `"${hash.digest('hex')}"`;
+}

@@ -1,0 +1,32 @@
+/**
+ * A record's sidecar `{KEY}.__metadata__.json`. Crawlee writes `{key, contentType,
+ * extension}`; we add size, ETag and modification time, which Crawlee ignores.
+ */
+export interface RecordMetadataFile {
+  key: string;
+  contentType: string;
+  extension: string;
+  size?: number;
+  etag?: string;
+  modifiedAt?: string;
+}
+
+export function serializeRecordMetadata(meta: RecordMetadataFile): string {
+  return JSON.stringify(meta, null, 2);
+}
+
+/** `null` when the content is not a usable sidecar. */
+export function parseRecordMetadata(raw: unknown): RecordMetadataFile | null {
+  if (!raw || typeof raw !== 'object') return null;
+  const data = raw as Record<string, unknown>;
+  if (typeof data.key !== 'string' || typeof data.contentType !== 'string' || !data.contentType) return null;
+  if (typeof data.extension !== 'string' || !/^[a-zA-Z0-9]{1,16}$/.test(data.extension)) return null;
+  return {
+    key: data.key,
+    contentType: data.contentType,
+    extension: data.extension,
+    size: typeof data.size === 'number' ? data.size : undefined,
+    etag: typeof data.etag === 'string' ? data.etag : undefined,
+    modifiedAt: typeof data.modifiedAt === 'string' ? data.modifiedAt : undefined,
+  };
+}

@@ -1,0 +1,319 @@
+/**
+ * The records of one store: the lazily loaded key index, and crash-safe writes,
+ * deletes and reads of record files.
+ *
+ * A write goes: body streamed to `.tmp/{stem}.data` (hashed, counted, fsynced) ->
+ * sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp` -> rename the body into place
+ * -> fsync -> rename the sidecar into place -> fsync -> remove the body file of the old
+ * extension if it changed. `recoverTempFolder()` knows how to finish or undo each step.
+ */
+import { promises as fsp, type Stats } from 'node:fs';
+import type { Readable } from 'node:stream';
+
+import { writeBody } from './body-writer.js';
+import { extensionForContentType } from './content-types.js';
+import { StorageError } from './errors.js';
+import { FileRangeStream, fileEtag } from './file-stream.js';
+import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
+import { KeyIndex } from './key-index.js';
+import { childPath, dataExtensionFor, recordMetadataFileName, TEMP_DIR_NAME } from './layout.js';
+import { KeyedQueue, type SharedLock } from './locks.js';
+import { serializeRecordMetadata } from './record-metadata.js';
+import {
+  dataFileOf,
+  scanStoreFolder,
+  TEMP_DATA_SUFFIX,
+  TEMP_META_SUFFIX,
+  type IndexEntry,
+} from './store-folder.js';
+import type { ListKeysOptions, RecordInfo, StoredRecord } from './types.js';
+
+export interface StoreRecordsContext {
+  /** The store folder's current path (it moves when the store is renamed). */
+  dir(): string;
+  /** Shared by record operations, exclusive while the folder moves or is deleted. */
+  lock: SharedLock;
+  /** Throws `store-not-found` once the store is deleted. */
+  assertAlive(): void;
+  now(): number;
+  /** Told the real byte total once the index is loaded (stats saved before a crash may lag). */
+  onLoaded(totalBytes: number): void;
+}
+
+/** What a change did to the store's byte count. */
+export interface RecordChange {
+  sizeDelta: number;
+}
+
+export class StoreRecords {
+  private index: KeyIndex<IndexEntry> | undefined;
+  private loading: Promise<KeyIndex<IndexEntry>> | undefined;
+  private readonly queue = new KeyedQueue();
+  /** Keys whose files are being swapped right now; readers wait for these. */
+  private readonly committing = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly ctx: StoreRecordsContext) {}
+
+  get isLoaded(): boolean {
+    return this.index !== undefined;
+  }
+
+  /** Loads the index once (call under the shared lock). */
+  load(): Promise<KeyIndex<IndexEntry>> {
+    if (this.index) return Promise.resolve(this.index);
+    this.loading ??= scanStoreFolder(this.ctx.dir()).then(
+      (entries) => {
+        const index = new KeyIndex<IndexEntry>();
+        let total = 0;
+        for (const entry of entries) {
+          index.set(entry);
+          total += entry.size;
+        }
+        this.index = index;
+        this.ctx.onLoaded(total);
+        return index;
+      },
+      (error) => {
+        this.loading = undefined;
+        throw error;
+      },
+    );
+    return this.loading;
+  }
+
+  /** Loads the index now (it reports the byte total through `onLoaded`). */
+  async ensureLoaded(): Promise<void> {
+    await this.ctx.lock.shared(() => this.load());
+  }
+
+  async list(options: ListKeysOptions & { limit: number }) {
+    const index = await this.ctx.lock.shared(async () => {
+      this.ctx.assertAlive();
+      return this.load();
+    });
+    return index.page(options);
+  }
+
+  async put(
+    key: string,
+    body: Readable | Uint8Array,
+    contentType: string,
+    maxBytes: number | undefined,
+  ): Promise<RecordInfo & RecordChange> {
+    const ext = dataExtensionFor(key, extensionForContentType(contentType));
+    const stem = tempStem();
+    const turn = this.queue.reserve(key);
+    const progress = { bodyMoved: false };
+    try {
+      const handle = await this.ctx.lock.shared(async () => {
+        this.ctx.assertAlive();
+        await this.load();
+        const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
+        await fsp.mkdir(tempDir, { recursive: true });
+        return fsp.open(childPath(tempDir, stem + TEMP_DATA_SUFFIX), 'wx');
+      });
+      let written;
+      let ino: number;
+      try {
+        written = await writeBody(handle, body, maxBytes);
+        await handle.sync();
+        ino = (await handle.stat()).ino;
+      } finally {
+        await handle.close();
+      }
+      // Streaming ran in parallel with other writes; the swap happens in call order.
+      await turn.wait();
+      return await this.ctx.lock.shared(() =>
+        this.whileCommitting(key, () => this.commit(key, stem, ext, contentType, written, ino, progress)),
+      );
+    } catch (error) {
+      if (progress.bodyMoved) {
+        // The new body is in place but the write did not finish: put its sidecar in
+        // place if still possible (else recovery does on the next open) and rescan.
+        await this.finishSidecar(key, stem);
+        this.index = undefined;
+        this.loading = undefined;
+      } else {
+        await this.removeTempFiles(stem);
+      }
+      throw error;
+    } finally {
+      turn.done();
+    }
+  }
+
+  private async commit(
+    key: string,
+    stem: string,
+    ext: string,
+    contentType: string,
+    written: { size: number; etag: string },
+    ino: number,
+    progress: { bodyMoved: boolean },
+  ): Promise<RecordInfo & RecordChange> {
+    this.ctx.assertAlive();
+    const dir = this.ctx.dir();
+    const tempDir = childPath(dir, TEMP_DIR_NAME);
+    const index = await this.load();
+    const previous = index.get(key);
+    const modifiedAt = new Date(this.ctx.now());
+
+    const metaTemp = childPath(tempDir, stem + TEMP_META_SUFFIX);
+    const sidecar = serializeRecordMetadata({
+      key,
+      contentType,
+      extension: ext,
+      size: written.size,
+      etag: written.etag,
+      modifiedAt: modifiedAt.toISOString(),
+    });
+    await writeNewFileDurably(metaTemp, sidecar);
+    // Both temp files must be on disk before the body moves: recovery relies on them.
+    await fsyncDir(tempDir);
+    await fsp.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, dataFileOf({ key, ext })));
+    progress.bodyMoved = true;
+    await fsyncDir(dir);
+    await fsp.rename(metaTemp, childPath(dir, recordMetadataFileName(key)));
+    await fsyncDir(dir);
+    if (previous && previous.ext !== ext) {
+      await fsp.rm(childPath(dir, dataFileOf(previous)), { force: true });
+      await fsyncDir(dir);
+    }
+
+    index.set({ key, ext, contentType, size: written.size, etag: written.etag, modifiedAt, ino });
+    return {
+      key,
+      contentType,
+      size: written.size,
+      etag: written.etag,
+      modifiedAt,
+      sizeDelta: written.size - (previous?.size ?? 0),
+    };
+  }
+
+  /** Returns the removed record's size, or `null` when there was none. */
+  async delete(key: string): Promise<number | null> {
+    return this.queue.run(key, () =>
+      this.ctx.lock.shared(() =>
+        this.whileCommitting(key, async () => {
+          this.ctx.assertAlive();
+          const index = await this.load();
+          const entry = index.get(key);
+          if (!entry) return null;
+          const dir = this.ctx.dir();
+          // Body first: a crash in between leaves only a sidecar, which the scan drops.
+          await fsp.rm(childPath(dir, dataFileOf(entry)), { force: true });
+          await fsp.rm(childPath(dir, recordMetadataFileName(key)), { force: true });
+          await fsyncDir(dir);
+          index.delete(key);
+          return entry.size;
+        }),
+      ),
+    );
+  }
+
+  async get(key: string): Promise<StoredRecord | null> {
+    return this.ctx.lock.shared(async () => {
+      this.ctx.assertAlive();
+      const index = await this.load();
+      for (;;) {
+        await this.committing.get(key);
+        const entry = index.get(key);
+        if (!entry) return null;
+        const file = childPath(this.ctx.dir(), dataFileOf(entry));
+        let stats: Stats;
+        try {
+          stats = await fsp.lstat(file);
+          // Only regular files are records (a symlink put there by hand is not followed).
+          if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOENT' });
+        } catch (error) {
+          if (!isNotFound(error)) throw error;
+          if (this.committing.has(key) || index.get(key) !== entry) continue;
+          // Removed behind our back: forget it.
+          index.delete(key);
+          return null;
+        }
+        if (stats.ino !== entry.ino || stats.size !== entry.size) {
+          if (this.committing.has(key) || index.get(key) !== entry) continue;
+          // Replaced behind our back (by hand): take the file as it is now.
+          Object.assign(entry, { ino: stats.ino, size: stats.size, etag: undefined, modifiedAt: stats.mtime });
+        }
+        entry.etag ??= await fileEtag(file);
+        return this.toStoredRecord(entry);
+      }
+    });
+  }
+
+  private toStoredRecord(entry: IndexEntry): StoredRecord {
+    const { key, contentType, size, etag, modifiedAt, ino } = entry;
+    const fileName = dataFileOf(entry);
+    return {
+      key,
+      contentType,
+      size,
+      etag: etag!,
+      modifiedAt: new Date(modifiedAt),
+      openStream: (range) => {
+        const start = range ? Math.max(0, range.start) : 0;
+        const end = range ? Math.min(range.end, size - 1) : size - 1;
+        return new FileRangeStream(
+          () => this.ctx.lock.shared(async () => {
+            this.ctx.assertAlive();
+            return fsp.open(childPath(this.ctx.dir(), fileName), 'r');
+          }),
+          (stats) => {
+            if (stats.ino !== ino) {
+              throw new StorageError('record-not-found', `Record "${key}" was replaced or deleted while it was being read.`);
+            }
+          },
+          start,
+          end,
+        );
+      },
+    };
+  }
+
+  /** Resolves once all writes and deletes started so far are finished. */
+  drain(): Promise<void> {
+    return this.queue.drain();
+  }
+
+  private async whileCommitting<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const work = fn();
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.committing.set(key, settled);
+    try {
+      return await work;
+    } finally {
+      if (this.committing.get(key) === settled) this.committing.delete(key);
+    }
+  }
+
+  private async finishSidecar(key: string, stem: string): Promise<void> {
+    try {
+      await this.ctx.lock.shared(async () => {
+        const dir = this.ctx.dir();
+        const metaTemp = childPath(childPath(dir, TEMP_DIR_NAME), stem + TEMP_META_SUFFIX);
+        await fsp.rename(metaTemp, childPath(dir, recordMetadataFileName(key)));
+      });
+    } catch {
+      // Left for recovery.
+    }
+  }
+
+  private async removeTempFiles(stem: string): Promise<void> {
+    try {
+      await this.ctx.lock.shared(async () => {
+        const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
+        // The sidecar first: a body left alone is plain garbage to recovery.
+        await fsp.rm(childPath(tempDir, stem + TEMP_META_SUFFIX), { force: true });
+        await fsp.rm(childPath(tempDir, stem + TEMP_DATA_SUFFIX), { force: true });
+      });
+    } catch {
+      // The store may be gone; recovery cleans the temp folder on the next open anyway.
+    }
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * The storage engine's contract: what the server and the SDK's local backend may rely on.
+ * Node only. Nothing here knows about HTTP.
+ */
+import type { Readable } from 'node:stream';
+
+/** Who may read a store without owning it. */
+export type GeneralAccess =
+  | 'RESTRICTED'
+  | 'ANYONE_WITH_ID_CAN_READ'
+  | 'ANYONE_WITH_NAME_CAN_READ'
+  | 'FOLLOW_USER_SETTING';
+
+export const GENERAL_ACCESS_VALUES: readonly GeneralAccess[] = [
+  'RESTRICTED',
+  'ANYONE_WITH_ID_CAN_READ',
+  'ANYONE_WITH_NAME_CAN_READ',
+  'FOLLOW_USER_SETTING',
+];
+
+/** Usage counters kept per store. */
+export interface StoreStats {
+  readCount: number;
+  writeCount: number;
+  deleteCount: number;
+  listCount: number;
+  /** Sum of the sizes of all records, in bytes. */
+  storageBytes: number;
+}
+
+/** A store's metadata as the engine keeps it. */
+export interface StoreInfo {
+  id: string;
+  /** `null` for an unnamed store. */
+  name: string | null;
+  userId: string;
+  username: string;
+  createdAt: Date;
+  modifiedAt: Date;
+  accessedAt: Date;
+  generalAccess: GeneralAccess;
+  stats: StoreStats;
+}
+
+/** A record's metadata, without its body. */
+export interface RecordInfo {
+  key: string;
+  /** The exact content type it was stored with. */
+  contentType: string;
+  /** Body size in bytes. */
+  size: number;
+  /** Strong ETag of the body (quoted, as sent in the `ETag` header). */
+  etag: string;
+  modifiedAt: Date;
+}
+
+/** A record ready to be read: its metadata and a way to open its body. */
+export interface StoredRecord extends RecordInfo {
+  /** Opens the body as a stream. Optionally a byte range (inclusive `end`). */
+  openStream(range?: { start: number; end: number }): Readable;
+}
+
+export interface ListKeysOptions {
+  /** Skip every key up to and including this one (UTF-8 binary order). */
+  exclusiveStartKey?: string;
+  /** 1..1000, default 1000. */
+  limit?: number;
+  /** Only keys that start with this prefix. */
+  prefix?: string;
+}
+
+export interface ListKeysResult {
+  items: Array<{ key: string; size: number }>;
+  count: number;
+  limit: number;
+  exclusiveStartKey: string | null;
+  isTruncated: boolean;
+  /** `null` on the last page. */
+  nextExclusiveStartKey: string | null;
+}
+
+export interface ListStoresOptions {
+  /** Only stores of this user (omit for all users). */
+  userId?: string;
+  offset?: number;
+  /** 1..1000, default 1000. */
+  limit?: number;
+  /** Newest first. */
+  desc?: boolean;
+  /** Include unnamed stores (by default only named ones are listed). */
+  unnamed?: boolean;
+}
+
+export interface ListStoresResult {
+  total: number;
+  offset: number;
+  limit: number;
+  desc: boolean;
+  count: number;
+  items: StoreInfo[];
+}
+
+/** The owner of a store. The single-user local mode uses {@link LOCAL_USER}. */
+export interface StorageUser {
+  id: string;
+  username: string;
+}
+
+export const LOCAL_USER: StorageUser = { id: 'local-user', username: 'local' };
+
+export interface FileStorageOptions {
+  /** Root directory; see `resolveStorageDir()` for the default. */
+  storageDir: string;
+  /** Unnamed stores expire this long after their last access. Default 7 days. */
+  unnamedRetentionMillis?: number;
+  /** Injected clock for tests (epoch millis). Default `Date.now`. */
+  now?: () => number;
+  /** How often the retention sweep runs in the background. Default 1 hour; 0 turns it off. */
+  sweepIntervalMillis?: number;
+  /**
+   * Store metadata changes that happen on every access (stats, `accessedAt`) are saved at
+   * most this often. Default 1000 ms. `close()` saves whatever is pending.
+   */
+  metadataFlushMillis?: number;
+}
+
+/** Error codes of the engine; the server maps them to API error types. */
+export type StorageErrorCode =
+  | 'invalid-record-key'
+  | 'invalid-store-name'
+  | 'invalid-input'
+  | 'store-not-found'
+  | 'record-not-found'
+  | 'name-not-unique';
+
+/**
+ * The engine. `FileStorage` (in `file-storage.ts`) implements it over the Apify SDK /
+ * Crawlee folder layout. Store references (`storeRef`) are an id, a name of the given
+ * user's store, or `username~name`. All methods throw `StorageError` on bad input.
+ */
+export interface KeyValueStorage {
+  /** Loads metadata and indexes, runs the retention sweep once. Idempotent. */
+  open(): Promise<void>;
+  /** Waits for writes in flight, stops timers. */
+  close(): Promise<void>;
+
+  listStores(options?: ListStoresOptions): Promise<ListStoresResult>;
+  /** Get-or-create by name; no name creates a new unnamed store. */
+  getOrCreateStore(args: { name?: string; user: StorageUser }): Promise<{ store: StoreInfo; created: boolean }>;
+  /** `null` when there is no such store. `user` resolves bare names and `~name`. */
+  getStore(storeRef: string, user?: StorageUser): Promise<StoreInfo | null>;
+  /** Rename (name `null` makes it unnamed) and/or change access. Throws `name-not-unique`. */
+  updateStore(storeId: string, changes: { name?: string | null; generalAccess?: GeneralAccess }): Promise<StoreInfo>;
+  /** Removes the store and all its records. Returns false when it did not exist. */
+  deleteStore(storeId: string): Promise<boolean>;
+
+  listKeys(storeId: string, options?: ListKeysOptions): Promise<ListKeysResult>;
+  /** `null` when the record does not exist. Counts a read and touches `accessedAt`. */
+  getRecord(storeId: string, key: string): Promise<StoredRecord | null>;
+  /**
+   * Stores a record atomically (temp file, fsync, rename); resolves once durable.
+   * `maxBytes` makes it throw `PayloadTooLargeError`
+   * as soon as the streamed body exceeds it, leaving the old record untouched.
+   */
+  putRecord(
+    storeId: string,
+    key: string,
+    body: Readable | Uint8Array,
+    options: { contentType: string; maxBytes?: number },
+  ): Promise<RecordInfo>;
+  /** Returns false when the record did not exist. */
+  deleteRecord(storeId: string, key: string): Promise<boolean>;
+
+  /** Deletes unnamed stores not accessed within the retention period. Returns their ids. */
+  sweepExpired(): Promise<string[]>;
+}

@@ -1,0 +1,132 @@
+/**
+ * Recovery from each state a crash can leave, built by hand: the same files a write
+ * would have left had the process died between two of its steps.
+ */
+import { createHash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+
+import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
+import { listFiles, makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
+
+let dir: string;
+let storage: FileStorage;
+let storeId: string;
+let folder: string;
+let tempDir: string;
+
+const etag = (data: string) => `"${createHash('md5').update(data).digest('hex')}"`;
+const sidecar = (key: string, contentType: string, extension: string, data: string) =>
+  JSON.stringify({ key, contentType, extension, size: Buffer.byteLength(data), etag: etag(data), modifiedAt: new Date().toISOString() });
+
+beforeEach(async () => {
+  dir = await makeTempDir();
+  storage = await openStorage(dir);
+  storeId = (await storage.getOrCreateStore({ name: 'store', user: LOCAL_USER })).store.id;
+  await storage.putRecord(storeId, 'k', Buffer.from('old body'), { contentType: 'text/plain; charset=ascii' });
+  await storage.close();
+  folder = path.join(dir, 'key_value_stores', 'store');
+  tempDir = path.join(folder, '.tmp');
+  await fsp.mkdir(tempDir, { recursive: true });
+});
+
+afterEach(async () => {
+  await storage.close();
+  await removeDir(dir);
+});
+
+async function reopenAndRead(key = 'k') {
+  storage = await openStorage(dir);
+  const record = await storage.getRecord(storeId, key);
+  return record && { contentType: record.contentType, etag: record.etag, body: (await readAll(record.openStream())).toString() };
+}
+
+describe('recovery on open', () => {
+  it('drops a write that died before its body was moved into place', async () => {
+    await fsp.writeFile(path.join(tempDir, 's1.data'), 'new body');
+    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar('k', 'application/json', 'json', 'new body'));
+    expect(await reopenAndRead()).toEqual({ contentType: 'text/plain; charset=ascii', etag: etag('old body'), body: 'old body' });
+    expect(await listFiles(tempDir)).toEqual([]);
+  });
+
+  it('finishes a write that died between moving the body and its metadata (same extension)', async () => {
+    // Body already renamed over the old one; the old sidecar still names the old content type.
+    await fsp.writeFile(path.join(folder, 'k.txt'), 'new body');
+    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar('k', 'text/plain; charset=utf-8', 'txt', 'new body'));
+    expect(await reopenAndRead()).toEqual({ contentType: 'text/plain; charset=utf-8', etag: etag('new body'), body: 'new body' });
+    expect(await listFiles(tempDir)).toEqual([]);
+  });
+
+  it('finishes a write that changed the extension and died before the old body was removed', async () => {
+    await fsp.writeFile(path.join(folder, 'k.json'), '{"new":1}');
+    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar('k', 'application/json', 'json', '{"new":1}'));
+    expect(await reopenAndRead()).toEqual({ contentType: 'application/json', etag: etag('{"new":1}'), body: '{"new":1}' });
+    expect((await fsp.readdir(folder)).sort()).toEqual(['.tmp', '__metadata__.json', 'k.__metadata__.json', 'k.json']);
+  });
+
+  it('ignores a leftover sidecar that does not describe the body on disk', async () => {
+    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar('k', 'application/json', 'txt', 'some other body'));
+    await fsp.writeFile(path.join(tempDir, 's2.meta'), '{ torn');
+    await fsp.writeFile(path.join(tempDir, 's3.meta'), sidecar('../../escape', 'text/plain', 'txt', 'x'));
+    expect(await reopenAndRead()).toMatchObject({ contentType: 'text/plain; charset=ascii', body: 'old body' });
+    expect(await listFiles(tempDir)).toEqual([]);
+    expect(await fsp.readdir(path.dirname(dir))).not.toContain('escape.__metadata__.json');
+  });
+
+  it('removes leftover temp files and half-made or half-deleted store folders', async () => {
+    await fsp.writeFile(path.join(tempDir, 'x.tmp'), '{"half":');
+    await fsp.writeFile(path.join(tempDir, 'y.data'), 'partial');
+    const stores = path.join(dir, 'key_value_stores');
+    await fsp.mkdir(path.join(stores, '.creating-abc'));
+    await fsp.writeFile(path.join(stores, '.creating-abc', '__metadata__.json'), '{}');
+    await fsp.mkdir(path.join(stores, '.deleting-def'));
+    await fsp.writeFile(path.join(stores, '.deleting-def', 'k.txt'), 'gone');
+    expect(await reopenAndRead()).toMatchObject({ body: 'old body' });
+    expect((await fsp.readdir(stores)).sort()).toEqual(['store']);
+    expect(await listFiles(tempDir)).toEqual([]);
+    expect((await storage.listStores({ unnamed: true })).total).toBe(1);
+  });
+
+  it('drops the sidecar of a delete that died after removing the body', async () => {
+    await fsp.rm(path.join(folder, 'k.txt'));
+    expect(await reopenAndRead()).toBeNull();
+    expect(await fsp.readdir(folder)).not.toContain('k.__metadata__.json');
+    expect((await storage.listKeys(storeId)).items).toEqual([]);
+  });
+
+  it('rebuilds unreadable store metadata from the folder name', async () => {
+    await fsp.writeFile(path.join(folder, '__metadata__.json'), '{ torn');
+    storage = await openStorage(dir);
+    const store = (await storage.getStore('store'))!;
+    expect(store.name).toBe('store');
+    expect(store.stats.storageBytes).toBe(8);
+    expect(JSON.parse(await fsp.readFile(path.join(folder, '__metadata__.json'), 'utf8'))).toMatchObject({ id: store.id, name: 'store' });
+    expect((await readAll((await storage.getRecord(store.id, 'k'))!.openStream())).toString()).toBe('old body');
+  });
+
+  it('finishes a store rename that died between saving metadata and moving the folder', async () => {
+    const metaPath = path.join(folder, '__metadata__.json');
+    const meta = JSON.parse(await fsp.readFile(metaPath, 'utf8'));
+    await fsp.writeFile(metaPath, JSON.stringify({ ...meta, name: 'renamed' }));
+    storage = await openStorage(dir);
+    expect((await storage.getStore('renamed'))!.id).toBe(storeId);
+    expect(await fsp.readdir(path.join(dir, 'key_value_stores'))).toEqual(['renamed']);
+    expect((await readAll((await storage.getRecord(storeId, 'k'))!.openStream())).toString()).toBe('old body');
+  });
+
+  it('notices a record file replaced or removed by hand while open', async () => {
+    storage = await openStorage(dir);
+    await storage.listKeys(storeId);
+    await fsp.writeFile(path.join(folder, 'k.txt.new'), 'edited by hand');
+    await fsp.rename(path.join(folder, 'k.txt.new'), path.join(folder, 'k.txt'));
+    const record = (await storage.getRecord(storeId, 'k'))!;
+    expect(record.size).toBe(14);
+    expect(record.etag).toBe(etag('edited by hand'));
+    expect((await readAll(record.openStream())).toString()).toBe('edited by hand');
+    await fsp.rm(path.join(folder, 'k.txt'));
+    expect(await storage.getRecord(storeId, 'k')).toBeNull();
+    expect((await storage.listKeys(storeId)).items).toEqual([]);
+  });
+});
