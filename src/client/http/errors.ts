@@ -1,0 +1,156 @@
+/**
+ * The client's errors. Every error the client throws on purpose is one of three classes, each
+ * with a fixed `name` so callers can tell them apart without `instanceof` (an ESM and a CJS copy
+ * of the package may both be loaded, and their classes are then different objects).
+ */
+
+/** Text put in place of a secret in error messages and paths. */
+export const REDACTED = '[REDACTED]';
+
+/** `name` of {@link ApifyApiError}. */
+export const API_ERROR_NAME = 'ApifyApiError';
+/** `name` of {@link ApifyNetworkError}. */
+export const NETWORK_ERROR_NAME = 'ApifyNetworkError';
+/** `name` of {@link ApifyArgumentError}. */
+export const ARGUMENT_ERROR_NAME = 'ApifyArgumentError';
+
+/** What every error of this package carries. */
+export interface ApifyKvErrorFields {
+  /** Stable class name: `ApifyApiError`, `ApifyNetworkError` or `ApifyArgumentError`. */
+  readonly name: string;
+  /** Short machine-readable kind, e.g. `record-not-found`, `timeout`, `invalid-argument`. */
+  readonly type: string;
+}
+
+/** Details of a request, as kept on the errors about it. Secrets are already redacted. */
+export interface RequestDetails {
+  /** HTTP method, upper case. */
+  method: string;
+  /** Path of the request (no origin, no query string), with any secret redacted. */
+  path: string;
+  /** 1 for the first attempt; the attempt that produced this error. */
+  attempt: number;
+}
+
+/**
+ * The server answered with an error status (after any retries the policy allowed).
+ * `type` and `message` come from the server's `{"error": {"type", "message"}}` body when it
+ * has one.
+ */
+export class ApifyApiError extends Error implements ApifyKvErrorFields {
+  override readonly name = API_ERROR_NAME;
+  /** HTTP status code of the answer. */
+  readonly statusCode: number;
+  /** The server's error type, e.g. `record-not-found`; `unknown-error` when it gave none. */
+  readonly type: string;
+  /** HTTP method of the request. */
+  readonly method: string;
+  /** Path of the request, with secrets redacted. */
+  readonly path: string;
+  /** Which attempt got this answer (1 = the first). */
+  readonly attempt: number;
+  /** The server's own message, without the request details added to `message`. */
+  readonly serverMessage: string;
+
+  /** @internal */
+  constructor(
+    details: RequestDetails & { statusCode: number; type: string; serverMessage: string },
+    cause?: unknown,
+  ) {
+    super(
+      `${details.serverMessage} (${details.statusCode} ${details.type}; ${details.method} ${details.path}, attempt ${details.attempt})`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.statusCode = details.statusCode;
+    this.type = details.type;
+    this.method = details.method;
+    this.path = details.path;
+    this.attempt = details.attempt;
+    this.serverMessage = details.serverMessage;
+  }
+}
+
+/** Kinds of {@link ApifyNetworkError}. */
+export type NetworkErrorType = 'timeout' | 'network-error';
+
+/**
+ * No usable answer came back: the connection failed, was reset, or timed out, on the last
+ * attempt the retry policy allowed. `cause` is the transport's own error (secrets redacted).
+ */
+export class ApifyNetworkError extends Error implements ApifyKvErrorFields {
+  override readonly name = NETWORK_ERROR_NAME;
+  /** `timeout` when the attempt ran out of time, else `network-error`. */
+  readonly type: NetworkErrorType;
+  /** The transport's error code when it gave one, e.g. `ECONNRESET`, `ETIMEDOUT`. */
+  readonly code: string | undefined;
+  /** HTTP method of the request. */
+  readonly method: string;
+  /** Path of the request, with secrets redacted. */
+  readonly path: string;
+  /** Which attempt failed last (1 = the first). */
+  readonly attempt: number;
+
+  /** @internal */
+  constructor(
+    details: RequestDetails & { type: NetworkErrorType; code: string | undefined; detail: string },
+    cause?: unknown,
+  ) {
+    super(
+      `${details.type === 'timeout' ? 'Request timed out' : 'Network error'}: ${details.detail} (${details.method} ${details.path}, attempt ${details.attempt})`,
+      cause === undefined ? undefined : { cause },
+    );
+    this.type = details.type;
+    this.code = details.code;
+    this.method = details.method;
+    this.path = details.path;
+    this.attempt = details.attempt;
+  }
+}
+
+/** A method was called with bad input. Thrown before any request is sent. */
+export class ApifyArgumentError extends Error implements ApifyKvErrorFields {
+  override readonly name = ARGUMENT_ERROR_NAME;
+  /** Always `invalid-argument`. */
+  readonly type = 'invalid-argument';
+  /** Name of the offending argument, e.g. `key`, `storeId`. */
+  readonly argument: string;
+
+  /** @internal */
+  constructor(argument: string, message: string) {
+    super(message);
+    this.argument = argument;
+  }
+}
+
+function hasName(error: unknown, name: string): boolean {
+  return typeof error === 'object' && error !== null && (error as { name?: unknown }).name === name;
+}
+
+/** True for an {@link ApifyApiError}, from any copy of this package. */
+export function isApifyApiError(error: unknown): error is ApifyApiError {
+  return hasName(error, API_ERROR_NAME);
+}
+
+/** True for an {@link ApifyNetworkError}, from any copy of this package. */
+export function isApifyNetworkError(error: unknown): error is ApifyNetworkError {
+  return hasName(error, NETWORK_ERROR_NAME);
+}
+
+/** True for an {@link ApifyArgumentError}, from any copy of this package. */
+export function isApifyArgumentError(error: unknown): error is ApifyArgumentError {
+  return hasName(error, ARGUMENT_ERROR_NAME);
+}
+
+/**
+ * Removes secrets from a text: every occurrence of the given secrets and any `token=` query
+ * parameter value.
+ * @internal
+ */
+export function redact(text: string, secrets: readonly (string | undefined)[]): string {
+  let out = text.replace(/([?&]token=)[^&#\s"']+/gi, `$1${REDACTED}`);
+  for (const secret of secrets) {
+    // Very short strings would redact ordinary words; a real token is long.
+    if (secret && secret.length >= 4) out = out.split(secret).join(REDACTED);
+  }
+  return out;
+}

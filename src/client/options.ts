@@ -1,0 +1,148 @@
+/** Options of `ApifyClient`, their defaults and their checks. */
+import { ApifyArgumentError } from './http/errors.js';
+import type { AdapterOption } from './http/http-client.js';
+import { DEFAULT_RETRY_POLICY } from './http/retry.js';
+import { checkDuration, checkInteger, checkStoreId } from './validation.js';
+
+/** Options of {@link ApifyClient}. Every one is optional. */
+export interface ApifyClientOptions {
+  /** API token, sent as `Authorization: Bearer <token>`. Never put in a URL, never printed. */
+  token?: string;
+  /** API origin. Default `https://api.apify.com`; for a local server e.g. `http://127.0.0.1:8010`. */
+  baseUrl?: string;
+  /** Store used by methods called without `storeId`. */
+  storeId?: string;
+  /** Retries after the first attempt of a request. Default 8. */
+  maxRetries?: number;
+  /** Time limit of each attempt, in seconds. Default 360. */
+  timeoutSecs?: number;
+  /** Backoff base between retries, in ms; the wait before retry n is random in [0, base * 2^(n-1)]. Default 500. */
+  minDelayBetweenRetriesMillis?: number;
+  /** Cap of the backoff between retries, in ms. Default 30,000. */
+  maxDelayBetweenRetriesMillis?: number;
+  /** A server's `Retry-After` is honoured up to this many ms. Default 60,000. */
+  maxRetryAfterMillis?: number;
+  /**
+   * How long after its own write this client keeps re-reading when a read contradicts that write
+   * (read-your-writes), in ms. Default 10,000; 0 turns it off.
+   */
+  consistencyWindowMillis?: number;
+  /** Bodies larger than this (bytes) go through a direct-upload URL. Default 9,437,184 (9 MiB). */
+  maxPayloadBytes?: number;
+  /**
+   * Axios adapter: `'http'`, `'fetch'`, `'xhr'` or an adapter function. Default: axios's `http`
+   * adapter in Node, `fetch` in the browser.
+   */
+  adapter?: AdapterOption;
+  /**
+   * Replaces the clock used for waits between retries and re-reads (tests use a virtual one).
+   * @internal
+   */
+  clock?: Clock;
+}
+
+/** Time source and wait function of a client. @internal */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** Options `setOptions` can change on a live client. */
+export type SettableClientOptions = Pick<ApifyClientOptions, 'token' | 'storeId' | 'maxRetries' | 'timeoutSecs'>;
+
+/** Default API origin. */
+export const DEFAULT_BASE_URL = 'https://api.apify.com';
+/** Default time limit of each attempt, in seconds: long enough for a large record on a slow link. */
+export const DEFAULT_TIMEOUT_SECS = 360;
+/** Default consistency window, in ms. */
+export const DEFAULT_CONSISTENCY_WINDOW_MILLIS = 10_000;
+/** The API's payload limit, in bytes. */
+export const DEFAULT_MAX_PAYLOAD_BYTES = 9_437_184;
+
+/** Options after defaults and checks. @internal */
+export interface ResolvedOptions {
+  token: string | undefined;
+  baseUrl: string;
+  storeId: string | undefined;
+  maxRetries: number;
+  timeoutSecs: number;
+  minDelayBetweenRetriesMillis: number;
+  maxDelayBetweenRetriesMillis: number;
+  maxRetryAfterMillis: number;
+  consistencyWindowMillis: number;
+  maxPayloadBytes: number;
+  adapter: AdapterOption | undefined;
+  clock: Clock | undefined;
+}
+
+function checkToken(token: unknown): string | undefined {
+  if (token === undefined || token === null || token === '') return undefined;
+  if (typeof token !== 'string' || /[\s]/.test(token)) {
+    throw new ApifyArgumentError('token', 'token must be a string without whitespace');
+  }
+  return token;
+}
+
+function checkTimeout(value: unknown): number | undefined {
+  const secs = checkDuration(value, 'timeoutSecs');
+  if (secs === 0) throw new ApifyArgumentError('timeoutSecs', 'timeoutSecs must be greater than 0');
+  return secs;
+}
+
+function checkBaseUrl(value: unknown): string {
+  if (value === undefined) return DEFAULT_BASE_URL;
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new ApifyArgumentError('baseUrl', 'baseUrl must be an absolute http(s) URL');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ApifyArgumentError('baseUrl', 'baseUrl must be an absolute http(s) URL');
+  }
+  if (url.search || url.username || url.password) {
+    throw new ApifyArgumentError('baseUrl', 'baseUrl must not carry a query or credentials: pass the token as `token`');
+  }
+  // Paths are appended as `/v2/...`: drop a trailing slash, and a `/v2` the user may have included.
+  return `${url.origin}${url.pathname}`.replace(/\/+$/, '').replace(/\/v2$/, '');
+}
+
+/** Applies defaults and checks every option. @internal */
+export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ApifyArgumentError('options', 'ApifyClient options must be an object');
+  }
+  return {
+    token: checkToken(options.token),
+    baseUrl: checkBaseUrl(options.baseUrl),
+    storeId: options.storeId === undefined ? undefined : checkStoreId(options.storeId),
+    maxRetries: checkInteger(options.maxRetries, 'maxRetries', 0, 100) ?? DEFAULT_RETRY_POLICY.maxRetries,
+    timeoutSecs: checkTimeout(options.timeoutSecs) ?? DEFAULT_TIMEOUT_SECS,
+    minDelayBetweenRetriesMillis:
+      checkDuration(options.minDelayBetweenRetriesMillis, 'minDelayBetweenRetriesMillis') ??
+      DEFAULT_RETRY_POLICY.baseDelayMillis,
+    maxDelayBetweenRetriesMillis:
+      checkDuration(options.maxDelayBetweenRetriesMillis, 'maxDelayBetweenRetriesMillis') ??
+      DEFAULT_RETRY_POLICY.maxDelayMillis,
+    maxRetryAfterMillis:
+      checkDuration(options.maxRetryAfterMillis, 'maxRetryAfterMillis') ?? DEFAULT_RETRY_POLICY.maxRetryAfterMillis,
+    consistencyWindowMillis:
+      checkDuration(options.consistencyWindowMillis, 'consistencyWindowMillis') ?? DEFAULT_CONSISTENCY_WINDOW_MILLIS,
+    maxPayloadBytes: checkInteger(options.maxPayloadBytes, 'maxPayloadBytes', 1) ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    adapter: options.adapter,
+    clock: options.clock,
+  };
+}
+
+/** Checks the options `setOptions` may change; returns only those given. @internal */
+export function resolveSettable(options: SettableClientOptions): Partial<ResolvedOptions> {
+  if (typeof options !== 'object' || options === null) {
+    throw new ApifyArgumentError('options', 'setOptions needs an options object');
+  }
+  const out: Partial<ResolvedOptions> = {};
+  if ('token' in options) out.token = checkToken(options.token);
+  if ('storeId' in options) out.storeId = options.storeId === undefined ? undefined : checkStoreId(options.storeId);
+  if (options.maxRetries !== undefined) out.maxRetries = checkInteger(options.maxRetries, 'maxRetries', 0, 100);
+  if (options.timeoutSecs !== undefined) out.timeoutSecs = checkTimeout(options.timeoutSecs);
+  return out;
+}

@@ -1,0 +1,71 @@
+/**
+ * Browser side of the client: the same `platform` object as `node.ts`, with web APIs only.
+ * Bodies are not compressed (a `Content-Encoding` request header would need the server's CORS
+ * consent), response bytes are ArrayBuffers and response streams are web ReadableStreams.
+ */
+import type { CreateAxiosDefaults } from 'axios';
+import type { Platform, StreamSource } from './types.js';
+
+/** Not used in the browser: bodies are sent as they are. */
+export const MIN_COMPRESS_BYTES = Infinity;
+
+function transportDefaults(): CreateAxiosDefaults {
+  // The fetch adapter can hand back a response body as a stream; XMLHttpRequest cannot.
+  return { adapter: 'fetch' };
+}
+
+function isWebStream(value: unknown): value is ReadableStream<Uint8Array> {
+  return typeof ReadableStream !== 'undefined' && value instanceof ReadableStream;
+}
+
+function streamSource(value: unknown): StreamSource | undefined {
+  if (!isWebStream(value)) return undefined;
+  // A web stream can be read once only: a failed attempt is reported, never re-sent.
+  return { replayable: false, open: () => value, size: async () => undefined };
+}
+
+function userBytes(bytes: Uint8Array): ArrayBuffer {
+  const { buffer, byteOffset, byteLength } = bytes;
+  if (byteOffset === 0 && byteLength === buffer.byteLength && buffer instanceof ArrayBuffer) return buffer;
+  return bytes.slice().buffer as ArrayBuffer;
+}
+
+async function readStream(data: unknown, limit: number): Promise<Uint8Array> {
+  if (!isWebStream(data)) return new Uint8Array(0);
+  // Only error bodies are read this way, and they are small: reading all, then cutting, is fine.
+  return new Uint8Array(await new Response(data).arrayBuffer()).subarray(0, limit);
+}
+
+function discardStream(data: unknown): void {
+  if (isWebStream(data)) data.cancel().catch(() => undefined);
+}
+
+/**
+ * cyrb53, a fast 53-bit string hash, run over bytes. Not cryptographic: it only has to tell a
+ * body this client wrote from an older one.
+ */
+function digest(bytes: Uint8Array): string {
+  let h1 = 0xdeadbeef ^ bytes.length;
+  let h2 = 0x41c6ce57 ^ bytes.length;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    h1 = Math.imul(h1 ^ b, 2654435761);
+    h2 = Math.imul(h2 ^ b, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `${bytes.length}:${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
+}
+
+/** The platform object the client uses in the browser. */
+export const platform: Platform = {
+  transportDefaults,
+  compress: async () => undefined,
+  requestData: (bytes) => bytes,
+  streamSource,
+  userBytes,
+  userStream: (data) => data,
+  readStream,
+  discardStream,
+  digest,
+};

@@ -1,0 +1,37 @@
+/**
+ * What the client needs from its platform. `node.ts` and `browser.ts` both export exactly these
+ * names; the browser build swaps one for the other, so nothing Node-specific reaches the bundle.
+ */
+import type { CreateAxiosDefaults } from 'axios';
+
+/** A request body that is a stream, possibly one that can be opened again for a retry. */
+export interface StreamSource {
+  /** Data for axios for the next attempt (a fresh stream when the source is replayable). */
+  open(): unknown;
+  /** Whether `open()` may be called again after an attempt consumed the data. */
+  readonly replayable: boolean;
+  /** Size in bytes when it can be known without reading the stream. */
+  size(): Promise<number | undefined>;
+}
+
+/** The functions each platform module exports. */
+export interface Platform {
+  /** Axios instance defaults of this platform (agents, adapter, headers). */
+  transportDefaults(): CreateAxiosDefaults;
+  /** Compresses a request body; undefined when the platform does not compress. */
+  compress(bytes: Uint8Array): Promise<{ data: Uint8Array; encoding: string } | undefined>;
+  /** Turns bytes into what the transport accepts as request data. */
+  requestData(bytes: Uint8Array): unknown;
+  /** Recognises a stream value given as a record body; undefined for anything else. */
+  streamSource(value: unknown): StreamSource | undefined;
+  /** Bytes handed back to the user: a Buffer in Node, an ArrayBuffer in the browser. */
+  userBytes(bytes: Uint8Array): unknown;
+  /** A response stream handed back to the user: a Node Readable, or a web ReadableStream. */
+  userStream(data: unknown): unknown;
+  /** Reads up to `limit` bytes of a response stream, then lets go of it. */
+  readStream(data: unknown, limit: number): Promise<Uint8Array>;
+  /** Releases a response stream nobody will read. */
+  discardStream(data: unknown): void;
+  /** A short digest of a body, to recognise it again later. */
+  digest(bytes: Uint8Array): string;
+}

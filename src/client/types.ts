@@ -1,0 +1,222 @@
+/** Types of the objects the key-value-store API returns, and of the methods' options. */
+import type { Readable } from 'node:stream';
+import type { CallOptions } from './http/http-client.js';
+
+export type { CallOptions };
+
+/** Who may read a store without owning it. */
+export type GeneralAccess =
+  | 'RESTRICTED'
+  | 'ANYONE_WITH_ID_CAN_READ'
+  | 'ANYONE_WITH_NAME_CAN_READ'
+  | 'FOLLOW_USER_SETTING';
+
+/** Usage counters of a store. */
+export interface KeyValueStoreStats {
+  readCount?: number;
+  writeCount?: number;
+  deleteCount?: number;
+  listCount?: number;
+  /** Sum of the sizes of all records, in bytes. */
+  storageBytes?: number;
+  /** Other counters the server may add. */
+  [counter: string]: number | undefined;
+}
+
+/** A key-value store. Dates are parsed into `Date` objects. */
+export interface KeyValueStore {
+  id: string;
+  /** `null` for an unnamed store. */
+  name: string | null;
+  userId?: string | null;
+  username?: string | null;
+  createdAt: Date;
+  modifiedAt: Date;
+  accessedAt: Date;
+  actId?: string | null;
+  actRunId?: string | null;
+  consoleUrl?: string;
+  keysPublicUrl?: string;
+  recordsPublicUrl?: string;
+  generalAccess?: GeneralAccess;
+  stats?: KeyValueStoreStats;
+  /** Other fields the server may add. */
+  [field: string]: unknown;
+}
+
+/** A page of an offset-paginated list. */
+export interface PaginatedList<T> {
+  /** Number of items in all pages. */
+  total: number;
+  /** Items skipped at the start. */
+  offset: number;
+  /** Most items a page may hold. */
+  limit: number;
+  /** Items in this page. */
+  count: number;
+  /** Whether the order is newest first. */
+  desc: boolean;
+  items: T[];
+}
+
+/** One key of a store, as listed. */
+export interface KeyValueStoreKey {
+  key: string;
+  /** Body size in bytes. */
+  size: number;
+  /** A link to read the record directly, when the server gives one. */
+  recordPublicUrl?: string;
+}
+
+/** A page of keys. */
+export interface KeyValueStoreKeys {
+  items: KeyValueStoreKey[];
+  count: number;
+  limit: number;
+  /** The key this page started after; `null` for the first page. */
+  exclusiveStartKey: string | null;
+  /** Whether more keys follow. */
+  isTruncated: boolean;
+  /** Pass as `exclusiveStartKey` to get the next page; `null` on the last page. */
+  nextExclusiveStartKey: string | null;
+}
+
+/** A record as read. */
+export interface KeyValueStoreRecord<Body = unknown> {
+  key: string;
+  /** The value, decoded as the call asked (see {@link GetRecordOptions}). */
+  body: Body;
+  /** The record's content type, as stored. */
+  contentType: string;
+}
+
+/** Raw record bytes: a Buffer in Node, an ArrayBuffer in the browser. */
+export type RecordBytes = Buffer | ArrayBuffer;
+
+/** A record body as a stream: a Node Readable in Node, a web ReadableStream in the browser. */
+export type RecordStream = Readable | ReadableStream<Uint8Array>;
+
+/** A value `putRecord` accepts. */
+export type RecordValue =
+  | string
+  | number
+  | boolean
+  | null
+  | object
+  | Uint8Array
+  | ArrayBuffer
+  | Blob
+  | Readable
+  | ReadableStream<Uint8Array>;
+
+/** A store to act on: falls back to the client's `storeId` when left out. */
+export interface StoreTarget {
+  /** Store id or `username~store-name`. Default: the client's `storeId` option. */
+  storeId?: string;
+}
+
+/** Options of `getOrCreateStore`. */
+export interface GetOrCreateStoreOptions extends CallOptions {
+  /** Name of the store. Without one a new unnamed store is created on every call. */
+  storeName?: string;
+}
+
+/** Options of `listStores`. */
+export interface ListStoresOptions extends CallOptions {
+  /** Stores to skip at the start. */
+  offset?: number;
+  /** Most stores to return (the API caps this at 1000). */
+  limit?: number;
+  /** Newest first. */
+  desc?: boolean;
+  /** Include unnamed stores. */
+  unnamed?: boolean;
+  /** Only stores owned by the token's user, or only those shared with it. */
+  ownership?: 'ownedByMe' | 'sharedWithMe';
+}
+
+/** Options of reads that can wait for a thing written by someone else. */
+export interface WaitOptions {
+  /**
+   * When the thing is missing, keep asking for up to this many milliseconds before answering that
+   * it is missing. Use it to read what another client has just written. Default 0.
+   */
+  waitMillis?: number;
+}
+
+/** Options of `getStore`. */
+export interface GetStoreOptions extends CallOptions, StoreTarget, WaitOptions {}
+
+/** Options of `updateStore`. */
+export interface UpdateStoreOptions extends CallOptions, StoreTarget {
+  /** The fields to change. */
+  store: {
+    /** New name; `null` makes the store unnamed. */
+    name?: string | null;
+    generalAccess?: GeneralAccess;
+  };
+}
+
+/** Options of `deleteStore`. */
+export interface DeleteStoreOptions extends CallOptions {
+  /** Store id or `username~store-name`. Required: a store is never deleted by default. */
+  storeId: string;
+}
+
+/** Options of `getRecord`. */
+export interface GetRecordOptions extends CallOptions, StoreTarget, WaitOptions {
+  /** Record key. */
+  key: string;
+  /** Return the body as a stream, unread and unbuffered. */
+  stream?: boolean;
+  /** Return the body as raw bytes, whatever its content type. */
+  disableBodyParser?: boolean;
+  /** Ask the server for `Content-Disposition: attachment` (HTML is then served unmodified). */
+  attachment?: boolean;
+}
+
+/** Options of `putRecord`. */
+export interface PutRecordOptions extends CallOptions, StoreTarget {
+  /** Record key. */
+  key: string;
+  /** The value. See the README for how each kind of value is sent. */
+  body: RecordValue;
+  /** Content type to store; by default derived from the value. */
+  contentType?: string;
+}
+
+/** Options of `deleteRecord`. */
+export interface DeleteRecordOptions extends CallOptions, StoreTarget {
+  /** Record key. */
+  key: string;
+}
+
+/** Options of `recordExists`. */
+export interface RecordExistsOptions extends CallOptions, StoreTarget, WaitOptions {
+  /** Record key. */
+  key: string;
+}
+
+/** Options of `listKeys`. */
+export interface ListKeysOptions extends CallOptions, StoreTarget {
+  /** List keys after this one. */
+  exclusiveStartKey?: string;
+  /** Most keys to return, 1-1000. */
+  limit?: number;
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Only keys of this collection of the store's schema. */
+  collection?: string;
+}
+
+/** Options of `iterateKeys`. */
+export interface IterateKeysOptions extends CallOptions, StoreTarget {
+  /** Start after this key. */
+  exclusiveStartKey?: string;
+  /** Only keys starting with this. */
+  prefix?: string;
+  /** Only keys of this collection of the store's schema. */
+  collection?: string;
+  /** Keys fetched per request, 1-1000. Default 1000. */
+  pageSize?: number;
+}

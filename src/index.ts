@@ -1,0 +1,57 @@
+/**
+ * `apify-kv-client`: a typed client for Apify key-value stores. Safe for the browser: nothing
+ * exported here depends on Node built-ins (the Node parts sit behind `client/platform/node.ts`).
+ * @packageDocumentation
+ */
+export { ApifyClient } from './client/apify-client.js';
+export {
+  DEFAULT_BASE_URL,
+  DEFAULT_CONSISTENCY_WINDOW_MILLIS,
+  DEFAULT_MAX_PAYLOAD_BYTES,
+  DEFAULT_TIMEOUT_SECS,
+  type ApifyClientOptions,
+  type SettableClientOptions,
+} from './client/options.js';
+export { KeyValueStoresClient } from './client/resources/key-value-stores.js';
+export {
+  ApifyApiError,
+  ApifyArgumentError,
+  ApifyNetworkError,
+  API_ERROR_NAME,
+  ARGUMENT_ERROR_NAME,
+  NETWORK_ERROR_NAME,
+  isApifyApiError,
+  isApifyArgumentError,
+  isApifyNetworkError,
+  type ApifyKvErrorFields,
+  type NetworkErrorType,
+  type RequestDetails,
+} from './client/http/errors.js';
+export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/http/retry.js';
+export type { AdapterOption, CallOptions } from './client/http/http-client.js';
+export { RECORD_KEY_PATTERN, STORE_NAME_PATTERN } from './client/validation.js';
+export type {
+  DeleteRecordOptions,
+  DeleteStoreOptions,
+  GeneralAccess,
+  GetOrCreateStoreOptions,
+  GetRecordOptions,
+  GetStoreOptions,
+  IterateKeysOptions,
+  KeyValueStore,
+  KeyValueStoreKey,
+  KeyValueStoreKeys,
+  KeyValueStoreRecord,
+  KeyValueStoreStats,
+  ListKeysOptions,
+  ListStoresOptions,
+  PaginatedList,
+  PutRecordOptions,
+  RecordBytes,
+  RecordExistsOptions,
+  RecordStream,
+  RecordValue,
+  StoreTarget,
+  UpdateStoreOptions,
+  WaitOptions,
+} from './client/types.js';

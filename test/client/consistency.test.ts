@@ -1,0 +1,158 @@
+/**
+ * Read-your-writes: reads that contradict this client's own recent writes are repeated until they
+ * agree; reads of things it did not write are answered at once.
+ */
+import nock from 'nock';
+import { describe, expect, it } from 'vitest';
+import { ConsistencyJournal, contradicts } from '../../src/client/http/consistency.js';
+import { API, apiError, JSON_HEADERS, makeClient, storeJson, useNock } from './helpers.js';
+
+useNock();
+
+const RECORD = '/v2/key-value-stores/s1/records/k';
+const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
+const NOT_FOUND = apiError('record-not-found', 'Record was not found.');
+
+describe.each(['http', 'fetch'] as const)('consistency over the %s adapter', (adapter) => {
+  it('absorbs a 404 right after its own put', async () => {
+    nock(API).put(RECORD).reply(201, {});
+    nock(API).get(RECORD).times(2).reply(404, NOT_FOUND, JSON_HEADERS);
+    nock(API).get(RECORD).reply(200, 'fresh', TEXT);
+    const { client, clock } = makeClient(adapter, { storeId: 's1' });
+    await client.keyValueStores.putRecord({ key: 'k', body: 'fresh' });
+    expect((await client.keyValueStores.getRecord({ key: 'k' }))?.body).toBe('fresh');
+    expect(clock.sleeps).toEqual([50, 100]);
+  });
+
+  it('absorbs an old ETag after its own update', async () => {
+    nock(API).put(RECORD).reply(201, {}, { etag: '"v2"' });
+    nock(API).get(RECORD).reply(200, 'old', { ...TEXT, etag: '"v1"' });
+    nock(API).get(RECORD).reply(200, 'new', { ...TEXT, etag: 'W/"v2"' });
+    const { client, clock } = makeClient(adapter, { storeId: 's1' });
+    await client.keyValueStores.putRecord({ key: 'k', body: 'new' });
+    expect((await client.keyValueStores.getRecord({ key: 'k' }))?.body).toBe('new');
+    expect(clock.sleeps).toHaveLength(1);
+  });
+
+  it('recognises an old version by its digest when the server sends no ETag', async () => {
+    nock(API).put(RECORD).reply(201, {});
+    nock(API).get(RECORD).reply(200, { v: 1 }, JSON_HEADERS);
+    nock(API).get(RECORD).reply(200, { v: 2 }, JSON_HEADERS);
+    const { client, clock } = makeClient(adapter, { storeId: 's1' });
+    await client.keyValueStores.putRecord({ key: 'k', body: { v: 2 } });
+    expect((await client.keyValueStores.getRecord({ key: 'k' }))?.body).toEqual({ v: 2 });
+    expect(clock.sleeps).toHaveLength(1);
+  });
+
+  it('absorbs a 200 after its own delete, for getRecord and recordExists', async () => {
+    nock(API).delete(RECORD).reply(204);
+    nock(API).get(RECORD).reply(200, 'stale', TEXT);
+    nock(API).get(RECORD).reply(404, NOT_FOUND, JSON_HEADERS);
+    nock(API).head(RECORD).reply(200);
+    nock(API).head(RECORD).reply(404);
+    const { client } = makeClient(adapter, { storeId: 's1' });
+    await client.keyValueStores.deleteRecord({ key: 'k' });
+    expect(await client.keyValueStores.getRecord({ key: 'k' })).toBeNull();
+    expect(await client.keyValueStores.recordExists({ key: 'k' })).toBe(false);
+  });
+
+  it('answers a foreign 404 at once', async () => {
+    nock(API).get(RECORD).reply(404, NOT_FOUND, JSON_HEADERS);
+    const { client, clock } = makeClient(adapter, { storeId: 's1' });
+    expect(await client.keyValueStores.getRecord({ key: 'k' })).toBeNull();
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('waits for a foreign record when asked with waitMillis', async () => {
+    nock(API).get(RECORD).times(3).reply(404, NOT_FOUND, JSON_HEADERS);
+    nock(API).get(RECORD).reply(200, 'theirs', TEXT);
+    const { client, clock } = makeClient(adapter, { storeId: 's1' });
+    expect((await client.keyValueStores.getRecord({ key: 'k', waitMillis: 5_000 }))?.body).toBe('theirs');
+    expect(clock.sleeps).toEqual([50, 100, 200]);
+  });
+
+  it('gives up at the end of the window and returns what the server says', async () => {
+    nock(API).put(RECORD).reply(201, {});
+    nock(API).get(RECORD).times(15).reply(404, NOT_FOUND, JSON_HEADERS);
+    const { client, clock } = makeClient(adapter, { storeId: 's1', consistencyWindowMillis: 10_000 });
+    await client.keyValueStores.putRecord({ key: 'k', body: 'x' });
+    expect(await client.keyValueStores.getRecord({ key: 'k' })).toBeNull();
+    const waited = clock.sleeps.reduce((a, b) => a + b, 0);
+    expect(waited).toBe(10_000);
+    expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(1_000);
+  });
+
+  it('does not delay reads once the window has passed', async () => {
+    nock(API).put(RECORD).reply(201, {});
+    nock(API).get(RECORD).reply(404, NOT_FOUND, JSON_HEADERS);
+    const { client, clock } = makeClient(adapter, { storeId: 's1' });
+    await client.keyValueStores.putRecord({ key: 'k', body: 'x' });
+    clock.time += 10_001;
+    expect(await client.keyValueStores.getRecord({ key: 'k' })).toBeNull();
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('is off with consistencyWindowMillis: 0', async () => {
+    nock(API).put(RECORD).reply(201, {});
+    nock(API).get(RECORD).reply(404, NOT_FOUND, JSON_HEADERS);
+    const { client, clock } = makeClient(adapter, { storeId: 's1', consistencyWindowMillis: 0 });
+    await client.keyValueStores.putRecord({ key: 'k', body: 'x' });
+    expect(await client.keyValueStores.getRecord({ key: 'k' })).toBeNull();
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('absorbs a 404 of a store it has just created, by id and by username~name', async () => {
+    nock(API).post('/v2/key-value-stores').query({ name: 'my-store' }).reply(201, { data: storeJson('id1', 'my-store') }, JSON_HEADERS);
+    nock(API).get('/v2/key-value-stores/id1').reply(404, apiError('record-or-token-not-found', 'No.'), JSON_HEADERS);
+    nock(API).get('/v2/key-value-stores/id1').reply(200, { data: storeJson('id1', 'my-store') }, JSON_HEADERS);
+    nock(API).get('/v2/key-value-stores/janedoe~my-store').reply(404, apiError('record-or-token-not-found', 'No.'), JSON_HEADERS);
+    nock(API).get('/v2/key-value-stores/janedoe~my-store').reply(200, { data: storeJson('id1', 'my-store') }, JSON_HEADERS);
+    const { client } = makeClient(adapter);
+    await client.keyValueStores.getOrCreateStore({ storeName: 'my-store' });
+    expect((await client.keyValueStores.getStore({ storeId: 'id1' }))?.id).toBe('id1');
+    expect((await client.keyValueStores.getStore({ storeId: 'janedoe~my-store' }))?.id).toBe('id1');
+  });
+
+  it('re-reads a streamed record after its own put and frees the discarded stream', async () => {
+    nock(API).put(RECORD).reply(201, {});
+    nock(API).get(RECORD).reply(404, NOT_FOUND, JSON_HEADERS);
+    nock(API).get(RECORD).reply(200, 'streamed', TEXT);
+    const { client } = makeClient(adapter, { storeId: 's1' });
+    await client.keyValueStores.putRecord({ key: 'k', body: 'streamed' });
+    const record = await client.keyValueStores.getRecord({ key: 'k', stream: true });
+    const chunks: Buffer[] = [];
+    for await (const chunk of record!.body as AsyncIterable<Buffer>) chunks.push(Buffer.from(chunk));
+    expect(Buffer.concat(chunks).toString()).toBe('streamed');
+  });
+});
+
+describe('ConsistencyJournal', () => {
+  it('keeps at most maxEntries notes, forgetting the oldest', () => {
+    let now = 0;
+    const journal = new ConsistencyJournal(10_000, 3, () => now);
+    for (const key of ['a', 'b', 'c', 'd']) journal.note('s', key, { exists: true, at: now });
+    expect(journal.size).toBe(3);
+    expect(journal.get('s', 'a')).toBeUndefined();
+    expect(journal.get('s', 'd')).toBeDefined();
+    now = 10_000;
+    expect(journal.get('s', 'd')).toBeUndefined();
+  });
+
+  it('keeps store and record notes apart', () => {
+    const journal = new ConsistencyJournal(1000, 10, () => 0);
+    journal.note('s', undefined, { exists: false, at: 0 });
+    expect(journal.get('s', undefined)?.exists).toBe(false);
+    expect(journal.get('s', '')).toBeUndefined();
+  });
+
+  it('compares by ETag, then by digest', () => {
+    expect(contradicts({ exists: true, etag: '"a"', at: 0 }, { exists: true, etag: '"a"' })).toBe(false);
+    expect(contradicts({ exists: true, etag: '"a"', at: 0 }, { exists: true, etag: '"b"' })).toBe(true);
+    // Different ETag formats, same body: the digest settles it.
+    expect(contradicts({ exists: true, etag: '"a"', digest: 'd1', at: 0 }, { exists: true, etag: 'x', digest: () => 'd1' })).toBe(false);
+    expect(contradicts({ exists: true, digest: 'd1', at: 0 }, { exists: true, digest: () => 'd0' })).toBe(true);
+    expect(contradicts({ exists: true, at: 0 }, { exists: false })).toBe(true);
+    expect(contradicts({ exists: false, at: 0 }, { exists: true })).toBe(true);
+    expect(contradicts({ exists: true, digest: 'd1', at: 0 }, { exists: true })).toBe(false);
+  });
+});
