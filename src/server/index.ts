@@ -21,5 +21,9 @@ export {
 } from './server.js';
 export { serveFromCli, runServeCommand, parseServeArgs, SERVE_USAGE, type ServeOptions } from './cli.js';
 export type { RequestHandler } from './app.js';
-export type { AppContext, ServerLogger } from './context.js';
+export type { ServerLogger } from './context.js';
+// The storage engine the server runs on, for callers that inject their own (`storage` option).
+export { FileStorage, LaggingStorage, resolveStorageDir, StorageError, PayloadTooLargeError } from '../storage/index.js';
+export type * from '../storage/types.js';
+export type { LaggingStorageOptions } from '../storage/lagging-storage.js';
 export type { ServerUser } from './auth.js';

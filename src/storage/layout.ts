@@ -6,8 +6,14 @@
  *   {storageDir}/key_value_stores/{store}/{KEY}.__metadata__.json  record metadata
  *   {storageDir}/key_value_stores/{store}/.tmp/                    temp files, never listed
  *
+ * A key too long for those names (over 237 characters) is stored under a stem made of a
+ * readable prefix and a hash of the key instead, `{KEY[0..128]}~{sha256(KEY)}`, and its
+ * real key is read back from the sidecar. Keys never contain `~`, so such a name can never
+ * be taken for a plain (Crawlee) record file.
+ *
  * Every path built here is checked to stay inside its root, whatever the input.
  */
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 
 export const STORES_DIR_NAME = 'key_value_stores';
@@ -17,6 +23,18 @@ export const TEMP_DIR_NAME = '.tmp';
 /** Prefixes of store folders in transition (being created or deleted); hidden, so never a store. */
 export const CREATING_PREFIX = '.creating-';
 export const DELETING_PREFIX = '.deleting-';
+
+/** Longest file name (in bytes) common file systems allow; keys are ASCII, so bytes are characters. */
+export const MAX_FILE_NAME_LENGTH = 255;
+/**
+ * Keys up to this length keep their own name. The sidecar name is a record's longest one:
+ * extensions have at most 16 characters, shorter than `__metadata__.json`.
+ */
+export const MAX_PLAIN_KEY_LENGTH = MAX_FILE_NAME_LENGTH - RECORD_METADATA_SUFFIX.length;
+/** Separates the prefix from the hash in a long key's stem; not a key character. */
+export const LONG_KEY_MARK = '~';
+const LONG_KEY_PREFIX_LENGTH = 128;
+const LONG_KEY_STEM = /^[a-zA-Z0-9!\-_.'()]{128}~[0-9a-f]{64}$/;
 
 /**
  * Joins one file or folder name onto a directory, refusing anything that could
@@ -51,30 +69,49 @@ export function dataExtensionFor(key: string, ext: string): string {
   return ext;
 }
 
-export function dataFileName(key: string, ext: string): string {
-  return `${key}.${ext}`;
+/**
+ * The stem of a key's file names: the key itself when its names fit, else a readable
+ * prefix plus the SHA-256 of the whole key (distinct keys, distinct stems).
+ */
+export function fileStemFor(key: string): string {
+  if (key.length <= MAX_PLAIN_KEY_LENGTH) return key;
+  const hash = createHash('sha256').update(key).digest('hex');
+  return `${key.slice(0, LONG_KEY_PREFIX_LENGTH)}${LONG_KEY_MARK}${hash}`;
 }
 
+/** Whether a stem is a long key's (its key is then only known from the sidecar). */
+export function isLongKeyStem(stem: string): boolean {
+  return LONG_KEY_STEM.test(stem);
+}
+
+export function dataFileName(stem: string, ext: string): string {
+  return `${stem}.${ext}`;
+}
+
+/** A record's sidecar always sits at its key's own stem. */
 export function recordMetadataFileName(key: string): string {
-  return `${key}${RECORD_METADATA_SUFFIX}`;
+  return `${fileStemFor(key)}${RECORD_METADATA_SUFFIX}`;
 }
 
 export type ParsedFileName =
   | { kind: 'store-metadata' }
-  | { kind: 'record-metadata'; key: string }
-  | { kind: 'data'; key: string; ext: string | null };
+  | { kind: 'record-metadata'; stem: string }
+  | { kind: 'data'; stem: string; ext: string | null };
 
 /**
- * What a file in a store folder is. A data file's key is its name minus the last
+ * What a file in a store folder is. A data file's stem is its name minus the last
  * extension (`INPUT.json` -> `INPUT`); a name without one (or a leading-dot name like
- * `.env`) is the key itself.
+ * `.env`) is the stem itself. A plain stem is the key; a long key's stem is not a valid key.
  */
 export function parseFileName(name: string): ParsedFileName {
   if (name === STORE_METADATA_FILE) return { kind: 'store-metadata' };
   if (name.endsWith(RECORD_METADATA_SUFFIX) && name.length > RECORD_METADATA_SUFFIX.length) {
-    return { kind: 'record-metadata', key: name.slice(0, -RECORD_METADATA_SUFFIX.length) };
+    return { kind: 'record-metadata', stem: name.slice(0, -RECORD_METADATA_SUFFIX.length) };
   }
   const dot = name.lastIndexOf('.');
-  if (dot <= 0 || dot === name.length - 1) return { kind: 'data', key: name, ext: null };
-  return { kind: 'data', key: name.slice(0, dot), ext: name.slice(dot + 1) };
+  // An extension never holds the long-key mark: in `{prefix}~{hash}` a dot belongs to the prefix.
+  if (dot <= 0 || dot === name.length - 1 || dot < name.lastIndexOf(LONG_KEY_MARK)) {
+    return { kind: 'data', stem: name, ext: null };
+  }
+  return { kind: 'data', stem: name.slice(0, dot), ext: name.slice(dot + 1) };
 }

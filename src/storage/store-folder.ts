@@ -11,8 +11,11 @@ import { forEachLimited, fsyncDir, isNotFound, readJsonFile } from './fs-utils.j
 import {
   childPath,
   dataFileName,
+  fileStemFor,
+  isLongKeyStem,
   parseFileName,
   recordMetadataFileName,
+  RECORD_METADATA_SUFFIX,
   TEMP_DIR_NAME,
 } from './layout.js';
 import { parseRecordMetadata, type RecordMetadataFile } from './record-metadata.js';
@@ -21,6 +24,8 @@ import { isValidKey } from './validation.js';
 /** One record as the index keeps it. */
 export interface IndexEntry {
   key: string;
+  /** Stem of the data file's name: the key, or a long key's hashed stem (see `fileStemFor`). */
+  stem: string;
   /** Extension of the data file; `null` for a file without one. */
   ext: string | null;
   contentType: string;
@@ -32,8 +37,11 @@ export interface IndexEntry {
   ino: number;
 }
 
-export function dataFileOf(entry: Pick<IndexEntry, 'key' | 'ext'>): string {
-  return entry.ext === null ? entry.key : dataFileName(entry.key, entry.ext);
+/** One data file of a record: `{stem}.{ext}`, or just `{stem}`. */
+export type DataFile = Pick<IndexEntry, 'stem' | 'ext'>;
+
+export function dataFileOf(file: DataFile): string {
+  return file.ext === null ? file.stem : dataFileName(file.stem, file.ext);
 }
 
 /** Temp files of a record write: `{stem}.data` (the body) and `{stem}.meta` (its sidecar). */
@@ -81,7 +89,7 @@ export async function recoverTempFolder(storeDir: string): Promise<void> {
 
 async function bodyMatches(storeDir: string, meta: RecordMetadataFile): Promise<boolean> {
   if (!isValidKey(meta.key)) return false;
-  const file = childPath(storeDir, dataFileName(meta.key, meta.extension));
+  const file = childPath(storeDir, dataFileName(fileStemFor(meta.key), meta.extension));
   try {
     const stats = await fsp.lstat(file);
     if (!stats.isFile() || (meta.size !== undefined && stats.size !== meta.size)) return false;
@@ -101,42 +109,60 @@ async function readSidecar(file: string): Promise<RecordMetadataFile | null> {
 }
 
 /**
- * Builds the index entries of a store folder. Keys come from file names (name minus
- * extension); a sidecar, when present, gives the exact content type and says which data
- * file is current if a crash left two (the other one is removed). Files whose key is not
- * a valid record key, folders and symlinks are ignored.
+ * Builds the index entries of a store folder. A plain file's key is its stem (name minus
+ * extension); a long key's stem only names it through its sidecar, so such files without a
+ * usable sidecar are left alone. A sidecar, when present, gives the exact content type and
+ * says which data file is current if a crash left two (the other one is removed). Files
+ * that are neither a valid key nor a long key's stem, folders and symlinks are ignored.
  */
 export async function scanStoreFolder(storeDir: string): Promise<IndexEntry[]> {
   const dirents = await fsp.readdir(storeDir, { withFileTypes: true });
-  const dataFiles = new Map<string, Array<string | null>>();
+  const dataFiles = new Map<string, DataFile[]>();
   const sidecars = new Set<string>();
   for (const dirent of dirents) {
     if (!dirent.isFile()) continue;
     const parsed = parseFileName(dirent.name);
-    if (parsed.kind === 'store-metadata' || !isValidKey(parsed.key)) continue;
+    if (parsed.kind === 'store-metadata' || !(isValidKey(parsed.stem) || isLongKeyStem(parsed.stem))) continue;
     if (parsed.kind === 'record-metadata') {
-      sidecars.add(parsed.key);
+      sidecars.add(parsed.stem);
     } else {
-      const list = dataFiles.get(parsed.key) ?? [];
-      list.push(parsed.ext);
-      dataFiles.set(parsed.key, list);
+      const list = dataFiles.get(parsed.stem) ?? [];
+      list.push({ stem: parsed.stem, ext: parsed.ext });
+      dataFiles.set(parsed.stem, list);
     }
   }
 
+  // Files by key. A key may have files under two stems: a long key written by Crawlee
+  // under its own name, then rewritten by us under its hashed stem.
+  const records = new Map<string, { files: DataFile[]; sidecar: RecordMetadataFile | null; hasSidecar: boolean }>();
+  await forEachLimited([...new Set([...dataFiles.keys(), ...sidecars])], 32, async (stem) => {
+    const hasSidecar = sidecars.has(stem);
+    const sidecar = hasSidecar ? await readSidecar(childPath(storeDir, stem + RECORD_METADATA_SUFFIX)) : null;
+    let key = stem;
+    if (isLongKeyStem(stem)) {
+      if (!sidecar || !isValidKey(sidecar.key) || fileStemFor(sidecar.key) !== stem) return;
+      key = sidecar.key;
+    }
+    const record = records.get(key) ?? { files: [], sidecar: null, hasSidecar: false };
+    record.files.push(...(dataFiles.get(stem) ?? []));
+    if (hasSidecar) {
+      record.sidecar = sidecar;
+      record.hasSidecar = true;
+    }
+    records.set(key, record);
+  });
+
   const entries: IndexEntry[] = [];
-  const keys = [...new Set([...dataFiles.keys(), ...sidecars])];
-  await forEachLimited(keys, 32, async (key) => {
-    const exts = dataFiles.get(key) ?? [];
-    const sidecarPath = childPath(storeDir, recordMetadataFileName(key));
-    const sidecar = sidecars.has(key) ? await readSidecar(sidecarPath) : null;
-    if (exts.length === 0) {
+  await forEachLimited([...records], 32, async ([key, { files, sidecar, hasSidecar }]) => {
+    if (files.length === 0) {
       // Metadata of a record whose body is gone (a delete cut short): drop it.
-      await fsp.rm(sidecarPath, { force: true });
+      if (hasSidecar) await fsp.rm(childPath(storeDir, recordMetadataFileName(key)), { force: true });
       return;
     }
-    const entry = sidecar && exts.includes(sidecar.extension)
-      ? await entryFromSidecar(storeDir, key, sidecar, exts)
-      : await entryFromFiles(storeDir, key, exts);
+    const stem = fileStemFor(key);
+    const entry = sidecar && files.some((file) => file.stem === stem && file.ext === sidecar.extension)
+      ? await entryFromSidecar(storeDir, key, sidecar, files)
+      : await entryFromFiles(storeDir, key, files);
     if (entry) entries.push(entry);
   });
   return entries;
@@ -146,18 +172,19 @@ async function entryFromSidecar(
   storeDir: string,
   key: string,
   sidecar: RecordMetadataFile,
-  exts: Array<string | null>,
+  files: DataFile[],
 ): Promise<IndexEntry | null> {
-  // Other data files of this key are leftovers of a write that changed the extension.
-  for (const ext of exts) {
-    if (ext !== sidecar.extension) await fsp.rm(childPath(storeDir, dataFileOf({ key, ext })), { force: true });
+  const current: DataFile = { stem: fileStemFor(key), ext: sidecar.extension };
+  // Other data files of this key are leftovers of a write that changed the file name.
+  for (const file of files) {
+    if (dataFileOf(file) !== dataFileOf(current)) await fsp.rm(childPath(storeDir, dataFileOf(file)), { force: true });
   }
-  const stats = await statOrNull(childPath(storeDir, dataFileName(key, sidecar.extension)));
+  const stats = await statOrNull(childPath(storeDir, dataFileOf(current)));
   if (!stats) return null;
   const modifiedAt = sidecar.modifiedAt ? new Date(sidecar.modifiedAt) : stats.mtime;
   return {
     key,
-    ext: sidecar.extension,
+    ...current,
     contentType: sidecar.contentType,
     size: stats.size,
     // Trust the stored ETag only while the file still has the size it described.
@@ -168,14 +195,14 @@ async function entryFromSidecar(
 }
 
 /** A record without (usable) metadata: the content type comes from the extension. */
-async function entryFromFiles(storeDir: string, key: string, exts: Array<string | null>): Promise<IndexEntry | null> {
+async function entryFromFiles(storeDir: string, key: string, files: DataFile[]): Promise<IndexEntry | null> {
   let best: IndexEntry | null = null;
   let bestMtime = -Infinity;
-  for (const ext of exts) {
-    const stats = await statOrNull(childPath(storeDir, dataFileOf({ key, ext })));
+  for (const { stem, ext } of files) {
+    const stats = await statOrNull(childPath(storeDir, dataFileOf({ stem, ext })));
     if (!stats || stats.mtimeMs <= bestMtime) continue;
     bestMtime = stats.mtimeMs;
-    best = { key, ext, contentType: contentTypeForExtension(ext), size: stats.size, etag: undefined, modifiedAt: stats.mtime, ino: stats.ino };
+    best = { key, stem, ext, contentType: contentTypeForExtension(ext), size: stats.size, etag: undefined, modifiedAt: stats.mtime, ino: stats.ino };
   }
   return best;
 }

@@ -16,7 +16,7 @@ import { StorageError } from './errors.js';
 import { FileRangeStream, fileEtag } from './file-stream.js';
 import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
 import { KeyIndex } from './key-index.js';
-import { childPath, dataExtensionFor, recordMetadataFileName, TEMP_DIR_NAME } from './layout.js';
+import { childPath, dataExtensionFor, fileStemFor, recordMetadataFileName, TEMP_DIR_NAME } from './layout.js';
 import { KeyedQueue, type SharedLock } from './locks.js';
 import { serializeRecordMetadata } from './record-metadata.js';
 import {
@@ -170,17 +170,19 @@ export class StoreRecords {
     await writeNewFileDurably(metaTemp, sidecar);
     // Both temp files must be on disk before the body moves: recovery relies on them.
     await fsyncDir(tempDir);
-    await fsp.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, dataFileOf({ key, ext })));
+    const file = { stem: fileStemFor(key), ext };
+    await fsp.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, dataFileOf(file)));
     progress.bodyMoved = true;
     await fsyncDir(dir);
     await fsp.rename(metaTemp, childPath(dir, recordMetadataFileName(key)));
     await fsyncDir(dir);
-    if (previous && previous.ext !== ext) {
+    // The old body had another extension, or was a long key's plain file (from Crawlee).
+    if (previous && dataFileOf(previous) !== dataFileOf(file)) {
       await fsp.rm(childPath(dir, dataFileOf(previous)), { force: true });
       await fsyncDir(dir);
     }
 
-    index.set({ key, ext, contentType, size: written.size, etag: written.etag, modifiedAt, ino });
+    index.set({ key, ...file, contentType, size: written.size, etag: written.etag, modifiedAt, ino });
     return {
       key,
       contentType,

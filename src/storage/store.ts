@@ -52,7 +52,10 @@ export class Store {
     if (this.deleted) throw new StorageError('store-not-found', `Key-value store "${this.info.id}" was not found.`);
   }
 
-  /** Records an access (and a modification); saved a little later. */
+  /**
+   * Records an access (and a modification) in memory, where retention reads it; the file
+   * gets it with the next debounced save, so reads never write the metadata themselves.
+   */
   touch(modified = false): void {
     const now = new Date(this.options.now());
     this.info.accessedAt = now;
@@ -65,8 +68,8 @@ export class Store {
     if (this.saveTimer || this.deleted) return;
     this.saveTimer = setTimeout(() => {
       this.saveTimer = undefined;
-      // A failed background save stays dirty and is retried by the next change or close().
-      this.save().catch(() => (this.dirty = true));
+      // A failed background save stays dirty and is retried one interval later (or by close()).
+      this.save().catch(() => this.scheduleSave());
     }, this.options.metadataFlushMillis);
     this.saveTimer.unref();
   }

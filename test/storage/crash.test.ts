@@ -13,7 +13,7 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileStorage } from '../../src/storage/index.js';
-import { bodyFor, isDelete } from './fixtures/crash-plan.js';
+import { bodyFor, isDelete, keyFor } from './fixtures/crash-plan.js';
 import { listFiles, makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
 
 const KEYS = 8;
@@ -54,7 +54,7 @@ async function runAndKill(storageDir: string, startVersions: number[], acks: num
     const [kind, a, b] = line.split(' ');
     if (kind === 'ready') storeId = a!;
     if (kind === 'ack') {
-      acked[Number(a!.slice('key-'.length))] = Number(b);
+      acked[Number(a)] = Number(b);
       if (++count === acks) child.kill('SIGKILL');
     }
   }
@@ -67,7 +67,7 @@ async function runAndKill(storageDir: string, startVersions: number[], acks: num
 async function checkStore(storage: FileStorage, storeId: string, acked: number[]) {
   const versions: number[] = [];
   for (let i = 0; i < KEYS; i++) {
-    const key = `key-${i}`;
+    const key = keyFor(i);
     const last = acked[i] ?? 0;
     const record = await storage.getRecord(storeId, key);
     // The acknowledged state, or the one write that was in flight when the process died.
@@ -89,7 +89,8 @@ async function checkStore(storage: FileStorage, storeId: string, acked: number[]
     versions.push(version);
   }
   const listed = await storage.listKeys(storeId);
-  expect(listed.items.every((item) => /^key-\d+$/.test(item.key))).toBe(true);
+  const keys = Array.from({ length: KEYS }, (_, i) => keyFor(i));
+  expect(listed.items.every((item) => keys.includes(item.key))).toBe(true);
   return versions;
 }
 

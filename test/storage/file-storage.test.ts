@@ -217,6 +217,133 @@ describe('records', () => {
   }
 });
 
+describe('long keys', () => {
+  /** Every kind of extension: json, txt, bin, png, the longest one, and a custom type (bin). */
+  const CONTENT_TYPES = [
+    'application/json',
+    'text/plain; charset=utf-8',
+    'application/octet-stream',
+    'image/png',
+    'application/appinstaller',
+    'application/x-acme-custom; v=2',
+  ];
+  const BASE = "a.b(c)!d'e_f-".repeat(20);
+  /**
+   * Keys of every length from 237 (the longest plain one) to 256, and every content type at
+   * 237, 238 and 256. They share their first 200 characters (a hashed stem keeps 128).
+   */
+  const keys = Array.from({ length: 20 }, (_, i) => 237 + i).flatMap((length) =>
+    CONTENT_TYPES.map((_, t) => `${BASE.slice(0, 200)}${`-${length}-${t}`.padStart(length - 200, 'z')}`)
+      .filter((_, t) => [237, 238, 256].includes(length) || t === length % CONTENT_TYPES.length),
+  );
+  const typeOf = (key: string, shift = 0) => CONTENT_TYPES[(Number(key.split('-').pop()) + shift) % CONTENT_TYPES.length]!;
+  const bodyOf = (key: string, version = 1) => `v${version} of ${key.length}:${key.slice(-8)}`;
+
+  async function expectAll(s: FileStorage, storeId: string, shift: number, version: number) {
+    for (const key of keys) {
+      const record = (await s.getRecord(storeId, key))!;
+      expect(record).toMatchObject({ key, contentType: typeOf(key, shift) });
+      expect((await readAll(record.openStream())).toString()).toBe(bodyOf(key, version));
+    }
+  }
+
+  async function expectNamesFit() {
+    const files = await listFiles(storeDir('my-store'));
+    for (const file of files) expect(Buffer.byteLength(path.basename(file))).toBeLessThanOrEqual(255);
+    expect(files.filter((file) => file.includes('.tmp'))).toEqual([]);
+    return files;
+  }
+
+  it('stores keys of 237 to 256 characters with any content type, through reopen', async () => {
+    expect(new Set(keys.map((key) => key.length)).size).toBe(20);
+    expect(keys).toHaveLength(20 + 3 * 5);
+    expect(new Set(keys).size).toBe(keys.length);
+    const store = await named();
+    await Promise.all(
+      keys.map(async (key) => {
+        const info = await put(store.id, key, bodyOf(key), typeOf(key));
+        expect(info).toMatchObject({ key, contentType: typeOf(key), size: bodyOf(key).length });
+      }),
+    );
+    await expectAll(storage, store.id, 0, 1);
+    const sorted = [...keys].sort();
+    expect((await storage.listKeys(store.id)).items).toEqual(sorted.map((key) => ({ key, size: bodyOf(key).length })));
+    const page = await storage.listKeys(store.id, { exclusiveStartKey: sorted[9], limit: 5, prefix: BASE.slice(0, 150) });
+    expect(page.items.map((item) => item.key)).toEqual(sorted.slice(10, 15));
+    // Short keys keep their plain names; one data file and one sidecar per record.
+    await put(store.id, 'short', 'plain');
+    let files = await expectNamesFit();
+    expect(files).toContain('short.txt');
+    expect(files).toContain(`${keys[0]}.json`);
+    // The 6 keys of 237 characters keep their names too; longer ones are hashed.
+    expect(files.filter((file) => file.includes('~'))).toHaveLength(2 * (keys.length - 6));
+    expect(files).toHaveLength(1 + 2 * (keys.length + 1));
+
+    // Overwrite every record with another content type (so another extension).
+    await Promise.all(keys.map((key) => put(store.id, key, bodyOf(key, 2), typeOf(key, 1))));
+    await expectAll(storage, store.id, 1, 2);
+    files = await expectNamesFit();
+    expect(files).toHaveLength(1 + 2 * (keys.length + 1));
+
+    await storage.close();
+    storage = await openStorage(dir);
+    await expectAll(storage, store.id, 1, 2);
+    expect((await storage.listKeys(store.id)).items.map((item) => item.key)).toEqual([...sorted, 'short'].sort());
+    expect((await storage.getStore(store.id))!.stats.storageBytes).toBe(
+      keys.reduce((sum, key) => sum + bodyOf(key, 2).length, 0) + 5,
+    );
+
+    // Delete every other record; the rest stay readable, before and after a reopen.
+    const deleted = keys.filter((_, i) => i % 2 === 0);
+    for (const key of deleted) expect(await storage.deleteRecord(store.id, key)).toBe(true);
+    for (const key of deleted) expect(await storage.deleteRecord(store.id, key)).toBe(false);
+    await storage.close();
+    storage = await openStorage(dir);
+    const kept = keys.filter((_, i) => i % 2 === 1);
+    for (const key of deleted) expect(await storage.getRecord(store.id, key)).toBeNull();
+    for (const key of kept) expect((await body(store.id, key))!.toString()).toBe(bodyOf(key, 2));
+    expect((await storage.listKeys(store.id)).items.map((item) => item.key)).toEqual([...kept, 'short'].sort());
+    expect(await expectNamesFit()).toHaveLength(1 + 2 * (kept.length + 1));
+  });
+
+  it('reads a long key written under its own name, and moves it to the hashed name on write', async () => {
+    await storage.close();
+    const key = 'c'.repeat(240);
+    const folder = storeDir('default');
+    await fsp.mkdir(folder, { recursive: true });
+    await fsp.writeFile(path.join(folder, `${key}.txt`), 'from crawlee');
+    storage = await openStorage(dir);
+    const store = (await storage.getStore('default'))!;
+    expect((await storage.listKeys(store.id)).items).toEqual([{ key, size: 12 }]);
+    expect((await storage.getRecord(store.id, key))!.contentType).toBe('text/plain; charset=utf-8');
+    expect((await body(store.id, key))!.toString()).toBe('from crawlee');
+
+    await put(store.id, key, '{"ours":1}', 'application/json');
+    const names = await fsp.readdir(folder);
+    expect(names).not.toContain(`${key}.txt`);
+    expect(names.filter((name) => name.startsWith('ccc'))).toHaveLength(2);
+    await storage.close();
+    storage = await openStorage(dir);
+    expect((await storage.getRecord(store.id, key))!.contentType).toBe('application/json');
+    expect((await storage.listKeys(store.id)).items).toEqual([{ key, size: 10 }]);
+    expect(await storage.deleteRecord(store.id, key)).toBe(true);
+    expect((await fsp.readdir(folder)).sort()).toEqual(['.tmp', '__metadata__.json']);
+  });
+
+  it('keeps two long keys that differ only at the end apart', async () => {
+    const store = await named();
+    const a = `${'s'.repeat(250)}-a`;
+    const b = `${'s'.repeat(250)}-b`;
+    await put(store.id, a, 'A');
+    await put(store.id, b, 'B', 'application/json');
+    expect((await body(store.id, a))!.toString()).toBe('A');
+    expect((await body(store.id, b))!.toString()).toBe('B');
+    expect(await storage.deleteRecord(store.id, a)).toBe(true);
+    expect((await body(store.id, b))!.toString()).toBe('B');
+    expect((await storage.listKeys(store.id)).items).toEqual([{ key: b, size: 1 }]);
+  });
+});
+
 describe('validation and path safety', () => {
   it('rejects bad keys with invalid-record-key and writes nothing', async () => {
     const store = await named();

@@ -9,65 +9,80 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
+import { fileStemFor } from '../../src/storage/layout.js';
 import { listFiles, makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
+
+/** A key too long for its own file names: stored under a hashed stem. */
+const LONG_KEY = `long-${'k'.repeat(245)}`;
 
 let dir: string;
 let storage: FileStorage;
 let storeId: string;
 let folder: string;
 let tempDir: string;
+let key: string;
+/** A data file name of the key under test. */
+let file: (ext: string) => string;
 
 const etag = (data: string) => `"${createHash('md5').update(data).digest('hex')}"`;
 const sidecar = (key: string, contentType: string, extension: string, data: string) =>
   JSON.stringify({ key, contentType, extension, size: Buffer.byteLength(data), etag: etag(data), modifiedAt: new Date().toISOString() });
 
-beforeEach(async () => {
+async function setUp(recordKey: string) {
+  key = recordKey;
+  file = (ext) => `${fileStemFor(key)}.${ext}`;
   dir = await makeTempDir();
   storage = await openStorage(dir);
   storeId = (await storage.getOrCreateStore({ name: 'store', user: LOCAL_USER })).store.id;
-  await storage.putRecord(storeId, 'k', Buffer.from('old body'), { contentType: 'text/plain; charset=ascii' });
+  await storage.putRecord(storeId, key, Buffer.from('old body'), { contentType: 'text/plain; charset=ascii' });
   await storage.close();
   folder = path.join(dir, 'key_value_stores', 'store');
   tempDir = path.join(folder, '.tmp');
   await fsp.mkdir(tempDir, { recursive: true });
-});
+}
 
 afterEach(async () => {
   await storage.close();
   await removeDir(dir);
 });
 
-async function reopenAndRead(key = 'k') {
+async function reopenAndRead() {
   storage = await openStorage(dir);
   const record = await storage.getRecord(storeId, key);
   return record && { contentType: record.contentType, etag: record.etag, body: (await readAll(record.openStream())).toString() };
 }
 
-describe('recovery on open', () => {
+describe.each([
+  ['a short key', 'k'],
+  ['a long key', LONG_KEY],
+])('recovery on open, %s', (_, recordKey) => {
+  beforeEach(() => setUp(recordKey));
+
   it('drops a write that died before its body was moved into place', async () => {
     await fsp.writeFile(path.join(tempDir, 's1.data'), 'new body');
-    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar('k', 'application/json', 'json', 'new body'));
+    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar(key, 'application/json', 'json', 'new body'));
     expect(await reopenAndRead()).toEqual({ contentType: 'text/plain; charset=ascii', etag: etag('old body'), body: 'old body' });
     expect(await listFiles(tempDir)).toEqual([]);
   });
 
   it('finishes a write that died between moving the body and its metadata (same extension)', async () => {
     // Body already renamed over the old one; the old sidecar still names the old content type.
-    await fsp.writeFile(path.join(folder, 'k.txt'), 'new body');
-    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar('k', 'text/plain; charset=utf-8', 'txt', 'new body'));
+    await fsp.writeFile(path.join(folder, file('txt')), 'new body');
+    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar(key, 'text/plain; charset=utf-8', 'txt', 'new body'));
     expect(await reopenAndRead()).toEqual({ contentType: 'text/plain; charset=utf-8', etag: etag('new body'), body: 'new body' });
     expect(await listFiles(tempDir)).toEqual([]);
   });
 
   it('finishes a write that changed the extension and died before the old body was removed', async () => {
-    await fsp.writeFile(path.join(folder, 'k.json'), '{"new":1}');
-    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar('k', 'application/json', 'json', '{"new":1}'));
+    await fsp.writeFile(path.join(folder, file('json')), '{"new":1}');
+    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar(key, 'application/json', 'json', '{"new":1}'));
     expect(await reopenAndRead()).toEqual({ contentType: 'application/json', etag: etag('{"new":1}'), body: '{"new":1}' });
-    expect((await fsp.readdir(folder)).sort()).toEqual(['.tmp', '__metadata__.json', 'k.__metadata__.json', 'k.json']);
+    expect((await fsp.readdir(folder)).sort()).toEqual(['.tmp', '__metadata__.json', file('__metadata__.json'), file('json')].sort());
+    expect((await storage.listKeys(storeId)).items).toEqual([{ key, size: 9 }]);
   });
 
   it('ignores a leftover sidecar that does not describe the body on disk', async () => {
-    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar('k', 'application/json', 'txt', 'some other body'));
+    await fsp.writeFile(path.join(tempDir, 's1.meta'), sidecar(key, 'application/json', 'txt', 'some other body'));
     await fsp.writeFile(path.join(tempDir, 's2.meta'), '{ torn');
     await fsp.writeFile(path.join(tempDir, 's3.meta'), sidecar('../../escape', 'text/plain', 'txt', 'x'));
     expect(await reopenAndRead()).toMatchObject({ contentType: 'text/plain; charset=ascii', body: 'old body' });
@@ -90,9 +105,9 @@ describe('recovery on open', () => {
   });
 
   it('drops the sidecar of a delete that died after removing the body', async () => {
-    await fsp.rm(path.join(folder, 'k.txt'));
+    await fsp.rm(path.join(folder, file('txt')));
     expect(await reopenAndRead()).toBeNull();
-    expect(await fsp.readdir(folder)).not.toContain('k.__metadata__.json');
+    expect(await fsp.readdir(folder)).not.toContain(file('__metadata__.json'));
     expect((await storage.listKeys(storeId)).items).toEqual([]);
   });
 
@@ -103,7 +118,7 @@ describe('recovery on open', () => {
     expect(store.name).toBe('store');
     expect(store.stats.storageBytes).toBe(8);
     expect(JSON.parse(await fsp.readFile(path.join(folder, '__metadata__.json'), 'utf8'))).toMatchObject({ id: store.id, name: 'store' });
-    expect((await readAll((await storage.getRecord(store.id, 'k'))!.openStream())).toString()).toBe('old body');
+    expect((await readAll((await storage.getRecord(store.id, key))!.openStream())).toString()).toBe('old body');
   });
 
   it('finishes a store rename that died between saving metadata and moving the folder', async () => {
@@ -113,20 +128,45 @@ describe('recovery on open', () => {
     storage = await openStorage(dir);
     expect((await storage.getStore('renamed'))!.id).toBe(storeId);
     expect(await fsp.readdir(path.join(dir, 'key_value_stores'))).toEqual(['renamed']);
-    expect((await readAll((await storage.getRecord(storeId, 'k'))!.openStream())).toString()).toBe('old body');
+    expect((await readAll((await storage.getRecord(storeId, key))!.openStream())).toString()).toBe('old body');
   });
 
   it('notices a record file replaced or removed by hand while open', async () => {
     storage = await openStorage(dir);
     await storage.listKeys(storeId);
-    await fsp.writeFile(path.join(folder, 'k.txt.new'), 'edited by hand');
-    await fsp.rename(path.join(folder, 'k.txt.new'), path.join(folder, 'k.txt'));
-    const record = (await storage.getRecord(storeId, 'k'))!;
+    await fsp.writeFile(path.join(tempDir, 'edited'), 'edited by hand');
+    await fsp.rename(path.join(tempDir, 'edited'), path.join(folder, file('txt')));
+    const record = (await storage.getRecord(storeId, key))!;
     expect(record.size).toBe(14);
     expect(record.etag).toBe(etag('edited by hand'));
     expect((await readAll(record.openStream())).toString()).toBe('edited by hand');
-    await fsp.rm(path.join(folder, 'k.txt'));
-    expect(await storage.getRecord(storeId, 'k')).toBeNull();
+    await fsp.rm(path.join(folder, file('txt')));
+    expect(await storage.getRecord(storeId, key)).toBeNull();
     expect((await storage.listKeys(storeId)).items).toEqual([]);
+  });
+});
+
+describe('long-key files', () => {
+  beforeEach(() => setUp(LONG_KEY));
+
+  it('leaves hashed files alone that have no sidecar naming their key', async () => {
+    const other = `${LONG_KEY.slice(0, -1)}x`;
+    // A body without its sidecar, and a sidecar whose key does not hash to its name.
+    await fsp.writeFile(path.join(folder, `${fileStemFor(other)}.txt`), 'orphan');
+    await fsp.writeFile(path.join(folder, `${fileStemFor(other)}.__metadata__.json`), sidecar(LONG_KEY, 'text/plain', 'txt', 'orphan'));
+    expect(await reopenAndRead()).toMatchObject({ body: 'old body' });
+    expect((await storage.listKeys(storeId)).items).toEqual([{ key, size: 8 }]);
+    expect(await storage.getRecord(storeId, other)).toBeNull();
+    expect((await storage.getStore(storeId))!.stats.storageBytes).toBe(8);
+  });
+
+  it('keeps the hashed record over the plain file it replaced when a crash left both', async () => {
+    // As Crawlee would name it: in full. Older than the record we wrote.
+    const plain = path.join(folder, `${LONG_KEY}.json`);
+    await fsp.writeFile(plain, '{"stale":true}');
+    await fsp.utimes(plain, new Date(0), new Date(0));
+    expect(await reopenAndRead()).toMatchObject({ contentType: 'text/plain; charset=ascii', body: 'old body' });
+    expect(await fsp.readdir(folder)).not.toContain(`${LONG_KEY}.json`);
+    expect((await storage.listKeys(storeId)).items).toEqual([{ key, size: 8 }]);
   });
 });

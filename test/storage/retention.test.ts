@@ -1,7 +1,7 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
 import { makeTempDir, manualClock, openStorage, removeDir } from './helpers.js';
@@ -111,6 +111,70 @@ describe('retention', () => {
     expect(await fsp.readdir(path.join(dir, 'key_value_stores'))).toEqual([second.id]);
   });
 });
+
+describe('access times', () => {
+  it('are kept in memory and saved at most once per flush interval, and on close', async () => {
+    await storage.close();
+    // Only the debounce timer is faked; the file system and the injected clock stay real.
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      storage = await openStorage(dir, { now: clock.now, metadataFlushMillis: 1000 });
+      const store = await createUnnamed();
+      await storage.putRecord(store.id, 'k', Buffer.from('v'), { contentType: 'text/plain' });
+      const metaFile = path.resolve(dir, 'key_value_stores', store.id, '__metadata__.json');
+      const onDisk = async () => JSON.parse(await fsp.readFile(metaFile, 'utf8'));
+      const iso = (millis: number) => new Date(millis).toISOString();
+      await vi.advanceTimersByTimeAsync(1000);
+      await until(async () => (await onDisk()).stats.writeCount === 1);
+      // Every write of the file is an atomic rename onto it.
+      const rename = vi.spyOn(fsp, 'rename');
+      const writes = () => rename.mock.calls.filter(([, to]) => path.resolve(String(to)) === metaFile).length;
+
+      for (let i = 0; i < 100; i++) {
+        clock.advance(1000);
+        await storage.getStore(store.id);
+        await storage.getRecord(store.id, 'k');
+        await storage.getRecord(store.id, 'missing');
+        await storage.listKeys(store.id);
+        await expect(storage.getRecord(store.id, 'bad key')).rejects.toMatchObject({ code: 'invalid-record-key' });
+        expect(await storage.getStore('no-such-store')).toBeNull();
+      }
+      const last = clock.now();
+      expect(writes()).toBe(0);
+      expect((await storage.getStore(store.id))!.accessedAt.toISOString()).toBe(iso(last));
+
+      await vi.advanceTimersByTimeAsync(1000);
+      await until(async () => (await onDisk()).accessedAt === iso(last));
+      expect(writes()).toBe(1);
+      expect((await onDisk()).stats).toMatchObject({ readCount: 200, listCount: 100 });
+      await vi.advanceTimersByTimeAsync(10_000);
+      expect(writes()).toBe(1);
+
+      clock.advance(5000);
+      await storage.getRecord(store.id, 'missing');
+      await storage.close();
+      expect(writes()).toBe(2);
+      expect((await onDisk()).accessedAt).toBe(iso(clock.now()));
+    } finally {
+      vi.useRealTimers();
+    }
+    // Retention after a reopen goes by the saved time.
+    clock.advance(7 * DAY - 1);
+    storage = await openStorage(dir, { now: clock.now });
+    expect((await storage.listStores({ unnamed: true })).total).toBe(1);
+    clock.advance(1);
+    expect((await storage.sweepExpired()).length).toBe(1);
+  });
+});
+
+/** Polls (without timers, which may be faked) until the condition holds. */
+async function until(condition: () => Promise<boolean>, timeoutMillis = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMillis;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('Timed out waiting for the condition.');
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
 
 async function waitFor(condition: () => Promise<boolean>, timeoutMillis = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMillis;

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import path from 'node:path';
 
 import { describe, expect, it } from 'vitest';
@@ -5,7 +6,15 @@ import { describe, expect, it } from 'vitest';
 import { contentTypeForExtension, extensionForContentType } from '../../src/storage/content-types.js';
 import { randomId } from '../../src/storage/ids.js';
 import { compareUtf8, KeyIndex } from '../../src/storage/key-index.js';
-import { childPath, dataExtensionFor, parseFileName } from '../../src/storage/layout.js';
+import {
+  childPath,
+  dataExtensionFor,
+  fileStemFor,
+  isLongKeyStem,
+  MAX_PLAIN_KEY_LENGTH,
+  parseFileName,
+  recordMetadataFileName,
+} from '../../src/storage/layout.js';
 import { KeyedQueue, SharedLock } from '../../src/storage/locks.js';
 import { isExpired } from '../../src/storage/retention.js';
 import { resolveStorageDir, StorageError } from '../../src/storage/index.js';
@@ -75,14 +84,36 @@ describe('KeyIndex', () => {
 
 describe('layout', () => {
   it('parses file names into keys', () => {
-    expect(parseFileName('INPUT.json')).toEqual({ kind: 'data', key: 'INPUT', ext: 'json' });
-    expect(parseFileName('a.b.txt')).toEqual({ kind: 'data', key: 'a.b', ext: 'txt' });
-    expect(parseFileName('...bin')).toEqual({ kind: 'data', key: '..', ext: 'bin' });
-    expect(parseFileName('..txt')).toEqual({ kind: 'data', key: '.', ext: 'txt' });
-    expect(parseFileName('.env')).toEqual({ kind: 'data', key: '.env', ext: null });
-    expect(parseFileName('README')).toEqual({ kind: 'data', key: 'README', ext: null });
+    expect(parseFileName('INPUT.json')).toEqual({ kind: 'data', stem: 'INPUT', ext: 'json' });
+    expect(parseFileName('a.b.txt')).toEqual({ kind: 'data', stem: 'a.b', ext: 'txt' });
+    expect(parseFileName('...bin')).toEqual({ kind: 'data', stem: '..', ext: 'bin' });
+    expect(parseFileName('..txt')).toEqual({ kind: 'data', stem: '.', ext: 'txt' });
+    expect(parseFileName('.env')).toEqual({ kind: 'data', stem: '.env', ext: null });
+    expect(parseFileName('README')).toEqual({ kind: 'data', stem: 'README', ext: null });
     expect(parseFileName('__metadata__.json')).toEqual({ kind: 'store-metadata' });
-    expect(parseFileName('x.__metadata__.json')).toEqual({ kind: 'record-metadata', key: 'x' });
+    expect(parseFileName('x.__metadata__.json')).toEqual({ kind: 'record-metadata', stem: 'x' });
+  });
+
+  it('names long keys by a readable prefix and a hash, never like a plain file', () => {
+    const plain = 'p'.repeat(MAX_PLAIN_KEY_LENGTH);
+    expect(MAX_PLAIN_KEY_LENGTH).toBe(237);
+    expect(fileStemFor(plain)).toBe(plain);
+    expect(recordMetadataFileName(plain)).toHaveLength(255);
+    const long = `a.b${'x'.repeat(253)}`;
+    const stem = fileStemFor(long);
+    expect(stem).toBe(`${long.slice(0, 128)}~${createHash('sha256').update(long).digest('hex')}`);
+    expect(isLongKeyStem(stem)).toBe(true);
+    expect(isValidKey(stem)).toBe(false);
+    expect(isLongKeyStem(plain)).toBe(false);
+    // Keys differing only after the prefix, or in length, get different stems.
+    expect(fileStemFor(`${long.slice(0, -1)}y`)).not.toBe(stem);
+    expect(fileStemFor(long.slice(0, -1))).not.toBe(stem);
+    expect(recordMetadataFileName(long)).toBe(`${stem}.__metadata__.json`);
+    expect(recordMetadataFileName(long).length).toBeLessThanOrEqual(255);
+    expect(parseFileName(`${stem}.json`)).toEqual({ kind: 'data', stem, ext: 'json' });
+    expect(parseFileName(`${stem}.__metadata__.json`)).toEqual({ kind: 'record-metadata', stem });
+    // Without an extension the dots of the prefix do not make one.
+    expect(parseFileName(stem)).toEqual({ kind: 'data', stem, ext: null });
   });
 
   it('keeps keys that look like metadata files away from them', () => {
