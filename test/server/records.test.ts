@@ -74,10 +74,13 @@ describe('records', () => {
     expect(get.text).toBe('v');
     const unencoded = await raw(server, 'GET', `${kvs}/${id}/records/${key}`);
     expect(unencoded.text).toBe('v');
-    // Long keys (the contract allows 256; see the storage's file-name limits).
-    const long = 'k'.repeat(200);
-    expect((await putRecord(server, id, long, 'v', 'application/octet-stream')).status).toBe(201);
-    expect((await raw(server, 'GET', `${kvs}/${id}/records/${long}`)).text).toBe('v');
+    // The longest keys the contract allows, past the file system's 255-byte name limit.
+    for (const long of ['k'.repeat(256), `${'x'.repeat(250)}(1).j`]) {
+      expect((await putRecord(server, id, long, 'v', 'application/json')).status).toBe(201);
+      expect((await raw(server, 'GET', `${kvs}/${id}/records/${long}`)).text).toBe('v');
+    }
+    const keys = await raw(server, 'GET', `${kvs}/${id}/keys?prefix=kkkk`);
+    expect(JSON.parse(keys.text).data.items.map((i: { key: string }) => i.key)).toEqual(['k'.repeat(256)]);
   });
 
   it('attachment=1 adds Content-Disposition; HEAD has headers only; If-None-Match gives 304', async () => {
