@@ -1,0 +1,66 @@
+#!/usr/bin/env node
+/**
+ * `apify-kv`: key-value stores from the command line, on local storage (default) or an API.
+ * Exit codes are listed in errors.ts.
+ */
+import { Command, CommanderError } from 'commander';
+
+import { runServeCommand } from '../server/index.js';
+import { addRecordCommands } from './commands/records.js';
+import { secrets } from './commands/run.js';
+import { addStoreCommands } from './commands/stores.js';
+import { addTransferCommands } from './commands/transfer.js';
+import { describeError, EXIT, redactSecrets } from './errors.js';
+
+const TARGET_HELP = `
+Target: local storage by default (--storage-dir, else $APIFY_LOCAL_STORAGE_DIR,
+$CRAWLEE_STORAGE_DIR or ./storage; no server needed). With --api-url or $APIFY_API_BASE_URL,
+an Apify-compatible API, authenticated by $APIFY_TOKEN (or --token).
+
+Exit codes: 0 ok, 1 failure, 2 bad input or usage, 3 store or record not found,
+4 authentication or permission failure, 5 network failure after retries.`;
+
+function buildProgram(): Command {
+  const program = new Command('apify-kv')
+    .description('Apify key-value stores from the command line: local storage or an API.')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .addHelpText('after', TARGET_HELP);
+
+  addStoreCommands(program);
+  addRecordCommands(program);
+  addTransferCommands(program);
+
+  program
+    .command('serve')
+    .description('start the local API server (run "apify-kv serve --help" for its options)')
+    .helpOption(false)
+    .allowUnknownOption()
+    .allowExcessArguments()
+    .argument('[options...]')
+    .action(async (args: string[]) => {
+      const result = await runServeCommand(args);
+      // A number is an exit code (help, bad flags); otherwise the server runs until a signal.
+      if (typeof result === 'number') process.exitCode = result;
+    });
+  return program;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; commander already printed its message for the rest.
+      process.exitCode = error.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+      return;
+    }
+    const env = process.env;
+    const { message, exitCode } = describeError(error);
+    process.stderr.write(`apify-kv: ${redactSecrets(message, [...secrets, env.APIFY_TOKEN])}\n`);
+    process.exitCode = exitCode;
+  }
+}
+
+await main(process.argv);

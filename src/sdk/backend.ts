@@ -1,0 +1,85 @@
+/**
+ * The one small interface both SDK backends implement: the local file store used directly,
+ * and the HTTP API through `ApifyClient`. `KeyValueStore` and the CLI only talk to this, so
+ * they behave the same on either. Keys and names are validated by the callers.
+ */
+import type { Readable } from 'node:stream';
+
+/** A store, in the same shape from either backend. */
+export interface StoreSummary {
+  id: string;
+  /** `null` for an unnamed store. */
+  name: string | null;
+  createdAt: Date | null;
+  modifiedAt: Date | null;
+  accessedAt: Date | null;
+  /** Sum of the record sizes when the backend knows it. */
+  storageBytes: number | null;
+}
+
+export interface KeyItem {
+  key: string;
+  size: number;
+}
+
+export interface KeyPage {
+  items: KeyItem[];
+  /** `null` on the last page. */
+  nextExclusiveStartKey: string | null;
+}
+
+export interface ListKeysArgs {
+  exclusiveStartKey?: string;
+  prefix?: string;
+  limit?: number;
+}
+
+export interface RecordBytes {
+  contentType: string;
+  body: Buffer;
+}
+
+export interface RecordStream {
+  contentType: string;
+  stream: Readable;
+}
+
+/** What a record is, to tell whether a file holds the same: its type, size and md5. */
+export interface RecordDigest {
+  contentType: string;
+  size: number;
+  /** md5 hex of the body. */
+  md5: string;
+}
+
+/** A body to store: bytes, a one-shot stream, or a file that can be reopened on a retry. */
+export type BodySource = Buffer | Readable | { path: string; size: number };
+
+export interface StorageBackend {
+  readonly kind: 'local' | 'cloud';
+  /** Where the data lives, for messages: a directory or an API URL (never a token). */
+  readonly location: string;
+
+  listStores(args: { unnamed?: boolean }): Promise<StoreSummary[]>;
+  /** By id or name; `null` when there is none. */
+  getStore(ref: string): Promise<StoreSummary | null>;
+  getOrCreateStore(name: string): Promise<{ store: StoreSummary; created: boolean }>;
+  renameStore(id: string, name: string | null): Promise<StoreSummary>;
+  /** False when it did not exist. */
+  deleteStore(id: string): Promise<boolean>;
+
+  listKeys(storeId: string, args: ListKeysArgs): Promise<KeyPage>;
+  getRecord(storeId: string, key: string): Promise<RecordBytes | null>;
+  /** The body as a stream, not buffered (for large records). */
+  openRecord(storeId: string, key: string): Promise<RecordStream | null>;
+  /** Content type, size and md5 of a record; cheap locally, a download through the API. */
+  recordDigest(storeId: string, key: string): Promise<RecordDigest | null>;
+  putRecord(storeId: string, key: string, body: BodySource, contentType: string): Promise<void>;
+  deleteRecord(storeId: string, key: string): Promise<void>;
+  recordExists(storeId: string, key: string): Promise<boolean>;
+  /** A URL where the record can be read (a `file:` URL locally). */
+  publicUrl(store: StoreSummary, key: string): Promise<string>;
+
+  /** Releases what the backend holds open (the local engine's timers). */
+  close(): Promise<void>;
+}

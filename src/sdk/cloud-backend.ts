@@ -1,0 +1,197 @@
+import { createReadStream } from 'node:fs';
+import { Readable } from 'node:stream';
+
+import type { ApifyClient } from '../index.js';
+import type {
+  BodySource,
+  KeyPage,
+  ListKeysArgs,
+  RecordBytes,
+  RecordDigest,
+  RecordStream,
+  StorageBackend,
+  StoreSummary,
+} from './backend.js';
+import { md5OfStream } from './digest.js';
+import { KeyValueStoreError } from './errors.js';
+
+export const DEFAULT_API_BASE_URL = 'https://api.apify.com';
+
+interface ApiStore {
+  id: string;
+  name?: string | null;
+  createdAt?: string | Date | null;
+  modifiedAt?: string | Date | null;
+  accessedAt?: string | Date | null;
+  stats?: { storageBytes?: number } | null;
+}
+
+function toDate(value: string | Date | null | undefined): Date | null {
+  if (value === null || value === undefined) return null;
+  const date = value instanceof Date ? value : new Date(value);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+function summarize(store: ApiStore): StoreSummary {
+  return {
+    id: store.id,
+    name: store.name ?? null,
+    createdAt: toDate(store.createdAt),
+    modifiedAt: toDate(store.modifiedAt),
+    accessedAt: toDate(store.accessedAt),
+    storageBytes: typeof store.stats?.storageBytes === 'number' ? store.stats.storageBytes : null,
+  };
+}
+
+function isNotFound(error: unknown): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    (error as { name?: unknown }).name === 'ApifyApiError' &&
+    (error as { statusCode?: unknown }).statusCode === 404
+  );
+}
+
+function toBytes(body: unknown): Buffer {
+  if (Buffer.isBuffer(body)) return body;
+  if (body instanceof Uint8Array) return Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  if (body instanceof ArrayBuffer) return Buffer.from(body);
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  if (body === null || body === undefined) return Buffer.alloc(0);
+  return Buffer.from(JSON.stringify(body), 'utf8');
+}
+
+/** The HTTP API (the Apify platform or the local server) through `ApifyClient`. */
+export class CloudBackend implements StorageBackend {
+  readonly kind = 'cloud';
+
+  constructor(
+    private readonly client: ApifyClient,
+    /** API origin, for record URLs and messages. */
+    readonly location: string,
+  ) {}
+
+  private get kvs() {
+    return this.client.keyValueStores;
+  }
+
+  /** A 404 while writing or listing means the store itself is gone. */
+  private async storeCall<T>(storeId: string, call: () => Promise<T>): Promise<T> {
+    try {
+      return await call();
+    } catch (error) {
+      if (isNotFound(error)) {
+        throw new KeyValueStoreError('store-not-found', `Store ${JSON.stringify(storeId)} does not exist.`, {
+          cause: error,
+        });
+      }
+      throw error;
+    }
+  }
+
+  async listStores({ unnamed }: { unnamed?: boolean }): Promise<StoreSummary[]> {
+    const out: StoreSummary[] = [];
+    for (let offset = 0; ; ) {
+      const page = await this.kvs.listStores({ offset, limit: 1000, unnamed });
+      out.push(...(page.items as ApiStore[]).map(summarize));
+      offset += page.items.length;
+      if (page.items.length === 0 || offset >= page.total) return out;
+    }
+  }
+
+  async getStore(ref: string): Promise<StoreSummary | null> {
+    let store;
+    try {
+      store = await this.kvs.getStore({ storeId: ref });
+    } catch (error) {
+      // Not even the shape of a store id: there is no such store (the caller reports a bad name).
+      if ((error as { name?: unknown }).name === 'ApifyArgumentError') return null;
+      throw error;
+    }
+    if (store) return summarize(store as ApiStore);
+    // The Apify platform finds the caller's own store by name only as `~name`.
+    if (!ref.includes('~')) {
+      try {
+        const own = await this.kvs.getStore({ storeId: `~${ref}` });
+        if (own) return summarize(own as ApiStore);
+      } catch {
+        // a server that does not know the `~name` form: the store is just not there
+      }
+    }
+    return null;
+  }
+
+  async getOrCreateStore(name: string): Promise<{ store: StoreSummary; created: boolean }> {
+    const existing = await this.getStore(name);
+    if (existing) return { store: existing, created: false };
+    return { store: summarize((await this.kvs.getOrCreateStore({ storeName: name })) as ApiStore), created: true };
+  }
+
+  async renameStore(id: string, name: string | null): Promise<StoreSummary> {
+    return this.storeCall(id, async () =>
+      summarize((await this.kvs.updateStore({ storeId: id, store: { name } })) as ApiStore),
+    );
+  }
+
+  async deleteStore(id: string): Promise<boolean> {
+    // The client treats a missing store as deleted already, so ask first to answer honestly.
+    const existed = (await this.kvs.getStore({ storeId: id })) !== null;
+    await this.kvs.deleteStore({ storeId: id });
+    return existed;
+  }
+
+  async listKeys(storeId: string, args: ListKeysArgs): Promise<KeyPage> {
+    const page = await this.storeCall(storeId, () => this.kvs.listKeys({ storeId, ...args }));
+    return {
+      items: page.items.map(({ key, size }: { key: string; size: number }) => ({ key, size })),
+      nextExclusiveStartKey: page.isTruncated ? (page.nextExclusiveStartKey ?? null) : null,
+    };
+  }
+
+  async getRecord(storeId: string, key: string): Promise<RecordBytes | null> {
+    const record = await this.kvs.getRecord({ storeId, key, disableBodyParser: true });
+    if (!record) return null;
+    return { contentType: record.contentType ?? 'application/octet-stream', body: toBytes(record.body) };
+  }
+
+  async openRecord(storeId: string, key: string): Promise<RecordStream | null> {
+    const record = await this.kvs.getRecord({ storeId, key, stream: true });
+    if (!record) return null;
+    return { contentType: record.contentType ?? 'application/octet-stream', stream: record.body as Readable };
+  }
+
+  async recordDigest(storeId: string, key: string): Promise<RecordDigest | null> {
+    // The client does not expose the ETag, so hash the body as it streams by.
+    const record = await this.openRecord(storeId, key);
+    if (!record) return null;
+    const { md5, size } = await md5OfStream(record.stream);
+    return { contentType: record.contentType, size, md5 };
+  }
+
+  async putRecord(storeId: string, key: string, body: BodySource, contentType: string): Promise<void> {
+    // A file is given as an fs stream: the client can reopen it for a retry.
+    const data = Buffer.isBuffer(body) || body instanceof Readable ? body : createReadStream(body.path);
+    await this.storeCall(storeId, () => this.kvs.putRecord({ storeId, key, body: data, contentType }));
+  }
+
+  async deleteRecord(storeId: string, key: string): Promise<void> {
+    await this.storeCall(storeId, () => this.kvs.deleteRecord({ storeId, key }));
+  }
+
+  async recordExists(storeId: string, key: string): Promise<boolean> {
+    return this.kvs.recordExists({ storeId, key });
+  }
+
+  async publicUrl(store: StoreSummary, key: string): Promise<string> {
+    // The key listing carries the server's public URL for a record, signed when the store is
+    // not public; the first key with the key itself as prefix is that key, if it exists.
+    const page = await this.storeCall(store.id, () => this.kvs.listKeys({ storeId: store.id, prefix: key, limit: 1 }));
+    const item = page.items[0];
+    if (item?.key === key && item.recordPublicUrl) return item.recordPublicUrl;
+    return `${this.location.replace(/\/+$/, '')}/v2/key-value-stores/${encodeURIComponent(store.id)}/records/${encodeURIComponent(key)}`;
+  }
+
+  async close(): Promise<void> {
+    // Nothing to release: the client's keep-alive sockets do not hold the process open.
+  }
+}

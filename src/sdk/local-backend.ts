@@ -1,0 +1,167 @@
+import { createReadStream } from 'node:fs';
+import path from 'node:path';
+import { Readable } from 'node:stream';
+import { pathToFileURL } from 'node:url';
+
+import { FileStorage } from '../storage/index.js';
+import { extensionForContentType } from '../storage/content-types.js';
+import { LOCAL_USER, type KeyValueStorage, type StoreInfo } from '../storage/types.js';
+import type {
+  BodySource,
+  KeyPage,
+  ListKeysArgs,
+  RecordBytes,
+  RecordDigest,
+  RecordStream,
+  StorageBackend,
+  StoreSummary,
+} from './backend.js';
+import { md5FromEtag, md5OfStream } from './digest.js';
+import { KeyValueStoreError } from './errors.js';
+
+function summarize(info: StoreInfo): StoreSummary {
+  return {
+    id: info.id,
+    name: info.name,
+    createdAt: info.createdAt,
+    modifiedAt: info.modifiedAt,
+    accessedAt: info.accessedAt,
+    storageBytes: info.stats.storageBytes,
+  };
+}
+
+function isStoreMissing(error: unknown): boolean {
+  return (error as { name?: unknown; code?: unknown })?.name === 'StorageError' && (error as { code?: unknown }).code === 'store-not-found';
+}
+
+/** Writes and listings on a missing store fail the same way as through the API. */
+async function onStore<T>(storeId: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isStoreMissing(error)) {
+      throw new KeyValueStoreError('store-not-found', `Store ${JSON.stringify(storeId)} does not exist.`, { cause: error });
+    }
+    throw error;
+  }
+}
+
+/** Reads of a missing store find nothing, as through the API (which answers 404 either way). */
+async function orNull<T>(call: () => Promise<T>): Promise<T | null> {
+  try {
+    return await call();
+  } catch (error) {
+    if (isStoreMissing(error)) return null;
+    throw error;
+  }
+}
+
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : chunk);
+  return Buffer.concat(chunks);
+}
+
+/** The file store used in process, no server in between. */
+export class LocalBackend implements StorageBackend {
+  readonly kind = 'local';
+  private opened: Promise<void> | undefined;
+
+  constructor(
+    readonly location: string,
+    private readonly storage: KeyValueStorage = new FileStorage({ storageDir: location }),
+  ) {}
+
+  private async engine(): Promise<KeyValueStorage> {
+    this.opened ??= this.storage.open();
+    await this.opened;
+    return this.storage;
+  }
+
+  async listStores({ unnamed }: { unnamed?: boolean }): Promise<StoreSummary[]> {
+    const storage = await this.engine();
+    const out: StoreSummary[] = [];
+    for (let offset = 0; ; ) {
+      const page = await storage.listStores({ offset, limit: 1000, unnamed, userId: LOCAL_USER.id });
+      out.push(...page.items.map(summarize));
+      offset += page.count;
+      if (page.count === 0 || offset >= page.total) return out;
+    }
+  }
+
+  async getStore(ref: string): Promise<StoreSummary | null> {
+    const info = await (await this.engine()).getStore(ref, LOCAL_USER);
+    return info && summarize(info);
+  }
+
+  async getOrCreateStore(name: string): Promise<{ store: StoreSummary; created: boolean }> {
+    const { store, created } = await (await this.engine()).getOrCreateStore({ name, user: LOCAL_USER });
+    return { store: summarize(store), created };
+  }
+
+  async renameStore(id: string, name: string | null): Promise<StoreSummary> {
+    const storage = await this.engine();
+    return summarize(await onStore(id, () => storage.updateStore(id, { name })));
+  }
+
+  async deleteStore(id: string): Promise<boolean> {
+    return (await this.engine()).deleteStore(id);
+  }
+
+  async listKeys(storeId: string, args: ListKeysArgs): Promise<KeyPage> {
+    const storage = await this.engine();
+    const page = await onStore(storeId, () => storage.listKeys(storeId, args));
+    return { items: page.items.map(({ key, size }) => ({ key, size })), nextExclusiveStartKey: page.nextExclusiveStartKey };
+  }
+
+  private async record(storeId: string, key: string) {
+    const storage = await this.engine();
+    return orNull(() => storage.getRecord(storeId, key));
+  }
+
+  async getRecord(storeId: string, key: string): Promise<RecordBytes | null> {
+    const record = await this.record(storeId, key);
+    if (!record) return null;
+    return { contentType: record.contentType, body: await readAll(record.openStream()) };
+  }
+
+  async openRecord(storeId: string, key: string): Promise<RecordStream | null> {
+    const record = await this.record(storeId, key);
+    return record && { contentType: record.contentType, stream: record.openStream() };
+  }
+
+  async recordDigest(storeId: string, key: string): Promise<RecordDigest | null> {
+    const record = await this.record(storeId, key);
+    if (!record) return null;
+    // The engine's ETag is the body's quoted md5; read the body only if that ever changes.
+    const md5 = md5FromEtag(record.etag) ?? (await md5OfStream(record.openStream())).md5;
+    return { contentType: record.contentType, size: record.size, md5 };
+  }
+
+  async putRecord(storeId: string, key: string, body: BodySource, contentType: string): Promise<void> {
+    const data = Buffer.isBuffer(body) || body instanceof Readable ? body : createReadStream(body.path);
+    const storage = await this.engine();
+    await onStore(storeId, () => storage.putRecord(storeId, key, data, { contentType }));
+  }
+
+  async deleteRecord(storeId: string, key: string): Promise<void> {
+    const storage = await this.engine();
+    await orNull(() => storage.deleteRecord(storeId, key)); // like the API: deleting from a missing store is no error
+  }
+
+  async recordExists(storeId: string, key: string): Promise<boolean> {
+    return (await this.record(storeId, key)) !== null;
+  }
+
+  async publicUrl(store: StoreSummary, key: string): Promise<string> {
+    // The record's file in the Crawlee layout: {storageDir}/key_value_stores/{name or id}/{KEY}.{EXT}
+    const record = await this.record(store.id, key);
+    const fileName = record ? `${key}.${extensionForContentType(record.contentType)}` : key;
+    return pathToFileURL(path.join(this.location, 'key_value_stores', store.name ?? store.id, fileName)).href;
+  }
+
+  async close(): Promise<void> {
+    if (this.opened) await this.storage.close();
+    this.opened = undefined;
+  }
+}
