@@ -130,6 +130,21 @@ export function makeLogger(logger: Partial<ServerLogger> | undefined): ServerLog
   };
 }
 
+/**
+ * The raw answer to a request Node's HTTP parser refused (raw control characters or spaces in
+ * the target, conflicting Content-Length headers, ...): a contract error like any other.
+ */
+function unparsableRequestAnswer(err: NodeJS.ErrnoException): string {
+  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
+  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  const message = tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP/1.1.';
+  const body = JSON.stringify({ error: { type: 'invalid-input', message } });
+  return (
+    `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
+    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
+  );
+}
+
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   const host = options.host ?? DEFAULT_HOST;
   const port = options.port ?? DEFAULT_PORT;
@@ -163,16 +178,21 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const ctx = buildContext({ ...options, users, token: undefined, usersFile: undefined, storage, logger }, () => url);
   const handler = createHandler(ctx);
 
-  // Requests in progress, so close() can wait for writes in flight.
+  // Requests in progress. close() waits for the writes among them (their data must land);
+  // reads are cut off, so a reader that stopped reading cannot hold the shutdown.
   const active = new Set<http.ServerResponse>();
+  const activeWrites = new Set<http.ServerResponse>();
   let closing = false;
   let onIdle: (() => void) | null = null;
   const track = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const isWrite = req.method !== 'GET' && req.method !== 'HEAD' && req.method !== 'OPTIONS';
     active.add(res);
+    if (isWrite) activeWrites.add(res);
     if (closing) res.setHeader('Connection', 'close');
     res.on('close', () => {
       active.delete(res);
-      if (active.size === 0) onIdle?.();
+      activeWrites.delete(res);
+      if (activeWrites.size === 0) onIdle?.();
     });
     handler(req, res);
   };
@@ -183,8 +203,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     ctx.awaitingContinue.add(req);
     track(req, res);
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const inFlight = (socket as { _httpMessage?: http.ServerResponse })._httpMessage;
+    // Bytes after a request that said `Connection: close` are not a request (RFC 9112 9.6):
+    // let that request's answer finish; the connection closes after it.
+    if (err.code === 'HPE_CLOSED_CONNECTION' && inFlight && !inFlight.writableEnded) return;
+    // As Node's own handler: answer only if no response already started on this connection.
+    if (socket.writable && !inFlight?.headersSent) socket.end(unparsableRequestAnswer(err));
     else socket.destroy();
   });
   server.setTimeout(options.idleTimeoutMillis ?? 120_000);
@@ -218,7 +243,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       for (const res of active) if (!res.headersSent) res.setHeader('Connection', 'close');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      if (active.size > 0) {
+      if (activeWrites.size > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, options.shutdownTimeoutMillis ?? 30_000);
           onIdle = () => {
