@@ -54,7 +54,7 @@ export async function sendRecordsZip(
       for (const item of page.items) {
         if (stopped) break;
         const record = await storage.getRecord(store.id, item.key);
-        if (record) addRecord(zip, record);
+        if (record) addRecord(zip, record, (err) => res.destroy(err));
       }
       if (stopped || !page.isTruncated || page.nextExclusiveStartKey === null) break;
       page = await storage.listKeys(store.id, { limit: PAGE, prefix, exclusiveStartKey: page.nextExclusiveStartKey });
@@ -66,12 +66,21 @@ export async function sendRecordsZip(
   }
 }
 
-function addRecord(zip: ZipFile, record: StoredRecord): void {
+/**
+ * Adds a record whose body is opened when the archive reaches it. By then the record may have
+ * been deleted or replaced (its body stream then fails with ENOENT or a changed file): yazl puts
+ * no error listener on the streams it is given, so `fail` must, or the process would crash.
+ */
+function addRecord(zip: ZipFile, record: StoredRecord, fail: (err: Error) => void): void {
   zip.addReadStreamLazy(record.key, { mtime: record.modifiedAt, compress: worthCompressing(record.contentType) }, (cb) => {
+    let stream;
     try {
-      cb(null, record.openStream());
+      stream = record.openStream();
     } catch (err) {
       cb(err as Error, undefined as never);
+      return;
     }
+    stream.on('error', fail);
+    cb(null, stream);
   });
 }
