@@ -16,6 +16,43 @@ const browserPlatform: Plugin = {
   },
 };
 
+/**
+ * Stand-ins for two dependency modules the browser client never runs, to keep the bundles within
+ * their 30 KiB gzipped budget:
+ *
+ * - axios's XMLHttpRequest adapter (about 1.2 KB gzipped). The browser client always uses axios's
+ *   fetch adapter: only fetch hands back a response body as a stream. A client created with
+ *   `adapter: 'xhr'` from a bundle fails its first request with a message saying so.
+ * - is-retry-allowed (about 0.4 KB), the list of error codes behind axios-retry's default retry
+ *   condition. The client always passes a retry condition of its own (`http/retry.ts`).
+ */
+const STUBS = [
+  {
+    module: /^\.\/xhr\.js$/,
+    importer: /[\\/]axios[\\/]lib[\\/]adapters$/,
+    contents: `export default function xhrAdapter() {
+  return Promise.reject(new Error("axios's xhr adapter is not in this bundle: use adapter 'fetch'"));
+}`,
+  },
+  {
+    module: /^is-retry-allowed$/,
+    importer: /[\\/]axios-retry[\\/]/,
+    contents: 'export default function isRetryAllowed() { return true; }',
+  },
+];
+
+const browserStubs: Plugin = {
+  name: 'browser-stubs',
+  setup(build) {
+    STUBS.forEach((stub, index) => {
+      build.onResolve({ filter: stub.module }, (args) =>
+        stub.importer.test(args.resolveDir) ? { path: String(index), namespace: 'stub' } : undefined,
+      );
+    });
+    build.onLoad({ filter: /.*/, namespace: 'stub' }, (args) => ({ loader: 'js', contents: STUBS[Number(args.path)]!.contents }));
+  },
+};
+
 const dtsOptions = { compilerOptions: { ignoreDeprecations: '6.0' } };
 
 export default defineConfig([
@@ -29,6 +66,8 @@ export default defineConfig([
     platform: 'node',
     target: 'node20',
     dts: dtsOptions,
+    // The CJS build gets `import.meta.url` from `__filename` (the server finds the browser bundle by it).
+    shims: true,
     sourcemap: true,
     clean: true,
     splitting: false,
@@ -50,7 +89,7 @@ export default defineConfig([
     minify: true,
     sourcemap: true,
     noExternal: [/.*/],
-    esbuildPlugins: [browserPlatform],
+    esbuildPlugins: [browserPlatform, browserStubs],
     outExtension: () => ({ js: '.js' }),
   },
   {
@@ -61,7 +100,7 @@ export default defineConfig([
     minify: true,
     sourcemap: true,
     noExternal: [/.*/],
-    esbuildPlugins: [browserPlatform],
+    esbuildPlugins: [browserPlatform, browserStubs],
     outExtension: () => ({ js: '.js' }),
   },
 ]);

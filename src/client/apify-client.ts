@@ -1,9 +1,21 @@
 /** The client object users create. */
 import { ConsistencyJournal } from './http/consistency.js';
-import { HttpClient } from './http/http-client.js';
+import { HttpClient, type CallDefaults } from './http/http-client.js';
 import { sleep } from './http/sleep.js';
 import { resolveOptions, resolveSettable, type ApifyClientOptions, type ResolvedOptions, type SettableClientOptions } from './options.js';
 import { KeyValueStoresClient } from './resources/key-value-stores.js';
+
+function callDefaults(options: ResolvedOptions): CallDefaults {
+  return {
+    timeoutSecs: options.timeoutSecs,
+    retry: {
+      maxRetries: options.maxRetries,
+      baseDelayMillis: options.minDelayBetweenRetriesMillis,
+      maxDelayMillis: options.maxDelayBetweenRetriesMillis,
+      maxRetryAfterMillis: options.maxRetryAfterMillis,
+    },
+  };
+}
 
 /**
  * Client of the Apify key-value-store API.
@@ -20,32 +32,24 @@ export class ApifyClient {
   readonly keyValueStores: KeyValueStoresClient;
 
   private options: ResolvedOptions;
-  private readonly http: HttpClient;
-  private readonly journal: ConsistencyJournal;
+  /** Per-call defaults, kept ready: every request reads them. */
+  private callDefaults: CallDefaults;
 
   /** Creates a client. Throws {@link ApifyArgumentError} for an invalid option. */
   constructor(options: ApifyClientOptions = {}) {
     this.options = resolveOptions(options);
+    this.callDefaults = callDefaults(this.options);
     const clock = this.options.clock ?? { now: () => Date.now(), sleep };
-    this.http = new HttpClient({
+    const http = new HttpClient({
       baseUrl: this.options.baseUrl,
       token: () => this.options.token,
-      defaults: () => ({
-        timeoutSecs: this.options.timeoutSecs,
-        retry: {
-          maxRetries: this.options.maxRetries,
-          baseDelayMillis: this.options.minDelayBetweenRetriesMillis,
-          maxDelayMillis: this.options.maxDelayBetweenRetriesMillis,
-          maxRetryAfterMillis: this.options.maxRetryAfterMillis,
-        },
-      }),
+      defaults: () => this.callDefaults,
       adapter: this.options.adapter,
       sleep: (ms, signal) => clock.sleep(ms, signal),
     });
-    this.journal = new ConsistencyJournal(this.options.consistencyWindowMillis, undefined, () => clock.now());
     this.keyValueStores = new KeyValueStoresClient({
-      http: this.http,
-      journal: this.journal,
+      http,
+      journal: new ConsistencyJournal(this.options.consistencyWindowMillis, undefined, () => clock.now()),
       defaultStoreId: () => this.options.storeId,
       maxPayloadBytes: () => this.options.maxPayloadBytes,
       baseUrl: this.options.baseUrl,
@@ -61,6 +65,7 @@ export class ApifyClient {
    */
   setOptions(options: SettableClientOptions): void {
     this.options = { ...this.options, ...resolveSettable(options) };
+    this.callDefaults = callDefaults(this.options);
   }
 
   /** The API origin this client talks to. */

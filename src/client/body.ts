@@ -24,7 +24,7 @@ export interface PreparedBody {
   stream?: StreamSource;
 }
 
-const utf8 = new TextEncoder();
+const utf8Decoder = new TextDecoder();
 
 /** Media type (lower case, no parameters) and charset of a `Content-Type` value. */
 export function mediaTypeOf(contentType: string | undefined): { type: string; charset?: string } {
@@ -56,7 +56,7 @@ export async function encodeBody(value: unknown, contentType?: string): Promise<
   if (contentType !== undefined && (typeof contentType !== 'string' || contentType.trim() === '')) {
     throw new ApifyArgumentError('contentType', 'contentType must be a non-empty string');
   }
-  if (typeof value === 'string') return { contentType: contentType ?? TEXT_CONTENT_TYPE, bytes: utf8.encode(value) };
+  if (typeof value === 'string') return { contentType: contentType ?? TEXT_CONTENT_TYPE, bytes: platform.utf8(value) };
   if (value instanceof Uint8Array) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes: value };
   if (value instanceof ArrayBuffer) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes: new Uint8Array(value) };
   if (ArrayBuffer.isView(value)) {
@@ -85,15 +85,16 @@ export async function encodeBody(value: unknown, contentType?: string): Promise<
     throw new ApifyArgumentError('body', `body cannot be serialised to JSON: ${(error as Error).message}`);
   }
   if (json === undefined) throw new ApifyArgumentError('body', 'body cannot be serialised to JSON');
-  return { contentType: contentType ?? JSON_CONTENT_TYPE, bytes: utf8.encode(json) };
+  return { contentType: contentType ?? JSON_CONTENT_TYPE, bytes: platform.utf8(json) };
 }
 
 function decodeText(bytes: Uint8Array, charset: string | undefined): string {
+  if (!charset || /^utf-?8$/i.test(charset)) return utf8Decoder.decode(bytes);
   try {
-    return new TextDecoder(charset || 'utf-8').decode(bytes);
+    return new TextDecoder(charset).decode(bytes);
   } catch {
     // Unknown charset label: UTF-8 is the best guess.
-    return new TextDecoder('utf-8').decode(bytes);
+    return utf8Decoder.decode(bytes);
   }
 }
 

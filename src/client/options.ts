@@ -112,22 +112,17 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ApifyArgumentError('options', 'ApifyClient options must be an object');
   }
+  const duration = (name: keyof ApifyClientOptions, fallback: number) => checkDuration(options[name], name) ?? fallback;
   return {
     token: checkToken(options.token),
     baseUrl: checkBaseUrl(options.baseUrl),
     storeId: options.storeId === undefined ? undefined : checkStoreId(options.storeId),
     maxRetries: checkInteger(options.maxRetries, 'maxRetries', 0, 100) ?? DEFAULT_RETRY_POLICY.maxRetries,
     timeoutSecs: checkTimeout(options.timeoutSecs) ?? DEFAULT_TIMEOUT_SECS,
-    minDelayBetweenRetriesMillis:
-      checkDuration(options.minDelayBetweenRetriesMillis, 'minDelayBetweenRetriesMillis') ??
-      DEFAULT_RETRY_POLICY.baseDelayMillis,
-    maxDelayBetweenRetriesMillis:
-      checkDuration(options.maxDelayBetweenRetriesMillis, 'maxDelayBetweenRetriesMillis') ??
-      DEFAULT_RETRY_POLICY.maxDelayMillis,
-    maxRetryAfterMillis:
-      checkDuration(options.maxRetryAfterMillis, 'maxRetryAfterMillis') ?? DEFAULT_RETRY_POLICY.maxRetryAfterMillis,
-    consistencyWindowMillis:
-      checkDuration(options.consistencyWindowMillis, 'consistencyWindowMillis') ?? DEFAULT_CONSISTENCY_WINDOW_MILLIS,
+    minDelayBetweenRetriesMillis: duration('minDelayBetweenRetriesMillis', DEFAULT_RETRY_POLICY.baseDelayMillis),
+    maxDelayBetweenRetriesMillis: duration('maxDelayBetweenRetriesMillis', DEFAULT_RETRY_POLICY.maxDelayMillis),
+    maxRetryAfterMillis: duration('maxRetryAfterMillis', DEFAULT_RETRY_POLICY.maxRetryAfterMillis),
+    consistencyWindowMillis: duration('consistencyWindowMillis', DEFAULT_CONSISTENCY_WINDOW_MILLIS),
     maxPayloadBytes: checkInteger(options.maxPayloadBytes, 'maxPayloadBytes', 1) ?? DEFAULT_MAX_PAYLOAD_BYTES,
     adapter: options.adapter,
     clock: options.clock,

@@ -5,8 +5,9 @@ import { answerPreflight, applyCorsHeaders } from './cors.js';
 import { ApiError, fromStorageError, internalError, methodNotAllowed, pageNotFound } from './errors.js';
 import { ClientGone, deleteRecord, directUpload, downloadRecords, getDirectUploadUrl, getRecord, listKeys, putRecord } from './record-handlers.js';
 import { cannotRespond, rejectBody, sendError } from './responses.js';
-import { parseTarget, ROUTE_METHODS, type Route } from './routes.js';
+import { parseTarget, ROUTE_METHODS, splitTarget, type Route } from './routes.js';
 import { deleteStore, getOrCreateStore, getStore, listStores, updateStore } from './store-handlers.js';
+import { findWebFile, sendWebFile } from './web/index.js';
 
 /** After answering early, at most this much of an unread body is read and dropped before the connection is cut. */
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
@@ -28,7 +29,14 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
     answerPreflight(req, res);
     return;
   }
-  if (!route) throw pageNotFound();
+  if (!route) {
+    // Outside /v2: the storage browser's static files, which need no token.
+    const file = findWebFile(splitTarget(req.url ?? '/').path);
+    if (!file) throw pageNotFound();
+    if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(['GET']);
+    await sendWebFile(res, file, method === 'HEAD');
+    return;
+  }
   const allowed = ROUTE_METHODS[route.kind];
   if (!allowed.includes(method)) throw methodNotAllowed(allowed.filter((m) => m !== 'HEAD'));
   if (route.segmentError) throw route.segmentError;

@@ -1,7 +1,9 @@
 /**
- * The browser bundle: built with the project's own esbuild plugin (the one in tsup.config.ts
- * that swaps `platform/node` for `platform/browser`), it must hold no Node built-in, stay within
- * the size budget, and work: its client sends a request through the fetch adapter.
+ * The browser bundle: built with the project's own esbuild plugins (the ones in tsup.config.ts
+ * that swap `platform/node` for `platform/browser` and put stand-ins for two dependency modules
+ * the browser client never runs), it must
+ * hold no Node built-in, stay within the size budget, and work: its client sends a request
+ * through the fetch adapter, and says clearly that the xhr adapter is not there.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -80,6 +82,13 @@ describe('browser bundle', () => {
     }
   });
 
+  it("leaves out axios's XMLHttpRequest adapter and axios-retry's list of error codes", () => {
+    for (const [name, code] of Object.entries(bundles)) {
+      expect(code, name).not.toMatch(/XMLHttpRequest|onreadystatechange|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
+      expect(code, name).toContain("axios's xhr adapter is not in this bundle");
+    }
+  });
+
   it('defines the ApifyKv global whose client works over fetch', async () => {
     nock(API, { reqheaders: { authorization: 'Bearer browser-token' } })
       .get('/v2/key-value-stores/s1/records/k')
@@ -102,5 +111,8 @@ describe('browser bundle', () => {
     const bytes = await client.keyValueStores.getRecord({ key: 'k', disableBodyParser: true }).catch((e) => e);
     // The second read has no mock: it fails as a network error, typed by the bundle's own class.
     expect(bytes.name).toBe('ApifyNetworkError');
+    const xhr = new kv.ApifyClient({ storeId: 's1', maxRetries: 3, adapter: 'xhr' });
+    const error = await xhr.keyValueStores.getRecord({ key: 'k' }).catch((e) => e);
+    expect(error.message).toBe("axios's xhr adapter is not in this bundle: use adapter 'fetch'");
   });
 });

@@ -5,7 +5,7 @@
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { ConsistencyJournal, contradicts } from '../../src/client/http/consistency.js';
-import { API, apiError, JSON_HEADERS, makeClient, storeJson, useNock } from './helpers.js';
+import { ADAPTERS, API, apiError, JSON_HEADERS, makeClient, storeJson, useNock } from './helpers.js';
 
 useNock();
 
@@ -13,7 +13,7 @@ const RECORD = '/v2/key-value-stores/s1/records/k';
 const TEXT = { 'content-type': 'text/plain; charset=utf-8' };
 const NOT_FOUND = apiError('record-not-found', 'Record was not found.');
 
-describe.each(['http', 'fetch'] as const)('consistency over the %s adapter', (adapter) => {
+describe.each(ADAPTERS)('consistency over the %s adapter', (adapter) => {
   it('absorbs a 404 right after its own put', async () => {
     nock(API).put(RECORD).reply(201, {});
     nock(API).get(RECORD).times(2).reply(404, NOT_FOUND, JSON_HEADERS);

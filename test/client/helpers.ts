@@ -2,10 +2,12 @@
 import nock from 'nock';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { ApifyClient, type ApifyClientOptions } from '../../src/index.js';
+import { nodeAdapter } from '../../src/client/platform/node-adapter.js';
 
 export const API = 'https://api.apify.com';
 export const TOKEN = 'secret-token-1234567890';
-export const ADAPTERS = ['http', 'fetch'] as const;
+/** axios's own `http` and `fetch` adapters, and `node`: the client's lean adapter, its default in Node. */
+export const ADAPTERS = ['http', 'fetch', 'node'] as const;
 export type AdapterName = (typeof ADAPTERS)[number];
 
 /** Blocks real network access and checks that every mock was used, for the calling file. */
@@ -42,7 +44,7 @@ export function makeClient(
   options: ApifyClientOptions = {},
   clock = new VirtualClock(),
 ): { client: ApifyClient; clock: VirtualClock } {
-  const client = new ApifyClient({ token: TOKEN, adapter, clock, ...options });
+  const client = new ApifyClient({ token: TOKEN, adapter: adapter === 'node' ? nodeAdapter : adapter, clock, ...options });
   return { client, clock };
 }
 

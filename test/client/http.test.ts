@@ -1,6 +1,6 @@
 /**
  * The HTTP layer under fault: retries, backoff, Retry-After, timeouts, stream bodies, aborts,
- * error conversion and token redaction, on both axios adapters.
+ * error conversion and token redaction, on axios's two adapters and the client's own Node adapter.
  */
 import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,6 +1,6 @@
 /**
  * Every method of `client.keyValueStores`: the exact request it sends (method, path, query,
- * headers, body) and what it returns or throws, on both axios adapters.
+ * headers, body) and what it returns or throws, on axios's two adapters and the client's own Node adapter.
  */
 import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -6,6 +6,8 @@ import { decodeBody, encodeBody } from '../../src/client/body.js';
 import { redact } from '../../src/client/http/errors.js';
 import { isRetryable, parseRetryAfter, retryDelayMillis } from '../../src/client/http/retry.js';
 import { sleep } from '../../src/client/http/sleep.js';
+import { nodeAdapter } from '../../src/client/platform/node-adapter.js';
+import { platform } from '../../src/client/platform/node.js';
 import { checkRecordKey, checkStoreId, checkStoreName } from '../../src/client/validation.js';
 import {
   ApifyApiError,
@@ -195,5 +197,27 @@ describe('sleep', () => {
     const aborted = sleep(60_000, controller.signal);
     controller.abort();
     await expect(aborted).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});
+
+describe('Node transport', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
+  it('uses the lean adapter, or axios\'s http adapter when a proxy is configured', () => {
+    vi.stubEnv('HTTP_PROXY', '');
+    vi.stubEnv('HTTPS_PROXY', '');
+    vi.stubEnv('ALL_PROXY', '');
+    vi.stubEnv('http_proxy', '');
+    vi.stubEnv('https_proxy', '');
+    vi.stubEnv('all_proxy', '');
+    expect(platform.transport(undefined)).toEqual({ config: { adapter: nodeAdapter }, headers: {} });
+    vi.stubEnv('HTTPS_PROXY', 'http://proxy.internal:3128');
+    const proxied = platform.transport(undefined);
+    expect(proxied.config).toMatchObject({ adapter: 'http', maxBodyLength: Infinity });
+    expect(proxied.config.httpAgent).toBeDefined();
+    expect(proxied.headers).toEqual({ 'User-Agent': 'apify-kv-client' });
+    expect(platform.transport('fetch')).toEqual({ config: { adapter: 'fetch' }, headers: { 'User-Agent': 'apify-kv-client' } });
   });
 });

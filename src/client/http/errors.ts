@@ -40,17 +40,17 @@ export interface RequestDetails {
 export class ApifyApiError extends Error implements ApifyKvErrorFields {
   override readonly name = API_ERROR_NAME;
   /** HTTP status code of the answer. */
-  readonly statusCode: number;
+  declare readonly statusCode: number;
   /** The server's error type, e.g. `record-not-found`; `unknown-error` when it gave none. */
-  readonly type: string;
+  declare readonly type: string;
   /** HTTP method of the request. */
-  readonly method: string;
+  declare readonly method: string;
   /** Path of the request, with secrets redacted. */
-  readonly path: string;
+  declare readonly path: string;
   /** Which attempt got this answer (1 = the first). */
-  readonly attempt: number;
+  declare readonly attempt: number;
   /** The server's own message, without the request details added to `message`. */
-  readonly serverMessage: string;
+  declare readonly serverMessage: string;
 
   /** @internal */
   constructor(
@@ -61,12 +61,7 @@ export class ApifyApiError extends Error implements ApifyKvErrorFields {
       `${details.serverMessage} (${details.statusCode} ${details.type}; ${details.method} ${details.path}, attempt ${details.attempt})`,
       cause === undefined ? undefined : { cause },
     );
-    this.statusCode = details.statusCode;
-    this.type = details.type;
-    this.method = details.method;
-    this.path = details.path;
-    this.attempt = details.attempt;
-    this.serverMessage = details.serverMessage;
+    Object.assign(this, details);
   }
 }
 
@@ -80,15 +75,15 @@ export type NetworkErrorType = 'timeout' | 'network-error';
 export class ApifyNetworkError extends Error implements ApifyKvErrorFields {
   override readonly name = NETWORK_ERROR_NAME;
   /** `timeout` when the attempt ran out of time, else `network-error`. */
-  readonly type: NetworkErrorType;
+  declare readonly type: NetworkErrorType;
   /** The transport's error code when it gave one, e.g. `ECONNRESET`, `ETIMEDOUT`. */
-  readonly code: string | undefined;
+  declare readonly code: string | undefined;
   /** HTTP method of the request. */
-  readonly method: string;
+  declare readonly method: string;
   /** Path of the request, with secrets redacted. */
-  readonly path: string;
+  declare readonly path: string;
   /** Which attempt failed last (1 = the first). */
-  readonly attempt: number;
+  declare readonly attempt: number;
 
   /** @internal */
   constructor(
@@ -99,11 +94,8 @@ export class ApifyNetworkError extends Error implements ApifyKvErrorFields {
       `${details.type === 'timeout' ? 'Request timed out' : 'Network error'}: ${details.detail} (${details.method} ${details.path}, attempt ${details.attempt})`,
       cause === undefined ? undefined : { cause },
     );
-    this.type = details.type;
-    this.code = details.code;
-    this.method = details.method;
-    this.path = details.path;
-    this.attempt = details.attempt;
+    const { detail, ...fields } = details;
+    Object.assign(this, fields);
   }
 }
 
@@ -113,7 +105,7 @@ export class ApifyArgumentError extends Error implements ApifyKvErrorFields {
   /** Always `invalid-argument`. */
   readonly type = 'invalid-argument';
   /** Name of the offending argument, e.g. `key`, `storeId`. */
-  readonly argument: string;
+  declare readonly argument: string;
 
   /** @internal */
   constructor(argument: string, message: string) {

@@ -1,23 +1,28 @@
 /**
- * The one HTTP layer: an axios instance, the retry loop that follows `retry.ts`, the token in the
- * `Authorization` header, and transport errors converted once into the client's own errors.
+ * The one HTTP layer: an axios instance with axios-retry, the token in the `Authorization`
+ * header, and transport errors converted once into the client's own errors.
  *
- * Request path: `HttpClient.request` prepares the body once (compressing it if asked), then
- * sends attempts through the axios instance until one succeeds or the policy says stop. Whatever
- * adapter the instance has carries each attempt. The adapter comes from the client options, else
- * from the platform module (`platform/node.ts` in Node, `platform/browser.ts` in the browser),
- * which is where a custom Node adapter plugs in.
- *
- * The loop is our own rather than axios-retry's: that library re-sends a consumed stream as an
- * empty body, skips timeouts, and waits on timers a cancelled call cannot interrupt.
+ * Request path: `HttpClient.request` prepares the body once (compressing it if asked) and sends
+ * it through the axios instance, whose adapter comes from the client options, else from the
+ * platform module (the lean node:http adapter in Node, fetch in the browser). axios-retry repeats
+ * failed attempts as `retry.ts` decides: `retryCondition` picks the failures worth another
+ * attempt, `onRetry` waits out the backoff and makes the body ready to be sent again. Whatever
+ * the last attempt threw is converted in one place, `toClientError`.
  */
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
+import axiosRetry, { DEFAULT_OPTIONS as RETRY_DEFAULTS } from 'axios-retry';
 import type { PreparedBody } from '../body.js';
 import { platform } from '../platform/node.js';
-import type { StreamSource } from '../platform/types.js';
-import { ApifyApiError, ApifyNetworkError, redact, REDACTED } from './errors.js';
+import type { StreamSource, Transport } from '../platform/types.js';
+import { ApifyApiError, ApifyNetworkError, redact } from './errors.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
 import { abortReason } from './sleep.js';
+
+// axios-retry starts each request by copying its defaults and the options below into a fresh
+// state object, then adds `retryCount` and `lastRequestTime` to it. V8 (Node 20) is slow to add
+// keys to an object built by spreading, about 1 µs a key; with the two keys already among the
+// defaults, at the values axios-retry starts from anyway, the additions become plain updates.
+Object.assign(RETRY_DEFAULTS, { retryCount: 0, lastRequestTime: 0 });
 
 /** HTTP methods the client uses. */
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -67,6 +72,12 @@ export interface HttpResponse {
   stream: unknown;
 }
 
+/** The client's defaults of per-call options. */
+export interface CallDefaults {
+  timeoutSecs: number;
+  retry: RetryPolicy;
+}
+
 /** What the HTTP layer needs to know about the client. */
 export interface HttpClientConfig {
   /** Origin (and optional path prefix) the API paths are appended to. */
@@ -74,7 +85,7 @@ export interface HttpClientConfig {
   /** Current token; read on every request, so `setOptions` takes effect at once. */
   token: () => string | undefined;
   /** Current defaults of per-call options. */
-  defaults: () => { timeoutSecs: number; retry: RetryPolicy };
+  defaults: () => CallDefaults;
   adapter?: AdapterOption;
   /** Waits between attempts; rejects when the signal aborts. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
@@ -87,26 +98,30 @@ const EMPTY = new Uint8Array(0);
 
 /** Encodes one path segment. `!'()*` are encoded as well, so no key has a special meaning in a URL. */
 export function encodePathSegment(segment: string): string {
-  return encodeURIComponent(segment).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  const encoded = encodeURIComponent(segment);
+  // Most keys have none of these: testing first spares the replace and its callback.
+  return /[!'()*]/.test(encoded)
+    ? encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
+    : encoded;
 }
 
 function queryString(query: HttpRequest['query']): string {
-  if (!query) return '';
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) {
+  let text = '';
+  for (const name in query) {
+    const value = query[name];
     if (value === undefined) continue;
-    params.append(name, typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+    const encoded = encodeURIComponent(typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
+    text += `${text ? '&' : '?'}${encodeURIComponent(name)}=${encoded}`;
   }
-  const text = params.toString();
-  return text ? `?${text}` : '';
+  return text;
 }
 
+/** Response bytes: a Buffer from the Node adapters, an ArrayBuffer from fetch. */
 function toBytes(data: unknown): Uint8Array {
   if (data instanceof Uint8Array) return data;
   // Tag checks, not instanceof: the buffer may come from another realm (an iframe, a VM context).
   if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   if (Object.prototype.toString.call(data) === '[object ArrayBuffer]') return new Uint8Array(data as ArrayBuffer);
-  if (typeof data === 'string') return new TextEncoder().encode(data);
   return EMPTY;
 }
 
@@ -119,99 +134,147 @@ function pathOfUrl(url: string): string {
   }
 }
 
+/**
+ * What the retry hooks need to know about a call. It travels with the axios config; being a
+ * class instance, axios passes it on by reference instead of copying it into each attempt.
+ */
+class Call {
+  /** The attempt under way (1 = the first). */
+  attempt = 1;
+  constructor(
+    readonly policy: RetryPolicy,
+    readonly idempotent: boolean,
+    readonly signal: AbortSignal | undefined,
+    /** The body, when it is a stream. */
+    readonly source: StreamSource | undefined,
+    /** Whether the response body is handed back unread. */
+    readonly stream: boolean,
+  ) {}
+}
+
+type CallConfig = AxiosRequestConfig & { call?: Call };
+
+const isSuccess = (status: number) => status >= 200 && status < 300;
+
 /** The one place requests are sent from. */
 export class HttpClient {
-  /** The axios instance; its adapter carries every attempt. */
+  /** The axios instance, with axios-retry; the transport's adapter carries every attempt. */
   readonly axios: AxiosInstance;
+  private readonly transport: Transport;
 
   constructor(private readonly config: HttpClientConfig) {
-    const defaults = platform.transportDefaults();
-    this.axios = axios.create({
-      ...defaults,
-      adapter: config.adapter ?? defaults.adapter,
-      // Only 2xx is a success; everything else goes through the retry loop and `toClientError`.
-      validateStatus: (status) => status >= 200 && status < 300,
-      // Bodies are encoded and decoded by the client itself.
-      transformRequest: [(data: unknown) => data],
-      transformResponse: [(data: unknown) => data],
-      // The API enforces its own limits; large records take the direct-upload path.
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
+    const instance = axios.create();
+    // axios merges the instance defaults into every request; its stock ones (form handling, XSRF
+    // cookie names, transitional flags, per-method headers, JSON transforms) serve nothing here,
+    // and merging them costs more than the rest of a request. So the instance has none: each
+    // request carries what it needs (see `request`). Without transformRequest/transformResponse,
+    // axios leaves bodies alone: the client encodes and decodes them itself.
+    const defaults = instance.defaults as Record<string, unknown>;
+    for (const key of Object.keys(defaults)) delete defaults[key];
+    this.transport = platform.transport(config.adapter);
+    axiosRetry(instance, {
+      // Each call has its own limit, checked in retryCondition.
+      retries: Infinity,
+      retryCondition: (error) => {
+        const call = (error.config as CallConfig | undefined)?.call;
+        return (
+          !!call &&
+          call.attempt <= call.policy.maxRetries &&
+          !call.signal?.aborted &&
+          // A one-shot stream was consumed by the failed attempt: axios-retry would send it EMPTY.
+          (!call.source || call.source.replayable) &&
+          isRetryable(error, call.idempotent)
+        );
+      },
+      // axios-retry 4.5 waits exactly what retryDelay returns (it weighs Retry-After, uncapped,
+      // only in its own delay functions), on a timer of its own that neither follows the client's
+      // clock nor ends with the caller's reason. So its wait is 0, and `onRetry` waits instead:
+      // the client's policy (backoff with full jitter, Retry-After up to its cap) on its clock.
+      retryDelay: () => 0,
+      // Each attempt gets the full `timeout`.
+      shouldResetTimeout: true,
+      onRetry: async (retry, error, axiosConfig) => {
+        const call = (axiosConfig as CallConfig).call!;
+        // The failed answer's body will not be read; free its socket.
+        if (call.stream && error.response) platform.discardStream(error.response.data);
+        const retryAfter = parseRetryAfter(error.response?.headers?.['retry-after'], Date.now());
+        // Rejects with the signal's reason when the call is cancelled meanwhile.
+        await this.config.sleep(retryDelayMillis(call.policy, retry, retryAfter), call.signal);
+        call.attempt = retry + 1;
+        if (call.source) axiosConfig.data = call.source.open();
+      },
     });
+    this.axios = instance;
   }
 
   /** Sends a request (with retries) and returns its 2xx answer, or throws the client's error. */
   async request(req: HttpRequest): Promise<HttpResponse> {
     const defaults = this.config.defaults();
-    const call = req.call ?? {};
+    const options = req.call ?? {};
     const policy: RetryPolicy =
-      call.maxRetries === undefined ? defaults.retry : { ...defaults.retry, maxRetries: call.maxRetries };
-    const timeoutSecs = call.timeoutSecs ?? defaults.timeoutSecs;
-    const url = (req.url ?? this.config.baseUrl + req.path) + queryString(req.query);
+      options.maxRetries === undefined ? defaults.retry : { ...defaults.retry, maxRetries: options.maxRetries };
+    const timeoutSecs = options.timeoutSecs ?? defaults.timeoutSecs;
 
-    // `false` keeps axios from adding a header of its own (it would label an empty POST as a form).
-    const headers: Record<string, string | false> = { 'Content-Type': false, ...req.headers };
+    const headers: Record<string, string | false> = Object.assign({}, this.transport.headers, req.headers);
     const token = req.url ? undefined : this.config.token();
     if (token) headers.Authorization = `Bearer ${token}`;
-
     let data: unknown;
-    let streamSource: StreamSource | undefined;
-    if (req.body) {
-      headers['Content-Type'] = req.body.contentType;
-      if (req.body.bytes) {
-        let bytes = req.body.bytes;
-        const compressed = req.compress ? await platform.compress(bytes) : undefined;
-        if (compressed) {
+    let source: StreamSource | undefined;
+    const body = req.body;
+    // `false` keeps axios from labelling an empty POST or PUT as a form.
+    if (!body && (req.method === 'POST' || req.method === 'PUT')) headers['Content-Type'] = false;
+    if (body) {
+      headers['Content-Type'] = body.contentType;
+      if (body.bytes) {
+        let bytes = body.bytes;
+        // Only a body large enough to be compressed waits for it.
+        const compressing = req.compress ? platform.compress(bytes) : undefined;
+        if (compressing) {
+          const compressed = await compressing;
           bytes = compressed.data;
           headers['Content-Encoding'] = compressed.encoding;
         }
         data = platform.requestData(bytes);
-      } else if (req.body.stream) {
-        streamSource = req.body.stream;
-        const size = await streamSource.size();
+      } else if (body.stream) {
+        source = body.stream;
+        const size = await source.size();
         if (size !== undefined) headers['Content-Length'] = String(size);
-        data = streamSource.open();
+        data = source.open();
       }
     }
 
     const stream = req.responseType === 'stream';
-    const idempotent = req.idempotent !== false;
-    const axiosConfig: AxiosRequestConfig = {
-      method: req.method,
-      url,
-      headers,
-      signal: call.signal,
-      timeout: Math.max(1, Math.round(timeoutSecs * 1000)),
-      responseType: stream ? 'stream' : 'arraybuffer',
-    };
-    for (let attempt = 1; ; attempt++) {
-      try {
-        const response = await this.axios.request({ ...axiosConfig, data });
-        return {
-          status: response.status,
-          header: (name) => {
-            const value = response.headers[name.toLowerCase()];
-            return value === undefined || value === null ? undefined : String(value);
-          },
-          bytes: stream ? EMPTY : toBytes(response.data),
-          stream: stream ? response.data : undefined,
-        };
-      } catch (error) {
-        const retry =
-          attempt <= policy.maxRetries &&
-          axios.isAxiosError(error) &&
-          !call.signal?.aborted &&
-          // A one-shot stream was consumed by the failed attempt; re-sending would send it empty.
-          (!streamSource || streamSource.replayable) &&
-          isRetryable(error, idempotent);
-        if (!retry) throw await this.toClientError(error, req, call.signal, attempt);
-        // The failed answer's body will not be read; free its socket.
-        if (stream && error.response) platform.discardStream(error.response.data);
-        const retryAfter = parseRetryAfter(error.response?.headers?.['retry-after'], Date.now());
-        // Rejects with the signal's reason when the call is cancelled meanwhile.
-        await this.config.sleep(retryDelayMillis(policy, attempt, retryAfter), call.signal);
-        if (streamSource) data = streamSource.open();
-      }
+    const call = new Call(policy, req.idempotent !== false, options.signal, source, stream);
+    const axiosConfig: CallConfig = Object.assign(
+      {
+        method: req.method,
+        url: (req.url ?? this.config.baseUrl + req.path) + queryString(req.query),
+        headers,
+        timeout: Math.max(1, Math.round(timeoutSecs * 1000)),
+        responseType: stream ? 'stream' : 'arraybuffer',
+        // Only 2xx is a success; everything else goes through the retry hooks and `toClientError`.
+        validateStatus: isSuccess,
+        call,
+      } satisfies CallConfig,
+      this.transport.config,
+    );
+    // Only what is there: axios's work per request grows with the number of config keys.
+    if (data !== undefined) axiosConfig.data = data;
+    if (options.signal) axiosConfig.signal = options.signal;
+    try {
+      const response = await this.axios.request(axiosConfig);
+      const responseHeaders = response.headers as Record<string, unknown>;
+      return {
+        status: response.status,
+        header: (name) => {
+          const value = responseHeaders[name.toLowerCase()];
+          return value === undefined || value === null ? undefined : String(value);
+        },
+        bytes: stream ? EMPTY : toBytes(response.data),
+        stream: stream ? response.data : undefined,
+      };
+    } catch (error) {
+      throw await this.toClientError(error, req, options.signal, call.attempt);
     }
   }
 
@@ -281,30 +344,20 @@ function parseErrorBody(bytes: Uint8Array): { type?: string; message?: string } 
 }
 
 /**
- * Strips an axios error down to what is safe to keep as `cause`: no request object (its raw
- * headers hold the token), no agents or sockets, the `Authorization` header redacted, and no
- * secret in its message or stack.
+ * Strips an axios error down to what is safe to keep as `cause`: no request object and no
+ * request headers (they hold the token), no agents or sockets, no response body, no query
+ * string, and no secret in its message or stack.
  */
 function sanitize(error: AxiosError, secrets: (string | undefined)[]): AxiosError {
-  const config = error.config;
+  const { config, response } = error;
   if (config) {
-    const headers: Record<string, unknown> = {};
-    const source = (config.headers ?? {}) as { toJSON?: () => Record<string, unknown> } & Record<string, unknown>;
-    const plain = typeof source.toJSON === 'function' ? source.toJSON() : source;
-    for (const [name, value] of Object.entries(plain)) {
-      headers[name] = name.toLowerCase() === 'authorization' ? `Bearer ${REDACTED}` : value;
-    }
-    error.config = {
-      method: config.method,
-      url: config.url === undefined ? undefined : redact(config.url.split('?')[0]!, secrets),
-      timeout: config.timeout,
-      headers,
-    } as unknown as typeof error.config;
+    const url = config.url && redact(config.url.split('?')[0]!, secrets);
+    error.config = { method: config.method, url, timeout: config.timeout } as typeof config;
   }
-  delete (error as { request?: unknown }).request;
-  if (error.response) {
-    const { status, statusText, headers } = error.response;
-    error.response = { status, statusText, headers, data: undefined } as unknown as typeof error.response;
+  delete error.request;
+  if (response) {
+    const { status, statusText, headers } = response;
+    error.response = { status, statusText, headers } as typeof response;
   }
   // The transport's own errors down the cause chain get the same treatment.
   let link: unknown = error;

@@ -3,15 +3,12 @@
  * Bodies are not compressed (a `Content-Encoding` request header would need the server's CORS
  * consent), response bytes are ArrayBuffers and response streams are web ReadableStreams.
  */
-import type { CreateAxiosDefaults } from 'axios';
-import type { Platform, StreamSource } from './types.js';
+import type { AdapterOption } from '../http/http-client.js';
+import type { Platform, StreamSource, Transport } from './types.js';
 
-/** Not used in the browser: bodies are sent as they are. */
-export const MIN_COMPRESS_BYTES = Infinity;
-
-function transportDefaults(): CreateAxiosDefaults {
+function transport(adapter: AdapterOption | undefined): Transport {
   // The fetch adapter can hand back a response body as a stream; XMLHttpRequest cannot.
-  return { adapter: 'fetch' };
+  return { config: { adapter: adapter ?? 'fetch' }, headers: {} };
 }
 
 function isWebStream(value: unknown): value is ReadableStream<Uint8Array> {
@@ -59,8 +56,9 @@ function digest(bytes: Uint8Array): string {
 
 /** The platform object the client uses in the browser. */
 export const platform: Platform = {
-  transportDefaults,
-  compress: async () => undefined,
+  transport,
+  compress: () => undefined,
+  utf8: (text) => new TextEncoder().encode(text),
   requestData: (bytes) => bytes,
   streamSource,
   userBytes,

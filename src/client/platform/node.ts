@@ -1,41 +1,41 @@
 /**
- * Node side of the client: gzip, file streams that can be reopened for a retry, Node Readable
- * streams, keep-alive agents and Buffers. The browser build replaces this module with
- * `browser.ts`, which exports the same `platform` object.
+ * Node side of the client: the lean node:http adapter with keep-alive agents, gzip, file streams
+ * that can be reopened for a retry, Node Readable streams and Buffers. The browser build
+ * replaces this module with `browser.ts`, which exports the same `platform` object.
  */
 import { createReadStream, ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
-import http from 'node:http';
-import https from 'node:https';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
-import type { CreateAxiosDefaults } from 'axios';
-import type { Platform, StreamSource } from './types.js';
+import type { AdapterOption } from '../http/http-client.js';
+import { agents, nodeAdapter, USER_AGENT } from './node-adapter.js';
+import type { Platform, StreamSource, Transport } from './types.js';
 
 /** Request bodies this large or larger are sent gzip-compressed. */
 export const MIN_COMPRESS_BYTES = 1024;
 
 const gzipAsync = promisify(gzip);
 
-// One pair of keep-alive agents for the whole process, so sockets are reused across calls and
-// across clients. Node unrefs idle sockets, so they never keep a finished script alive.
-let agents: { httpAgent: http.Agent; httpsAgent: https.Agent } | undefined;
+/** Proxy variables axios's `http` adapter honours (through proxy-from-env) and the lean adapter does not. */
+const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'];
 
-function transportDefaults(): CreateAxiosDefaults {
-  agents ??= {
-    httpAgent: new http.Agent({ keepAlive: true }),
-    httpsAgent: new https.Agent({ keepAlive: true }),
-  };
-  // The adapter is left to axios (its `http` adapter in Node). A faster custom adapter for Node
-  // belongs here, as `adapter`, so the browser build never sees it.
-  return { ...agents, headers: { 'User-Agent': 'apify-kv-client' } };
+function transport(adapter: AdapterOption | undefined): Transport {
+  adapter ??= PROXY_VARIABLES.some((name) => process.env[name]) ? 'http' : nodeAdapter;
+  // The lean adapter brings its own agents and User-Agent. axios's adapters are given the same
+  // User-Agent, and the `http` one the same agents and no body size limits (the API has its own).
+  if (adapter === nodeAdapter) return { config: { adapter }, headers: {} };
+  const headers = { 'User-Agent': USER_AGENT };
+  if (adapter !== 'http') return { config: { adapter }, headers };
+  const config = { adapter, httpAgent: agents.http, httpsAgent: agents.https, maxBodyLength: Infinity, maxContentLength: Infinity };
+  return { config, headers };
 }
 
-async function compress(bytes: Uint8Array) {
+function compress(bytes: Uint8Array) {
+  // Small bodies go as they are: gzip would cost more time than it saves on the wire.
   if (bytes.byteLength < MIN_COMPRESS_BYTES) return undefined;
-  return { data: await gzipAsync(bytes), encoding: 'gzip' };
+  return gzipAsync(bytes).then((data) => ({ data, encoding: 'gzip' }));
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -110,15 +110,26 @@ function discardStream(data: unknown): void {
   else if (typeof stream?.cancel === 'function') stream.cancel().catch(() => undefined);
 }
 
+/** Bodies up to this size are their own digest: reading them as text costs far less than hashing. */
+const MAX_PLAIN_DIGEST_BYTES = 256;
+
+function digest(bytes: Uint8Array): string {
+  const buffer = asBuffer(bytes);
+  if (buffer.length <= MAX_PLAIN_DIGEST_BYTES) return buffer.toString('latin1');
+  return createHash('sha1').update(buffer).digest('base64');
+}
+
 /** The platform object the client uses in Node. */
 export const platform: Platform = {
-  transportDefaults,
+  transport,
   compress,
+  // Buffer.from encodes faster than TextEncoder does.
+  utf8: (text) => Buffer.from(text, 'utf8'),
   requestData: asBuffer,
   streamSource,
   userBytes: asBuffer,
   userStream,
   readStream,
   discardStream,
-  digest: (bytes) => createHash('sha1').update(bytes).digest('base64'),
+  digest,
 };

@@ -2,7 +2,16 @@
  * What the client needs from its platform. `node.ts` and `browser.ts` both export exactly these
  * names; the browser build swaps one for the other, so nothing Node-specific reaches the bundle.
  */
-import type { CreateAxiosDefaults } from 'axios';
+import type { AxiosRequestConfig } from 'axios';
+import type { AdapterOption } from '../http/http-client.js';
+
+/** An adapter and what it needs. */
+export interface Transport {
+  /** Axios options of every request: the adapter, and agents or limits it needs. */
+  config: AxiosRequestConfig;
+  /** Headers sent with every request (a `User-Agent` where the platform lets the client set one). */
+  headers: Record<string, string>;
+}
 
 /** A request body that is a stream, possibly one that can be opened again for a retry. */
 export interface StreamSource {
@@ -16,10 +25,12 @@ export interface StreamSource {
 
 /** The functions each platform module exports. */
 export interface Platform {
-  /** Axios instance defaults of this platform (agents, adapter, headers). */
-  transportDefaults(): CreateAxiosDefaults;
-  /** Compresses a request body; undefined when the platform does not compress. */
-  compress(bytes: Uint8Array): Promise<{ data: Uint8Array; encoding: string } | undefined>;
+  /** How requests travel with an adapter (the platform's own when none is given). */
+  transport(adapter: AdapterOption | undefined): Transport;
+  /** Compresses a request body; undefined (at once, not as a promise) when it is not compressed. */
+  compress(bytes: Uint8Array): Promise<{ data: Uint8Array; encoding: string }> | undefined;
+  /** Encodes text as UTF-8. */
+  utf8(text: string): Uint8Array;
   /** Turns bytes into what the transport accepts as request data. */
   requestData(bytes: Uint8Array): unknown;
   /** Recognises a stream value given as a record body; undefined for anything else. */

@@ -4,9 +4,16 @@
  * for a direct-upload URL, then uploads there.)
  */
 import { decodeBody, encodeBody, parseEnvelope, type PreparedBody } from '../body.js';
-import { readConsistently, type ConsistencyJournal, type ReadOutcome } from '../http/consistency.js';
+import { readConsistently, type ConsistencyJournal, type ReadOutcome, type WriteNote } from '../http/consistency.js';
 import { ApifyArgumentError, isApifyApiError } from '../http/errors.js';
-import { encodePathSegment, type CallOptions, type HttpClient, type HttpResponse } from '../http/http-client.js';
+import {
+  encodePathSegment,
+  type CallOptions,
+  type HttpClient,
+  type HttpMethod,
+  type HttpRequest,
+  type HttpResponse,
+} from '../http/http-client.js';
 import { platform } from '../platform/node.js';
 import type {
   DeleteRecordOptions,
@@ -27,6 +34,7 @@ import type {
   RecordExistsOptions,
   RecordStream,
   UpdateStoreOptions,
+  WaitOptions,
 } from '../types.js';
 import {
   checkDuration,
@@ -66,28 +74,36 @@ function isNotFound(error: unknown): boolean {
   return isApifyApiError(error) && error.statusCode === 404;
 }
 
-/** Picks and checks the per-call options. */
-function callOptions(options: CallOptions): CallOptions {
-  checkInteger(options.maxRetries, 'maxRetries', 0, 100);
-  const timeoutSecs = checkDuration(options.timeoutSecs, 'timeoutSecs');
-  if (timeoutSecs === 0) throw new ApifyArgumentError('timeoutSecs', 'timeoutSecs must be greater than 0');
-  return { signal: options.signal, timeoutSecs: options.timeoutSecs, maxRetries: options.maxRetries };
+/** Turns a 404 into `null`; other errors pass through. */
+function nullOn404(error: unknown): null {
+  if (isNotFound(error)) return null;
+  throw error;
 }
 
-function requireOptions<T>(options: T | undefined, method: string): T {
+/** Checks that a method got an options object, then picks and checks its per-call options. */
+function callOptions(options: CallOptions | undefined, method: string): CallOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ApifyArgumentError('options', `${method} needs an options object`);
   }
-  return options;
+  checkInteger(options.maxRetries, 'maxRetries', 0, 100);
+  if (checkDuration(options.timeoutSecs, 'timeoutSecs') === 0) {
+    throw new ApifyArgumentError('timeoutSecs', 'timeoutSecs must be greater than 0');
+  }
+  return { signal: options.signal, timeoutSecs: options.timeoutSecs, maxRetries: options.maxRetries };
 }
 
 /** Parses a store object's date fields. */
 function toStore(raw: Record<string, unknown>): KeyValueStore {
-  const store = { ...raw } as Record<string, unknown>;
+  const store = { ...raw };
   for (const field of ['createdAt', 'modifiedAt', 'accessedAt']) {
-    if (typeof store[field] === 'string') store[field] = new Date(store[field] as string);
+    if (typeof store[field] === 'string') store[field] = new Date(store[field]);
   }
   return store as KeyValueStore;
+}
+
+/** A store object from an API answer. */
+function storeOf(response: HttpResponse): KeyValueStore {
+  return toStore(parseEnvelope(response.bytes));
 }
 
 /** Methods for key-value stores and their records. Get it as `client.keyValueStores`. */
@@ -95,47 +111,53 @@ export class KeyValueStoresClient {
   /** @internal */
   constructor(private readonly ctx: ResourceContext) {}
 
+  /** Sends one request with the call's options. */
+  private send(call: CallOptions, method: HttpMethod, path: string, more?: Partial<HttpRequest>): Promise<HttpResponse> {
+    return this.ctx.http.request({ method, path, call, ...more });
+  }
+
   /** Store id from the options, else the client's default; a clear error when there is none. */
   private storeIdOf(storeId: string | undefined): string {
     const id = storeId ?? this.ctx.defaultStoreId();
     if (id === undefined) {
       throw new ApifyArgumentError(
         'storeId',
-        'no storeId given and the client has no default: pass storeId, or set it with new ApifyClient({ storeId }) or client.setOptions({ storeId })',
+        'no storeId given and no default: pass storeId, or set one with new ApifyClient({ storeId }) or client.setOptions({ storeId })',
       );
     }
     return checkStoreId(id);
   }
 
-  /** Remembers that a store exists (or not), under its id and its `username~name`. */
-  private noteStore(store: KeyValueStore | undefined, storeId: string | undefined, exists: boolean): void {
-    const at = this.ctx.now();
-    const ids = new Set<string>();
-    if (storeId) ids.add(storeId);
-    if (store?.id) ids.add(store.id);
-    if (store?.username && store.name) ids.add(`${store.username}~${store.name}`);
-    for (const id of ids) this.ctx.journal.note(id, undefined, exists ? { exists: true, at } : { exists: false, at });
+  /** The checked options every record method starts from. */
+  private recordTarget(options: { storeId?: string; key: string } & CallOptions, method: string) {
+    const call = callOptions(options, method);
+    return { call, storeId: this.storeIdOf(options.storeId), key: checkRecordKey(options.key) };
   }
 
-  /** Runs a read through the consistency journal (see `consistency.ts`). */
+  /** Remembers that a store exists (or not), under its id and its `username~name`. */
+  private noteStore(store: KeyValueStore | undefined, storeId: string | undefined, exists: boolean): void {
+    const ids = new Set([storeId, store?.id, store?.username && store.name && `${store.username}~${store.name}`]);
+    for (const id of ids) if (id) this.ctx.journal.note(id, undefined, { exists, at: this.ctx.now() } as WriteNote);
+  }
+
+  /** Runs a read through the consistency journal (see `consistency.ts`); 404 reads as `null`. */
   private consistentRead(
+    options: WaitOptions & CallOptions,
     storeId: string,
     key: string | undefined,
-    waitMillis: number,
-    signal: AbortSignal | undefined,
-    read: () => Promise<HttpResponse | null>,
+    read: () => Promise<HttpResponse>,
     outcome: (response: HttpResponse | null) => ReadOutcome,
     discard?: (response: HttpResponse | null) => void,
   ): Promise<HttpResponse | null> {
     const note = this.ctx.journal.get(storeId, key);
     return readConsistently({
-      read,
+      read: () => read().catch(nullOn404),
       outcome,
       note,
       noteDeadline: note ? this.ctx.journal.deadline(note) : 0,
-      waitMillis,
+      waitMillis: checkDuration(options.waitMillis, 'waitMillis') ?? 0,
       discard,
-      signal,
+      signal: options.signal,
       now: this.ctx.now,
       sleep: this.ctx.sleep,
     });
@@ -146,86 +168,66 @@ export class KeyValueStoresClient {
    * Without a name, creates a new unnamed store (such a request is never repeated blindly).
    */
   async getOrCreateStore(options: GetOrCreateStoreOptions = {}): Promise<KeyValueStore> {
-    const call = callOptions(options);
+    const call = callOptions(options, 'getOrCreateStore');
     const name = options.storeName === undefined ? undefined : checkStoreName(options.storeName);
-    const response = await this.ctx.http.request({
-      method: 'POST',
-      path: STORES_PATH,
-      query: { name },
-      idempotent: name !== undefined,
-      call,
-    });
-    const store = toStore(parseEnvelope(response.bytes));
+    const store = storeOf(await this.send(call, 'POST', STORES_PATH, { query: { name }, idempotent: name !== undefined }));
     this.noteStore(store, undefined, true);
     return store;
   }
 
   /** Lists the token owner's stores (`GET /v2/key-value-stores`), one page. */
   async listStores(options: ListStoresOptions = {}): Promise<PaginatedList<KeyValueStore>> {
-    const call = callOptions(options);
-    const offset = checkInteger(options.offset, 'offset', 0);
-    const limit = checkInteger(options.limit, 'limit', 1);
-    if (options.ownership !== undefined && options.ownership !== 'ownedByMe' && options.ownership !== 'sharedWithMe') {
+    const call = callOptions(options, 'listStores');
+    const { desc, unnamed, ownership } = options;
+    if (ownership !== undefined && ownership !== 'ownedByMe' && ownership !== 'sharedWithMe') {
       throw new ApifyArgumentError('ownership', 'ownership must be "ownedByMe" or "sharedWithMe"');
     }
-    const response = await this.ctx.http.request({
-      method: 'GET',
-      path: STORES_PATH,
-      query: { offset, limit, desc: options.desc, unnamed: options.unnamed, ownership: options.ownership },
-      call,
-    });
-    const list = parseEnvelope<PaginatedList<Record<string, unknown>>>(response.bytes);
+    const query = { offset: checkInteger(options.offset, 'offset', 0), limit: checkInteger(options.limit, 'limit', 1), desc, unnamed, ownership };
+    const list = parseEnvelope<PaginatedList<Record<string, unknown>>>((await this.send(call, 'GET', STORES_PATH, { query })).bytes);
     return { ...list, items: (list.items ?? []).map(toStore) };
   }
 
   /** Gets a store (`GET /v2/key-value-stores/{storeId}`); `null` when there is none. */
   async getStore(options: GetStoreOptions = {}): Promise<KeyValueStore | null> {
-    const call = callOptions(options);
+    const call = callOptions(options, 'getStore');
     const storeId = this.storeIdOf(options.storeId);
-    const waitMillis = checkDuration(options.waitMillis, 'waitMillis') ?? 0;
     const response = await this.consistentRead(
+      options,
       storeId,
       undefined,
-      waitMillis,
-      call.signal,
-      () => this.ctx.http.request({ method: 'GET', path: storePath(storeId), call }).catch(nullOn404),
+      () => this.send(call, 'GET', storePath(storeId)),
       (res) => ({ exists: res !== null }),
     );
-    return response ? toStore(parseEnvelope(response.bytes)) : null;
+    return response && storeOf(response);
   }
 
   /** Renames a store or changes its access (`PUT /v2/key-value-stores/{storeId}`). */
   async updateStore(options: UpdateStoreOptions): Promise<KeyValueStore> {
-    requireOptions(options, 'updateStore');
-    const call = callOptions(options);
+    const call = callOptions(options, 'updateStore');
     const storeId = this.storeIdOf(options.storeId);
-    const changes = requireOptions(options.store, 'updateStore: store');
+    if (typeof options.store !== 'object' || options.store === null) {
+      throw new ApifyArgumentError('store', 'updateStore needs store: { name?, generalAccess? }');
+    }
+    const { name, generalAccess } = options.store;
     const body: Record<string, unknown> = {};
-    if (changes.name !== undefined) body.name = changes.name === null ? null : checkStoreName(changes.name, 'store.name');
-    if (changes.generalAccess !== undefined) {
-      if (!GENERAL_ACCESS.includes(changes.generalAccess)) {
+    if (name !== undefined) body.name = name === null ? null : checkStoreName(name, 'store.name');
+    if (generalAccess !== undefined) {
+      if (!GENERAL_ACCESS.includes(generalAccess)) {
         throw new ApifyArgumentError('store.generalAccess', `store.generalAccess must be one of ${GENERAL_ACCESS.join(', ')}`);
       }
-      body.generalAccess = changes.generalAccess;
+      body.generalAccess = generalAccess;
     }
-    const response = await this.ctx.http.request({
-      method: 'PUT',
-      path: storePath(storeId),
-      body: await encodeBody(body),
-      call,
-    });
-    const store = toStore(parseEnvelope(response.bytes));
+    const store = storeOf(await this.send(call, 'PUT', storePath(storeId), { body: await encodeBody(body) }));
     this.noteStore(store, undefined, true);
     return store;
   }
 
   /** Deletes a store and all its records (`DELETE /v2/key-value-stores/{storeId}`). A missing store is not an error. */
   async deleteStore(options: DeleteStoreOptions): Promise<void> {
-    requireOptions(options, 'deleteStore');
-    const call = callOptions(options);
+    const call = callOptions(options, 'deleteStore');
     // Deliberately no fallback to the default store: deleting must name its target.
     const storeId = checkStoreId(options.storeId);
-    await this.ctx.http.request({ method: 'DELETE', path: storePath(storeId), call }).catch(nullOn404);
+    await this.send(call, 'DELETE', storePath(storeId)).catch(nullOn404);
     this.noteStore(undefined, storeId, false);
   }
 
@@ -238,27 +240,17 @@ export class KeyValueStoresClient {
   getRecord(options: GetRecordOptions & { disableBodyParser: true }): Promise<KeyValueStoreRecord<RecordBytes> | null>;
   getRecord<Body = unknown>(options: GetRecordOptions): Promise<KeyValueStoreRecord<Body> | null>;
   async getRecord(options: GetRecordOptions): Promise<KeyValueStoreRecord<unknown> | null> {
-    requireOptions(options, 'getRecord');
-    const call = callOptions(options);
-    const storeId = this.storeIdOf(options.storeId);
-    const key = checkRecordKey(options.key);
-    const waitMillis = checkDuration(options.waitMillis, 'waitMillis') ?? 0;
+    const { call, storeId, key } = this.recordTarget(options, 'getRecord');
     const stream = options.stream === true;
     const response = await this.consistentRead(
+      options,
       storeId,
       key,
-      waitMillis,
-      call.signal,
       () =>
-        this.ctx.http
-          .request({
-            method: 'GET',
-            path: recordPath(storeId, key),
-            query: { attachment: options.attachment || undefined },
-            responseType: stream ? 'stream' : 'bytes',
-            call,
-          })
-          .catch(nullOn404),
+        this.send(call, 'GET', recordPath(storeId, key), {
+          query: { attachment: options.attachment || undefined },
+          responseType: stream ? 'stream' : 'bytes',
+        }),
       (res) =>
         res === null
           ? { exists: false }
@@ -269,10 +261,11 @@ export class KeyValueStoresClient {
     );
     if (!response) return null;
     const contentType = response.header('content-type') ?? 'application/octet-stream';
-    let body: unknown;
-    if (stream) body = platform.userStream(response.stream);
-    else if (options.disableBodyParser) body = platform.userBytes(response.bytes);
-    else body = decodeBody(response.bytes, contentType);
+    const body = stream
+      ? platform.userStream(response.stream)
+      : options.disableBodyParser
+        ? platform.userBytes(response.bytes)
+        : decodeBody(response.bytes, contentType);
     return { key, body, contentType };
   }
 
@@ -282,89 +275,54 @@ export class KeyValueStoresClient {
    * through a direct-upload URL when the server offers one.
    */
   async putRecord(options: PutRecordOptions): Promise<void> {
-    requireOptions(options, 'putRecord');
-    const call = callOptions(options);
-    const storeId = this.storeIdOf(options.storeId);
-    const key = checkRecordKey(options.key);
+    const { call, storeId, key } = this.recordTarget(options, 'putRecord');
     const body = await encodeBody(options.body, checkOptionalString(options.contentType, 'contentType'));
     const size = body.bytes ? body.bytes.byteLength : await body.stream!.size();
     const large = size !== undefined && size > this.ctx.maxPayloadBytes();
-    let uploaded = large && (await this.directUpload(storeId, key, body, call));
     let etag: string | undefined;
-    if (!uploaded) {
+    if (!(large && (await this.directUpload(call, storeId, key, body)))) {
       try {
-        const response = await this.ctx.http.request({
-          method: 'PUT',
-          path: recordPath(storeId, key),
-          body,
-          compress: true,
-          call,
-        });
-        etag = response.header('etag');
+        etag = (await this.send(call, 'PUT', recordPath(storeId, key), { body, compress: true })).header('etag');
       } catch (error) {
         // The server's limit may be lower than ours: a body that can be sent again goes the direct way.
         const replayable = body.bytes !== undefined || body.stream?.replayable === true;
         const tooLarge = isApifyApiError(error) && error.statusCode === 413;
-        if (!tooLarge || !replayable || large) throw error;
-        uploaded = await this.directUpload(storeId, key, body, call);
-        if (!uploaded) throw error;
+        if (!tooLarge || !replayable || large || !(await this.directUpload(call, storeId, key, body))) throw error;
       }
     }
-    this.ctx.journal.note(storeId, key, {
-      exists: true,
-      at: this.ctx.now(),
-      etag,
-      digest: body.bytes && this.ctx.journal.enabled ? platform.digest(body.bytes) : undefined,
-    });
+    // The server's ETag identifies the version; without one, a digest of the bytes does.
+    const digest = !etag && body.bytes && this.ctx.journal.enabled ? platform.digest(body.bytes) : undefined;
+    this.ctx.journal.note(storeId, key, { exists: true, at: this.ctx.now(), etag, digest });
   }
 
   /**
    * Uploads a large body to a signed URL the server hands out. Returns false when the server has
    * no such endpoint (404), so the caller falls back to a plain PUT.
    */
-  private async directUpload(storeId: string, key: string, body: PreparedBody, call: CallOptions): Promise<boolean> {
-    let signedUrl: unknown;
-    try {
-      const response = await this.ctx.http.request({
-        method: 'GET',
-        path: `${recordPath(storeId, key)}/direct-upload-url`,
-        call,
-      });
-      signedUrl = parseEnvelope<{ signedUrl?: unknown } | undefined>(response.bytes)?.signedUrl;
-    } catch (error) {
-      if (isNotFound(error)) return false;
-      throw error;
-    }
+  private async directUpload(call: CallOptions, storeId: string, key: string, body: PreparedBody): Promise<boolean> {
+    const response = await this.send(call, 'GET', `${recordPath(storeId, key)}/direct-upload-url`).catch(nullOn404);
+    const signedUrl = response && parseEnvelope<{ signedUrl?: unknown } | undefined>(response.bytes)?.signedUrl;
     if (typeof signedUrl !== 'string' || signedUrl === '') return false;
     // The signed URL carries its own authorisation: the token is not sent there.
-    const url = new URL(signedUrl, this.ctx.baseUrl).href;
-    await this.ctx.http.request({ method: 'PUT', url, body, call });
+    await this.ctx.http.request({ method: 'PUT', url: new URL(signedUrl, this.ctx.baseUrl).href, body, call });
     return true;
   }
 
   /** Deletes a record (`DELETE .../records/{key}`). A missing record is not an error. */
   async deleteRecord(options: DeleteRecordOptions): Promise<void> {
-    requireOptions(options, 'deleteRecord');
-    const call = callOptions(options);
-    const storeId = this.storeIdOf(options.storeId);
-    const key = checkRecordKey(options.key);
-    await this.ctx.http.request({ method: 'DELETE', path: recordPath(storeId, key), call }).catch(nullOn404);
+    const { call, storeId, key } = this.recordTarget(options, 'deleteRecord');
+    await this.send(call, 'DELETE', recordPath(storeId, key)).catch(nullOn404);
     this.ctx.journal.note(storeId, key, { exists: false, at: this.ctx.now() });
   }
 
   /** Whether a record exists (`HEAD .../records/{key}`). */
   async recordExists(options: RecordExistsOptions): Promise<boolean> {
-    requireOptions(options, 'recordExists');
-    const call = callOptions(options);
-    const storeId = this.storeIdOf(options.storeId);
-    const key = checkRecordKey(options.key);
-    const waitMillis = checkDuration(options.waitMillis, 'waitMillis') ?? 0;
+    const { call, storeId, key } = this.recordTarget(options, 'recordExists');
     const response = await this.consistentRead(
+      options,
       storeId,
       key,
-      waitMillis,
-      call.signal,
-      () => this.ctx.http.request({ method: 'HEAD', path: recordPath(storeId, key), call }).catch(nullOn404),
+      () => this.send(call, 'HEAD', recordPath(storeId, key)),
       // HEAD has no body: only the ETag, when the server sends one, can tell versions apart.
       (res) => (res === null ? { exists: false } : { exists: true, etag: res.header('etag') }),
     );
@@ -373,19 +331,16 @@ export class KeyValueStoresClient {
 
   /** Lists one page of keys (`GET .../keys`), in UTF-8 binary order. */
   async listKeys(options: ListKeysOptions = {}): Promise<KeyValueStoreKeys> {
-    const call = callOptions(options);
+    const call = callOptions(options, 'listKeys');
     const storeId = this.storeIdOf(options.storeId);
-    const exclusiveStartKey = checkOptionalString(options.exclusiveStartKey, 'exclusiveStartKey');
     const limit = checkInteger(options.limit, 'limit', 1, 1000);
-    const prefix = checkOptionalString(options.prefix, 'prefix');
-    const collection = checkOptionalString(options.collection, 'collection');
-    const response = await this.ctx.http.request({
-      method: 'GET',
-      path: `${storePath(storeId)}/keys`,
-      query: { exclusiveStartKey, limit, prefix, collection },
-      call,
-    });
-    const page = parseEnvelope<Partial<KeyValueStoreKeys>>(response.bytes) ?? {};
+    const query = {
+      exclusiveStartKey: checkOptionalString(options.exclusiveStartKey, 'exclusiveStartKey'),
+      limit,
+      prefix: checkOptionalString(options.prefix, 'prefix'),
+      collection: checkOptionalString(options.collection, 'collection'),
+    };
+    const page = parseEnvelope<Partial<KeyValueStoreKeys>>((await this.send(call, 'GET', `${storePath(storeId)}/keys`, { query })).bytes) ?? {};
     const items = page.items ?? [];
     return {
       items,
@@ -414,10 +369,4 @@ export class KeyValueStoresClient {
       after = next;
     }
   }
-}
-
-/** Turns a 404 into `null`; other errors pass through. */
-function nullOn404(error: unknown): null {
-  if (isNotFound(error)) return null;
-  throw error;
 }

@@ -1,0 +1,170 @@
+/**
+ * Browser tests run the real server on 127.0.0.1:0 and drive a headless Chromium (the system's
+ * /usr/bin/chromium, through playwright-core, which never downloads a browser of its own).
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, promises as fsp } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import zlib from 'node:zlib';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.js';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CHROMIUM = '/usr/bin/chromium';
+
+/** `npm test` builds first; a bare `vitest run` builds only when the browser bundle is missing. */
+export function ensureBuilt(): void {
+  const needed = ['dist/browser/apify-kv.min.js', 'dist/browser/apify-kv.esm.js', 'dist/server/index.js', 'dist/server/index.cjs'];
+  if (needed.every((file) => existsSync(path.join(ROOT, file)))) return;
+  execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
+}
+
+/** A missing browser fails the suite (CI installs it), it is never skipped. */
+export async function launchChromium(): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Chromium is not installed at ${CHROMIUM}: the browser tests need it. ` +
+        'Install it with "apt-get install -y chromium" (.ci/run does this on CI).',
+    );
+  }
+  // launch() gives every browser a fresh temporary profile.
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+  });
+}
+
+export interface TestServer extends RunningServer {
+  storageDir: string;
+  /** Removes the server and its storage. */
+  dispose(): Promise<void>;
+}
+
+export async function startTestServer(options: StartServerOptions = {}): Promise<TestServer> {
+  const storageDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kv-e2e-'));
+  const server = await startServer({
+    host: '127.0.0.1',
+    port: 0,
+    logger: { warn: () => {}, error: () => {} },
+    ...options,
+    storageDir,
+  });
+  return Object.assign(server, {
+    storageDir,
+    dispose: async () => {
+      await server.close();
+      await fsp.rm(storageDir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** One HTTP call to the API as a plain Node client would send it. */
+export async function api(
+  server: { url: string },
+  method: string,
+  apiPath: string,
+  options: { body?: string | Buffer; contentType?: string; token?: string } = {},
+): Promise<{ status: number; body: Buffer; json: () => any }> {
+  const headers: Record<string, string> = {};
+  if (options.contentType) headers['Content-Type'] = options.contentType;
+  if (options.token) headers.Authorization = `Bearer ${options.token}`;
+  const body = typeof options.body === 'string' ? options.body : options.body && new Uint8Array(options.body);
+  const res = await fetch(`${server.url}/v2/key-value-stores${apiPath}`, { method, headers, body });
+  const bytes = Buffer.from(await res.arrayBuffer());
+  return { status: res.status, body: bytes, json: () => JSON.parse(bytes.toString('utf8')) };
+}
+
+/** A store named `name`, created through the API; returns its id. */
+export async function createStore(server: { url: string }, name: string, token?: string): Promise<string> {
+  const res = await api(server, 'POST', `?name=${name}`, { token });
+  if (res.status !== 201 && res.status !== 200) throw new Error(`creating store ${name}: HTTP ${res.status}`);
+  return res.json().data.id as string;
+}
+
+export async function putRecord(
+  server: { url: string },
+  storeId: string,
+  key: string,
+  body: string | Buffer,
+  contentType: string,
+  token?: string,
+): Promise<void> {
+  const res = await api(server, 'PUT', `/${storeId}/records/${encodeURIComponent(key)}`, { body, contentType, token });
+  if (res.status !== 201) throw new Error(`putting ${key}: HTTP ${res.status}`);
+}
+
+/**
+ * Collects what would show that the page broke: uncaught exceptions and CSP violations. (Failed
+ * requests also log console errors; the token tests cause some on purpose, so they are not counted.)
+ */
+export function watchForProblems(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && /Content Security Policy/i.test(msg.text())) problems.push(`CSP: ${msg.text()}`);
+  });
+  return problems;
+}
+
+/** A tiny static server on another loopback port, for pages that load the bundle from the API's origin. */
+export async function startPageServer(pages: Record<string, string>): Promise<{ url: string; close(): Promise<void> }> {
+  const server = http.createServer((req, res) => {
+    const html = pages[req.url ?? ''];
+    res.writeHead(html === undefined ? 404 : 200, { 'Content-Type': 'text/html; charset=utf-8' });
+    res.end(html ?? 'not found');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+/** A small PNG with a colour gradient, built here so the browser has a real image to decode. */
+export function makePng(width: number, height: number): Buffer {
+  const rows: Buffer[] = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3); // filter byte 0, then RGB
+    for (let x = 0; x < width; x++) {
+      row[1 + x * 3] = Math.round((255 * x) / (width - 1));
+      row[2 + x * 3] = Math.round((255 * y) / (height - 1));
+      row[3 + x * 3] = 200;
+    }
+    rows.push(row);
+  }
+  const chunk = (type: string, data: Buffer) => {
+    const length = Buffer.alloc(4);
+    length.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(zlib.crc32(Buffer.concat([Buffer.from(type, 'latin1'), data])));
+    return Buffer.concat([length, Buffer.from(type, 'latin1'), data, crc]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8); // 8-bit RGB, no interlace
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', header),
+    chunk('IDAT', zlib.deflateSync(Buffer.concat(rows))),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
+}
