@@ -1,9 +1,5 @@
+import { RECORD_KEY_PATTERN as KEY_PATTERN, STORE_NAME_PATTERN as NAME_PATTERN } from '../client/validation.js';
 import { KeyValueStoreError } from './errors.js';
-
-/** The API's record key rule; ASCII only, so a key is also a safe file name part. */
-const KEY_PATTERN = /^[a-zA-Z0-9!\-_.'()]{1,256}$/;
-/** Store names: 1-63 letters, digits or hyphens, no leading or trailing hyphen. */
-const NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 
 export function isValidKey(key: unknown): key is string {
   return typeof key === 'string' && KEY_PATTERN.test(key);

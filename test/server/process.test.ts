@@ -8,12 +8,10 @@ import { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServerLauncher } from '../reliability/support/server-process.js';
 import { createStore, kvs, putRecord, raw, sleep, tempDir } from './helpers.js';
 
-const serverEntry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../src/server/index.ts');
 let launcher: string;
 
 let launcherDir: string;
@@ -24,22 +22,8 @@ afterAll(async () => {
 
 beforeAll(async () => {
   // Made here, not with tempDir(): that one is removed after each test.
-  const dir = (launcherDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kv-launcher-')));
-  launcher = path.join(dir, 'launcher.cjs');
-  await build({
-    stdin: {
-      contents: `import { runServeCommand } from ${JSON.stringify(serverEntry)};
-        runServeCommand(process.argv.slice(2)).then((r) => { if (typeof r === 'number') process.exit(r); });`,
-      resolveDir: dir,
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'cjs',
-    target: 'node20',
-    outfile: launcher,
-    logLevel: 'silent',
-  });
+  launcherDir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kv-launcher-'));
+  launcher = await buildServerLauncher(launcherDir);
 }, 60_000);
 
 interface Child {

@@ -25,8 +25,8 @@ export function removeDir(dir: string | undefined): Promise<void> {
 }
 
 /**
- * Bundles the `serve` command into one plain JavaScript file a bare `node` can run (the same
- * way test/server/process.test.ts does). Returns the file's path inside `dir`.
+ * Bundles the `serve` command into one plain JavaScript file a bare `node` can run, so tests
+ * can start (and SIGKILL) the server as a process of its own. Returns the file's path inside `dir`.
  */
 export async function buildServerLauncher(dir: string): Promise<string> {
   const launcher = path.join(dir, 'server-launcher.cjs');
