@@ -88,6 +88,22 @@ export interface KeyValueStoreRecord<Body = unknown> {
   body: Body;
   /** The record's content type, as stored. */
   contentType: string;
+  /**
+   * The server's `ETag` of this version of the record, as sent (quotes and any `W/` included);
+   * undefined when it sends none. In a browser, the server's CORS answer must expose the header.
+   */
+  etag?: string;
+}
+
+/** What `getRecordInfo` tells about a record, without reading its body. */
+export interface KeyValueStoreRecordInfo {
+  key: string;
+  /** The record's content type, as stored. */
+  contentType: string;
+  /** Body size in bytes, from `Content-Length`; undefined when the server sends none or would compress the body. */
+  size?: number;
+  /** The server's `ETag`, as sent; undefined when it sends none (see {@link KeyValueStoreRecord.etag}). */
+  etag?: string;
 }
 
 /** Raw record bytes: a Buffer in Node, an ArrayBuffer in the browser. */
@@ -193,6 +209,12 @@ export interface DeleteRecordOptions extends CallOptions, StoreTarget {
 
 /** Options of `recordExists`. */
 export interface RecordExistsOptions extends CallOptions, StoreTarget, WaitOptions {
+  /** Record key. */
+  key: string;
+}
+
+/** Options of `getRecordInfo`. */
+export interface GetRecordInfoOptions extends CallOptions, StoreTarget, WaitOptions {
   /** Record key. */
   key: string;
 }

@@ -72,7 +72,10 @@ export interface StorageBackend {
   getRecord(storeId: string, key: string): Promise<RecordBytes | null>;
   /** The body as a stream, not buffered (for large records). */
   openRecord(storeId: string, key: string): Promise<RecordStream | null>;
-  /** Content type, size and md5 of a record; cheap locally, a download through the API. */
+  /**
+   * Content type, size and md5 of a record: cheap locally; through the API a HEAD when the ETag is
+   * the md5 of the body, else a download.
+   */
   recordDigest(storeId: string, key: string): Promise<RecordDigest | null>;
   putRecord(storeId: string, key: string, body: BodySource, contentType: string): Promise<void>;
   deleteRecord(storeId: string, key: string): Promise<void>;

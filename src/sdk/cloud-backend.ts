@@ -12,7 +12,7 @@ import type {
   StorageBackend,
   StoreSummary,
 } from './backend.js';
-import { md5OfStream } from './digest.js';
+import { md5FromEtag, md5OfStream } from './digest.js';
 import { KeyValueStoreError } from './errors.js';
 
 export const DEFAULT_API_BASE_URL = 'https://api.apify.com';
@@ -161,7 +161,13 @@ export class CloudBackend implements StorageBackend {
   }
 
   async recordDigest(storeId: string, key: string): Promise<RecordDigest | null> {
-    // The client does not expose the ETag, so hash the body as it streams by.
+    // A HEAD is enough when the ETag is the body's quoted md5 (as the local server's is) and the
+    // size is known: then no body is downloaded.
+    const info = await this.kvs.getRecordInfo({ storeId, key });
+    if (!info) return null;
+    const etagMd5 = md5FromEtag(info.etag);
+    if (etagMd5 && info.size !== undefined) return { contentType: info.contentType, size: info.size, md5: etagMd5 };
+    // Any other ETag (or none): hash the body as it streams by.
     const record = await this.openRecord(storeId, key);
     if (!record) return null;
     const { md5, size } = await md5OfStream(record.stream);

@@ -4,6 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { promises as fsp } from 'node:fs';
+import type { IncomingMessage } from 'node:http';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -193,6 +194,35 @@ describe('push and pull through the API (--api-url)', () => {
       expect(result.stderr).not.toContain(TOKEN);
       expect(result.out).toBe('');
     }
+  });
+
+  it('re-runs a push with HEAD requests alone: no record body is downloaded', async () => {
+    const src = await tempDir();
+    await writeFolder(src, {
+      'data.json': [Buffer.from('{"a":1}'), ''],
+      'notes.txt': [Buffer.from('some text\n'), ''],
+      'blob.bin': [pseudoRandomBytes(70_000, 21), ''],
+    });
+    const push = () => runCli(['push', 'heads', src, '--json', '--api-url', server.url], { env: { APIFY_TOKEN: TOKEN } });
+    expect((await push()).code).toBe(0);
+
+    const recordRequests: string[] = [];
+    const onRequest = (req: IncomingMessage) => {
+      if (req.url?.includes('/records/')) recordRequests.push(`${req.method} ${req.url}`);
+    };
+    server.server.on('request', onRequest);
+    let again: RunResult;
+    try {
+      again = await push();
+    } finally {
+      server.server.off('request', onRequest);
+    }
+    expect(again.code).toBe(0);
+    const summary = JSON.parse(again.out);
+    expect(summary.uploaded).toEqual([]);
+    expect(summary.unchanged.map((f: { key: string }) => f.key).sort()).toEqual(['blob.bin', 'data.json', 'notes.txt']);
+    expect(recordRequests).toHaveLength(3);
+    expect(recordRequests.filter((request) => !request.startsWith('HEAD '))).toEqual([]);
   });
 
   it('round-trips binary stdin to stdout byte for byte, also over 9 MiB', async () => {

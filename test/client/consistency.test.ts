@@ -113,6 +113,55 @@ describe.each(ADAPTERS)('consistency over the %s adapter', (adapter) => {
     expect((await client.keyValueStores.getStore({ storeId: 'janedoe~my-store' }))?.id).toBe('id1');
   });
 
+  it('reads the records of a store it has deleted at once', async () => {
+    nock(API).put(RECORD).reply(201, {});
+    nock(API).delete('/v2/key-value-stores/s1').reply(204);
+    nock(API).get(RECORD).reply(404, NOT_FOUND, JSON_HEADERS);
+    nock(API).head(RECORD).reply(404);
+    const { client, clock } = makeClient(adapter, { storeId: 's1' });
+    await client.keyValueStores.putRecord({ key: 'k', body: 'x' });
+    await client.keyValueStores.deleteStore({ storeId: 's1' });
+    expect(await client.keyValueStores.getRecord({ key: 'k' })).toBeNull();
+    expect(await client.keyValueStores.recordExists({ key: 'k' })).toBe(false);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('forgets a deleted store under its id and its username~name, and takes it back when created again', async () => {
+    const byName = '/v2/key-value-stores/janedoe~my-store';
+    const storeGone = apiError('record-or-token-not-found', 'No.');
+    const create = (id: string) =>
+      nock(API).post('/v2/key-value-stores').query({ name: 'my-store' }).reply(201, { data: storeJson(id, 'my-store') }, JSON_HEADERS);
+    create('id1');
+    nock(API).put('/v2/key-value-stores/id1/records/a').reply(201, {});
+    nock(API).put(`${byName}/records/b`).reply(201, {});
+    nock(API).delete('/v2/key-value-stores/id1').reply(204);
+    nock(API).get('/v2/key-value-stores/id1/records/a').reply(404, NOT_FOUND, JSON_HEADERS);
+    nock(API).get(`${byName}/records/b`).twice().reply(404, NOT_FOUND, JSON_HEADERS);
+    // Deleted by id, the store is gone by name too: a stale answer is read again.
+    nock(API).get(byName).reply(200, { data: storeJson('id1', 'my-store') }, JSON_HEADERS);
+    nock(API).get(byName).reply(404, storeGone, JSON_HEADERS);
+    create('id2');
+    nock(API).get(byName).reply(200, { data: storeJson('id2', 'my-store') }, JSON_HEADERS);
+    const { client, clock } = makeClient(adapter);
+    const kvs = client.keyValueStores;
+
+    await kvs.getOrCreateStore({ storeName: 'my-store' });
+    await kvs.putRecord({ storeId: 'id1', key: 'a', body: 'x' });
+    await kvs.putRecord({ storeId: 'janedoe~my-store', key: 'b', body: 'y' });
+    await kvs.deleteStore({ storeId: 'id1' });
+    expect(await kvs.getRecord({ storeId: 'id1', key: 'a' })).toBeNull();
+    expect(await kvs.getRecord({ storeId: 'janedoe~my-store', key: 'b' })).toBeNull();
+    expect(clock.sleeps).toEqual([]);
+    expect(await kvs.getStore({ storeId: 'janedoe~my-store' })).toBeNull();
+    expect(clock.sleeps).toEqual([50]);
+
+    // Created again under the same name: a new, empty store, read at once by name.
+    await kvs.getOrCreateStore({ storeName: 'my-store' });
+    expect((await kvs.getStore({ storeId: 'janedoe~my-store' }))?.id).toBe('id2');
+    expect(await kvs.getRecord({ storeId: 'janedoe~my-store', key: 'b' })).toBeNull();
+    expect(clock.sleeps).toEqual([50]);
+  });
+
   it('re-reads a streamed record after its own put and frees the discarded stream', async () => {
     nock(API).put(RECORD).reply(201, {});
     nock(API).get(RECORD).reply(404, NOT_FOUND, JSON_HEADERS);
@@ -143,6 +192,23 @@ describe('ConsistencyJournal', () => {
     journal.note('s', undefined, { exists: false, at: 0 });
     expect(journal.get('s', undefined)?.exists).toBe(false);
     expect(journal.get('s', '')).toBeUndefined();
+  });
+
+  it('forgets the record notes of a deleted store under every id it is known by', () => {
+    const journal = new ConsistencyJournal(10_000, 10, () => 0);
+    const put = { exists: true, at: 0 } as const;
+    journal.sameStore(['id1', 'jane~docs']);
+    for (const store of ['id1', 'jane~docs', 'id12', 'other']) journal.note(store, 'k', put);
+    journal.note('id12', undefined, put);
+    expect(journal.forgetStore('jane~docs')).toEqual(['id1', 'jane~docs']);
+    expect(journal.get('id1', 'k')).toBeUndefined();
+    expect(journal.get('jane~docs', 'k')).toBeUndefined();
+    // Another store, even one whose id starts the same, keeps its notes.
+    expect(journal.get('id12', 'k')).toBeDefined();
+    expect(journal.get('id12', undefined)).toBeDefined();
+    expect(journal.get('other', 'k')).toBeDefined();
+    // The links went with the store: a store created again under that name is linked anew.
+    expect(journal.forgetStore('id1')).toEqual(['id1']);
   });
 
   it('compares by ETag, then by digest', () => {

@@ -1,17 +1,19 @@
 /** Pure parts of the client: body encoding and decoding, input rules, retry policy, errors, sleep. */
 import { Readable } from 'node:stream';
-import type { AxiosError } from 'axios';
+import type { AxiosError, InternalAxiosRequestConfig } from 'axios';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeBody, encodeBody } from '../../src/client/body.js';
 import { redact } from '../../src/client/http/errors.js';
 import { isRetryable, parseRetryAfter, retryDelayMillis } from '../../src/client/http/retry.js';
 import { sleep } from '../../src/client/http/sleep.js';
 import { nodeAdapter } from '../../src/client/platform/node-adapter.js';
+import { platform as browserPlatform } from '../../src/client/platform/browser.js';
 import { platform } from '../../src/client/platform/node.js';
 import { checkRecordKey, checkStoreId, checkStoreName } from '../../src/client/validation.js';
 import {
   ApifyApiError,
   ApifyArgumentError,
+  ApifyClient,
   ApifyNetworkError,
   DEFAULT_RETRY_POLICY,
   isApifyApiError,
@@ -219,5 +221,22 @@ describe('Node transport', () => {
     expect(proxied.config.httpAgent).toBeDefined();
     expect(proxied.headers).toEqual({ 'User-Agent': 'apify-kv-client' });
     expect(platform.transport('fetch')).toEqual({ config: { adapter: 'fetch' }, headers: { 'User-Agent': 'apify-kv-client' } });
+  });
+});
+
+describe('Browser transport', () => {
+  it('uses fetch with no maxContentLength, which would make the fetch adapter fail on every 204', async () => {
+    expect(browserPlatform.transport(undefined)).toEqual({ config: { adapter: 'fetch' }, headers: {} });
+    // Nor does the HTTP layer add one to a request.
+    let seen: InternalAxiosRequestConfig | undefined;
+    const client = new ApifyClient({
+      adapter: async (config) => {
+        seen = config;
+        return { status: 204, statusText: 'No Content', headers: {}, config, data: new ArrayBuffer(0) };
+      },
+    });
+    await client.keyValueStores.deleteRecord({ storeId: 's1', key: 'k' });
+    expect(seen?.method).toBe('delete');
+    expect(seen && 'maxContentLength' in seen).toBe(false);
   });
 });

@@ -57,9 +57,8 @@ async function cloudFixture(): Promise<Fixture> {
     token: TOKEN,
     logger: { warn: () => {}, error: () => {} },
   });
-  // A short consistency window: after deleteStore the client re-reads a record it had put
-  // there until the window ends, which would make the drop test wait the default 10 s.
-  const client = new ApifyClient({ baseUrl: server.url, token: TOKEN, maxRetries: 1, consistencyWindowMillis: 500 });
+  // The default consistency window: after drop(), reads of the store's records must not wait it out.
+  const client = new ApifyClient({ baseUrl: server.url, token: TOKEN, maxRetries: 1 });
   return {
     kind: 'cloud',
     options: { client },

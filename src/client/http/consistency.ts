@@ -31,6 +31,8 @@ function sameEtag(a: string, b: string): boolean {
 /** Bounded memory of recent writes, keyed by store and record. */
 export class ConsistencyJournal {
   private readonly notes = new Map<string, WriteNote>();
+  /** The ids each store is known by (its id and `username~name`), from the store objects seen. */
+  private readonly storeIds = new Map<string, string[]>();
 
   constructor(
     /** How long after a write a contradicting read is repeated. 0 turns the journal off. */
@@ -67,6 +69,34 @@ export class ConsistencyJournal {
       return undefined;
     }
     return note;
+  }
+
+  /** Remembers that these ids (a store's id and its `username~name`) name one store. */
+  sameStore(ids: string[]): void {
+    if (!this.enabled) return;
+    // A renamed store, or a name now given to another store, loses its old links.
+    for (const id of ids) this.unlink(id);
+    for (const id of ids) this.storeIds.set(id, ids);
+    if (this.storeIds.size > this.maxEntries) this.unlink(this.storeIds.keys().next().value as string);
+  }
+
+  /**
+   * Forgets the notes about the records of a deleted store, under every id it is known by, so
+   * that reads of them are not held up by versions that went with the store. Returns those ids.
+   */
+  forgetStore(storeId: string): string[] {
+    const ids = this.storeIds.get(storeId) ?? [storeId];
+    // A store created again under the same name gets another id: the name is linked anew then.
+    this.unlink(storeId);
+    for (const id of this.notes.keys()) {
+      const slash = id.indexOf('/');
+      if (slash > 0 && ids.includes(id.slice(0, slash))) this.notes.delete(id);
+    }
+    return ids;
+  }
+
+  private unlink(id: string): void {
+    for (const other of this.storeIds.get(id) ?? []) this.storeIds.delete(other);
   }
 
   /** Number of notes held (expired ones included until they are next looked at). */

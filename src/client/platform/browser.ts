@@ -8,6 +8,9 @@ import type { Platform, StreamSource, Transport } from './types.js';
 
 function transport(adapter: AdapterOption | undefined): Transport {
   // The fetch adapter can hand back a response body as a stream; XMLHttpRequest cannot.
+  // No numeric `maxContentLength` (not even Infinity): with one, axios's fetch adapter re-wraps
+  // every response in `new Response(body, { status })`, which throws for a 204 in Chromium and
+  // so breaks every delete.
   return { config: { adapter: adapter ?? 'fetch' }, headers: {} };
 }
 

@@ -19,6 +19,7 @@ import type {
   DeleteRecordOptions,
   DeleteStoreOptions,
   GetOrCreateStoreOptions,
+  GetRecordInfoOptions,
   GetRecordOptions,
   GetStoreOptions,
   IterateKeysOptions,
@@ -26,6 +27,7 @@ import type {
   KeyValueStoreKey,
   KeyValueStoreKeys,
   KeyValueStoreRecord,
+  KeyValueStoreRecordInfo,
   ListKeysOptions,
   ListStoresOptions,
   PaginatedList,
@@ -134,10 +136,17 @@ export class KeyValueStoresClient {
     return { call, storeId: this.storeIdOf(options.storeId), key: checkRecordKey(options.key) };
   }
 
-  /** Remembers that a store exists (or not), under its id and its `username~name`. */
-  private noteStore(store: KeyValueStore | undefined, storeId: string | undefined, exists: boolean): void {
-    const ids = new Set([storeId, store?.id, store?.username && store.name && `${store.username}~${store.name}`]);
-    for (const id of ids) if (id) this.ctx.journal.note(id, undefined, { exists, at: this.ctx.now() } as WriteNote);
+  /** Links the ids a store is known by (its id and its `username~name`) in the journal; returns them. */
+  private linkStore(store: KeyValueStore): string[] {
+    const ids = [store.id];
+    if (store.username && store.name) ids.push(`${store.username}~${store.name}`);
+    this.ctx.journal.sameStore(ids);
+    return ids;
+  }
+
+  /** Remembers that a store exists (or not), under each of its ids. */
+  private noteStore(ids: string[], exists: boolean): void {
+    for (const id of ids) this.ctx.journal.note(id, undefined, { exists, at: this.ctx.now() } as WriteNote);
   }
 
   /** Runs a read through the consistency journal (see `consistency.ts`); 404 reads as `null`. */
@@ -171,7 +180,7 @@ export class KeyValueStoresClient {
     const call = callOptions(options, 'getOrCreateStore');
     const name = options.storeName === undefined ? undefined : checkStoreName(options.storeName);
     const store = storeOf(await this.send(call, 'POST', STORES_PATH, { query: { name }, idempotent: name !== undefined }));
-    this.noteStore(store, undefined, true);
+    this.noteStore(this.linkStore(store), true);
     return store;
   }
 
@@ -198,7 +207,10 @@ export class KeyValueStoresClient {
       () => this.send(call, 'GET', storePath(storeId)),
       (res) => ({ exists: res !== null }),
     );
-    return response && storeOf(response);
+    if (!response) return null;
+    const store = storeOf(response);
+    this.linkStore(store);
+    return store;
   }
 
   /** Renames a store or changes its access (`PUT /v2/key-value-stores/{storeId}`). */
@@ -218,7 +230,7 @@ export class KeyValueStoresClient {
       body.generalAccess = generalAccess;
     }
     const store = storeOf(await this.send(call, 'PUT', storePath(storeId), { body: await encodeBody(body) }));
-    this.noteStore(store, undefined, true);
+    this.noteStore(this.linkStore(store), true);
     return store;
   }
 
@@ -228,7 +240,8 @@ export class KeyValueStoresClient {
     // Deliberately no fallback to the default store: deleting must name its target.
     const storeId = checkStoreId(options.storeId);
     await this.send(call, 'DELETE', storePath(storeId)).catch(nullOn404);
-    this.noteStore(undefined, storeId, false);
+    // Its records went with it: reads of them must not wait for versions this client wrote before.
+    this.noteStore(this.ctx.journal.forgetStore(storeId), false);
   }
 
   /**
@@ -266,7 +279,7 @@ export class KeyValueStoresClient {
       : options.disableBodyParser
         ? platform.userBytes(response.bytes)
         : decodeBody(response.bytes, contentType);
-    return { key, body, contentType };
+    return { key, body, contentType, etag: response.header('etag') };
   }
 
   /**
@@ -315,10 +328,10 @@ export class KeyValueStoresClient {
     this.ctx.journal.note(storeId, key, { exists: false, at: this.ctx.now() });
   }
 
-  /** Whether a record exists (`HEAD .../records/{key}`). */
-  async recordExists(options: RecordExistsOptions): Promise<boolean> {
-    const { call, storeId, key } = this.recordTarget(options, 'recordExists');
-    const response = await this.consistentRead(
+  /** `HEAD .../records/{key}`, through the journal; `null` when there is no such record. */
+  private headRecord(options: RecordExistsOptions, method: string): Promise<HttpResponse | null> {
+    const { call, storeId, key } = this.recordTarget(options, method);
+    return this.consistentRead(
       options,
       storeId,
       key,
@@ -326,7 +339,28 @@ export class KeyValueStoresClient {
       // HEAD has no body: only the ETag, when the server sends one, can tell versions apart.
       (res) => (res === null ? { exists: false } : { exists: true, etag: res.header('etag') }),
     );
-    return response !== null;
+  }
+
+  /** Whether a record exists (`HEAD .../records/{key}`). */
+  async recordExists(options: RecordExistsOptions): Promise<boolean> {
+    return (await this.headRecord(options, 'recordExists')) !== null;
+  }
+
+  /**
+   * A record's content type, size and ETag, without its body (`HEAD .../records/{key}`); `null`
+   * when there is none.
+   */
+  async getRecordInfo(options: GetRecordInfoOptions): Promise<KeyValueStoreRecordInfo | null> {
+    const response = await this.headRecord(options, 'getRecordInfo');
+    if (!response) return null;
+    const length = response.header('content-length');
+    return {
+      key: options.key,
+      contentType: response.header('content-type') ?? 'application/octet-stream',
+      // The length of a compressed answer is not the body's.
+      size: length && /^\d+$/.test(length) && !response.header('content-encoding') ? Number(length) : undefined,
+      etag: response.header('etag'),
+    };
   }
 
   /** Lists one page of keys (`GET .../keys`), in UTF-8 binary order. */
