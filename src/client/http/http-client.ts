@@ -10,19 +10,13 @@
  * the last attempt threw is converted in one place, `toClientError`.
  */
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import axiosRetry, { DEFAULT_OPTIONS as RETRY_DEFAULTS } from 'axios-retry';
+import axiosRetry from 'axios-retry';
 import type { PreparedBody } from '../body.js';
 import { platform } from '../platform/node.js';
 import type { StreamSource, Transport } from '../platform/types.js';
 import { ApifyApiError, ApifyNetworkError, redact } from './errors.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
 import { abortReason } from './sleep.js';
-
-// axios-retry starts each request by copying its defaults and the options below into a fresh
-// state object, then adds `retryCount` and `lastRequestTime` to it. V8 (Node 20) is slow to add
-// keys to an object built by spreading, about 1 µs a key; with the two keys already among the
-// defaults, at the values axios-retry starts from anyway, the additions become plain updates.
-Object.assign(RETRY_DEFAULTS, { retryCount: 0, lastRequestTime: 0 });
 
 /** HTTP methods the client uses. */
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
