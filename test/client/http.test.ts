@@ -23,6 +23,7 @@ import {
   useNock,
   type Captured,
 } from './helpers.js';
+import { caught } from './caught.js';
 
 useNock();
 afterEach(() => {
@@ -31,15 +32,6 @@ afterEach(() => {
 
 const RECORD = '/v2/key-value-stores/s1/records/k';
 const TEXT = { 'content-type': 'text/plain' };
-
-async function caught(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
-}
 
 describe.each(ADAPTERS)('HTTP layer over the %s adapter', (adapter) => {
   it('retries a 503 and returns the 200 that follows, after a jittered backoff', async () => {

@@ -22,6 +22,7 @@ import {
   useNock,
   type Captured,
 } from './helpers.js';
+import { caught } from './caught.js';
 
 useNock();
 
@@ -32,15 +33,6 @@ const ODD_KEY_PATH = 'a%28b%29%27%21-_.';
 
 function api() {
   return nock(API, AUTH);
-}
-
-async function caught(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe.each(ADAPTERS)('keyValueStores over the %s adapter', (adapter) => {

@@ -10,6 +10,7 @@ import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApifyClient } from '../../src/index.js';
 import { nodeAdapter } from '../../src/client/platform/node-adapter.js';
+import { caught } from './caught.js';
 
 // No nock here (not even through helpers.ts): its interception would stand between the adapter
 // and the sockets this file is about.
@@ -79,15 +80,6 @@ function call(config: Partial<InternalAxiosRequestConfig> & { url: string }) {
     ...config,
     headers: AxiosHeaders.from((config.headers ?? {}) as never),
   } as InternalAxiosRequestConfig);
-}
-
-async function caught(promise: Promise<unknown>): Promise<any> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 async function text(stream: Readable): Promise<string> {
