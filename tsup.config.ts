@@ -16,23 +16,68 @@ const browserPlatform: Plugin = {
   },
 };
 
+/** A stand-in body that fails with a clear message if the bundle ever reaches it. */
+const missing = (what: string, instead: string) =>
+  `throw new Error("${what} is not in the apify-kv-client browser bundle: ${instead}")`;
+
 /**
- * Stand-ins for two dependency modules the browser client never runs, to keep the bundles within
- * their 30 KiB gzipped budget:
+ * Stand-ins for dependency modules the browser client never runs, to keep the bundles within
+ * their 30 KB gzipped budget (together about 3 KB gzipped). Each one that could be called fails
+ * with a message saying what is missing.
  *
- * - axios's XMLHttpRequest adapter (about 1.2 KB gzipped). The browser client always uses axios's
- *   fetch adapter: only fetch hands back a response body as a stream. A client created with
- *   `adapter: 'xhr'` from a bundle fails its first request with a message saying so.
- * - is-retry-allowed (about 0.4 KB), the list of error codes behind axios-retry's default retry
- *   condition. The client always passes a retry condition of its own (`http/retry.ts`).
+ * - axios's XMLHttpRequest adapter. The browser client always uses axios's fetch adapter: only
+ *   fetch hands back a response body as a stream. A client created with `adapter: 'xhr'` from a
+ *   bundle fails its first request.
+ * - axios's form-data support (building, parsing and serialising forms). The client sends bytes
+ *   and strings of its own making, never forms, and never passes axios `params`.
+ * - axios's `CancelToken` (the client cancels with an AbortSignal), its table of status-code
+ *   names, and its cookie helper (read only for an XSRF cookie name, which the client never sets).
+ * - is-retry-allowed, the list of error codes behind axios-retry's default retry condition. The
+ *   client always passes a retry condition of its own (`http/retry.ts`).
  */
+const AXIOS_LIB = /[\\/]axios[\\/]lib([\\/]|$)/;
 const STUBS = [
   {
     module: /^\.\/xhr\.js$/,
-    importer: /[\\/]axios[\\/]lib[\\/]adapters$/,
+    importer: AXIOS_LIB,
     contents: `export default function xhrAdapter() {
   return Promise.reject(new Error("axios's xhr adapter is not in this bundle: use adapter 'fetch'"));
 }`,
+  },
+  {
+    module: /(^|\/)toFormData\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export const DEFAULT_FORM_DATA_MAX_DEPTH = 100;
+export default function toFormData() { ${missing("axios's form-data support", 'send bytes or a string')} }`,
+  },
+  {
+    module: /(^|\/)formDataToJSON\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export default function formDataToJSON() { ${missing("axios's form-data support", 'send bytes or a string')} }`,
+  },
+  {
+    module: /(^|\/)formDataToBlob\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export class FormDataError extends TypeError {}
+export default function formDataToBlob() { ${missing("axios's form-data support", 'send bytes or a string')} }`,
+  },
+  {
+    module: /(^|\/)CancelToken\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export default class CancelToken {
+  constructor() { ${missing("axios's CancelToken", 'pass an AbortSignal as signal')} }
+  static source() { return new CancelToken(); }
+}`,
+  },
+  {
+    module: /(^|\/)HttpStatusCode\.js$/,
+    importer: AXIOS_LIB,
+    contents: 'export default {};',
+  },
+  {
+    module: /(^|\/)cookies\.js$/,
+    importer: AXIOS_LIB,
+    contents: 'export default { write() {}, read() { return null; }, remove() {} };',
   },
   {
     module: /^is-retry-allowed$/,

@@ -26,15 +26,31 @@ export interface PreparedBody {
 
 const utf8Decoder = new TextDecoder();
 
+/** A media type (lower case, no parameters) and its charset. */
+interface MediaType {
+  type: string;
+  charset?: string;
+}
+
+/** The last content types parsed: a client sees few distinct ones, and parsing is not free. */
+const mediaTypes = new Map<string, MediaType>();
+const MAX_MEDIA_TYPES = 64;
+
 /** Media type (lower case, no parameters) and charset of a `Content-Type` value. */
-export function mediaTypeOf(contentType: string | undefined): { type: string; charset?: string } {
+export function mediaTypeOf(contentType: string | undefined): MediaType {
   if (!contentType) return { type: '' };
+  const known = mediaTypes.get(contentType);
+  if (known) return known;
+  let media: MediaType;
   try {
     const parsed = parseContentType(contentType);
-    return { type: parsed.type.toLowerCase(), charset: parsed.parameters.charset };
+    media = { type: parsed.type.toLowerCase(), charset: parsed.parameters.charset };
   } catch {
-    return { type: contentType.split(';')[0]!.trim().toLowerCase() };
+    media = { type: contentType.split(';')[0]!.trim().toLowerCase() };
   }
+  if (mediaTypes.size >= MAX_MEDIA_TYPES) mediaTypes.clear();
+  mediaTypes.set(contentType, media);
+  return media;
 }
 
 /** `application/json` and any `+json` type. */

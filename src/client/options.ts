@@ -30,8 +30,9 @@ export interface ApifyClientOptions {
   /** Bodies larger than this (bytes) go through a direct-upload URL. Default 9,437,184 (9 MiB). */
   maxPayloadBytes?: number;
   /**
-   * Axios adapter: `'http'`, `'fetch'`, `'xhr'` or an adapter function. Default: axios's `http`
-   * adapter in Node, `fetch` in the browser.
+   * Axios adapter: `'http'`, `'fetch'`, `'xhr'` or an adapter function. Default in Node: the
+   * client's own lean `node:http` adapter (axios's `http` adapter when `HTTP_PROXY`, `HTTPS_PROXY`
+   * or `ALL_PROXY` is set, as it honours them); in the browser: `fetch`.
    */
   adapter?: AdapterOption;
   /**

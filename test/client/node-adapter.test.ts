@@ -250,6 +250,33 @@ describe('the client over the lean adapter and a real server', () => {
     expect(clock.sleeps).toHaveLength(2);
   });
 
+  it('sends each request with exactly its headers: Host, a Content-Length, never an empty chunked body', async () => {
+    main.handler = (req, res) =>
+      req.method === 'POST'
+        ? res.writeHead(201, { 'content-type': 'application/json' }).end('{"data":{"id":"s1","name":"n"}}')
+        : res.writeHead(req.method === 'PUT' ? 201 : 204).end();
+    const client = new ApifyClient({ baseUrl: main.url, token: 'secret' });
+    await client.keyValueStores.getOrCreateStore({ storeName: 'n' });
+    await client.keyValueStores.putRecord({ storeId: 's1', key: 'k', body: { a: 1 } });
+    await client.keyValueStores.deleteRecord({ storeId: 's1', key: 'k' });
+    const [post, put, del] = main.requests;
+    const common = {
+      host: new URL(main.url).host,
+      'user-agent': 'apify-kv-client',
+      'accept-encoding': 'gzip, deflate, br',
+      authorization: 'Bearer secret',
+    };
+    expect(post!.headers).toEqual({ ...common, connection: 'keep-alive', 'content-length': '0' });
+    expect(put!.headers).toEqual({
+      ...common,
+      connection: 'keep-alive',
+      'content-type': 'application/json; charset=utf-8',
+      'content-length': '7',
+    });
+    expect(put!.body.toString()).toBe('{"a":1}');
+    expect(del!.headers).toEqual({ ...common, connection: 'keep-alive' });
+  });
+
   it('reports a refused connection as ApifyNetworkError after its retries', async () => {
     const client = new ApifyClient({ baseUrl: 'http://127.0.0.1:1', storeId: 's1', maxRetries: 1, clock: new VirtualClock() });
     const error = await caught(client.keyValueStores.getRecord({ key: 'k' }));

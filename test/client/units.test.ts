@@ -214,7 +214,11 @@ describe('Node transport', () => {
     vi.stubEnv('http_proxy', '');
     vi.stubEnv('https_proxy', '');
     vi.stubEnv('all_proxy', '');
-    expect(platform.transport(undefined)).toEqual({ config: { adapter: nodeAdapter }, headers: {} });
+    expect(platform.transport(undefined)).toEqual({
+      config: { adapter: nodeAdapter },
+      headers: { 'User-Agent': 'apify-kv-client', 'Accept-Encoding': 'gzip, deflate, br' },
+      prepared: true,
+    });
     vi.stubEnv('HTTPS_PROXY', 'http://proxy.internal:3128');
     const proxied = platform.transport(undefined);
     expect(proxied.config).toMatchObject({ adapter: 'http', maxBodyLength: Infinity });

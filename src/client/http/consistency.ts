@@ -153,7 +153,13 @@ export interface ConsistentReadOptions<T> {
  * Reads until the result agrees with this client's own write, or until the note's window (or
  * the caller's `waitMillis` for a missing thing) has passed; then returns the last result as is.
  */
-export async function readConsistently<T>(options: ConsistentReadOptions<T>): Promise<T> {
+export function readConsistently<T>(options: ConsistentReadOptions<T>): Promise<T> {
+  // Nothing to agree with and no wait asked for: the common case, one read and done.
+  if (options.note === undefined && options.waitMillis <= 0) return options.read();
+  return readUntilAgreed(options);
+}
+
+async function readUntilAgreed<T>(options: ConsistentReadOptions<T>): Promise<T> {
   const { read, outcome, note, waitMillis, now, sleep, signal } = options;
   const start = now();
   const waitDeadline = waitMillis > 0 ? start + waitMillis : 0;

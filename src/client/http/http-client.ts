@@ -13,7 +13,7 @@ import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type Axi
 import axiosRetry from 'axios-retry';
 import type { PreparedBody } from '../body.js';
 import { platform } from '../platform/node.js';
-import type { StreamSource, Transport } from '../platform/types.js';
+import type { PreparedRequest, StreamSource, Transport } from '../platform/types.js';
 import { ApifyApiError, ApifyNetworkError, redact } from './errors.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
 import { abortReason } from './sleep.js';
@@ -129,10 +129,11 @@ function pathOfUrl(url: string): string {
 }
 
 /**
- * What the retry hooks need to know about a call. It travels with the axios config; being a
- * class instance, axios passes it on by reference instead of copying it into each attempt.
+ * One call: what the retry hooks need to know about it, and the request as the platform's own
+ * adapter takes it (see `PreparedRequest`). It travels with the axios config; being a class
+ * instance, axios passes it on by reference instead of copying it into each attempt.
  */
-class Call {
+class Call implements PreparedRequest {
   /** The attempt under way (1 = the first). */
   attempt = 1;
   constructor(
@@ -143,6 +144,10 @@ class Call {
     readonly source: StreamSource | undefined,
     /** Whether the response body is handed back unread. */
     readonly stream: boolean,
+    readonly headers: Record<string, string>,
+    /** The body of the next attempt. */
+    public data: unknown,
+    readonly timeoutMillis: number,
   ) {}
 }
 
@@ -166,7 +171,7 @@ export class HttpClient {
     const defaults = instance.defaults as Record<string, unknown>;
     for (const key of Object.keys(defaults)) delete defaults[key];
     this.transport = platform.transport(config.adapter);
-    axiosRetry(instance, {
+    const { requestInterceptorId } = axiosRetry(instance, {
       // Each call has its own limit, checked in retryCondition.
       retries: Infinity,
       retryCondition: (error) => {
@@ -195,9 +200,17 @@ export class HttpClient {
         // Rejects with the signal's reason when the call is cancelled meanwhile.
         await this.config.sleep(retryDelayMillis(call.policy, retry, retryAfter), call.signal);
         call.attempt = retry + 1;
-        if (call.source) axiosConfig.data = call.source.open();
+        if (call.source) {
+          call.data = call.source.open();
+          if (!this.transport.prepared) axiosConfig.data = call.data;
+        }
       },
     });
+    // axios-retry's request hook only stamps each attempt's start, which it uses to shrink the
+    // timeout of later attempts; here each attempt has its full timeout (`shouldResetTimeout`).
+    // Its response hook, which decides and runs the retries, sets up the same state when a request
+    // fails. Without the request hook, a request that succeeds costs a fifth less CPU time.
+    instance.interceptors.request.eject(requestInterceptorId);
     this.axios = instance;
   }
 
@@ -209,14 +222,12 @@ export class HttpClient {
       options.maxRetries === undefined ? defaults.retry : { ...defaults.retry, maxRetries: options.maxRetries };
     const timeoutSecs = options.timeoutSecs ?? defaults.timeoutSecs;
 
-    const headers: Record<string, string | false> = Object.assign({}, this.transport.headers, req.headers);
+    const headers: Record<string, string> = Object.assign({}, this.transport.headers, req.headers);
     const token = req.url ? undefined : this.config.token();
     if (token) headers.Authorization = `Bearer ${token}`;
     let data: unknown;
     let source: StreamSource | undefined;
     const body = req.body;
-    // `false` keeps axios from labelling an empty POST or PUT as a form.
-    if (!body && (req.method === 'POST' || req.method === 'PUT')) headers['Content-Type'] = false;
     if (body) {
       headers['Content-Type'] = body.contentType;
       if (body.bytes) {
@@ -238,23 +249,12 @@ export class HttpClient {
     }
 
     const stream = req.responseType === 'stream';
-    const call = new Call(policy, req.idempotent !== false, options.signal, source, stream);
-    const axiosConfig: CallConfig = Object.assign(
-      {
-        method: req.method,
-        url: (req.url ?? this.config.baseUrl + req.path) + queryString(req.query),
-        headers,
-        timeout: Math.max(1, Math.round(timeoutSecs * 1000)),
-        responseType: stream ? 'stream' : 'arraybuffer',
-        // Only 2xx is a success; everything else goes through the retry hooks and `toClientError`.
-        validateStatus: isSuccess,
-        call,
-      } satisfies CallConfig,
-      this.transport.config,
-    );
-    // Only what is there: axios's work per request grows with the number of config keys.
-    if (data !== undefined) axiosConfig.data = data;
-    if (options.signal) axiosConfig.signal = options.signal;
+    const timeoutMillis = Math.max(1, Math.round(timeoutSecs * 1000));
+    const call = new Call(policy, req.idempotent !== false, options.signal, source, stream, headers, data, timeoutMillis);
+    const url = (req.url ?? this.config.baseUrl + req.path) + queryString(req.query);
+    const axiosConfig: CallConfig = this.transport.prepared
+      ? { method: req.method, url, adapter: this.transport.config.adapter, call }
+      : this.axiosConfig(req.method, url, call);
     try {
       const response = await this.axios.request(axiosConfig);
       const responseHeaders = response.headers as Record<string, unknown>;
@@ -270,6 +270,29 @@ export class HttpClient {
     } catch (error) {
       throw await this.toClientError(error, req, options.signal, call.attempt);
     }
+  }
+
+  /** A full axios config, for axios's own adapters (or any other). */
+  private axiosConfig(method: HttpMethod, url: string, call: Call): CallConfig {
+    const headers: Record<string, string | false> = { ...call.headers };
+    // `false` keeps axios from labelling an empty POST or PUT as a form.
+    if (call.data === undefined && (method === 'POST' || method === 'PUT')) headers['Content-Type'] = false;
+    const config: CallConfig = Object.assign(
+      {
+        method,
+        url,
+        headers,
+        timeout: call.timeoutMillis,
+        responseType: call.stream ? 'stream' : 'arraybuffer',
+        // Only 2xx is a success; everything else goes through the retry hooks and `toClientError`.
+        validateStatus: isSuccess,
+        call,
+      } satisfies CallConfig,
+      this.transport.config,
+    );
+    if (call.data !== undefined) config.data = call.data;
+    if (call.signal) config.signal = call.signal;
+    return config;
   }
 
   /** Converts whatever axios threw into the client's error, once, with secrets removed. */

@@ -15,6 +15,12 @@
  * callbacks are not supported: the client does not use them (and picks axios's `http` adapter
  * when proxy variables are set).
  *
+ * The client itself hands its requests over on a shorter path: axios's config then holds only the
+ * method, URL and adapter, and the rest (final headers, body, timeout, response type, signal)
+ * travels in `config.call` as a {@link PreparedRequest}. axios's work per request grows with
+ * everything its config holds (each key is merged, each header normalised twice), and none of it
+ * is needed for these; axios and axios-retry still carry every attempt.
+ *
  * Errors are AxiosErrors, as axios's adapters raise them, so the retry layer treats both alike:
  * socket failures keep their code (`ECONNRESET`, ...), an error status carries the response.
  */
@@ -29,6 +35,7 @@ import {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import type { PreparedRequest } from './types.js';
 
 /**
  * One pair of keep-alive agents for the process: sockets are reused across calls and clients.
@@ -42,12 +49,13 @@ export const agents = {
 /** `User-Agent` of the client's requests in Node. */
 export const USER_AGENT = 'apify-kv-client';
 
-const ACCEPT_ENCODING = 'gzip, deflate, br';
+/** The response encodings the adapter decodes. */
+export const ACCEPT_ENCODING = 'gzip, deflate, br';
 
 type Headers = Record<string, string | string[]>;
 
 /** Request headers as Node takes them; `false`, `null` and `undefined` values mean "do not send". */
-function plainHeaders(source: InternalAxiosRequestConfig['headers']): Headers {
+function plainHeaders(source: InternalAxiosRequestConfig['headers'] | Record<string, string>): Headers {
   const headers: Headers = {};
   let userAgent = false;
   let acceptEncoding = false;
@@ -64,8 +72,41 @@ function plainHeaders(source: InternalAxiosRequestConfig['headers']): Headers {
   return headers;
 }
 
+/**
+ * The header list Node writes as it is. Given a list, Node skips its per-header bookkeeping
+ * (a good part of a small request's cost), but then adds no `Host` and, as the head is written
+ * before the body is known, no `Content-Length`: both are added here.
+ */
+function headerList(headers: Headers, origin: Origin, bodyLength: number | undefined): string[] {
+  const list: string[] = [];
+  let host = false;
+  let length = false;
+  for (const name in headers) {
+    const value = headers[name]!;
+    const lower = name.toLowerCase();
+    host ||= lower === 'host';
+    length ||= lower === 'content-length' || lower === 'transfer-encoding';
+    if (typeof value === 'string') list.push(name, value);
+    else for (const item of value) list.push(name, item);
+  }
+  if (!host) list.push('Host', origin.host);
+  if (!length && bodyLength !== undefined) list.push('Content-Length', String(bodyLength));
+  return list;
+}
+
 function deleteHeader(headers: Headers, name: string): void {
   for (const key of Object.keys(headers)) if (key.toLowerCase() === name) delete headers[key];
+}
+
+/**
+ * Length of a body sent in one piece; undefined for a stream (sent chunked unless its length is
+ * given) and for no body where none is expected.
+ */
+function bodyLength(method: string, data: unknown): number | undefined {
+  if (data === undefined || data === null) return method === 'POST' || method === 'PUT' || method === 'PATCH' ? 0 : undefined;
+  if (typeof data === 'string') return Buffer.byteLength(data);
+  if (data instanceof Uint8Array || data instanceof ArrayBuffer) return data.byteLength;
+  return undefined;
 }
 
 function isStream(data: unknown): data is Readable {
@@ -85,6 +126,8 @@ interface Origin {
   secure: boolean;
   hostname: string;
   port: string;
+  /** The `Host` header: the host as the URL gives it (IPv6 in brackets), and a port other than the default. */
+  host: string;
 }
 
 /** Origins already parsed, by their text: a client sends to very few, and `new URL` is not cheap. */
@@ -106,6 +149,8 @@ function parseTarget(href: string): Target {
     secure: url.protocol === 'https:',
     hostname: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port,
+    // `url.host` leaves out a default port already.
+    host: url.host,
   };
   if (origins.size < 100 && href.startsWith(`${url.origin}/`)) origins.set(url.origin, origin);
   return { href: url.href, origin, path: url.pathname + url.search };
@@ -137,10 +182,31 @@ function responseHeaders(headers: http.IncomingHttpHeaders): AxiosHeaders {
   return Object.assign(new AxiosHeaders(), headers);
 }
 
+const isSuccess = (status: number) => status >= 200 && status < 300;
+
 /** The axios adapter. */
 export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
+  const prepared = (config as { call?: PreparedRequest }).call;
+  // The client's short path (see the top of this file), or an ordinary axios config.
+  const input = prepared?.headers
+    ? {
+        headers: prepared.headers as Headers,
+        data: prepared.data,
+        timeout: prepared.timeoutMillis,
+        stream: prepared.stream,
+        signal: prepared.signal,
+        validateStatus: isSuccess,
+      }
+    : {
+        headers: plainHeaders(config.headers),
+        data: config.data,
+        timeout: config.timeout,
+        stream: config.responseType === 'stream',
+        signal: config.signal as AbortSignal | undefined,
+        validateStatus: config.validateStatus,
+      };
   return new Promise((resolve, reject) => {
-    const signal = config.signal as AbortSignal | undefined;
+    const signal = input.signal;
     let req: http.ClientRequest | undefined;
     let timer: ReturnType<typeof setTimeout> | undefined;
     let settled = false;
@@ -159,7 +225,7 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
     const finish = (response: AxiosResponse) => {
       if (settled) return;
       cleanUp();
-      const validate = config.validateStatus;
+      const validate = input.validateStatus;
       if (!validate || validate(response.status)) {
         resolve(response);
         return;
@@ -176,10 +242,11 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
       return;
     }
     signal?.addEventListener('abort', onAbort, { once: true });
-    if (config.timeout) {
+    const timeout = input.timeout;
+    if (timeout) {
       timer = setTimeout(() => {
-        fail(new AxiosError(`timeout of ${config.timeout}ms exceeded`, AxiosError.ECONNABORTED, config, req));
-      }, config.timeout);
+        fail(new AxiosError(`timeout of ${timeout}ms exceeded`, AxiosError.ECONNABORTED, config, req));
+      }, timeout);
     }
 
     const send = (target: Target, method: string, headers: Headers, data: unknown, redirectsLeft: number) => {
@@ -189,7 +256,7 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
         hostname,
         port,
         path: target.path,
-        headers,
+        headers: headerList(headers, target.origin, bodyLength(method, data)) as never,
         agent: secure ? agents.https : agents.http,
       });
       req = request;
@@ -228,7 +295,7 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
           request,
           data: body,
         };
-        if (config.responseType === 'stream') {
+        if (input.stream) {
           finish(response);
           return;
         }
@@ -263,7 +330,7 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
       fail(new AxiosError(`Invalid URL ${config.url}: ${(error as Error).message}`, AxiosError.ERR_INVALID_URL, config));
       return;
     }
-    send(target, (config.method ?? 'get').toUpperCase(), plainHeaders(config.headers), config.data, config.maxRedirects ?? 21);
+    send(target, (config.method ?? 'get').toUpperCase(), input.headers, input.data, config.maxRedirects ?? 21);
   });
 }
 

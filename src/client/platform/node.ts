@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { AdapterOption } from '../http/http-client.js';
-import { agents, nodeAdapter, USER_AGENT } from './node-adapter.js';
+import { ACCEPT_ENCODING, agents, nodeAdapter, USER_AGENT } from './node-adapter.js';
 import type { Platform, StreamSource, Transport } from './types.js';
 
 /** Request bodies this large or larger are sent gzip-compressed. */
@@ -25,8 +25,8 @@ function transport(adapter: AdapterOption | undefined): Transport {
   adapter ??= PROXY_VARIABLES.some((name) => process.env[name]) ? 'http' : nodeAdapter;
   // The lean adapter brings its own agents and User-Agent. axios's adapters are given the same
   // User-Agent, and the `http` one the same agents and no body size limits (the API has its own).
-  if (adapter === nodeAdapter) return { config: { adapter }, headers: {} };
   const headers = { 'User-Agent': USER_AGENT };
+  if (adapter === nodeAdapter) return { config: { adapter }, headers: { ...headers, 'Accept-Encoding': ACCEPT_ENCODING }, prepared: true };
   if (adapter !== 'http') return { config: { adapter }, headers };
   const config = { adapter, httpAgent: agents.http, httpsAgent: agents.https, maxBodyLength: Infinity, maxContentLength: Infinity };
   return { config, headers };

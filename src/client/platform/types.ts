@@ -11,6 +11,24 @@ export interface Transport {
   config: AxiosRequestConfig;
   /** Headers sent with every request (a `User-Agent` where the platform lets the client set one). */
   headers: Record<string, string>;
+  /**
+   * True when the adapter takes the request as a {@link PreparedRequest} in `config.call`, so
+   * axios's config holds no more than the method, URL and adapter.
+   */
+  prepared?: boolean;
+}
+
+/** A request as the client hands it to its own adapter, beside a minimal axios config. */
+export interface PreparedRequest {
+  /** The final request headers, sent as they are. */
+  headers: Record<string, string>;
+  /** The body of the next attempt: bytes, a string or a Node Readable. */
+  data: unknown;
+  /** Time limit of one attempt. */
+  timeoutMillis: number;
+  /** Hand back the response body unread. */
+  stream: boolean;
+  signal: AbortSignal | undefined;
 }
 
 /** A request body that is a stream, possibly one that can be opened again for a retry. */
