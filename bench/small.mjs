@@ -1,8 +1,10 @@
 // Put-then-get throughput of several HTTP clients against one server, measured in one run
 // and reported as a ratio of raw `node:http` keep-alive requests. Not a test: numbers vary
 // with the machine and its load; compare the ratios. Each client is measured `--rounds` times,
-// the clients taking turns, and its best round counts, so a burst of load elsewhere on the
-// machine does not decide the outcome.
+// the clients taking turns. A round's ratio compares a client with raw in the same round,
+// so both saw about the same load; the median of the rounds' ratios is reported, so a burst of
+// load elsewhere on the machine does not decide the outcome. The throughput shown is each
+// client's best round.
 //
 //   npm run bench:small                     # against the real local server (file store)
 //   node bench/small.mjs --server memory    # against a minimal in-memory server (client cost only)
@@ -22,8 +24,8 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     server: { type: 'string', default: 'local' },
-    ops: { type: 'string', default: '1000' },
-    rounds: { type: 'string', default: '3' },
+    ops: { type: 'string', default: '250' },
+    rounds: { type: 'string', default: '15' },
     concurrency: { type: 'string', default: '1,32' },
     clients: { type: 'string', default: 'raw,apify-kv-client,axios,apify-client' },
   },
@@ -114,6 +116,12 @@ async function createStore(baseUrl, name) {
   return (await res.json()).data.id;
 }
 
+function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+}
+
 /** Runs `ops` put-then-get pairs with `concurrency` workers; returns pairs per second. */
 async function measure(client, storeId, ops, concurrency) {
   let next = 0;
@@ -134,7 +142,7 @@ async function measure(client, storeId, ops, concurrency) {
 const server = await startServerProcess(args.server);
 try {
   console.log(
-    `server: ${args.server}; ${OPS} put-then-get pairs per measurement, best of ${ROUNDS}; node ${process.version}; ${os.cpus().length} cores`,
+    `server: ${args.server}; ${OPS} put-then-get pairs per measurement, ${ROUNDS} rounds (ratio: median of the rounds; pairs/s: best round); node ${process.version}; ${os.cpus().length} cores`,
   );
   for (const concurrency of LEVELS) {
     const runs = [];
@@ -142,17 +150,17 @@ try {
       const client = CLIENTS[name](server.url);
       const storeId = await createStore(server.url, `bench-${name.replace(/[^a-z]/g, '')}-${concurrency}`);
       await measure(client, storeId, Math.min(200, OPS), concurrency); // warm-up
-      runs.push({ name, client, storeId, best: 0 });
+      runs.push({ name, client, storeId, rates: [] });
     }
+    const raw = runs.find((run) => run.name === 'raw');
     for (let round = 0; round < ROUNDS; round++) {
-      for (const run of runs) run.best = Math.max(run.best, await measure(run.client, run.storeId, OPS, concurrency));
+      for (const run of runs) run.rates.push(await measure(run.client, run.storeId, OPS, concurrency));
     }
-    const raw = runs.find((run) => run.name === 'raw')?.best;
     console.log(`\nconcurrency ${concurrency}`);
-    for (const { name, client, best } of runs) {
+    for (const { name, client, rates } of runs) {
       client.close();
-      const ratio = raw ? ` ${(best / raw).toFixed(2)}x raw` : '';
-      console.log(`  ${name.padEnd(16)} ${best.toFixed(0).padStart(7)} pairs/s${ratio}`);
+      const ratio = raw ? ` ${median(rates.map((rate, round) => rate / raw.rates[round])).toFixed(2)}x raw` : '';
+      console.log(`  ${name.padEnd(16)} ${Math.max(...rates).toFixed(0).padStart(7)} pairs/s${ratio}`);
     }
   }
 } finally {

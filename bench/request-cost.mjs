@@ -1,0 +1,172 @@
+// Where the client's time per request goes: CPU time of one request (put-then-get pairs against
+// the minimal in-memory server, in a process of its own) for four ways of sending it, each adding
+// one layer to the one before:
+//
+//   raw      node:http with a keep-alive agent, nothing else
+//   adapter  the client's lean adapter, called directly with a request prepared as the client does
+//   axios    the same adapter behind axios and axios-retry, set up as the client sets them up
+//   client   ApifyClient: argument checks, bodies, the consistency journal, then all of the above
+//
+// Not a test: the figures vary with the machine. The layers take turns for `--rounds` rounds;
+// each figure is the median over the rounds (CPU time: process.cpuUsage of this process).
+//
+//   npm run bench:cost
+//   node bench/request-cost.mjs --concurrency 1 --rounds 25 --ops 250
+import { fork } from 'node:child_process';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+import axios from 'axios';
+import axiosRetry from 'axios-retry';
+import { build } from 'tsup';
+import { ApifyClient } from '../dist/index.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    ops: { type: 'string', default: '250' },
+    rounds: { type: 'string', default: '25' },
+    concurrency: { type: 'string', default: '32' },
+  },
+});
+const OPS = Number(args.ops);
+const ROUNDS = Number(args.rounds);
+const CONCURRENCY = Number(args.concurrency);
+const VALUE = { hello: 'world', n: 42, list: [1, 2, 3], text: 'x'.repeat(64) };
+
+/**
+ * The lean adapter is internal to the package: it is compiled from its source for this run, into
+ * node_modules/.cache so that its imports (axios) resolve.
+ */
+async function loadAdapter() {
+  const outDir = path.join(here, '../node_modules/.cache/apify-kv-bench');
+  await build({
+    config: false,
+    entry: { 'node-adapter': path.join(here, '../src/client/platform/node-adapter.ts') },
+    format: ['esm'],
+    platform: 'node',
+    target: 'node20',
+    outDir,
+    outExtension: () => ({ js: '.mjs' }),
+    silent: true,
+  });
+  return import(pathToFileURL(path.join(outDir, 'node-adapter.mjs')).href);
+}
+
+const { nodeAdapter } = await loadAdapter();
+const server = fork(path.join(here, 'server-process.mjs'), ['memory', os.tmpdir()], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+const baseUrl = await new Promise((resolve) => server.once('message', (m) => resolve(m.url)));
+
+try {
+  const created = await fetch(`${baseUrl}/v2/key-value-stores?name=cost`, { method: 'POST' });
+  const storeId = (await created.json()).data.id;
+  const recordUrl = (key) => `${baseUrl}/v2/key-value-stores/${storeId}/records/${key}`;
+  const { hostname, port, host } = new URL(baseUrl);
+
+  const agent = new http.Agent({ keepAlive: true });
+  const rawRequest = (method, key, body, headers) =>
+    new Promise((resolve, reject) => {
+      const req = http.request({ hostname, port, method, path: new URL(recordUrl(key)).pathname, agent, headers }, (res) => {
+        const chunks = [];
+        res.on('data', (chunk) => chunks.push(chunk));
+        res.on('end', () => resolve(Buffer.concat(chunks)));
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  const raw = {
+    put: (key, value) => {
+      const body = JSON.stringify(value);
+      return rawRequest('PUT', key, body, {
+        'content-type': 'application/json; charset=utf-8',
+        'content-length': Buffer.byteLength(body),
+      });
+    },
+    get: async (key) => JSON.parse(await rawRequest('GET', key)),
+  };
+
+  // A request as the client prepares it for its adapter (see PreparedRequest in platform/types.ts).
+  const baseHeaders = { 'User-Agent': 'apify-kv-client', 'Accept-Encoding': 'gzip, deflate, br' };
+  const prepared = (value) => ({
+    headers: value === undefined ? { ...baseHeaders } : { ...baseHeaders, 'Content-Type': 'application/json; charset=utf-8' },
+    data: value === undefined ? undefined : Buffer.from(JSON.stringify(value)),
+    timeoutMillis: 30_000,
+    stream: false,
+    signal: undefined,
+  });
+  const viaAdapter = {
+    put: (key, value) => nodeAdapter({ method: 'PUT', url: recordUrl(key), call: prepared(value) }),
+    get: async (key) => JSON.parse((await nodeAdapter({ method: 'GET', url: recordUrl(key), call: prepared() })).data),
+  };
+
+  // axios and axios-retry as the client sets them up (http/http-client.ts).
+  const instance = axios.create();
+  for (const key of Object.keys(instance.defaults)) delete instance.defaults[key];
+  const { requestInterceptorId } = axiosRetry(instance, {
+    retries: Infinity,
+    retryCondition: () => false,
+    retryDelay: () => 0,
+    shouldResetTimeout: true,
+  });
+  instance.interceptors.request.eject(requestInterceptorId);
+  const viaAxios = {
+    put: (key, value) => instance.request({ method: 'PUT', url: recordUrl(key), adapter: nodeAdapter, call: prepared(value) }),
+    get: async (key) =>
+      JSON.parse((await instance.request({ method: 'GET', url: recordUrl(key), adapter: nodeAdapter, call: prepared() })).data),
+  };
+
+  const kvs = new ApifyClient({ baseUrl }).keyValueStores;
+  const client = {
+    put: (key, body) => kvs.putRecord({ storeId, key, body }),
+    get: async (key) => (await kvs.getRecord({ storeId, key })).body,
+  };
+
+  const layers = { raw, adapter: viaAdapter, axios: viaAxios, client };
+
+  /** Runs `ops` put-then-get pairs; returns CPU microseconds per request and pairs per second. */
+  async function measure(layer) {
+    let next = 0;
+    const worker = async () => {
+      while (next < OPS) {
+        const i = next++;
+        const key = `k${i % 500}`;
+        await layer.put(key, { ...VALUE, i });
+        if ((await layer.get(key)).i !== i) throw new Error('read back something else');
+      }
+    };
+    const cpuBefore = process.cpuUsage();
+    const started = performance.now();
+    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    const cpu = process.cpuUsage(cpuBefore);
+    return { micros: (cpu.user + cpu.system) / (OPS * 2), rate: OPS / ((performance.now() - started) / 1000) };
+  }
+
+  const median = (values) => {
+    const sorted = [...values].sort((a, b) => a - b);
+    const middle = Math.floor(sorted.length / 2);
+    return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2;
+  };
+
+  for (const layer of Object.values(layers)) await measure(layer); // warm-up
+  const results = Object.fromEntries(Object.keys(layers).map((name) => [name, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, layer] of Object.entries(layers)) results[name].push(await measure(layer));
+  }
+
+  console.log(
+    `CPU time per request, ${OPS} put-then-get pairs per round, ${ROUNDS} rounds, concurrency ${CONCURRENCY}; node ${process.version}; ${os.cpus().length} cores; ${host}`,
+  );
+  let previous;
+  for (const [name, rounds] of Object.entries(results)) {
+    const micros = median(rounds.map((r) => r.micros));
+    const ratio = median(rounds.map((r, i) => r.rate / results.raw[i].rate));
+    const added = previous === undefined ? '' : ` (${micros - previous >= 0 ? '+' : ''}${(micros - previous).toFixed(1)})`;
+    console.log(`  ${name.padEnd(8)} ${micros.toFixed(1).padStart(7)} µs${added.padEnd(10)} throughput ${ratio.toFixed(2)}x raw`);
+    previous = micros;
+  }
+} finally {
+  server.kill('SIGTERM');
+}
