@@ -1,10 +1,10 @@
-/** The request handler: CORS, routing, method checks, and turning every failure into a contract error. */
+/** The request handler: who may call, CORS, routing, method checks, and turning every failure into a contract error. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext, RequestState } from './context.js';
-import { answerPreflight, applyCorsHeaders } from './cors.js';
 import { ApiError, fromStorageError, internalError, methodNotAllowed, pageNotFound } from './errors.js';
 import { ClientGone, deleteRecord, directUpload, downloadRecords, getDirectUploadUrl, getRecord, listKeys, putRecord } from './record-handlers.js';
 import { cannotRespond, rejectBody, sendError } from './responses.js';
+import { answerPreflight } from './origins.js';
 import { parseTarget, ROUTE_METHODS, splitTarget, type Route } from './routes.js';
 import { deleteStore, getOrCreateStore, getStore, listStores, updateStore } from './store-handlers.js';
 import { findWebFile, sendWebFile } from './web/index.js';
@@ -22,7 +22,8 @@ export function createHandler(ctx: AppContext): RequestHandler {
 }
 
 async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  applyCorsHeaders(res);
+  ctx.origins.check(req);
+  ctx.origins.applyHeaders(req, res);
   const method = (req.method ?? 'GET').toUpperCase();
   const { route, query } = parseTarget(req.url ?? '/');
   if (method === 'OPTIONS') {

@@ -1,5 +1,6 @@
 /** `apify-kv serve`: start the server from the command line and stop it cleanly on a signal. */
 import { parseArgs } from 'node:util';
+import { parseAllowedOrigins } from './origins.js';
 import { DEFAULT_HOST, DEFAULT_PORT, startServer, type RunningServer, type StartServerOptions } from './server.js';
 
 export interface ServeOptions extends StartServerOptions {
@@ -56,6 +57,8 @@ Options:
   --users-file FILE           JSON file with users and their tokens
   --max-payload-bytes N       largest record body of a plain PUT (default 9437184)
   --consistency-lag-ms N      simulate eventual consistency for up to N ms after writes (default 0)
+  --allow-origin ORIGIN       without a token, also answer web pages from ORIGIN (repeatable;
+                              * for any); pages from this machine are always answered
   -h, --help                  show this help`;
 
 /** Parses `serve` flags (without the command name) into server options. Throws on bad input. */
@@ -72,6 +75,7 @@ export function parseServeArgs(argv: readonly string[]): StartServerOptions & { 
       'users-file': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
       'consistency-lag-ms': { type: 'string' },
+      'allow-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -88,6 +92,7 @@ export function parseServeArgs(argv: readonly string[]): StartServerOptions & { 
     usersFile: values['users-file'],
     maxPayloadBytes: int(values['max-payload-bytes'], '--max-payload-bytes', 1),
     consistencyLagMillis: int(values['consistency-lag-ms'], '--consistency-lag-ms', 0),
+    allowedOrigins: values['allow-origin'] && parseAllowedOrigins(values['allow-origin']),
     help: values.help,
   };
 }

@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyValueStorage, StoreInfo } from '../storage/types.js';
 import { checkStoreAccess, type AccessMode, type Authenticator, type Principal } from './auth.js';
 import { storeNotFound, tokenNotProvided } from './errors.js';
+import type { OriginPolicy } from './origins.js';
 import type { UrlSigner } from './signing.js';
 import { assertValidStoreRef } from './validation.js';
 import type { ViewContext } from './views.js';
@@ -16,6 +17,8 @@ export interface ServerLogger {
 export interface AppContext {
   storage: KeyValueStorage;
   auth: Authenticator;
+  /** Which web pages may call, and the CORS headers that say so. */
+  origins: OriginPolicy;
   signer: UrlSigner;
   maxPayloadBytes: number;
   /** How long a direct upload URL stays valid. */

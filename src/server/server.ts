@@ -6,6 +6,7 @@ import type { KeyValueStorage } from '../storage/types.js';
 import { createHandler, type RequestHandler } from './app.js';
 import { Authenticator, loadUsers, type ServerUser } from './auth.js';
 import type { AppContext, ServerLogger } from './context.js';
+import { OriginPolicy, parseAllowedOrigins } from './origins.js';
 import { UrlSigner } from './signing.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -27,6 +28,8 @@ export interface RequestHandlerOptions {
   directUploadTtlMillis?: number;
   /** Base of the URLs handed out when a request has no usable Host header. Default `http://localhost`. */
   publicBaseUrl?: string;
+  /** Web origins allowed to call a server that has no token, besides this machine's (see {@link StartServerOptions.allowedOrigins}). */
+  allowedOrigins?: string[];
 }
 
 function buildContext(
@@ -34,9 +37,11 @@ function buildContext(
   defaultBaseUrl: () => string,
 ): AppContext {
   checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
+  const auth = new Authenticator(loadUsers(options));
   return {
     storage: options.storage,
-    auth: new Authenticator(loadUsers(options)),
+    auth,
+    origins: new OriginPolicy(auth.enabled, options.allowedOrigins, options.publicBaseUrl),
     signer: new UrlSigner(options.signingSecret),
     maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
     directUploadTtlMillis: options.directUploadTtlMillis ?? 15 * 60_000,
@@ -89,6 +94,12 @@ export interface StartServerOptions {
   directUploadTtlMillis?: number;
   /** Base of the URLs the server hands out. Default: from each request's Host header. */
   publicBaseUrl?: string;
+  /**
+   * Web origins (`http://host:port`) whose pages may call a server that has no token, besides
+   * pages from this machine (loopback origins) and the server's own. `['*']` allows every origin
+   * and every host name. A server with a token answers every origin, as the Apify API does.
+   */
+  allowedOrigins?: string[];
   /** A connection idle this long is closed. Default 2 minutes. */
   idleTimeoutMillis?: number;
   /** On `close()`, requests still running after this long are cut. Default 30 s. */
@@ -154,8 +165,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   checkCount(options.consistencyLagMillis, 'consistencyLagMillis', 0);
   checkCount(options.sweepIntervalMillis, 'sweepIntervalMillis', 0);
   const logger = makeLogger(options.logger);
-  // Users are checked before anything touches the disk.
+  // Users and origins are checked before anything touches the disk.
   const users = loadUsers(options);
+  parseAllowedOrigins(options.allowedOrigins);
 
   let ownsStorage = !options.storage;
   let storage: KeyValueStorage =

@@ -191,8 +191,8 @@ describe('routing', () => {
     expect((await raw(server, 'GET', `${kvs}/${id}/`)).status).toBe(200);
   });
 
-  it('answers CORS preflight and exposes headers on every response', async () => {
-    const server = await startTestServer();
+  it('with a token, answers CORS preflight for any origin and exposes headers on every response', async () => {
+    const server = await startTestServer({ token: 'secret' });
     const pre = await raw(server, 'OPTIONS', `${kvs}/x/records/y`, {
       headers: {
         Origin: 'http://example.test',
@@ -207,9 +207,71 @@ describe('routing', () => {
     const allowHeaders = pre.headers['access-control-allow-headers']!.toLowerCase();
     for (const h of ['authorization', 'content-type', 'content-encoding', 'x-custom']) expect(allowHeaders).toContain(h);
 
-    const get = await raw(server, 'GET', `${kvs}/missing`, { headers: { Origin: 'http://example.test' } });
+    const get = await raw(server, 'GET', `${kvs}/missing`, {
+      headers: { Origin: 'http://example.test', Host: 'kv.example.test', Authorization: 'Bearer secret' },
+    });
+    expect(get.status).toBe(404);
     expect(get.headers['access-control-allow-origin']).toBe('*');
     const exposed = get.headers['access-control-expose-headers']!.toLowerCase();
     for (const h of ['etag', 'location', 'content-length', 'content-disposition']) expect(exposed).toContain(h);
+  });
+
+  it('without a token, answers pages from this machine and its own pages only', async () => {
+    const server = await startTestServer();
+    const host = `127.0.0.1:${server.port}`;
+    for (const origin of ['http://localhost:3000', 'http://127.0.0.1:5173', 'http://[::1]:8080', 'https://app.localhost', `http://${host}`]) {
+      const get = await raw(server, 'GET', kvs, { headers: { Origin: origin } });
+      expect(get.status, origin).toBe(200);
+      expect(get.headers['access-control-allow-origin'], origin).toBe(origin);
+      expect(get.headers.vary, origin).toBe('Origin');
+    }
+    // The server reached under its LAN address, by its own page.
+    const own = await raw(server, 'GET', kvs, { headers: { Origin: 'http://192.168.1.5:8010', Host: '192.168.1.5:8010' } });
+    expect(own.status).toBe(200);
+
+    const before = (await raw(server, 'GET', kvs)).json.data.total;
+    for (const origin of ['http://example.test', 'https://localhost.example.test', 'null', 'file://', 'http://192.168.1.5:8010']) {
+      const post = await raw(server, 'POST', `${kvs}?name=from-a-page`, { headers: { Origin: origin } });
+      expect(post.status, origin).toBe(403);
+      expect(post.json.error.type).toBe('insufficient-permissions');
+      expect(post.json.error.message).toContain('--allow-origin');
+      expect(post.headers['access-control-allow-origin'], origin).toBeUndefined();
+      const pre = await raw(server, 'OPTIONS', `${kvs}/x/records/y`, { headers: { Origin: origin, 'Access-Control-Request-Method': 'PUT' } });
+      expect(pre.status, origin).toBe(403);
+      expect(pre.headers['access-control-allow-origin'], origin).toBeUndefined();
+    }
+    // Nothing was created by the refused requests.
+    expect((await raw(server, 'GET', kvs)).json.data.total).toBe(before);
+  });
+
+  it('without a token, refuses requests that name it by a foreign host name (DNS rebinding)', async () => {
+    const server = await startTestServer();
+    for (const host of ['127.0.0.1', `127.0.0.1:${server.port}`, `[::1]:${server.port}`, `localhost:${server.port}`, '10.0.0.7']) {
+      expect((await raw(server, 'GET', kvs, { headers: { Host: host } })).status, host).toBe(200);
+    }
+    for (const [path, host] of [
+      [kvs, `rebound.example.test:${server.port}`],
+      ['/', 'rebound.example.test'],
+    ] as const) {
+      const refused = await raw(server, 'GET', path, { headers: { Host: host } });
+      expect(refused.status, host).toBe(403);
+      expect(refused.json.error.message).toContain('rebound.example.test');
+    }
+  });
+
+  it('answers the origins it is told to allow, and every origin and host with *', async () => {
+    const listed = await startTestServer({ allowedOrigins: ['https://app.example.test'] });
+    const allowed = await raw(listed, 'GET', kvs, { headers: { Origin: 'https://app.example.test', Host: 'app.example.test' } });
+    expect(allowed.status).toBe(200);
+    expect(allowed.headers['access-control-allow-origin']).toBe('https://app.example.test');
+    expect((await raw(listed, 'GET', kvs, { headers: { Origin: 'https://other.example.test' } })).status).toBe(403);
+
+    const open = await startTestServer({ allowedOrigins: ['*'] });
+    const any = await raw(open, 'GET', kvs, { headers: { Origin: 'http://example.test', Host: 'kv.example.test' } });
+    expect(any.status).toBe(200);
+    expect(any.headers['access-control-allow-origin']).toBe('*');
+
+    await expect(startTestServer({ allowedOrigins: ['app.example.test'] })).rejects.toThrow(/is not an origin/);
+    await expect(startTestServer({ allowedOrigins: ['https://app.example.test/path'] })).rejects.toThrow(/is not an origin/);
   });
 });

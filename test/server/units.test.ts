@@ -62,6 +62,12 @@ describe('serve command', () => {
       maxPayloadBytes: 100,
       consistencyLagMillis: 300,
     });
+    expect(parseServeArgs(['--allow-origin', 'http://localhost:3000/', '--allow-origin', '*']).allowedOrigins).toEqual([
+      'http://localhost:3000',
+      '*',
+    ]);
+    expect(parseServeArgs([]).allowedOrigins).toBeUndefined();
+    expect(() => parseServeArgs(['--allow-origin', 'localhost:3000'])).toThrow(/is not an origin/);
     expect(() => parseServeArgs(['--port', 'abc'])).toThrow(/--port/);
     expect(() => parseServeArgs(['--max-payload-bytes', '0'])).toThrow(/--max-payload-bytes/);
     expect(() => parseServeArgs(['--nope'])).toThrow();
