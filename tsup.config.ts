@@ -123,7 +123,12 @@ export default defineConfig([
     platform: 'node',
     target: 'node20',
     sourcemap: true,
-    splitting: false,
+    // The API client is a chunk of its own, loaded only by commands that talk to an API: local
+    // commands then start without loading axios.
+    splitting: true,
+    esbuildOptions(options) {
+      options.chunkNames = 'cli/chunks/[name]-[hash]';
+    },
   },
   {
     entry: { 'browser/apify-kv.min': 'src/index.ts' },

@@ -6,9 +6,7 @@ import path from 'node:path';
 
 import { Command, Option } from 'commander';
 
-import { ApifyClient } from '../index.js';
 import type { StorageBackend, StoreSummary } from '../sdk/backend.js';
-import { CloudBackend } from '../sdk/cloud-backend.js';
 import { LocalBackend } from '../sdk/local-backend.js';
 import { assertValidStoreName } from '../sdk/validation.js';
 import { resolveStorageDir } from '../storage/index.js';
@@ -54,8 +52,11 @@ export function withTargetOptions(command: Command): Command {
     );
 }
 
-/** The backend the options and environment point at. */
-export function openTarget(options: TargetOptions, env: Record<string, string | undefined> = process.env): Target {
+/**
+ * The backend the options and environment point at. The API client (and axios with it) is loaded
+ * only for an API target: local commands start faster without it.
+ */
+export async function openTarget(options: TargetOptions, env: Record<string, string | undefined> = process.env): Promise<Target> {
   const token = options.token ?? (env.APIFY_TOKEN || undefined);
   const apiUrl = options.apiUrl ?? (options.storageDir === undefined ? env.APIFY_API_BASE_URL || undefined : undefined);
   if (options.storageDir !== undefined && options.apiUrl !== undefined) {
@@ -74,6 +75,7 @@ export function openTarget(options: TargetOptions, env: Record<string, string | 
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw new CliError(`The API URL must start with http:// or https:// (got ${JSON.stringify(apiUrl)})`, EXIT.USAGE);
   }
+  const [{ ApifyClient }, { CloudBackend }] = await Promise.all([import('../index.js'), import('../sdk/cloud-backend.js')]);
   const client = new ApifyClient({ baseUrl: apiUrl.replace(/\/+$/, ''), token, maxRetries: options.maxRetries });
   return { backend: new CloudBackend(client, client.baseUrl), secrets: token ? [token] : [] };
 }

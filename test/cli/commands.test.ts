@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
-import { ensureBuilt, pseudoRandomBytes, removeTempDirs, runCli, tempDir } from './helpers.js';
+import { BIN, ensureBuilt, pseudoRandomBytes, removeTempDirs, runCli, tempDir } from './helpers.js';
 
 let storageDir: string;
 let env: Record<string, string>;
@@ -186,5 +186,32 @@ describe('apify-kv record commands', () => {
     expect(result.code).toBe(code);
     expect(result.stderr).toMatch(message);
     expect(result.out).toBe('');
+  });
+});
+
+describe('startup', () => {
+  /** The package names a built module and the modules it loads statically (not through import()) import. */
+  async function staticPackages(file: string, seen = new Set<string>()): Promise<Set<string>> {
+    const packages = new Set<string>();
+    if (seen.has(file)) return packages;
+    seen.add(file);
+    const source = await fsp.readFile(file, 'utf8');
+    for (const [, spec] of source.matchAll(/^import\s(?:[^'"]*?\sfrom\s)?["']([^"']+)["'];?$/gm)) {
+      if (spec!.startsWith('.')) {
+        for (const name of await staticPackages(path.resolve(path.dirname(file), spec!), seen)) packages.add(name);
+      } else {
+        packages.add(spec!);
+      }
+    }
+    return packages;
+  }
+
+  it('loads the API client (and axios) only for commands that talk to an API', async () => {
+    const packages = await staticPackages(BIN);
+    expect(packages).toContain('commander');
+    expect(packages).not.toContain('axios');
+    expect(packages).not.toContain('axios-retry');
+    // The client is still in the build, loaded on demand.
+    expect(await fsp.readFile(BIN, 'utf8')).toMatch(/await Promise\.all\(\[import\("\.\/chunks\//);
   });
 });

@@ -6,7 +6,7 @@ export const secrets: string[] = [];
 
 /** Opens the target, runs the command on it, and always closes it (the local engine flushes metadata). */
 export async function withTarget(options: TargetOptions, run: (backend: StorageBackend) => Promise<void>): Promise<void> {
-  const target = openTarget(options);
+  const target = await openTarget(options);
   secrets.push(...target.secrets);
   try {
     await run(target.backend);
