@@ -91,6 +91,7 @@ try {
   // A request as the client prepares it for its adapter (see PreparedRequest in platform/types.ts).
   const baseHeaders = { 'User-Agent': 'apify-kv-client', 'Accept-Encoding': 'gzip, deflate, br' };
   const prepared = (value) => ({
+    shortPath: true,
     headers: value === undefined ? { ...baseHeaders } : { ...baseHeaders, 'Content-Type': 'application/json; charset=utf-8' },
     data: value === undefined ? undefined : Buffer.from(JSON.stringify(value)),
     timeoutMillis: 30_000,

@@ -277,6 +277,21 @@ describe('the client over the lean adapter and a real server', () => {
     expect(del!.headers).toEqual({ ...common, connection: 'keep-alive' });
   });
 
+  it('takes a wrapping adapter\'s changes to the axios config, as from any axios adapter', async () => {
+    main.handler = (_req, res) => res.writeHead(200, { 'content-type': 'text/plain' }).end('seen');
+    const client = new ApifyClient({
+      baseUrl: main.url,
+      adapter: (config) => {
+        config.headers.set('X-Trace', 't-1');
+        return nodeAdapter(config);
+      },
+    });
+    const record = await client.keyValueStores.getRecord({ storeId: 's1', key: 'k' });
+    expect(record?.body).toBe('seen');
+    expect(main.requests[0]!.headers['x-trace']).toBe('t-1');
+    expect(main.requests[0]!.headers['user-agent']).toBe('apify-kv-client');
+  });
+
   it('reports a refused connection as ApifyNetworkError after its retries', async () => {
     const client = new ApifyClient({ baseUrl: 'http://127.0.0.1:1', storeId: 's1', maxRetries: 1, clock: new VirtualClock() });
     const error = await caught(client.keyValueStores.getRecord({ key: 'k' }));

@@ -150,6 +150,7 @@ class Call implements PreparedRequest {
     /** The body of the next attempt. */
     public data: unknown,
     readonly timeoutMillis: number,
+    readonly shortPath: boolean,
   ) {}
 }
 
@@ -204,7 +205,7 @@ export class HttpClient {
         call.attempt = retry + 1;
         if (call.source) {
           call.data = call.source.open();
-          if (!this.transport.prepared) axiosConfig.data = call.data;
+          if (!call.shortPath) axiosConfig.data = call.data;
         }
       },
     });
@@ -252,9 +253,10 @@ export class HttpClient {
 
     const stream = req.responseType === 'stream';
     const timeoutMillis = Math.max(1, Math.round(timeoutSecs * 1000));
-    const call = new Call(policy, req.idempotent !== false, options.signal, source, stream, headers, data, timeoutMillis);
+    const shortPath = this.transport.prepared === true;
+    const call = new Call(policy, req.idempotent !== false, options.signal, source, stream, headers, data, timeoutMillis, shortPath);
     const url = (req.url ?? this.config.baseUrl + req.path) + queryString(req.query);
-    const axiosConfig: CallConfig = this.transport.prepared
+    const axiosConfig: CallConfig = shortPath
       ? { method: req.method, url, adapter: this.transport.config.adapter, call }
       : this.axiosConfig(req.method, url, call);
     try {

@@ -188,7 +188,7 @@ const isSuccess = (status: number) => status >= 200 && status < 300;
 export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
   const prepared = (config as { call?: PreparedRequest }).call;
   // The client's short path (see the top of this file), or an ordinary axios config.
-  const input = prepared?.headers
+  const input = prepared?.shortPath
     ? {
         headers: prepared.headers as Headers,
         data: prepared.data,

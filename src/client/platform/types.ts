@@ -20,6 +20,8 @@ export interface Transport {
 
 /** A request as the client hands it to its own adapter, beside a minimal axios config. */
 export interface PreparedRequest {
+  /** True when axios's config holds only the method, URL and adapter: this is the request. */
+  readonly shortPath: boolean;
   /** The final request headers, sent as they are. */
   headers: Record<string, string>;
   /** The body of the next attempt: bytes, a string or a Node Readable. */
