@@ -11,6 +11,7 @@
 export {
   startServer,
   createRequestHandler,
+  type ApiOptions,
   type RequestHandlerOptions,
   isLoopbackHost,
   DEFAULT_HOST,

@@ -14,22 +14,38 @@ export const DEFAULT_PORT = 8010;
 /** 9 MiB, the platform's limit for one request body (after decoding). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 9_437_184;
 
+/** Options of the API itself, whether it runs as a server or as a bare request handler. */
+export interface ApiOptions {
+  /** Require this token; requests with it act as the local user. */
+  token?: string;
+  /** Several users, each with its own token. */
+  users?: ServerUser[];
+  /** JSON file with users: `[{ "id", "username", "token" }]` or `{ "users": [...] }`. */
+  usersFile?: string;
+  /** Largest record body accepted by a plain PUT/POST, counted after decoding. Default 9,437,184. */
+  maxPayloadBytes?: number;
+  /** Injected clock (epoch millis), for tests. */
+  now?: () => number;
+  /** Where info, warnings and errors go. Default: warnings and errors to stderr, info nowhere. */
+  logger?: Partial<ServerLogger>;
+  /** Secret for signed URLs (direct uploads, public URLs). Default: random per start. */
+  signingSecret?: string | Buffer;
+  /** How long a direct upload URL is valid. Default 15 minutes. */
+  directUploadTtlMillis?: number;
+  /** Base of the URLs the API hands out. Default: from each request's Host header. */
+  publicBaseUrl?: string;
+  /**
+   * Web origins (`http://host:port`) whose pages may call an API that has no token, besides
+   * pages from this machine (loopback origins) and the server's own. `['*']` allows every origin
+   * and every host name. An API with a token answers every origin, as the Apify API does.
+   */
+  allowedOrigins?: string[];
+}
+
 /** Options of a bare request handler (for mounting the API in another `node:http` server). */
-export interface RequestHandlerOptions {
+export interface RequestHandlerOptions extends ApiOptions {
   /** The engine to serve; opened by the caller. */
   storage: KeyValueStorage;
-  token?: string;
-  users?: ServerUser[];
-  usersFile?: string;
-  maxPayloadBytes?: number;
-  now?: () => number;
-  logger?: Partial<ServerLogger>;
-  signingSecret?: string | Buffer;
-  directUploadTtlMillis?: number;
-  /** Base of the URLs handed out when a request has no usable Host header. Default `http://localhost`. */
-  publicBaseUrl?: string;
-  /** Web origins allowed to call a server that has no token, besides this machine's (see {@link StartServerOptions.allowedOrigins}). */
-  allowedOrigins?: string[];
 }
 
 function buildContext(
@@ -58,7 +74,7 @@ export function createRequestHandler(options: RequestHandlerOptions): RequestHan
   return createHandler(buildContext(options, () => 'http://localhost'));
 }
 
-export interface StartServerOptions {
+export interface StartServerOptions extends ApiOptions {
   /** Interface to bind. Default `127.0.0.1`. */
   host?: string;
   /** Port; `0` picks a free one. Default 8010. */
@@ -70,36 +86,12 @@ export interface StartServerOptions {
    * `close()` does not close it (unless `consistencyLagMillis` wraps it: the wrapper closes what it wraps).
    */
   storage?: KeyValueStorage;
-  /** Require this token; requests with it act as the local user. */
-  token?: string;
-  /** Several users, each with its own token. */
-  users?: ServerUser[];
-  /** JSON file with users: `[{ "id", "username", "token" }]` or `{ "users": [...] }`. */
-  usersFile?: string;
-  /** Largest record body accepted by a plain PUT/POST, counted after decoding. Default 9,437,184. */
-  maxPayloadBytes?: number;
   /** Simulate eventual consistency: reads may see the previous state for up to this long after a write. Default 0 (off). */
   consistencyLagMillis?: number;
   /** Unnamed stores expire this long after their last access. Default 7 days. */
   unnamedRetentionMillis?: number;
   /** How often expired unnamed stores are swept (also once at start). Default 1 hour; 0 = only at start. Ignored with `storage`. */
   sweepIntervalMillis?: number;
-  /** Injected clock (epoch millis), for tests. */
-  now?: () => number;
-  /** Where info, warnings and errors go. Default: warnings and errors to stderr, info nowhere. */
-  logger?: Partial<ServerLogger>;
-  /** Secret for signed URLs (direct uploads, public URLs). Default: random per server start. */
-  signingSecret?: string | Buffer;
-  /** How long a direct upload URL is valid. Default 15 minutes. */
-  directUploadTtlMillis?: number;
-  /** Base of the URLs the server hands out. Default: from each request's Host header. */
-  publicBaseUrl?: string;
-  /**
-   * Web origins (`http://host:port`) whose pages may call a server that has no token, besides
-   * pages from this machine (loopback origins) and the server's own. `['*']` allows every origin
-   * and every host name. A server with a token answers every origin, as the Apify API does.
-   */
-  allowedOrigins?: string[];
   /** A connection idle this long is closed. Default 2 minutes. */
   idleTimeoutMillis?: number;
   /** On `close()`, requests still running after this long are cut. Default 30 s. */
