@@ -1,10 +1,8 @@
 /** Checks of user input, done before any request is sent. */
+import { RECORD_KEY_PATTERN, STORE_NAME_PATTERN } from '../rules.js';
 import { ApifyArgumentError } from './http/errors.js';
 
-/** The API's rule for record keys. */
-export const RECORD_KEY_PATTERN = /^[a-zA-Z0-9!\-_.'()]{1,256}$/;
-/** The API's rule for store names: 1-63 letters, digits and hyphens, no hyphen at either end. */
-export const STORE_NAME_PATTERN = /^(?!-)[a-zA-Z0-9-]{1,63}(?<!-)$/;
+export { RECORD_KEY_PATTERN, STORE_NAME_PATTERN } from '../rules.js';
 
 function describe(value: unknown): string {
   return typeof value === 'string' ? JSON.stringify(value.length > 60 ? `${value.slice(0, 60)}...` : value) : typeof value;

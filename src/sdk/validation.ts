@@ -1,13 +1,7 @@
-import { RECORD_KEY_PATTERN as KEY_PATTERN, STORE_NAME_PATTERN as NAME_PATTERN } from '../client/validation.js';
+import { isValidKey, isValidStoreName } from '../rules.js';
 import { KeyValueStoreError } from './errors.js';
 
-export function isValidKey(key: unknown): key is string {
-  return typeof key === 'string' && KEY_PATTERN.test(key);
-}
-
-export function isValidStoreName(name: unknown): name is string {
-  return typeof name === 'string' && NAME_PATTERN.test(name);
-}
+export { isValidKey, isValidStoreName };
 
 export function assertValidKey(key: unknown): asserts key is string {
   if (!isValidKey(key)) {

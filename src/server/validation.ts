@@ -1,8 +1,7 @@
 /** Input checks done before anything reaches storage, so bad input never touches a file. */
+import { isValidKey, isValidStoreName } from '../rules.js';
 import { invalidInput, invalidRecordKey } from './errors.js';
 
-const KEY_PATTERN = /^[a-zA-Z0-9!\-_.'()]{1,256}$/;
-const NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
 /** What a store reference may contain: ids, names, `username~name`, `~name`. */
 const STORE_REF_PATTERN = /^[a-zA-Z0-9._~-]{1,200}$/;
 
@@ -11,7 +10,7 @@ const STORE_REF_PATTERN = /^[a-zA-Z0-9._~-]{1,200}$/;
  * normalizes them away as path segments, so no client can address them reliably.
  */
 export function assertValidKey(key: string | undefined): asserts key is string {
-  if (key === undefined || !KEY_PATTERN.test(key) || key === '.' || key === '..') {
+  if (!isValidKey(key)) {
     throw invalidRecordKey(
       `Record key is not valid: it must be 1-256 characters of a-z, A-Z, 0-9 and !-_.'() (and not "." or "..").`,
     );
@@ -19,7 +18,7 @@ export function assertValidKey(key: string | undefined): asserts key is string {
 }
 
 export function assertValidStoreName(name: unknown): asserts name is string {
-  if (typeof name !== 'string' || !NAME_PATTERN.test(name)) {
+  if (!isValidStoreName(name)) {
     throw invalidInput(
       'Store name is not valid: it must be 1-63 characters of a-z, A-Z, 0-9 and "-", not starting or ending with "-".',
     );

@@ -10,9 +10,9 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 
-import { tempStem } from './fs-utils.js';
-import { compareUtf8 } from './key-index.js';
-import { childPath } from './layout.js';
+import { tempStem } from './fs/fs-utils.js';
+import { compareUtf8 } from './fs/key-index.js';
+import { childPath } from './fs/layout.js';
 import type {
   GeneralAccess,
   KeyValueStorage,

@@ -4,19 +4,9 @@
  */
 import type { Readable } from 'node:stream';
 
-/** Who may read a store without owning it. */
-export type GeneralAccess =
-  | 'RESTRICTED'
-  | 'ANYONE_WITH_ID_CAN_READ'
-  | 'ANYONE_WITH_NAME_CAN_READ'
-  | 'FOLLOW_USER_SETTING';
+import type { GeneralAccess } from '../rules.js';
 
-export const GENERAL_ACCESS_VALUES: readonly GeneralAccess[] = [
-  'RESTRICTED',
-  'ANYONE_WITH_ID_CAN_READ',
-  'ANYONE_WITH_NAME_CAN_READ',
-  'FOLLOW_USER_SETTING',
-];
+export { GENERAL_ACCESS_VALUES, type GeneralAccess } from '../rules.js';
 
 /** Usage counters kept per store. */
 export interface StoreStats {

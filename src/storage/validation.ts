@@ -1,20 +1,7 @@
+import { isValidKey, isValidStoreName, MAX_LIST_LIMIT } from '../rules.js';
 import { StorageError } from './errors.js';
 
-/** Record keys as the Apify API allows them. Only ASCII, so a key never contains a path separator. */
-const KEY_PATTERN = /^[a-zA-Z0-9!\-_.'()]{1,256}$/;
-
-/** Store names: 1-63 letters, digits or hyphens, not starting or ending with a hyphen. */
-const NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
-
-export const MAX_LIST_LIMIT = 1000;
-
-export function isValidKey(key: unknown): key is string {
-  return typeof key === 'string' && KEY_PATTERN.test(key);
-}
-
-export function isValidStoreName(name: unknown): name is string {
-  return typeof name === 'string' && NAME_PATTERN.test(name);
-}
+export { isValidKey, isValidStoreName, MAX_LIST_LIMIT };
 
 export function assertValidKey(key: unknown): asserts key is string {
   if (!isValidKey(key)) {

@@ -40,7 +40,7 @@ describe('push/pull file naming', () => {
   });
 
   it('round-trips key and content type through pull then push', () => {
-    const keys = ['INPUT', 'OUTPUT.json', 'a.b.c', "x(1)'!-_", '.', '..', '...', 'photo.png', 'page.html', 'k.JSON'];
+    const keys = ['INPUT', 'OUTPUT.json', 'a.b.c', "x(1)'!-_", '...', 'photo.png', 'page.html', 'k.JSON'];
     const types = [
       'application/json; charset=utf-8',
       'text/plain; charset=utf-8',

@@ -356,16 +356,19 @@ describe('validation and path safety', () => {
     expect(await listFiles(dir)).toEqual(before);
   });
 
-  it('stores the keys ".", ".." and "..." inside the store folder', async () => {
+  it('refuses the keys "." and "..", and stores "..." and ".env" inside the store folder', async () => {
     const store = await named();
-    for (const key of ['.', '..', '...', '.env']) await put(store.id, key, `value of ${key}`);
-    for (const key of ['.', '..', '...', '.env']) expect((await body(store.id, key))!.toString()).toBe(`value of ${key}`);
-    expect((await storage.listKeys(store.id)).items.map((i) => i.key)).toEqual(['.', '..', '...', '.env']);
+    for (const key of ['.', '..']) {
+      await expect(put(store.id, key, 'x')).rejects.toMatchObject({ code: 'invalid-record-key' });
+    }
+    for (const key of ['...', '.env']) await put(store.id, key, `value of ${key}`);
+    for (const key of ['...', '.env']) expect((await body(store.id, key))!.toString()).toBe(`value of ${key}`);
+    expect((await storage.listKeys(store.id)).items.map((i) => i.key)).toEqual(['...', '.env']);
     // Nothing outside the store folder was touched.
     const all = await listFiles(dir);
     expect(all.every((f) => f.startsWith(path.join('key_value_stores', 'my-store') + path.sep))).toBe(true);
-    expect(await storage.deleteRecord(store.id, '..')).toBe(true);
-    expect((await body(store.id, '.'))!.toString()).toBe('value of .');
+    expect(await storage.deleteRecord(store.id, '...')).toBe(true);
+    expect((await body(store.id, '.env'))!.toString()).toBe('value of .env');
   });
 
   it('rejects bad store names with invalid-store-name and creates nothing', async () => {

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
-import { fileStemFor } from '../../src/storage/layout.js';
+import { fileStemFor } from '../../src/storage/fs/layout.js';
 import { listFiles, makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
 
 /** A key too long for its own file names: stored under a hashed stem. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 
 import { contentTypeForExtension, extensionForContentType } from '../../src/storage/content-types.js';
 import { randomId } from '../../src/storage/ids.js';
-import { compareUtf8, KeyIndex } from '../../src/storage/key-index.js';
+import { compareUtf8, KeyIndex } from '../../src/storage/fs/key-index.js';
 import {
   childPath,
   dataExtensionFor,
@@ -14,7 +14,7 @@ import {
   MAX_PLAIN_KEY_LENGTH,
   parseFileName,
   recordMetadataFileName,
-} from '../../src/storage/layout.js';
+} from '../../src/storage/fs/layout.js';
 import { KeyedQueue, SharedLock } from '../../src/storage/locks.js';
 import { isExpired } from '../../src/storage/retention.js';
 import { resolveStorageDir, StorageError } from '../../src/storage/index.js';
@@ -22,8 +22,8 @@ import { assertValidKey, assertValidStoreName, isValidKey, isValidStoreName, res
 
 describe('validation', () => {
   it('accepts keys of the allowed characters, 1-256 long', () => {
-    for (const key of ['a', 'INPUT', "a!-_.'()Z9", '.', '..', '...', 'x'.repeat(256)]) expect(isValidKey(key)).toBe(true);
-    for (const key of ['', 'x'.repeat(257), 'a/b', 'a\\b', 'a b', 'é', 'a%2Fb', 'a~b', 'a\0b', 'a:b', 42, null]) {
+    for (const key of ['a', 'INPUT', "a!-_.'()Z9", '...', 'x'.repeat(256)]) expect(isValidKey(key)).toBe(true);
+    for (const key of ['.', '..', '', 'x'.repeat(257), 'a/b', 'a\\b', 'a b', 'é', 'a%2Fb', 'a~b', 'a\0b', 'a:b', 42, null]) {
       expect(isValidKey(key)).toBe(false);
     }
     expect(() => assertValidKey('a/b')).toThrow(expect.objectContaining({ code: 'invalid-record-key' }));

@@ -2,13 +2,13 @@
  * One open store: its metadata (saved crash-safely, debounced for per-access changes),
  * its folder, and its records.
  */
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 import { writeFileAtomic } from './fs-utils.js';
 import { childPath, STORE_METADATA_FILE, TEMP_DIR_NAME } from './layout.js';
-import { Mutex, SharedLock } from './locks.js';
-import { serializeStoreInfo } from './store-metadata.js';
+import { Mutex, SharedLock } from '../locks.js';
+import { serializeStoreInfo } from '../store-metadata.js';
 import { StoreRecords } from './store-records.js';
-import type { StoreInfo } from './types.js';
+import type { StoreInfo } from '../types.js';
 
 export interface StoreOptions {
   storesDir: string;

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 
-import { contentTypeForExtension } from './content-types.js';
+import { contentTypeForExtension } from '../content-types.js';
 import { fileEtag } from './file-stream.js';
 import { forEachLimited, fsyncDir, isNotFound, readJsonFile } from './fs-utils.js';
 import {
@@ -19,7 +19,7 @@ import {
   TEMP_DIR_NAME,
 } from './layout.js';
 import { parseRecordMetadata, type RecordMetadataFile } from './record-metadata.js';
-import { isValidKey } from './validation.js';
+import { isValidKey } from '../validation.js';
 
 /** One record as the index keeps it. */
 export interface IndexEntry {

@@ -6,21 +6,21 @@
 import { promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
-import { randomId } from './ids.js';
+import { randomId } from '../ids.js';
 import { childPath, CREATING_PREFIX, DELETING_PREFIX, STORE_METADATA_FILE, STORES_DIR_NAME } from './layout.js';
-import { Mutex } from './locks.js';
+import { Mutex } from '../locks.js';
 import {
   DEFAULT_SWEEP_INTERVAL_MILLIS,
   DEFAULT_UNNAMED_RETENTION_MILLIS,
   isExpired,
   startSweeper,
-} from './retention.js';
+} from '../retention.js';
 import { Store } from './store.js';
 import { recoverTempFolder } from './store-folder.js';
 import { readStoreFolder } from './store-loader.js';
-import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats, serializeStoreInfo } from './store-metadata.js';
+import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats, serializeStoreInfo } from '../store-metadata.js';
 import {
   GENERAL_ACCESS_VALUES,
   LOCAL_USER,
@@ -35,14 +35,14 @@ import {
   type StorageUser,
   type StoredRecord,
   type StoreInfo,
-} from './types.js';
+} from '../types.js';
 import {
   assertOptionalString,
   assertValidKey,
   assertValidStoreName,
   resolveLimit,
   resolveOffset,
-} from './validation.js';
+} from '../validation.js';
 
 export class FileStorage implements KeyValueStorage {
   readonly storageDir: string;
@@ -449,4 +449,4 @@ export class FileStorage implements KeyValueStorage {
 }
 
 /** Re-exported so `file-storage.ts` alone gives everything needed to open a storage. */
-export { resolveStorageDir } from './storage-dir.js';
+export { resolveStorageDir } from '../storage-dir.js';

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { promises as fsp } from 'node:fs';
 import type { Readable } from 'node:stream';
 
-import { PayloadTooLargeError } from './errors.js';
+import { PayloadTooLargeError } from '../errors.js';
 
 export interface WrittenBody {
   size: number;

@@ -5,9 +5,9 @@
  */
 import { isNotFound, readJsonFile } from './fs-utils.js';
 import { childPath, STORE_METADATA_FILE } from './layout.js';
-import { parseStoreInfo } from './store-metadata.js';
-import type { StoreInfo } from './types.js';
-import { isValidStoreName } from './validation.js';
+import { parseStoreInfo } from '../store-metadata.js';
+import type { StoreInfo } from '../types.js';
+import { isValidStoreName } from '../validation.js';
 
 /** Ids we accept from metadata files: ours (17 alphanumerics), Crawlee's UUIDs and the like. */
 const ACCEPTABLE_ID = /^[a-zA-Z0-9_-]{1,64}$/;

@@ -11,13 +11,13 @@ import { promises as fsp, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 
 import { writeBody } from './body-writer.js';
-import { extensionForContentType } from './content-types.js';
-import { StorageError } from './errors.js';
+import { extensionForContentType } from '../content-types.js';
+import { StorageError } from '../errors.js';
 import { FileRangeStream, fileEtag } from './file-stream.js';
 import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
 import { KeyIndex } from './key-index.js';
 import { childPath, dataExtensionFor, fileStemFor, recordMetadataFileName, TEMP_DIR_NAME } from './layout.js';
-import { KeyedQueue, type SharedLock } from './locks.js';
+import { KeyedQueue, type SharedLock } from '../locks.js';
 import { serializeRecordMetadata } from './record-metadata.js';
 import {
   dataFileOf,
@@ -26,7 +26,7 @@ import {
   TEMP_META_SUFFIX,
   type IndexEntry,
 } from './store-folder.js';
-import type { ListKeysOptions, RecordInfo, StoredRecord } from './types.js';
+import type { ListKeysOptions, RecordInfo, StoredRecord } from '../types.js';
 
 export interface StoreRecordsContext {
   /** The store folder's current path (it moves when the store is renamed). */

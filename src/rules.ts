@@ -1,0 +1,59 @@
+/**
+ * The one home of the API contract's rules: record keys, store names, store references,
+ * `generalAccess` values and page limits. Browser-safe and free of error types, so the client,
+ * server, storage, SDK, CLI and the web page all import it and wrap the checks in their own errors.
+ */
+
+/** Record keys as the contract defines them. ASCII only, so a key never holds a path separator. */
+export const RECORD_KEY_PATTERN = /^[a-zA-Z0-9!\-_.'()]{1,256}$/;
+
+/** Store names: 1-63 letters, digits or hyphens, not starting or ending with a hyphen. */
+export const STORE_NAME_PATTERN = /^[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?$/;
+
+/** The largest page of keys or stores one request returns. */
+export const MAX_LIST_LIMIT = 1000;
+
+/** The largest record body a plain PUT takes, measured after decoding (9 MiB). */
+export const MAX_PAYLOAD_BYTES = 9_437_184;
+
+/** Who may read a store without its owner's token. */
+export const GENERAL_ACCESS_VALUES = [
+  'RESTRICTED',
+  'ANYONE_WITH_ID_CAN_READ',
+  'ANYONE_WITH_NAME_CAN_READ',
+  'FOLLOW_USER_SETTING',
+] as const;
+export type GeneralAccess = (typeof GENERAL_ACCESS_VALUES)[number];
+
+/**
+ * Whether `key` is a record key that can be used through the API. `.` and `..` match the
+ * contract's pattern, but every URL library resolves them as path segments, so no client can
+ * address them: they are refused everywhere.
+ */
+export function isValidKey(key: unknown): key is string {
+  return typeof key === 'string' && RECORD_KEY_PATTERN.test(key) && key !== '.' && key !== '..';
+}
+
+/** Whether `name` is a store name the API accepts for new stores and renames. */
+export function isValidStoreName(name: unknown): name is string {
+  return typeof name === 'string' && STORE_NAME_PATTERN.test(name);
+}
+
+export function isGeneralAccess(value: unknown): value is GeneralAccess {
+  return typeof value === 'string' && (GENERAL_ACCESS_VALUES as readonly string[]).includes(value);
+}
+
+/** A store reference in a URL: a store id, `username~store-name`, or `~store-name` (the caller's own). */
+export type StoreRef =
+  | { kind: 'id'; id: string }
+  | { kind: 'name'; username: string | undefined; name: string };
+
+/** Splits a store reference at its last `~`; `undefined` when it cannot be one (empty parts, `.`, `..`). */
+export function parseStoreRef(ref: string): StoreRef | undefined {
+  if (ref === '' || ref === '.' || ref === '..' || /[\s/?#\\]/.test(ref)) return undefined;
+  const tilde = ref.lastIndexOf('~');
+  if (tilde < 0) return { kind: 'id', id: ref };
+  const name = ref.slice(tilde + 1);
+  if (name === '') return undefined;
+  return { kind: 'name', username: tilde === 0 ? undefined : ref.slice(0, tilde), name };
+}

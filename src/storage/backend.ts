@@ -1,0 +1,60 @@
+/**
+ * The seam a storage backend implements: a byte-and-metadata transport. A backend knows
+ * where store metadata and record bytes live (a folder, an S3 bucket) and nothing of what the
+ * API means: store references, validation, stats, retention, listStores paging and the lag
+ * simulation live once in the service over any backend (`service.ts`).
+ *
+ * Errors are translated at the backend's edge into `StorageError` codes (`name-not-unique`,
+ * `store-not-found`, ...) and `PayloadTooLargeError`; nothing backend-specific escapes.
+ */
+import type { Readable } from 'node:stream';
+
+import type { RecordInfo, StoredRecord, StoreInfo } from './types.js';
+
+export interface StorageBackend {
+  /** Prepares the backend (loads or checks what it needs). Idempotent. */
+  open(): Promise<void>;
+  /** Waits for writes in flight and releases what the backend holds. */
+  close(): Promise<void>;
+  readonly catalog: StoreCatalog;
+  /** Record I/O bound to one store. The store must exist in the catalog. */
+  records(storeId: string): RecordStore;
+}
+
+/** Store metadata only. */
+export interface StoreCatalog {
+  /** Every store, in no particular order. */
+  list(): AsyncIterable<StoreInfo>;
+  get(id: string): Promise<StoreInfo | null>;
+  /** The store of this user with this exact name, if any. */
+  findByName(userId: string, name: string): Promise<StoreInfo | null>;
+  /** Creates the store atomically; throws `StorageError('name-not-unique')` when its name is taken. */
+  create(info: StoreInfo): Promise<void>;
+  /** Saves changed metadata (rename, access, stats, times); throws `name-not-unique` on a taken name. */
+  save(info: StoreInfo): Promise<void>;
+  /** Removes the store and all its records; false when it did not exist. */
+  remove(id: string): Promise<boolean>;
+}
+
+/** A record body to store: a stream, its size when known, and the most bytes to accept. */
+export interface RecordBody {
+  stream: Readable;
+  size?: number;
+  /** Throw `PayloadTooLargeError` as soon as the body passes this many bytes; nothing is stored then. */
+  maxBytes?: number;
+}
+
+/** The records of one store. */
+export interface RecordStore {
+  /** `null` when missing. The body is opened lazily through `openStream`. */
+  get(key: string): Promise<StoredRecord | null>;
+  /** Stores the record atomically and durably; `sizeDelta` is the change of the store's total bytes. */
+  put(key: string, body: RecordBody, contentType: string): Promise<RecordInfo & { sizeDelta: number }>;
+  /** The size of the removed record, or `null` when there was none. */
+  delete(key: string): Promise<number | null>;
+  /** Keys in UTF-8 byte order after `after`, starting with `prefix`; `next` is `null` on the last page. */
+  list(options: { prefix?: string; after?: string; limit: number }): Promise<{
+    items: Array<{ key: string; size: number }>;
+    next: string | null;
+  }>;
+}
