@@ -40,6 +40,8 @@ const BAD_INPUT_TYPES = new Set([
   'invalid-value',
   'invalid-argument',
   'invalid-input',
+  'name-not-unique',
+  'input-not-found',
 ]);
 
 /** The message and exit code for an error. Classes are told apart by `name`, not `instanceof`. */

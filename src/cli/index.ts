@@ -3,6 +3,8 @@
  * `apify-kv`: key-value stores from the command line, on local storage (default) or an API.
  * Exit codes are listed in errors.ts.
  */
+import { readFileSync } from 'node:fs';
+
 import { Command, CommanderError } from 'commander';
 
 import { runServeCommand } from '../server/index.js';
@@ -18,11 +20,23 @@ $CRAWLEE_STORAGE_DIR or ./storage; no server needed). With --api-url or $APIFY_A
 an Apify-compatible API, authenticated by $APIFY_TOKEN (or --token).
 
 Exit codes: 0 ok, 1 failure, 2 bad input or usage, 3 store or record not found,
-4 authentication or permission failure, 5 network failure after retries.`;
+4 authentication or permission failure, 5 network failure after retries. push and pull:
+1 when a transfer failed, 2 when files were skipped, 0 only when everything was done.`;
+
+/** The package version, read from the package.json next to dist/ (the CLI only runs built). */
+function packageVersion(): string {
+  try {
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
+}
 
 function buildProgram(): Command {
   const program = new Command('apify-kv')
     .description('Apify key-value stores from the command line: local storage or an API.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', TARGET_HELP);

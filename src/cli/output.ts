@@ -1,16 +1,47 @@
-/** What commands print: results on stdout, notices and errors on stderr. */
+/**
+ * What commands print: results on stdout, notices and errors on stderr. `--json` prints one JSON
+ * document on stdout instead of text; `--quiet` drops notices and progress (errors, skipped and
+ * failed files still go to stderr).
+ */
 import type { StoreSummary } from '../sdk/backend.js';
+
+export interface OutputFlags {
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export interface Output {
+  readonly json: boolean;
+  readonly quiet: boolean;
+  /** A text result line (not with --json or --quiet). */
+  result(text: string): void;
+  /** A notice on stderr (not with --quiet). */
+  notice(text: string): void;
+  /** A problem on stderr, always printed. */
+  problem(text: string): void;
+  /** Prints the command's JSON document. */
+  printJson(value: unknown): void;
+}
 
 export function out(text: string): void {
   process.stdout.write(`${text}\n`);
 }
 
-export function notice(text: string): void {
-  process.stderr.write(`${text}\n`);
-}
-
-export function printJson(value: unknown): void {
-  out(JSON.stringify(value, null, 2));
+export function createOutput(flags: OutputFlags): Output {
+  const json = !!flags.json;
+  const quiet = !!flags.quiet;
+  return {
+    json,
+    quiet,
+    result: (text) => {
+      if (!json && !quiet) out(text);
+    },
+    notice: (text) => {
+      if (!quiet) process.stderr.write(`${text}\n`);
+    },
+    problem: (text) => process.stderr.write(`${text}\n`),
+    printJson: (value) => out(JSON.stringify(value, null, 2)),
+  };
 }
 
 /** A store as `--json` prints it. */

@@ -1,15 +1,31 @@
 import cliProgress from 'cli-progress';
 
-/** Reports items of a batch: a bar on a terminal, one line per item otherwise, nothing for --json. */
+/**
+ * Reports items of a batch: a bar on a terminal, one line per item otherwise, nothing for
+ * --json or --quiet. With `hold`, lines are kept and printed by `stop` after the given first
+ * lines (a dry run lists its deletions first).
+ */
 export interface Progress {
   start(total: number): void;
   /** One item finished; `line` describes it. */
   item(line: string, name: string): void;
-  stop(): void;
+  /** Ends the batch; `first` lines are printed before any held ones. */
+  stop(first?: string[]): void;
 }
 
-export function createProgress(mode: { json: boolean; verb: string }): Progress {
-  if (mode.json) return { start() {}, item() {}, stop() {} };
+export function createProgress(mode: { json: boolean; quiet: boolean; verb: string; hold?: boolean }): Progress {
+  if (mode.json || mode.quiet) return { start() {}, item() {}, stop() {} };
+  if (mode.hold) {
+    const held: string[] = [];
+    return {
+      start() {},
+      item: (line) => void held.push(line),
+      stop: (first = []) => {
+        const lines = [...first, ...held];
+        if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+      },
+    };
+  }
   if (process.stderr.isTTY) {
     const bar = new cliProgress.SingleBar(
       {

@@ -1,23 +1,34 @@
 /**
- * Where a command reads and writes: the local storage directory (the default, no server
- * needed) or an API (`--api-url` / `APIFY_API_BASE_URL`, with `--token` / `APIFY_TOKEN`).
+ * Where a command reads and writes, by the rule the SDK uses too (src/sdk/location.ts): local
+ * storage unless `--api-url`, `--cloud`, `APIFY_IS_AT_HOME` or `APIFY_API_BASE_URL` names an API.
+ * Also the options every command shares (--json, --quiet, --timeout, ...).
  */
-import path from 'node:path';
+import { statSync } from 'node:fs';
 
 import { Command, Option } from 'commander';
 
 import type { StorageBackend, StoreSummary } from '../sdk/backend.js';
 import { LocalBackend } from '../sdk/local-backend.js';
+import { resolveLocation } from '../sdk/location.js';
 import { assertValidStoreName } from '../sdk/validation.js';
-import { resolveStorageDir } from '../storage/index.js';
 import { CliError, EXIT } from './errors.js';
 
 export interface TargetOptions {
   storageDir?: string;
   apiUrl?: string;
+  cloud?: boolean;
   token?: string;
   maxRetries?: number;
+  timeout?: number;
+  json?: boolean;
+  quiet?: boolean;
 }
+
+/**
+ * What a command does to the storage: `read` writes nothing; `update` changes what exists;
+ * `create` may make the storage folder and stores. `read` and `update` need the folder to exist.
+ */
+export type Access = 'read' | 'update' | 'create';
 
 export interface Target {
   backend: StorageBackend;
@@ -35,49 +46,67 @@ function parseCount(name: string, min: number, max: number) {
   };
 }
 
+function parseSeconds(value: string): number {
+  const n = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || !(n > 0) || n > 86_400) {
+    throw new CliError(`--timeout must be a number of seconds above 0, at most 86400 (got ${JSON.stringify(value)}).`, EXIT.USAGE);
+  }
+  return n;
+}
+
 export const parseConcurrency = parseCount('--concurrency', 1, 64);
 
-/** Adds the target options to a command. */
+/** Adds the target and output options every command has. */
 export function withTargetOptions(command: Command): Command {
   return command
     .addOption(
       new Option('--storage-dir <dir>', 'local storage directory (default: $APIFY_LOCAL_STORAGE_DIR, $CRAWLEE_STORAGE_DIR or ./storage)'),
     )
     .addOption(new Option('--api-url <url>', 'use the API at this URL instead of local storage (default: $APIFY_API_BASE_URL)'))
+    .addOption(new Option('--cloud', 'use the API even without --api-url (at $APIFY_API_BASE_URL, else https://api.apify.com)'))
     .addOption(new Option('--token <token>', 'API token (default: $APIFY_TOKEN; prefer the variable, flags show in process lists)'))
     .addOption(
       new Option('--max-retries <n>', 'retries of a failed API request (default: the client default)').argParser(
         parseCount('--max-retries', 0, 100),
       ),
-    );
+    )
+    .addOption(new Option('--timeout <secs>', 'time limit of each API request attempt, in seconds').argParser(parseSeconds))
+    .addOption(new Option('--json', 'print the result as JSON on stdout'))
+    .addOption(new Option('-q, --quiet', 'print no notices or progress (errors still go to stderr)'));
 }
 
 /**
- * The backend the options and environment point at. The API client (and axios with it) is loaded
- * only for an API target: local commands start faster without it.
+ * The one place the CLI opens storage: the backend the options and environment point at. The API
+ * client (and axios with it) is loaded only for an API target: local commands start faster.
  */
-export async function openTarget(options: TargetOptions, env: Record<string, string | undefined> = process.env): Promise<Target> {
-  const token = options.token ?? (env.APIFY_TOKEN || undefined);
-  const apiUrl = options.apiUrl ?? (options.storageDir === undefined ? env.APIFY_API_BASE_URL || undefined : undefined);
-  if (options.storageDir !== undefined && options.apiUrl !== undefined) {
-    throw new CliError('Use either --storage-dir (local files) or --api-url (an API), not both.', EXIT.USAGE);
+export async function openTarget(
+  options: TargetOptions,
+  access: Access,
+  env: Record<string, string | undefined> = process.env,
+): Promise<Target> {
+  if (options.storageDir !== undefined && (options.apiUrl !== undefined || options.cloud)) {
+    throw new CliError('Use either --storage-dir (local files) or --api-url / --cloud (an API), not both.', EXIT.USAGE);
   }
-  if (apiUrl === undefined) {
-    const dir = options.storageDir !== undefined ? path.resolve(options.storageDir) : resolveStorageDir(env);
-    return { backend: new LocalBackend(dir), secrets: [] };
+  const where = resolveLocation({ storageDir: options.storageDir, apiUrl: options.apiUrl, token: options.token, forceCloud: options.cloud }, env);
+  if (where.kind === 'local') {
+    // Reading never creates the storage folder: a typo in a path is an error, not an empty listing.
+    if (access !== 'create' && !statSync(where.storageDir, { throwIfNoEntry: false })?.isDirectory()) {
+      throw new CliError(`No storage folder at ${where.storageDir} (check --storage-dir or APIFY_LOCAL_STORAGE_DIR).`, EXIT.USAGE);
+    }
+    return { backend: new LocalBackend(where.storageDir), secrets: [] };
   }
   let url: URL;
   try {
-    url = new URL(apiUrl);
+    url = new URL(where.baseUrl);
   } catch {
-    throw new CliError(`Not a valid API URL: ${JSON.stringify(apiUrl)}`, EXIT.USAGE);
+    throw new CliError(`Not a valid API URL: ${JSON.stringify(where.baseUrl)}`, EXIT.USAGE);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CliError(`The API URL must start with http:// or https:// (got ${JSON.stringify(apiUrl)})`, EXIT.USAGE);
+    throw new CliError(`The API URL must start with http:// or https:// (got ${JSON.stringify(where.baseUrl)})`, EXIT.USAGE);
   }
   const [{ ApifyClient }, { CloudBackend }] = await Promise.all([import('../index.js'), import('../sdk/cloud-backend.js')]);
-  const client = new ApifyClient({ baseUrl: apiUrl.replace(/\/+$/, ''), token, maxRetries: options.maxRetries });
-  return { backend: new CloudBackend(client, client.baseUrl), secrets: token ? [token] : [] };
+  const client = new ApifyClient({ baseUrl: where.baseUrl, token: where.token, maxRetries: options.maxRetries, timeoutSecs: options.timeout });
+  return { backend: new CloudBackend(client, client.baseUrl), secrets: where.token ? [where.token] : [] };
 }
 
 /** A store that must exist. */

@@ -1,33 +1,3 @@
-import { createReadStream } from 'node:fs';
-
-import { md5OfStream } from '../sdk/digest.js';
-
-/**
- * Runs `worker` over `items` with at most `limit` in flight. On the first failure no new
- * item starts; the ones in flight finish, then that failure is thrown.
- */
-export async function runPool<T>(items: readonly T[], limit: number, worker: (item: T) => Promise<void>): Promise<void> {
-  let next = 0;
-  let failure: { error: unknown } | undefined;
-  const lane = async () => {
-    while (!failure && next < items.length) {
-      const item = items[next++]!;
-      try {
-        await worker(item);
-      } catch (error) {
-        failure ??= { error };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, lane));
-  if (failure) throw failure.error;
-}
-
-/** md5 hex of a file's bytes. */
-export async function md5OfFile(filePath: string): Promise<string> {
-  return (await md5OfStream(createReadStream(filePath))).md5;
-}
-
 export function formatBytes(bytes: number | null | undefined): string {
   if (bytes === null || bytes === undefined) return '-';
   if (bytes < 1024) return `${bytes} B`;

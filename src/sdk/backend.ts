@@ -52,6 +52,19 @@ export interface RecordDigest {
   md5: string;
 }
 
+/**
+ * How one API request is sent (`setValue`'s options): locally there is no request, so these
+ * change nothing there.
+ */
+export interface RequestSettings {
+  /** Time limit of each attempt, in seconds. */
+  timeoutSecs?: number;
+  /** Retries after the first attempt. */
+  maxRetries?: number;
+  /** A timed-out attempt is not repeated (other failures still are). */
+  doNotRetryTimeouts?: boolean;
+}
+
 /** A body to store: bytes, a one-shot stream, or a file that can be reopened on a retry. */
 export type BodySource = Buffer | Readable | { path: string; size: number };
 
@@ -77,11 +90,14 @@ export interface StorageBackend {
    * the md5 of the body, else a download.
    */
   recordDigest(storeId: string, key: string): Promise<RecordDigest | null>;
-  putRecord(storeId: string, key: string, body: BodySource, contentType: string): Promise<void>;
-  deleteRecord(storeId: string, key: string): Promise<void>;
+  putRecord(storeId: string, key: string, body: BodySource, contentType: string, settings?: RequestSettings): Promise<void>;
+  deleteRecord(storeId: string, key: string, settings?: RequestSettings): Promise<void>;
   recordExists(storeId: string, key: string): Promise<boolean>;
-  /** A URL where the record can be read (a `file:` URL locally). */
-  publicUrl(store: StoreSummary, key: string): Promise<string>;
+  /**
+   * A URL where the record can be read: the API's record URL, or locally the record's `file:`
+   * URL (`undefined` when there is no such record).
+   */
+  publicUrl(store: StoreSummary, key: string): Promise<string | undefined>;
 
   /** Releases what the backend holds open (the local engine's timers). */
   close(): Promise<void>;

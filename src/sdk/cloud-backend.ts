@@ -1,6 +1,7 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 
+import { DEFAULT_RETRY_POLICY } from '../client/http/retry.js';
 import type { ApifyClient } from '../index.js';
 import type {
   BodySource,
@@ -9,13 +10,13 @@ import type {
   RecordBytes,
   RecordDigest,
   RecordStream,
+  RequestSettings,
   StorageBackend,
   StoreSummary,
 } from './backend.js';
 import { md5FromEtag, md5OfStream } from './digest.js';
 import { KeyValueStoreError } from './errors.js';
 
-export const DEFAULT_API_BASE_URL = 'https://api.apify.com';
 
 interface ApiStore {
   id: string;
@@ -59,6 +60,44 @@ function toBytes(body: unknown): Buffer {
   if (typeof body === 'string') return Buffer.from(body, 'utf8');
   if (body === null || body === undefined) return Buffer.alloc(0);
   return Buffer.from(JSON.stringify(body), 'utf8');
+}
+
+function isTimeoutError(error: unknown): boolean {
+  const e = error as { name?: unknown; type?: unknown };
+  return e?.name === 'ApifyNetworkError' && e.type === 'timeout';
+}
+
+/** A failure another attempt may cure: no answer, or 408 / 429 / 5xx. */
+function isTransient(error: unknown): boolean {
+  const e = error as { name?: unknown; statusCode?: unknown };
+  if (e?.name === 'ApifyNetworkError') return true;
+  const status = typeof e?.statusCode === 'number' ? e.statusCode : 0;
+  return e?.name === 'ApifyApiError' && (status === 408 || status === 429 || status >= 500);
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Runs a client call with `timeoutSecs` and `maxRetries`. The client retries timeouts like any
+ * other transport failure, so with `doNotRetryTimeouts` the attempts are made here one by one
+ * (each without the client's own retries) and a timeout ends them.
+ */
+async function withSettings<T>(
+  settings: RequestSettings,
+  resendable: boolean,
+  call: (options: { timeoutSecs?: number; maxRetries?: number }) => Promise<T>,
+): Promise<T> {
+  const { timeoutSecs, maxRetries, doNotRetryTimeouts } = settings;
+  if (!doNotRetryTimeouts) return call({ timeoutSecs, maxRetries });
+  const retries = resendable ? (maxRetries ?? DEFAULT_RETRY_POLICY.maxRetries) : 0;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await call({ timeoutSecs, maxRetries: 0 });
+    } catch (error) {
+      if (isTimeoutError(error) || !isTransient(error) || attempt >= retries) throw error;
+      await sleep(Math.random() * Math.min(5000, 200 * 2 ** attempt)); // full jitter
+    }
+  }
 }
 
 /** The HTTP API (the Apify platform or the local server) through `ApifyClient`. */
@@ -174,21 +213,24 @@ export class CloudBackend implements StorageBackend {
     return { contentType: record.contentType, size, md5 };
   }
 
-  async putRecord(storeId: string, key: string, body: BodySource, contentType: string): Promise<void> {
+  async putRecord(storeId: string, key: string, body: BodySource, contentType: string, settings: RequestSettings = {}): Promise<void> {
     // A file is given as an fs stream: the client can reopen it for a retry.
-    const data = Buffer.isBuffer(body) || body instanceof Readable ? body : createReadStream(body.path);
-    await this.storeCall(storeId, () => this.kvs.putRecord({ storeId, key, body: data, contentType }));
+    const data = () => (Buffer.isBuffer(body) || body instanceof Readable ? body : createReadStream(body.path));
+    const resendable = !(body instanceof Readable);
+    await this.storeCall(storeId, () =>
+      withSettings(settings, resendable, (call) => this.kvs.putRecord({ storeId, key, body: data(), contentType, ...call })),
+    );
   }
 
-  async deleteRecord(storeId: string, key: string): Promise<void> {
-    await this.storeCall(storeId, () => this.kvs.deleteRecord({ storeId, key }));
+  async deleteRecord(storeId: string, key: string, settings: RequestSettings = {}): Promise<void> {
+    await this.storeCall(storeId, () => withSettings(settings, true, (call) => this.kvs.deleteRecord({ storeId, key, ...call })));
   }
 
   async recordExists(storeId: string, key: string): Promise<boolean> {
     return this.kvs.recordExists({ storeId, key });
   }
 
-  async publicUrl(store: StoreSummary, key: string): Promise<string> {
+  async publicUrl(store: StoreSummary, key: string): Promise<string | undefined> {
     // The key listing carries the server's public URL for a record, signed when the store is
     // not public; the first key with the key itself as prefix is that key, if it exists.
     const page = await this.storeCall(store.id, () => this.kvs.listKeys({ storeId: store.id, prefix: key, limit: 1 }));

@@ -5,7 +5,8 @@ export type KeyValueStoreErrorType =
   | 'invalid-value'
   | 'invalid-argument'
   | 'store-not-found'
-  | 'invalid-record-body';
+  | 'invalid-record-body'
+  | 'input-not-found';
 
 /**
  * Raised by the SDK for bad input (before anything is sent or written) and for a store

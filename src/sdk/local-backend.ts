@@ -153,10 +153,12 @@ export class LocalBackend implements StorageBackend {
     return (await this.record(storeId, key)) !== null;
   }
 
-  async publicUrl(store: StoreSummary, key: string): Promise<string> {
-    // The record's file in the Crawlee layout: {storageDir}/key_value_stores/{name or id}/{KEY}.{EXT}
+  async publicUrl(store: StoreSummary, key: string): Promise<string | undefined> {
+    // The record's file in the Crawlee layout: {storageDir}/key_value_stores/{name or id}/{KEY}.{EXT};
+    // no record, no file to point at.
     const record = await this.record(store.id, key);
-    const fileName = record ? `${key}.${extensionForContentType(record.contentType)}` : key;
+    if (!record) return undefined;
+    const fileName = `${key}.${extensionForContentType(record.contentType)}`;
     return pathToFileURL(path.join(this.location, 'key_value_stores', store.name ?? store.id, fileName)).href;
   }
 

@@ -285,7 +285,7 @@ describe.each([
   it('gives a public URL that reads the record', async () => {
     const store = await freshStore();
     await store.setValue('report', { total: 3 });
-    const url = await store.getPublicUrl('report');
+    const url = (await store.getPublicUrl("report"))!;
     if (fx.kind === 'local') {
       expect(url).toMatch(/^file:\/\//);
       const file = fileURLToPath(url);
