@@ -49,24 +49,27 @@ function transferSuite(setup: () => Promise<{ cli: Cli; typeOf: (store: string, 
     ({ cli, typeOf } = await setup());
   });
 
-  it('pushes a folder, skips what is unchanged, and pulls it back byte for byte', async () => {
+  it('pushes a folder, skips what is unchanged, and pulls it back byte for byte', { timeout: 120_000 }, async () => {
     const src = await tempDir();
     await writeFolder(src, files);
     await fsp.writeFile(path.join(src, 'bad name.txt'), 'x');
     await fsp.mkdir(path.join(src, 'nested'));
 
     const first = await cli(['push', 'batch', src]);
-    expect(first.code).toBe(0);
+    // Skipped files make the exit code 2, as aws s3 sync does; the rest is uploaded.
+    expect(first.code).toBe(2);
     expect(first.stderr).toContain('skipped bad name.txt: not a valid record key');
-    expect(first.stderr).toContain('skipped nested: a directory');
+    expect(first.stderr).toContain('skipped nested: a folder: keys cannot contain "/"');
     for (const name of Object.keys(files)) expect(first.out).toMatch(new RegExp(`^uploaded ${name} \\(`, 'm'));
-    expect(first.out).toMatch(/5 uploaded, 0 unchanged, 2 skipped\.\n$/);
+    expect(first.out).toMatch(/5 uploaded, 0 unchanged, 0 deleted, 2 skipped, 0 failed\.\n$/);
     for (const [name, [, type]] of Object.entries(files)) expect(await typeOf('batch', name), name).toBe(type);
 
     // A re-run uploads nothing.
     const second = await cli(['push', 'batch', src, '--json']);
-    expect(second.code).toBe(0);
+    expect(second.code).toBe(2); // the same two files are still skipped
     const summary = JSON.parse(second.out);
+    expect(summary.exitCode).toBe(2);
+    expect(summary.skipped.map((s: { file: string }) => s.file)).toEqual(['bad name.txt', 'nested']);
     expect(summary.uploaded).toEqual([]);
     expect(summary.unchanged.map((f: { key: string }) => f.key).sort()).toEqual(Object.keys(files).sort());
 
@@ -88,11 +91,11 @@ function transferSuite(setup: () => Promise<{ cli: Cli; typeOf: (store: string, 
     const dest = path.join(await tempDir(), 'out');
     const pulled = await cli(['pull', 'batch', dest]);
     expect(pulled.code).toBe(0);
-    expect(pulled.out).toMatch(/5 written, 0 unchanged\.\n$/);
+    expect(pulled.out).toMatch(/5 downloaded, 0 unchanged, 0 deleted, 0 skipped, 0 failed\.\n$/);
     await expectSameFolder(dest, files);
 
     const again = JSON.parse((await cli(['pull', 'batch', dest, '--json'])).out);
-    expect(again.written).toEqual([]);
+    expect(again.downloaded).toEqual([]);
     expect(again.unchanged).toHaveLength(5);
 
     // The pulled folder pushed to another store gives the same records and content types.
@@ -112,13 +115,13 @@ function transferSuite(setup: () => Promise<{ cli: Cli; typeOf: (store: string, 
     expect(await typeOf('types', 'page.html')).toBe('text/html; charset=utf-8');
   });
 
-  it('names pulled records whose key lacks their extension KEY~.EXT, and pushes them back to KEY', async () => {
+  it('names pulled records whose key lacks their extension KEY~.EXT, and pushes them back to KEY', { timeout: 120_000 }, async () => {
     expect((await cli(['put', 'typed', 'INPUT', '--content-type', 'application/json; charset=utf-8'], '{"a":1}')).code).toBe(0);
     expect((await cli(['put', 'typed', 'shot', '--content-type', 'image/png'], 'png-ish')).code).toBe(0);
     expect((await cli(['put', 'typed', 'table.txt', '--content-type', 'text/csv; charset=utf-8'], 'a,b\n')).code).toBe(0);
     const dir = await tempDir();
     const pulled = await cli(['pull', 'typed', dir]);
-    expect(pulled.out).toContain('pulled INPUT as INPUT~.json');
+    expect(pulled.out).toContain('downloaded INPUT as INPUT~.json');
     expect((await fsp.readdir(dir)).sort()).toEqual(['INPUT~.json', 'shot~.png', 'table.txt~.csv']);
 
     expect((await cli(['push', 'typed-copy', dir])).code).toBe(0);
