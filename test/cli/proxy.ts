@@ -5,7 +5,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export type Fault = { kind: 'status'; status: number } | { kind: 'stall'; afterBytes: number } | null;
+/** `status`: answer this instead; `stall`: pass `afterBytes` of the answer on, then nothing; `hang`: never answer. */
+export type Fault = { kind: 'status'; status: number } | { kind: 'stall'; afterBytes: number } | { kind: 'hang' } | null;
 
 export interface FaultProxy {
   url: string;
@@ -29,6 +30,10 @@ export async function startFaultProxy(target: string, faultFor: (method: string,
         res.writeHead(fault.status, { 'content-type': 'application/json' });
         res.end(JSON.stringify({ error: { type: 'internal-error', message: 'injected fault' } }));
       });
+      return;
+    }
+    if (fault?.kind === 'hang') {
+      req.resume();
       return;
     }
     const forward = http.request(
