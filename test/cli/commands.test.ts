@@ -40,7 +40,7 @@ describe('apify-kv help', () => {
     expect(out).toContain('Exit codes');
   });
 
-  it('has --help for every command', async () => {
+  it('has --help for every command', { timeout: 120_000 }, async () => {
     const commands = ['stores', 'create', 'rename', 'drop', 'keys', 'get', 'put', 'rm', 'push', 'pull'];
     const results = await Promise.all(commands.map((command) => cli([command, '--help'])));
     results.forEach(({ code, out }, i) => {
