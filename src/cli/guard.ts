@@ -5,16 +5,18 @@
  */
 import { removeLivePartialsSync } from './partial.js';
 
-let installed = false;
+let pipeGuarded = false;
+let signalsGuarded = false;
 
 function exitNow(code: number): never {
   removeLivePartialsSync();
   process.exit(code);
 }
 
-export function installGuards(): void {
-  if (installed) return;
-  installed = true;
+/** A closed stdout or stderr ends the command quietly with exit 0 (every command, help too). */
+export function installPipeGuard(): void {
+  if (pipeGuarded) return;
+  pipeGuarded = true;
   for (const stream of [process.stdout, process.stderr]) {
     stream.on('error', (error: NodeJS.ErrnoException) => {
       // The reader is gone: what it wanted was delivered, and nobody hears any more output.
@@ -22,6 +24,12 @@ export function installGuards(): void {
       throw error;
     });
   }
+}
+
+/** SIGINT / SIGTERM remove this run's partial files, then exit 130 / 143 (not for `serve`, which stops gracefully). */
+export function installSignalGuards(): void {
+  if (signalsGuarded) return;
+  signalsGuarded = true;
   process.once('SIGINT', () => exitNow(130));
   process.once('SIGTERM', () => exitNow(143));
 }

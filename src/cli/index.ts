@@ -13,6 +13,7 @@ import { secrets } from './commands/run.js';
 import { addStoreCommands } from './commands/stores.js';
 import { addTransferCommands } from './commands/transfer.js';
 import { describeError, EXIT, redactSecrets } from './errors.js';
+import { installPipeGuard } from './guard.js';
 
 const TARGET_HELP = `
 Target: local storage by default (--storage-dir, else $APIFY_LOCAL_STORAGE_DIR,
@@ -38,7 +39,10 @@ function buildProgram(): Command {
     .description('Apify key-value stores from the command line: local storage or an API.')
     .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
-    .showHelpAfterError('(add --help for usage)')
+    // Usage errors as one line, like every other error.
+    .configureOutput({
+      outputError: (text, write) => write(`apify-kv: ${text.replace(/^error: /, '').trim()} (see --help)\n`),
+    })
     .addHelpText('after', TARGET_HELP);
 
   addStoreCommands(program);
@@ -61,6 +65,7 @@ function buildProgram(): Command {
 }
 
 async function main(argv: string[]): Promise<void> {
+  installPipeGuard();
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

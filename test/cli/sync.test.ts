@@ -279,7 +279,12 @@ describe('bad input exits 2 with one clear line', () => {
 
     const timeout = await cli(['stores', '--timeout', 'soon']);
     expect(timeout.code).toBe(2);
-    expect(timeout.stderr.trim().split('\n')[0]).toContain('--timeout must be a number of seconds');
+    expect(timeout.stderr).toBe('apify-kv: --timeout must be a number of seconds above 0, at most 86400 (got "soon").\n');
+    for (const args of [['stores', '--bogus'], ['keys'], ['frobnicate']]) {
+      const usage = await cli(args);
+      expect(usage.code).toBe(2);
+      expect(usage.stderr).toMatch(/^apify-kv: [^\n]+ \(see --help\)\n$/);
+    }
 
     const input = await cli(['put', 'one', 'INPUT'], 'not json');
     expect(input.code).toBe(2);

@@ -1,5 +1,5 @@
 import type { StorageBackend } from '../../sdk/backend.js';
-import { installGuards } from '../guard.js';
+import { installSignalGuards } from '../guard.js';
 import { createOutput, type Output } from '../output.js';
 import { openTarget, type Access, type TargetOptions } from '../target.js';
 
@@ -15,7 +15,7 @@ export async function withTarget(
   access: Access,
   run: (backend: StorageBackend, output: Output) => Promise<void>,
 ): Promise<void> {
-  installGuards();
+  installSignalGuards();
   const target = await openTarget(options, access);
   secrets.push(...target.secrets);
   try {
