@@ -10,7 +10,7 @@ import type { StorageBackend, StoreSummary } from '../../sdk/backend.js';
 import { isValidKey } from '../../sdk/validation.js';
 import { CliError, EXIT } from '../errors.js';
 import { recordForFileName, sameContentType } from '../naming.js';
-import { isPartialName } from '../partial.js';
+import { isPartialName, PARTIAL_PREFIX } from '../partial.js';
 import { md5OfFile, reasonOf, runAll } from '../transfer-io.js';
 import { allKeys, type SyncOptions } from './common.js';
 import { isIncluded } from './filters.js';
@@ -96,7 +96,9 @@ export async function push(
 ): Promise<SyncSummary> {
   const { prefix, filters, progress, output, dryRun } = options;
   const plan = await planPush(dir, prefix, filters);
-  if (plan.partials > 0) output.notice(`ignored ${plan.partials} partial download file(s) (${'.apify-kv-partial~*'}); the next pull into ${dir} removes them`);
+  if (plan.partials > 0) {
+    output.notice(`ignored ${plan.partials} partial download file(s) (${PARTIAL_PREFIX}*); the next pull into ${dir} removes them`);
+  }
   for (const { file, reason } of plan.skipped) output.problem(`skipped ${file}: ${reason}`);
 
   // A dry run against a store that does not exist yet: everything would be uploaded.
