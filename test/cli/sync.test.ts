@@ -148,6 +148,9 @@ describe('push and pull filters and prefix', () => {
     expect(again.unchanged).toHaveLength(2);
 
     expect((await cli(['push', 'pre', src, '--prefix', 'bad/'])).code).toBe(2);
+    const notADir = await cli(['pull', 'pre', path.join(src, 'one.txt')]);
+    expect(notADir.code).toBe(2);
+    expect(notADir.stderr).toMatch(/^apify-kv: Not a directory: .*one\.txt\n$/);
   });
 
   it('pull --dry-run changes nothing on disk', SLOW, async () => {

@@ -9,6 +9,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import type { StorageBackend, StoreSummary } from '../../sdk/backend.js';
+import { CliError, EXIT } from '../errors.js';
 import { fileNameForRecord, recordForFileName } from '../naming.js';
 import { isPartialName, newPartial, partialDone, releasePartial, stalePartials } from '../partial.js';
 import { md5OfFile, reasonOf, runAll, writeAndHash } from '../transfer-io.js';
@@ -16,8 +17,11 @@ import { allKeys, type SyncOptions } from './common.js';
 import { isIncluded } from './filters.js';
 import { finish, type SyncSummary } from './summary.js';
 
+/** Whether the target folder exists; a file in its place is bad input. */
 async function isDirectory(dir: string): Promise<boolean> {
-  return (await fsp.stat(dir).catch(() => null))?.isDirectory() ?? false;
+  const stat = await fsp.stat(dir).catch(() => null);
+  if (stat && !stat.isDirectory()) throw new CliError(`Not a directory: ${dir}`, EXIT.USAGE);
+  return stat !== null;
 }
 
 export async function pull(backend: StorageBackend, store: StoreSummary, dir: string, options: SyncOptions): Promise<SyncSummary> {
