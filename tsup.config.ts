@@ -130,7 +130,9 @@ const browserStubs: Plugin = {
   },
 };
 
-const dtsOptions = { compilerOptions: { ignoreDeprecations: '6.0' } };
+// `stripInternal`: members marked `@internal` (constructors users never call, the resources'
+// shared plumbing) stay out of the published types.
+const dtsOptions = { compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true } };
 
 export default defineConfig([
   {
