@@ -50,17 +50,17 @@ function joinStream(head: Uint8Array[], rest: AsyncIterator<unknown>): ReadableS
 }
 
 /** The response stream, failing when nothing arrives for `idleMillis` while a read waits. */
-function userStream(data: unknown, idleMillis: number, idleError: () => Error): unknown {
+function userStream(data: unknown, idleMillis: number, streamError: (cause?: Error) => Error): unknown {
   if (!isWebStream(data)) return data;
   const reader = data.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(idleError()), idleMillis);
+        timer = setTimeout(() => reject(streamError()), idleMillis);
       });
       try {
-        const next = await Promise.race([reader.read(), idle]);
+        const next = await Promise.race([reader.read().catch((cause: Error) => Promise.reject(streamError(cause))), idle]);
         if (next.done) controller.close();
         else controller.enqueue(next.value);
       } catch (error) {

@@ -54,7 +54,10 @@ function fileSource(file: ReadStream & { start?: number; end?: number }, path: s
       }
       used = true;
       if (!file.destroyed) file.destroy();
-      return createReadStream(path, { start: file.start, end: file.end });
+      const again = createReadStream(path, { start: file.start, end: file.end });
+      // It may fail (the file is gone) before an adapter listens: the adapter finds it in `errored`.
+      again.on('error', () => undefined);
+      return again;
     },
     async size() {
       const total = (await stat(path)).size;
@@ -112,7 +115,7 @@ function toReadable(data: unknown): Readable {
  * The response stream as the user gets it: a pass-through that fails when the server sends nothing
  * for `idleMillis`. The clock runs only while the reader wants more (not while it is full).
  */
-function userStream(data: unknown, idleMillis: number, idleError: () => Error): Readable {
+function userStream(data: unknown, idleMillis: number, streamError: (cause?: Error) => Error): Readable {
   const source = toReadable(data);
   const out = new PassThrough();
   let timer: NodeJS.Timeout | undefined;
@@ -120,7 +123,7 @@ function userStream(data: unknown, idleMillis: number, idleError: () => Error): 
   const arm = () => {
     stop();
     timer = setTimeout(() => {
-      const error = idleError();
+      const error = streamError();
       source.destroy(error);
       out.destroy(error);
     }, idleMillis);
@@ -143,7 +146,7 @@ function userStream(data: unknown, idleMillis: number, idleError: () => Error): 
   });
   source.on('error', (error) => {
     stop();
-    out.destroy(error);
+    out.destroy(streamError(error));
   });
   out.on('close', () => {
     stop();

@@ -69,9 +69,10 @@ export interface Platform {
   userBytes(bytes: Uint8Array): unknown;
   /**
    * A response stream handed back to the user: a Node Readable, or a web ReadableStream. It fails
-   * with `idleError()` when the server sends nothing for `idleMillis` while the reader waits.
+   * with `streamError()` when the server sends nothing for `idleMillis` while the reader waits,
+   * and with `streamError(cause)` when the transport's stream fails.
    */
-  userStream(data: unknown, idleMillis: number, idleError: () => Error): unknown;
+  userStream(data: unknown, idleMillis: number, streamError: (cause?: Error) => Error): unknown;
   /** Reads up to `limit` bytes of a response stream, then lets go of it. */
   readStream(data: unknown, limit: number): Promise<Uint8Array>;
   /** Releases a response stream nobody will read. */

@@ -263,7 +263,7 @@ export class KeyValueStoreClient {
     const contentType = response.header('content-type') ?? 'application/octet-stream';
     const body =
       as === 'stream'
-        ? platform.userStream(response.stream, this.idleMillis(call), () => this.idleError(key))
+        ? platform.userStream(response.stream, this.idleMillis(call), (cause) => this.streamError(key, cause))
         : as === 'bytes'
           ? platform.userBytes(response.bytes)
           : decodeBody(response.bytes, contentType, (error) => {
@@ -276,14 +276,20 @@ export class KeyValueStoreClient {
     return Math.max(1, Math.round((call.timeoutSecs ?? this.ctx.timeoutSecs()) * 1000));
   }
 
-  private idleError(key: string): Error {
+  /**
+   * The error a streamed record body fails with: silent past the time limit (no `cause`), or cut
+   * off by the transport. The transport's error is not kept: it holds the request's headers.
+   */
+  private streamError(key: string, cause?: Error & { code?: string }): Error {
+    const code = cause?.code ?? 'ETIMEDOUT';
+    const timeout = !cause || code === 'ECONNABORTED' || code === 'ETIMEDOUT';
     return new ApifyNetworkError({
       method: 'GET',
       path: this.recordPath(key),
       attempt: 1,
-      type: 'timeout',
-      code: 'ETIMEDOUT',
-      detail: 'the record stream sent nothing within the time limit',
+      type: timeout ? 'timeout' : 'network-error',
+      code,
+      detail: timeout ? 'the record stream sent nothing within the time limit' : 'the record stream broke off',
     });
   }
 
