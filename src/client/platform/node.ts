@@ -90,7 +90,8 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 }
 
 function streamSource(value: unknown, size?: number): StreamSource | undefined {
-  if (value instanceof ReadStream && typeof value.path === 'string' && size === undefined) return fileSource(value, value.path);
+  // A file is sized by a stat of its path (a contentLength given for it is not needed).
+  if (value instanceof ReadStream && typeof value.path === 'string') return fileSource(value, value.path);
   if (value instanceof Readable) return oneShotSource(value, size);
   if (isWebStream(value)) {
     return oneShotSource(Readable.fromWeb(value as import('node:stream/web').ReadableStream), size);

@@ -43,7 +43,9 @@ export class JournaledReads {
     const journal = this.ctx.journal;
     let note: WriteNote | undefined;
     if (journal.enabled && journal.size > 0) {
-      const id = await this.storeId(r.store, r.key, r.signal);
+      // The common case, a store id and no alias pending, needs no look-up and no await.
+      const known = journal.unresolved.size === 0 && !journal.needsLookUp(r.store);
+      const id = known ? (journal.idOf(r.store) ?? r.store) : await this.storeId(r.store, r.key, r.signal);
       note = journal.get(id, r.key);
     }
     return readConsistently({
