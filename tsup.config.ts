@@ -34,6 +34,10 @@ const missing = (what: string, instead: string) =>
  *   names, and its cookie helper (read only for an XSRF cookie name, which the client never sets).
  * - is-retry-allowed, the list of error codes behind axios-retry's default retry condition. The
  *   client always passes a retry condition of its own (`http/retry.ts`).
+ * - axios's config validator (it checks `transitional` and `paramsSerializer` options, which the
+ *   client never sets), its check of `params` for cycles (the client never passes `params`), its
+ *   size estimate of `data:` URLs (the client requests only http(s) URLs), its multipart body
+ *   builder (no forms), and its progress-event helpers (the client sets no progress callbacks).
  */
 const AXIOS_LIB = /[\\/]axios[\\/]lib([\\/]|$)/;
 const STUBS = [
@@ -80,6 +84,34 @@ export default function formDataToBlob() { ${missing("axios's form-data support"
     contents: 'export default { write() {}, read() { return null; }, remove() {} };',
   },
   {
+    module: /(^|\/)validator\.js$/,
+    importer: AXIOS_LIB,
+    contents: `const any = () => () => true;
+export default { assertOptions() {}, validators: { transitional: any, boolean: any, function: any, spelling: any } };`,
+  },
+  {
+    module: /(^|\/)assertParamsAcyclic\.js$/,
+    importer: AXIOS_LIB,
+    contents: 'export default function assertParamsAcyclic() {}',
+  },
+  {
+    module: /(^|\/)estimateDataURLDecodedBytes\.js$/,
+    importer: AXIOS_LIB,
+    contents: 'export default function estimateDataURLDecodedBytes() { return 0; }',
+  },
+  {
+    module: /(^|\/)createMultipartBody\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export default function createMultipartBody() { ${missing("axios's form-data support", 'send bytes or a string')} }`,
+  },
+  {
+    module: /(^|\/)progressEventReducer\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export const progressEventReducer = () => () => {};
+export const progressEventDecorator = () => [() => {}, () => {}];
+export const asyncDecorator = (fn) => fn;`,
+  },
+  {
     module: /^is-retry-allowed$/,
     importer: /[\\/]axios-retry[\\/]/,
     contents: 'export default function isRetryAllowed() { return true; }',
@@ -98,7 +130,9 @@ const browserStubs: Plugin = {
   },
 };
 
-const dtsOptions = { compilerOptions: { ignoreDeprecations: '6.0' } };
+// `stripInternal`: members marked `@internal` (constructors users never call, the resources'
+// shared plumbing) stay out of the published types.
+const dtsOptions = { compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true } };
 
 export default defineConfig([
   {

@@ -13,6 +13,8 @@ export {
   type SettableClientOptions,
 } from './client/options.js';
 export { KeyValueStoresClient } from './client/resources/key-value-stores.js';
+export { KeyValueStoreClient } from './client/resources/key-value-store.js';
+export { createHmacSignature, createStorageContentSignature } from './client/signing.js';
 export {
   ApifyApiError,
   ApifyArgumentError,
@@ -39,6 +41,7 @@ export type {
   GetRecordOptions,
   GetStoreOptions,
   IterateKeysOptions,
+  KeysPublicUrlOptions,
   KeyValueStore,
   KeyValueStoreKey,
   KeyValueStoreKeys,
@@ -47,13 +50,21 @@ export type {
   KeyValueStoreStats,
   ListKeysOptions,
   ListStoresOptions,
+  NodeBuffer,
+  NodeReadable,
+  PaginatedIterator,
   PaginatedList,
   PutRecordOptions,
   RecordBytes,
   RecordExistsOptions,
   RecordStream,
   RecordValue,
+  StoreGetRecordOptions,
+  StoreListKeysOptions,
+  StoreRecord,
+  StoreRecordInput,
   StoreTarget,
+  StoreUpdate,
   UpdateStoreOptions,
   WaitOptions,
 } from './client/types.js';

@@ -4,6 +4,7 @@
  */
 import { parse as parseContentType } from 'content-type';
 import { ApifyArgumentError } from './http/errors.js';
+import { bytesOf } from './http/http-client.js';
 import { platform } from './platform/node.js';
 import type { StreamSource } from './platform/types.js';
 
@@ -22,6 +23,8 @@ export interface PreparedBody {
   bytes?: Uint8Array;
   /** The body as a stream when it is not buffered. */
   stream?: StreamSource;
+  /** A stream read ahead past the payload limit: it goes through a direct-upload URL. */
+  overLimit?: boolean;
 }
 
 const utf8Decoder = new TextDecoder();
@@ -67,23 +70,24 @@ function isTextType(type: string): boolean {
  * null) become compact JSON, strings become UTF-8 text, bytes and Blobs are sent as they are,
  * streams are streamed without buffering.
  */
-export async function encodeBody(value: unknown, contentType?: string): Promise<PreparedBody> {
+export async function encodeBody(value: unknown, contentType?: string, size?: number): Promise<PreparedBody> {
   if (value === undefined) throw new ApifyArgumentError('body', 'body is required (use deleteRecord to remove a record)');
   if (contentType !== undefined && (typeof contentType !== 'string' || contentType.trim() === '')) {
     throw new ApifyArgumentError('contentType', 'contentType must be a non-empty string');
   }
-  if (typeof value === 'string') return { contentType: contentType ?? TEXT_CONTENT_TYPE, bytes: platform.utf8(value) };
-  if (value instanceof Uint8Array) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes: value };
-  if (value instanceof ArrayBuffer) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes: new Uint8Array(value) };
-  if (ArrayBuffer.isView(value)) {
-    const bytes = new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-    return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes };
+  // A line break would end the header early: whatever follows would be sent as headers of its own.
+  if (contentType !== undefined && /[\r\n]/.test(contentType)) {
+    throw new ApifyArgumentError('contentType', 'contentType must not contain a line break (CR or LF)');
   }
+  if (typeof value === 'string') return { contentType: contentType ?? TEXT_CONTENT_TYPE, bytes: platform.utf8(value) };
+  // Tag checks, not instanceof: bytes from another realm must not be stored as "{}".
+  const bytes = bytesOf(value);
+  if (bytes) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes };
   if (typeof Blob !== 'undefined' && value instanceof Blob) {
     const bytes = new Uint8Array(await value.arrayBuffer());
     return { contentType: contentType ?? (value.type || BINARY_CONTENT_TYPE), bytes };
   }
-  const stream = platform.streamSource(value);
+  const stream = platform.streamSource(value, size);
   if (stream) return { contentType: contentType ?? BINARY_CONTENT_TYPE, stream };
   if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
     throw new ApifyArgumentError('body', `a ${typeof value} cannot be stored as a record`);
@@ -117,25 +121,53 @@ function decodeText(bytes: Uint8Array, charset: string | undefined): string {
 /**
  * Turns a response body into a value: JSON types parsed, text and XML types as strings in their
  * charset, anything else as bytes (a Buffer in Node, an ArrayBuffer in the browser). A JSON body
- * that does not parse is returned as its text.
+ * that does not parse is handed to `badJson`, which throws.
  */
-export function decodeBody(bytes: Uint8Array, contentType: string | undefined): unknown {
+export function decodeBody(bytes: Uint8Array, contentType: string | undefined, badJson: (error: Error) => never): unknown {
   const { type, charset } = mediaTypeOf(contentType);
   if (isJsonType(type)) {
     const text = decodeText(bytes, charset);
     try {
       return JSON.parse(text);
-    } catch {
-      return text;
+    } catch (error) {
+      return badJson(error as Error);
     }
   }
   if (isTextType(type)) return decodeText(bytes, charset);
   return platform.userBytes(bytes);
 }
 
-/** Parses an API answer (`{"data": ...}`) and returns its `data`. */
-export function parseEnvelope<T>(bytes: Uint8Array): T {
-  if (bytes.byteLength === 0) return undefined as T;
-  const parsed = JSON.parse(decodeText(bytes, 'utf-8')) as { data?: T };
-  return parsed.data as T;
+function concat(chunks: Uint8Array[], length: number): Uint8Array {
+  if (chunks.length === 1) return chunks[0]!;
+  const out = new Uint8Array(length);
+  let at = 0;
+  for (const chunk of chunks) {
+    out.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  return out;
+}
+
+/**
+ * Reads a one-shot stream of unknown size up to `limit` bytes. A stream that ends within it comes
+ * back buffered (and so can be sent again on a retry); a longer one comes back as a one-shot
+ * stream of the bytes read followed by the rest, marked `overLimit`. At most `limit` bytes and one
+ * chunk are held in memory.
+ */
+export async function readAhead(body: PreparedBody, limit: number): Promise<PreparedBody> {
+  const chunks = body.stream?.chunks?.();
+  if (!chunks) return body;
+  const head: Uint8Array[] = [];
+  let length = 0;
+  for (;;) {
+    const next = await chunks.next();
+    if (next.done) return { contentType: body.contentType, bytes: concat(head, length) };
+    const chunk = bytesOf(next.value) ?? platform.utf8(String(next.value));
+    head.push(chunk);
+    length += chunk.byteLength;
+    if (length > limit) break;
+  }
+  const data = platform.joinStream(head, chunks);
+  const stream: StreamSource = { replayable: false, open: () => data, size: async () => undefined };
+  return { contentType: body.contentType, stream, overLimit: true };
 }

@@ -10,12 +10,21 @@ export interface ApifyClientOptions {
   token?: string;
   /** API origin. Default `https://api.apify.com`; for a local server e.g. `http://127.0.0.1:8010`. */
   baseUrl?: string;
+  /** Origin of the public URLs `getRecordPublicUrl` and `createKeysPublicUrl` hand out. Default: `baseUrl`. */
+  publicBaseUrl?: string;
+  /** Text appended to the `User-Agent` header (Node; browsers do not let a page set it). */
+  userAgentSuffix?: string;
   /** Store used by methods called without `storeId`. */
   storeId?: string;
   /** Retries after the first attempt of a request. Default 8. */
   maxRetries?: number;
-  /** Time limit of each attempt, in seconds. Default 360. */
+  /** Time limit of each attempt, in seconds (and how long a streamed record body may stay silent). Default 360. */
   timeoutSecs?: number;
+  /**
+   * Time limit of a whole call, all attempts and the waits between them included, in seconds.
+   * Default: none (each attempt has `timeoutSecs`, and retries are bounded by `maxRetries`).
+   */
+  totalTimeoutSecs?: number;
   /** Backoff base between retries, in ms; the wait before retry n is random in [0, base * 2^(n-1)]. Default 500. */
   minDelayBetweenRetriesMillis?: number;
   /** Cap of the backoff between retries, in ms. Default 30,000. */
@@ -49,7 +58,7 @@ export interface Clock {
 }
 
 /** Options `setOptions` can change on a live client. */
-export type SettableClientOptions = Pick<ApifyClientOptions, 'token' | 'storeId' | 'maxRetries' | 'timeoutSecs'>;
+export type SettableClientOptions = Pick<ApifyClientOptions, 'token' | 'storeId' | 'maxRetries' | 'timeoutSecs' | 'totalTimeoutSecs'>;
 
 /** Default API origin. */
 export const DEFAULT_BASE_URL = 'https://api.apify.com';
@@ -64,9 +73,12 @@ export const DEFAULT_MAX_PAYLOAD_BYTES = 9_437_184;
 export interface ResolvedOptions {
   token: string | undefined;
   baseUrl: string;
+  publicBaseUrl: string;
+  userAgentSuffix: string | undefined;
   storeId: string | undefined;
   maxRetries: number;
   timeoutSecs: number;
+  totalTimeoutSecs: number | undefined;
   minDelayBetweenRetriesMillis: number;
   maxDelayBetweenRetriesMillis: number;
   maxRetryAfterMillis: number;
@@ -90,19 +102,25 @@ function checkTimeout(value: unknown): number | undefined {
   return secs;
 }
 
-function checkBaseUrl(value: unknown): string {
+function checkTotalTimeout(value: unknown): number | undefined {
+  const secs = checkDuration(value, 'totalTimeoutSecs');
+  if (secs === 0) throw new ApifyArgumentError('totalTimeoutSecs', 'totalTimeoutSecs must be greater than 0');
+  return secs;
+}
+
+function checkBaseUrl(value: unknown, argument = 'baseUrl'): string {
   if (value === undefined) return DEFAULT_BASE_URL;
   let url: URL;
   try {
     url = new URL(String(value));
   } catch {
-    throw new ApifyArgumentError('baseUrl', 'baseUrl must be an absolute http(s) URL');
+    throw new ApifyArgumentError(argument, `${argument} must be an absolute http(s) URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new ApifyArgumentError('baseUrl', 'baseUrl must be an absolute http(s) URL');
+    throw new ApifyArgumentError(argument, `${argument} must be an absolute http(s) URL`);
   }
   if (url.search || url.username || url.password) {
-    throw new ApifyArgumentError('baseUrl', 'baseUrl must not carry a query or credentials: pass the token as `token`');
+    throw new ApifyArgumentError(argument, `${argument} must not carry a query or credentials: pass the token as \`token\``);
   }
   // Paths are appended as `/v2/...`: drop a trailing slash, and a `/v2` the user may have included.
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '').replace(/\/v2$/, '');
@@ -114,9 +132,17 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
     throw new ApifyArgumentError('options', 'ApifyClient options must be an object');
   }
   const duration = (name: keyof ApifyClientOptions, fallback: number) => checkDuration(options[name], name) ?? fallback;
+  const baseUrl = checkBaseUrl(options.baseUrl);
+  const suffix = options.userAgentSuffix;
+  if (suffix !== undefined && (typeof suffix !== 'string' || /[\r\n]/.test(suffix))) {
+    throw new ApifyArgumentError('userAgentSuffix', 'userAgentSuffix must be a string without line breaks');
+  }
   return {
     token: checkToken(options.token),
-    baseUrl: checkBaseUrl(options.baseUrl),
+    baseUrl,
+    publicBaseUrl: options.publicBaseUrl === undefined ? baseUrl : checkBaseUrl(options.publicBaseUrl, 'publicBaseUrl'),
+    userAgentSuffix: suffix || undefined,
+    totalTimeoutSecs: checkTotalTimeout(options.totalTimeoutSecs),
     storeId: options.storeId === undefined ? undefined : checkStoreId(options.storeId),
     maxRetries: checkInteger(options.maxRetries, 'maxRetries', 0, 100) ?? DEFAULT_RETRY_POLICY.maxRetries,
     timeoutSecs: checkTimeout(options.timeoutSecs) ?? DEFAULT_TIMEOUT_SECS,
@@ -140,5 +166,6 @@ export function resolveSettable(options: SettableClientOptions): Partial<Resolve
   if ('storeId' in options) out.storeId = options.storeId === undefined ? undefined : checkStoreId(options.storeId);
   if (options.maxRetries !== undefined) out.maxRetries = checkInteger(options.maxRetries, 'maxRetries', 0, 100);
   if (options.timeoutSecs !== undefined) out.timeoutSecs = checkTimeout(options.timeoutSecs);
+  if ('totalTimeoutSecs' in options) out.totalTimeoutSecs = checkTotalTimeout(options.totalTimeoutSecs);
   return out;
 }

@@ -1,8 +1,27 @@
-/** Types of the objects the key-value-store API returns, and of the methods' options. */
-import type { Readable } from 'node:stream';
+/**
+ * Types of the objects the key-value-store API returns, and of the methods' options. They name no
+ * Node type directly, so a browser project without `@types/node` compiles against them.
+ */
 import type { CallOptions } from './http/http-client.js';
 
 export type { CallOptions };
+
+/**
+ * A Node `Buffer` where `@types/node` is loaded, else `Uint8Array` (a Buffer is one): read from
+ * the global scope, so the browser's types need no Node declarations.
+ */
+export type NodeBuffer = typeof globalThis extends { Buffer: { from(data: string): infer B } } ? B : Uint8Array;
+
+/**
+ * The parts of a Node `Readable` the client's types need (a Node stream has them all), named
+ * structurally so the browser's types need no Node declarations.
+ */
+export interface NodeReadable extends AsyncIterable<any> {
+  readable: boolean;
+  pipe<T>(destination: T, options?: { end?: boolean }): T;
+  on(event: string, listener: (...args: any[]) => void): this;
+  destroy(error?: Error): this;
+}
 
 /** Who may read a store without owning it. */
 export type GeneralAccess =
@@ -107,10 +126,10 @@ export interface KeyValueStoreRecordInfo {
 }
 
 /** Raw record bytes: a Buffer in Node, an ArrayBuffer in the browser. */
-export type RecordBytes = Buffer | ArrayBuffer;
+export type RecordBytes = NodeBuffer | ArrayBuffer;
 
 /** A record body as a stream: a Node Readable in Node, a web ReadableStream in the browser. */
-export type RecordStream = Readable | ReadableStream<Uint8Array>;
+export type RecordStream = NodeReadable | ReadableStream<Uint8Array>;
 
 /** A value `putRecord` accepts. */
 export type RecordValue =
@@ -122,14 +141,27 @@ export type RecordValue =
   | Uint8Array
   | ArrayBuffer
   | Blob
-  | Readable
-  | ReadableStream<Uint8Array>;
+  | NodeReadable
+  | ReadableStream<Uint8Array>
+  | AsyncIterable<Uint8Array | string>;
 
 /** A store to act on: falls back to the client's `storeId` when left out. */
 export interface StoreTarget {
   /** Store id or `username~store-name`. Default: the client's `storeId` option. */
   storeId?: string;
 }
+
+/** Options of reads that can wait for a thing written by someone else. */
+export interface WaitOptions {
+  /**
+   * When the thing is missing, keep asking for up to this many milliseconds before answering that
+   * it is missing. Use it to read what another client has just written. Default 0.
+   */
+  waitMillis?: number;
+}
+
+/** A page of results that is also an async iterable of every item of all pages: `for await (const item of list(...))`. */
+export type PaginatedIterator<Page, Item> = Promise<Page> & AsyncIterable<Item>;
 
 /** Options of `getOrCreateStore`. */
 export interface GetOrCreateStoreOptions extends CallOptions {
@@ -151,26 +183,23 @@ export interface ListStoresOptions extends CallOptions {
   ownership?: 'ownedByMe' | 'sharedWithMe';
 }
 
-/** Options of reads that can wait for a thing written by someone else. */
-export interface WaitOptions {
-  /**
-   * When the thing is missing, keep asking for up to this many milliseconds before answering that
-   * it is missing. Use it to read what another client has just written. Default 0.
-   */
-  waitMillis?: number;
-}
-
 /** Options of `getStore`. */
 export interface GetStoreOptions extends CallOptions, StoreTarget, WaitOptions {}
 
 /** Options of `updateStore`. */
 export interface UpdateStoreOptions extends CallOptions, StoreTarget {
   /** The fields to change. */
-  store: {
-    /** New name; `null` makes the store unnamed. */
-    name?: string | null;
-    generalAccess?: GeneralAccess;
-  };
+  store: StoreUpdate;
+}
+
+/** Fields of a store that can be changed. */
+export interface StoreUpdate {
+  /** New name; `null` makes the store unnamed. */
+  name?: string | null;
+  /** A title for people; `null` removes it. */
+  title?: string | null;
+  /** Who may read the store; `null` goes back to the account's setting. */
+  generalAccess?: GeneralAccess | null;
 }
 
 /** Options of `deleteStore`. */
@@ -199,6 +228,11 @@ export interface PutRecordOptions extends CallOptions, StoreTarget {
   body: RecordValue;
   /** Content type to store; by default derived from the value. */
   contentType?: string;
+  /**
+   * Length in bytes of a stream body, when the caller knows it: the body is then sent as it
+   * streams, without reading ahead (a body of unknown length is read ahead up to the payload limit).
+   */
+  contentLength?: number;
 }
 
 /** Options of `deleteRecord`. */
@@ -229,6 +263,8 @@ export interface ListKeysOptions extends CallOptions, StoreTarget {
   prefix?: string;
   /** Only keys of this collection of the store's schema. */
   collection?: string;
+  /** A signature that opens the key list without a token (see `createKeysPublicUrl`). */
+  signature?: string;
 }
 
 /** Options of `iterateKeys`. */
@@ -241,4 +277,54 @@ export interface IterateKeysOptions extends CallOptions, StoreTarget {
   collection?: string;
   /** Keys fetched per request, 1-1000. Default 1000. */
   pageSize?: number;
+}
+
+/** A record as `keyValueStore(id).getRecord` returns it (apify-client v2's shape). */
+export interface StoreRecord<Value = unknown> {
+  key: string;
+  /** The value: parsed JSON, a string for text, bytes (or a stream) otherwise. */
+  value: Value;
+  /** The record's content type, as stored. */
+  contentType?: string;
+}
+
+/** A record to store with `keyValueStore(id).setRecord` (apify-client v2's shape). */
+export interface StoreRecordInput {
+  key: string;
+  value: RecordValue;
+  /** By default derived from the value. */
+  contentType?: string;
+  /** Length in bytes of a stream value, when known (see {@link PutRecordOptions.contentLength}). */
+  contentLength?: number;
+}
+
+/** Options of `keyValueStore(id).getRecord` (apify-client v2's names). */
+export interface StoreGetRecordOptions extends CallOptions, WaitOptions {
+  /** The value as raw bytes, whatever its content type. */
+  buffer?: boolean;
+  /** The value as a stream, unread and unbuffered. */
+  stream?: boolean;
+  /** A signature that opens the record without a token (see `getRecordPublicUrl`). */
+  signature?: string;
+}
+
+/** Options of `keyValueStore(id).listKeys`. */
+export interface StoreListKeysOptions extends CallOptions {
+  /** Most keys: per page, and in all when iterating. */
+  limit?: number;
+  exclusiveStartKey?: string;
+  prefix?: string;
+  collection?: string;
+  /** A signature that opens the key list without a token. */
+  signature?: string;
+}
+
+/** Options of `keyValueStore(id).createKeysPublicUrl`. */
+export interface KeysPublicUrlOptions {
+  limit?: number;
+  exclusiveStartKey?: string;
+  prefix?: string;
+  collection?: string;
+  /** The URL stops working after this many seconds; without it, it never expires. */
+  expiresInSecs?: number;
 }

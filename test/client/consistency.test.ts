@@ -194,21 +194,37 @@ describe('ConsistencyJournal', () => {
     expect(journal.get('s', '')).toBeUndefined();
   });
 
-  it('forgets the record notes of a deleted store under every id it is known by', () => {
+  it('forgets the record notes of a deleted store, whichever alias they were written through', () => {
     const journal = new ConsistencyJournal(10_000, 10, () => 0);
     const put = { exists: true, at: 0 } as const;
-    journal.sameStore(['id1', 'jane~docs']);
-    for (const store of ['id1', 'jane~docs', 'id12', 'other']) journal.note(store, 'k', put);
+    journal.learn({ id: 'id1', name: 'docs', username: 'jane' }, true);
+    expect([journal.idOf('jane~docs'), journal.idOf('~docs'), journal.idOf('id1'), journal.idOf('~other')]).toEqual(['id1', 'id1', 'id1', undefined]);
+    for (const store of ['id1', 'jane~docs', '~docs', 'id12', 'other']) journal.note(store, 'k', put);
     journal.note('id12', undefined, put);
-    expect(journal.forgetStore('jane~docs')).toEqual(['id1', 'jane~docs']);
+    journal.forgetStore('id1');
     expect(journal.get('id1', 'k')).toBeUndefined();
-    expect(journal.get('jane~docs', 'k')).toBeUndefined();
+    expect(journal.get('id1', undefined)?.exists).toBe(false);
     // Another store, even one whose id starts the same, keeps its notes.
     expect(journal.get('id12', 'k')).toBeDefined();
     expect(journal.get('id12', undefined)).toBeDefined();
     expect(journal.get('other', 'k')).toBeDefined();
-    // The links went with the store: a store created again under that name is linked anew.
-    expect(journal.forgetStore('id1')).toEqual(['id1']);
+  });
+
+  it('moves notes written through an alias to the id once the alias is learnt, and follows a rename', () => {
+    const journal = new ConsistencyJournal(10_000, 10, () => 0);
+    journal.note('jane~docs', 'k', { exists: false, at: 0 });
+    expect([...journal.unresolved]).toEqual(['jane~docs']);
+    expect(journal.mayApply('k')).toBe(true);
+    expect(journal.mayApply('other')).toBe(false);
+    journal.learn({ id: 'id1', name: 'docs', username: 'jane' });
+    expect(journal.unresolved.size).toBe(0);
+    expect(journal.get('id1', 'k')?.exists).toBe(false);
+    // Not known as the token owner's: `~docs` is not taken as this store.
+    expect(journal.idOf('~docs')).toBeUndefined();
+    journal.learn({ id: 'id1', name: 'papers', username: 'jane' });
+    expect([journal.idOf('jane~docs'), journal.idOf('jane~papers')]).toEqual([undefined, 'id1']);
+    journal.clear();
+    expect([journal.size, journal.idOf('jane~papers'), journal.mayApply('k')]).toEqual([0, undefined, false]);
   });
 
   it('compares by ETag, then by digest', () => {

@@ -9,7 +9,9 @@ import { Readable } from 'node:stream';
 import { inspect } from 'node:util';
 import nock from 'nock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { isApifyApiError, isApifyNetworkError } from '../../src/index.js';
+import { ApifyClient, isApifyApiError, isApifyNetworkError } from '../../src/index.js';
+import { nodeAdapter } from '../../src/client/platform/node-adapter.js';
+import { sleep } from '../../src/client/http/sleep.js';
 import {
   ADAPTERS,
   API,
@@ -66,13 +68,23 @@ describe.each(ADAPTERS)('HTTP layer over the %s adapter', (adapter) => {
     expect(clock.sleeps).toEqual([3000]);
   });
 
-  it('caps a long Retry-After', async () => {
-    vi.spyOn(Math, 'random').mockReturnValue(0);
+  it('fails at once with the server error when Retry-After is above the cap', async () => {
     nock(API).get(RECORD).reply(429, apiError('rate-limit-exceeded', 'Slow down.'), { ...JSON_HEADERS, 'retry-after': '86400' });
-    nock(API).get(RECORD).reply(200, 'ok', TEXT);
     const { client, clock } = makeClient(adapter, { storeId: 's1', maxRetryAfterMillis: 5000 });
-    await client.keyValueStores.getRecord({ key: 'k' });
-    expect(clock.sleeps).toEqual([5000]);
+    const error = await caught(client.keyValueStores.getRecord({ key: 'k' }));
+    expect([error.statusCode, error.type, error.attempt]).toEqual([429, 'rate-limit-exceeded', 1]);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('reads a Retry-After date against the client clock, and finds the header in any letter case', async () => {
+    vi.spyOn(Math, 'random').mockReturnValue(0);
+    const { client, clock } = makeClient(adapter, { storeId: 's1' });
+    // Three seconds after the virtual clock's now; the machine's clock is years away from it.
+    const date = new Date(clock.time + 3_000).toUTCString();
+    nock(API).get(RECORD).reply(503, 'Busy', { ...TEXT, 'Retry-After': date });
+    nock(API).get(RECORD).reply(200, 'ok', TEXT);
+    expect((await client.keyValueStores.getRecord({ key: 'k' }))?.body).toBe('ok');
+    expect(clock.sleeps).toEqual([3_000]);
   });
 
   it('retries 408 and 500', async () => {
@@ -154,7 +166,9 @@ describe.each(ADAPTERS)('HTTP layer over the %s adapter', (adapter) => {
   it('never re-sends a one-shot stream: the failure is reported as is', async () => {
     nock(API).put(RECORD).reply(503, apiError('server-error', 'Busy.'), JSON_HEADERS);
     const { client, clock } = makeClient(adapter, { storeId: 's1' });
-    const error = await caught(client.keyValueStores.putRecord({ key: 'k', body: Readable.from([Buffer.from('one-shot')]) }));
+    // With its length given, the stream is sent as it streams, not read ahead.
+    const body = Readable.from([Buffer.from('one-shot')]);
+    const error = await caught(client.keyValueStores.putRecord({ key: 'k', body, contentLength: 8 }));
     expect([error.name, error.statusCode, error.attempt]).toEqual(['ApifyApiError', 503, 1]);
     expect(clock.sleeps).toEqual([]);
   });
@@ -177,21 +191,40 @@ describe.each(ADAPTERS)('HTTP layer over the %s adapter', (adapter) => {
     expect((await caught(client.keyValueStores.getOrCreateStore())).statusCode).toBe(500);
     nock(API).post('/v2/key-value-stores').replyWithError(socketError('ECONNRESET'));
     expect((await caught(client.keyValueStores.getOrCreateStore())).code).toBe('ECONNRESET');
+    // A 503 or a timeout may come after the store was made: not repeated either.
     nock(API).post('/v2/key-value-stores').reply(503, 'Busy', TEXT);
+    expect((await caught(client.keyValueStores.getOrCreateStore())).statusCode).toBe(503);
+    nock(API).post('/v2/key-value-stores').delay(500).reply(201, { data: storeJson('late', null) }, JSON_HEADERS);
+    expect((await caught(client.keyValueStores.getOrCreateStore({ timeoutSecs: 0.05 }))).type).toBe('timeout');
+    // 429: the server turned it away without acting.
+    nock(API).post('/v2/key-value-stores').reply(429, 'Slow down', TEXT);
     nock(API).post('/v2/key-value-stores').reply(201, { data: storeJson('u1', null) }, JSON_HEADERS);
     expect((await client.keyValueStores.getOrCreateStore()).id).toBe('u1');
+    // Named get-or-create is safe to repeat: retried after a 503.
+    nock(API).post('/v2/key-value-stores').query({ name: 'n' }).reply(503, 'Busy', TEXT);
+    nock(API).post('/v2/key-value-stores').query({ name: 'n' }).reply(200, { data: storeJson('n1', 'n') }, JSON_HEADERS);
+    expect((await client.keyValueStores.getOrCreateStore({ storeName: 'n' })).id).toBe('n1');
   });
 
   it('stops waiting between retries when the signal aborts', async () => {
-    nock(API).get(RECORD).reply(503, 'Busy', TEXT);
+    // A real timer: the server asks for a 30 s pause, and the caller gives up 20 ms into it. Only
+    // an abort that reaches the wait ends the call in time; the second answer is never asked for.
+    nock(API).get(RECORD).reply(503, 'Busy', { ...TEXT, 'retry-after': '30' });
     const controller = new AbortController();
-    const { client, clock } = makeClient(adapter, { storeId: 's1' });
-    clock.sleep = async (_ms, signal) => {
-      controller.abort(new Error('stopped by caller'));
-      if (signal?.aborted) throw signal.reason;
+    const waits: number[] = [];
+    const clock = {
+      now: () => Date.now(),
+      sleep: (ms: number, signal?: AbortSignal) => {
+        waits.push(ms);
+        setTimeout(() => controller.abort(new Error('stopped by caller')), 20);
+        return sleep(ms, signal);
+      },
     };
-    const error = await caught(client.keyValueStores.getRecord({ key: 'k', signal: controller.signal }));
-    expect(error.message).toBe('stopped by caller');
+    const client = new ApifyClient({ token: TOKEN, storeId: 's1', adapter: adapter === 'node' ? nodeAdapter : adapter, clock });
+    const call = caught(client.keyValueStores.getRecord({ key: 'k', signal: controller.signal }));
+    const outcome = await Promise.race([call, new Promise((resolve) => setTimeout(() => resolve('still waiting'), 4_000).unref())]);
+    expect((outcome as Error).message).toBe('stopped by caller');
+    expect(waits).toEqual([30_000]);
   });
 
   it('rejects at once with an already aborted signal', async () => {

@@ -73,21 +73,24 @@ describe('encodeBody', () => {
 
 describe('decodeBody', () => {
   const bytes = (s: string) => new TextEncoder().encode(s);
+  const badJson = (error: Error): never => {
+    throw new Error(`bad JSON: ${error.name}`);
+  };
 
-  it('parses JSON types and falls back to text for broken JSON', () => {
-    expect(decodeBody(bytes('{"a":1}'), 'application/json')).toEqual({ a: 1 });
-    expect(decodeBody(bytes('[1]'), 'Application/JSON; charset=UTF-8')).toEqual([1]);
-    expect(decodeBody(bytes('{"a":'), 'application/json')).toBe('{"a":');
+  it('parses JSON types and hands broken JSON to the caller', () => {
+    expect(decodeBody(bytes('{"a":1}'), 'application/json', badJson)).toEqual({ a: 1 });
+    expect(decodeBody(bytes('[1]'), 'Application/JSON; charset=UTF-8', badJson)).toEqual([1]);
+    expect(() => decodeBody(bytes('{"a":'), 'application/json', badJson)).toThrow('bad JSON: SyntaxError');
   });
 
   it('decodes text and XML types, else returns a Buffer', () => {
-    expect(decodeBody(bytes('hi'), 'text/csv')).toBe('hi');
-    expect(decodeBody(bytes('<a/>'), 'image/svg+xml')).toBe('<a/>');
-    expect(decodeBody(Uint8Array.from([0xe9]), 'text/plain; charset=windows-1252')).toBe('é');
-    expect(decodeBody(bytes('hi'), 'text/plain; charset=no-such-charset')).toBe('hi');
-    const out = decodeBody(bytes('PK'), 'application/zip');
+    expect(decodeBody(bytes('hi'), 'text/csv', badJson)).toBe('hi');
+    expect(decodeBody(bytes('<a/>'), 'image/svg+xml', badJson)).toBe('<a/>');
+    expect(decodeBody(Uint8Array.from([0xe9]), 'text/plain; charset=windows-1252', badJson)).toBe('é');
+    expect(decodeBody(bytes('hi'), 'text/plain; charset=no-such-charset', badJson)).toBe('hi');
+    const out = decodeBody(bytes('PK'), 'application/zip', badJson);
     expect(Buffer.isBuffer(out)).toBe(true);
-    expect(Buffer.isBuffer(decodeBody(bytes('x'), undefined))).toBe(true);
+    expect(Buffer.isBuffer(decodeBody(bytes('x'), undefined, badJson))).toBe(true);
   });
 });
 
@@ -133,7 +136,7 @@ describe('retry policy', () => {
     expect(isRetryable(err({ code: 'ECONNRESET' }), false)).toBe(false);
     expect(isRetryable(err({ code: 'ECONNABORTED' }), false)).toBe(false);
     expect(isRetryable(err({ response: { status: 429 } as never }), false)).toBe(true);
-    expect(isRetryable(err({ response: { status: 503 } as never }), false)).toBe(true);
+    expect(isRetryable(err({ response: { status: 503 } as never }), false)).toBe(false);
     expect(isRetryable(err({ response: { status: 500 } as never }), false)).toBe(false);
   });
 

@@ -16,7 +16,7 @@ export type ReadOutcome =
   | { exists: false }
   | { exists: true; etag?: string; digest?: () => string | undefined };
 
-/** Most writes remembered at once; the oldest are forgotten first. */
+/** Most writes (and store aliases) remembered at once; the oldest are forgotten first. */
 export const DEFAULT_JOURNAL_SIZE = 10_000;
 
 /** Waits between repeated reads: doubling from the first, up to the cap. */
@@ -28,11 +28,32 @@ function sameEtag(a: string, b: string): boolean {
   return a.replace(/^W\//, '') === b.replace(/^W\//, '');
 }
 
-/** Bounded memory of recent writes, keyed by store and record. */
+/** The fields of a store object the journal learns aliases from. */
+export interface StoreIdentity {
+  id: string;
+  name?: string | null;
+  username?: string | null;
+}
+
+/** A store reference other than an id: `username~name` or `~name`. */
+export const isAlias = (ref: string): boolean => ref.includes('~');
+
+/**
+ * Bounded memory of recent writes, keyed by the store's id and the record key. A store reached
+ * through an alias (`username~name`, `~name`) is noted under its id once the alias is known.
+ */
 export class ConsistencyJournal {
   private readonly notes = new Map<string, WriteNote>();
-  /** The ids each store is known by (its id and `username~name`), from the store objects seen. */
-  private readonly storeIds = new Map<string, string[]>();
+  /** Live notes per record key ('' for store notes): whether a note could apply to a read, in O(1). */
+  private readonly perKey = new Map<string, number>();
+  /** Alias -> store id, learnt from the store objects this client saw. */
+  private readonly aliases = new Map<string, string>();
+  /** Aliases written through before the store behind them was known; their notes sit under the alias. */
+  readonly unresolved = new Set<string>();
+  /** Aliases already looked up. */
+  private readonly tried = new Set<string>();
+  /** Username of the token's owner, once a store of its own showed it. */
+  private me: string | undefined;
 
   constructor(
     /** How long after a write a contradicting read is repeated. 0 turns the journal off. */
@@ -46,57 +67,89 @@ export class ConsistencyJournal {
     return this.windowMillis > 0;
   }
 
-  /** Notes a write to a record (`key`) or to a store itself (no `key`). */
-  note(storeId: string, key: string | undefined, note: WriteNote): void {
+  /** The store id behind a reference: the reference itself for an id, undefined for an unknown alias. */
+  idOf(ref: string): string | undefined {
+    return isAlias(ref) ? this.aliases.get(ref) : ref;
+  }
+
+  /** Whether any live note is about this record key (or, without a key, about a store). */
+  mayApply(key: string | undefined): boolean {
+    return (this.perKey.get(key ?? '') ?? 0) > 0;
+  }
+
+  /** Notes a write to a record (`key`) or to a store itself (no `key`), through any reference. */
+  note(ref: string, key: string | undefined, note: WriteNote): void {
     if (!this.enabled) return;
-    const id = journalKey(storeId, key);
-    // Re-inserting moves the entry to the end, so the map's first entry is the oldest.
-    this.notes.delete(id);
-    this.notes.set(id, note);
-    if (this.notes.size > this.maxEntries) {
-      const oldest = this.notes.keys().next().value as string;
-      this.notes.delete(oldest);
-    }
+    const id = this.idOf(ref);
+    if (id === undefined) this.unresolved.add(ref);
+    this.put(journalKey(id ?? ref, key), key, note);
   }
 
   /** The live note about a record or store, or undefined (expired notes are dropped). */
   get(storeId: string, key: string | undefined): WriteNote | undefined {
-    const id = journalKey(storeId, key);
-    const note = this.notes.get(id);
+    const entry = journalKey(storeId, key);
+    const note = this.notes.get(entry);
     if (!note) return undefined;
     if (this.now() - note.at >= this.windowMillis) {
-      this.notes.delete(id);
+      this.drop(entry);
       return undefined;
     }
     return note;
   }
 
-  /** Remembers that these ids (a store's id and its `username~name`) name one store. */
-  sameStore(ids: string[]): void {
-    if (!this.enabled) return;
-    // A renamed store, or a name now given to another store, loses its old links.
-    for (const id of ids) this.unlink(id);
-    for (const id of ids) this.storeIds.set(id, ids);
-    if (this.storeIds.size > this.maxEntries) this.unlink(this.storeIds.keys().next().value as string);
+  /**
+   * Learns the aliases of a store from a store object: `username~name`, and `~name` when the
+   * store is the token owner's (`own`, or its username is the owner's). A renamed store loses
+   * its old name; notes kept under a newly known alias move to the id.
+   */
+  learn(store: StoreIdentity, own = false): void {
+    if (!this.enabled || typeof store.id !== 'string') return;
+    if (own && store.username) this.me = store.username;
+    for (const [alias, id] of this.aliases) if (id === store.id) this.aliases.delete(alias);
+    if (!store.name) return;
+    const names = [store.username ? `${store.username}~${store.name}` : undefined];
+    if (own || (store.username && store.username === this.me)) names.push(`~${store.name}`);
+    for (const alias of names) {
+      if (!alias) continue;
+      this.aliases.delete(alias);
+      this.aliases.set(alias, store.id);
+      if (this.unresolved.delete(alias)) this.moveNotes(alias, store.id);
+    }
+    while (this.aliases.size > this.maxEntries) this.aliases.delete(this.aliases.keys().next().value as string);
+  }
+
+  /** Marks an alias as looked up: whether or not it named a store, it is not looked up again. */
+  lookedUp(alias: string): void {
+    this.unresolved.delete(alias);
+    this.tried.add(alias);
+    if (this.tried.size > this.maxEntries) this.tried.delete(this.tried.values().next().value as string);
+  }
+
+  /** Whether an alias should be looked up: unknown, and not looked up before. */
+  needsLookUp(ref: string): boolean {
+    return isAlias(ref) && !this.aliases.has(ref) && !this.tried.has(ref);
   }
 
   /**
-   * Forgets the notes about the records of a deleted store, under every id it is known by, so
-   * that reads of them are not held up by versions that went with the store. Returns those ids.
+   * Forgets the notes about the records of a deleted store and notes the store as deleted. Its
+   * aliases stay pointed at it until a store object says otherwise, so a stale answer through
+   * its name is read again too.
    */
-  forgetStore(storeId: string): string[] {
-    const ids = this.storeIds.get(storeId) ?? [storeId];
-    // A store created again under the same name gets another id: the name is linked anew then.
-    this.unlink(storeId);
-    for (const id of this.notes.keys()) {
-      const slash = id.indexOf('/');
-      if (slash > 0 && ids.includes(id.slice(0, slash))) this.notes.delete(id);
-    }
-    return ids;
+  forgetStore(storeId: string): void {
+    if (!this.enabled) return;
+    const prefix = `${storeId}/`;
+    for (const [entry] of this.notes) if (entry.startsWith(prefix)) this.drop(entry);
+    this.put(storeId, undefined, { exists: false, at: this.now() });
   }
 
-  private unlink(id: string): void {
-    for (const other of this.storeIds.get(id) ?? []) this.storeIds.delete(other);
+  /** Forgets every note and alias (the token changed: the stores behind the names may differ). */
+  clear(): void {
+    this.notes.clear();
+    this.perKey.clear();
+    this.aliases.clear();
+    this.unresolved.clear();
+    this.tried.clear();
+    this.me = undefined;
   }
 
   /** Number of notes held (expired ones included until they are next looked at). */
@@ -108,10 +161,40 @@ export class ConsistencyJournal {
   deadline(note: WriteNote): number {
     return note.at + this.windowMillis;
   }
+
+  private put(entry: string, key: string | undefined, note: WriteNote): void {
+    // Re-inserting moves the entry to the end, so the map's first entry is the oldest.
+    if (this.notes.has(entry)) this.drop(entry);
+    this.notes.set(entry, note);
+    this.count(key ?? '', 1);
+    if (this.notes.size > this.maxEntries) this.drop(this.notes.keys().next().value as string);
+  }
+
+  private drop(entry: string): void {
+    if (!this.notes.delete(entry)) return;
+    const slash = entry.indexOf('/');
+    this.count(slash < 0 ? '' : entry.slice(slash + 1), -1);
+  }
+
+  private count(key: string, by: number): void {
+    const n = (this.perKey.get(key) ?? 0) + by;
+    if (n > 0) this.perKey.set(key, n);
+    else this.perKey.delete(key);
+  }
+
+  private moveNotes(alias: string, id: string): void {
+    for (const [entry, note] of [...this.notes]) {
+      const slash = entry.indexOf('/');
+      if ((slash < 0 ? entry : entry.slice(0, slash)) !== alias) continue;
+      const key = slash < 0 ? undefined : entry.slice(slash + 1);
+      this.drop(entry);
+      this.put(journalKey(id, key), key, note);
+    }
+  }
 }
 
 function journalKey(storeId: string, key: string | undefined): string {
-  // Neither a store id nor a record key contains a slash, so the two kinds of entry cannot collide.
+  // Neither a store reference nor a record key contains a slash, so the two kinds of entry cannot collide.
   return key === undefined ? storeId : `${storeId}/${key}`;
 }
 

@@ -34,6 +34,13 @@ export interface CallOptions {
   timeoutSecs?: number;
   /** Retries after the first attempt. Overrides the client's `maxRetries`. */
   maxRetries?: number;
+  /**
+   * Time limit of the whole call, all attempts and waits between them included, in seconds.
+   * Overrides the client's `totalTimeoutSecs`.
+   */
+  totalTimeoutSecs?: number;
+  /** Do not retry an attempt that timed out (other failures are still retried). */
+  doNotRetryTimeouts?: boolean;
 }
 
 /** One request, as the resource methods describe it. */
@@ -66,11 +73,17 @@ export interface HttpResponse {
   bytes: Uint8Array;
   /** The unread body (`responseType: 'stream'`). */
   stream: unknown;
+  /** The `data` of an API answer (`{"data": ...}`); a malformed or empty one throws an `invalid-response` error. */
+  data<T>(): T;
+  /** An `ApifyApiError` about this answer (a body the client cannot use). */
+  invalid(type: string, message: string): ApifyApiError;
 }
 
 /** The client's defaults of per-call options. */
 export interface CallDefaults {
   timeoutSecs: number;
+  /** Time limit of a whole call; undefined = none. */
+  totalTimeoutSecs?: number;
   retry: RetryPolicy;
 }
 
@@ -85,6 +98,10 @@ export interface HttpClientConfig {
   adapter?: AdapterOption;
   /** Waits between attempts; rejects when the signal aborts. */
   sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
+  /** The client's clock: Retry-After dates and call deadlines are read against it. */
+  now: () => number;
+  /** Appended to the `User-Agent` header, where the platform sends one. */
+  userAgentSuffix?: string;
 }
 
 /** At most this much of an error body is read to find the server's message. */
@@ -112,13 +129,41 @@ function queryString(query: HttpRequest['query']): string {
   return text;
 }
 
+/**
+ * Bytes of an ArrayBuffer or a typed array, from any realm (an iframe, a VM context): tag checks,
+ * not instanceof. Undefined for anything else.
+ */
+export function bytesOf(data: unknown): Uint8Array | undefined {
+  if (data instanceof Uint8Array) return data;
+  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const tag = Object.prototype.toString.call(data);
+  if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') return new Uint8Array(data as ArrayBuffer);
+  return undefined;
+}
+
 /** Response bytes: a Buffer from the Node adapters, an ArrayBuffer from fetch. */
 function toBytes(data: unknown): Uint8Array {
-  if (data instanceof Uint8Array) return data;
-  // Tag checks, not instanceof: the buffer may come from another realm (an iframe, a VM context).
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (Object.prototype.toString.call(data) === '[object ArrayBuffer]') return new Uint8Array(data as ArrayBuffer);
-  return EMPTY;
+  return bytesOf(data) ?? EMPTY;
+}
+
+/**
+ * A header value by name, whatever the letter case the adapter used: AxiosHeaders look names up
+ * case-insensitively, a plain object (a custom adapter's) is searched.
+ */
+export function headerOf(headers: unknown, name: string): string | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  const lower = name.toLowerCase();
+  let value = (headers as Record<string, unknown>)[lower];
+  if (value === undefined) {
+    for (const field in headers) {
+      if (field.toLowerCase() === lower) {
+        value = (headers as Record<string, unknown>)[field];
+        break;
+      }
+    }
+  }
+  if (value === undefined || value === null || value === false) return undefined;
+  return Array.isArray(value) ? value.join(', ') : String(value);
 }
 
 /** The path of an absolute URL without its query (a signed URL's query is a secret). */
@@ -138,6 +183,8 @@ function pathOfUrl(url: string): string {
 class Call implements PreparedRequest {
   /** The attempt under way (1 = the first). */
   attempt = 1;
+  /** Wait before the next attempt, set when a retry is decided. */
+  nextDelay = 0;
   constructor(
     readonly policy: RetryPolicy,
     readonly idempotent: boolean,
@@ -149,8 +196,13 @@ class Call implements PreparedRequest {
     readonly headers: Record<string, string>,
     /** The body of the next attempt. */
     public data: unknown,
-    readonly timeoutMillis: number,
+    /** Time limit of the attempt under way: the per-attempt limit, cut to what the deadline leaves. */
+    public timeoutMillis: number,
     readonly shortPath: boolean,
+    readonly attemptMillis: number,
+    /** End of the whole call on the client's clock; Infinity = none. */
+    readonly deadline: number,
+    readonly retryTimeouts: boolean,
   ) {}
 }
 
@@ -174,19 +226,31 @@ export class HttpClient {
     const defaults = instance.defaults as Record<string, unknown>;
     for (const key of Object.keys(defaults)) delete defaults[key];
     this.transport = platform.transport(config.adapter);
+    const userAgent = this.transport.headers['User-Agent'];
+    if (userAgent && config.userAgentSuffix) this.transport.headers['User-Agent'] = `${userAgent} ${config.userAgentSuffix}`;
     const { requestInterceptorId } = axiosRetry(instance, {
       // Each call has its own limit, checked in retryCondition.
       retries: Infinity,
       retryCondition: (error) => {
         const call = (error.config as CallConfig | undefined)?.call;
-        return (
-          !!call &&
-          call.attempt <= call.policy.maxRetries &&
-          !call.signal?.aborted &&
+        if (
+          !call ||
+          call.attempt > call.policy.maxRetries ||
+          call.signal?.aborted ||
           // A one-shot stream was consumed by the failed attempt: axios-retry would send it EMPTY.
-          (!call.source || call.source.replayable) &&
-          isRetryable(error, call.idempotent)
-        );
+          (call.source && !call.source.replayable) ||
+          (!call.retryTimeouts && isTimeout(error)) ||
+          !isRetryable(error, call.idempotent)
+        ) {
+          return false;
+        }
+        const now = config.now();
+        const retryAfter = parseRetryAfter(headerOf(error.response?.headers, 'retry-after'), now);
+        // A server asking for a longer pause than the client allows: its answer stands.
+        if (retryAfter > call.policy.maxRetryAfterMillis) return false;
+        call.nextDelay = retryDelayMillis(call.policy, call.attempt, retryAfter);
+        // No retry that could not start before the call's deadline.
+        return now + call.nextDelay < call.deadline;
       },
       // axios-retry 4.5 waits exactly what retryDelay returns (it weighs Retry-After, uncapped,
       // only in its own delay functions), on a timer of its own that neither follows the client's
@@ -199,10 +263,11 @@ export class HttpClient {
         const call = (axiosConfig as CallConfig).call!;
         // The failed answer's body will not be read; free its socket.
         if (call.stream && error.response) platform.discardStream(error.response.data);
-        const retryAfter = parseRetryAfter(error.response?.headers?.['retry-after'], Date.now());
         // Rejects with the signal's reason when the call is cancelled meanwhile.
-        await this.config.sleep(retryDelayMillis(call.policy, retry, retryAfter), call.signal);
+        await this.config.sleep(call.nextDelay, call.signal);
         call.attempt = retry + 1;
+        call.timeoutMillis = attemptTimeout(call, config.now());
+        if (!call.shortPath) axiosConfig.timeout = call.timeoutMillis;
         if (call.source) {
           call.data = call.source.open();
           if (!call.shortPath) axiosConfig.data = call.data;
@@ -224,6 +289,7 @@ export class HttpClient {
     const policy: RetryPolicy =
       options.maxRetries === undefined ? defaults.retry : { ...defaults.retry, maxRetries: options.maxRetries };
     const timeoutSecs = options.timeoutSecs ?? defaults.timeoutSecs;
+    const totalSecs = options.totalTimeoutSecs ?? defaults.totalTimeoutSecs;
 
     const headers: Record<string, string> = Object.assign({}, this.transport.headers, req.headers);
     const token = req.url ? undefined : this.config.token();
@@ -252,24 +318,48 @@ export class HttpClient {
     }
 
     const stream = req.responseType === 'stream';
-    const timeoutMillis = Math.max(1, Math.round(timeoutSecs * 1000));
+    const attemptMillis = Math.max(1, Math.round(timeoutSecs * 1000));
+    const deadline = totalSecs === undefined ? Infinity : this.config.now() + totalSecs * 1000;
     const shortPath = this.transport.prepared === true;
-    const call = new Call(policy, req.idempotent !== false, options.signal, source, stream, headers, data, timeoutMillis, shortPath);
+    const call = new Call(
+      policy,
+      req.idempotent !== false,
+      options.signal,
+      source,
+      stream,
+      headers,
+      data,
+      attemptMillis,
+      shortPath,
+      attemptMillis,
+      deadline,
+      options.doNotRetryTimeouts !== true,
+    );
+    if (deadline !== Infinity) call.timeoutMillis = attemptTimeout(call, this.config.now());
     const url = (req.url ?? this.config.baseUrl + req.path) + queryString(req.query);
     const axiosConfig: CallConfig = shortPath
       ? { method: req.method, url, adapter: this.transport.config.adapter, call }
       : this.axiosConfig(req.method, url, call);
     try {
       const response = await this.axios.request(axiosConfig);
-      const responseHeaders = response.headers as Record<string, unknown>;
+      const responseHeaders = response.headers;
+      const bytes = stream ? EMPTY : toBytes(response.data);
+      const invalid = (type: string, message: string) =>
+        new ApifyApiError({
+          method: req.method,
+          path: redact(req.path ?? pathOfUrl(req.url ?? ''), [this.config.token()]),
+          attempt: call.attempt,
+          statusCode: response.status,
+          type,
+          serverMessage: message,
+        });
       return {
         status: response.status,
-        header: (name) => {
-          const value = responseHeaders[name.toLowerCase()];
-          return value === undefined || value === null ? undefined : String(value);
-        },
-        bytes: stream ? EMPTY : toBytes(response.data),
+        header: (name) => headerOf(responseHeaders, name),
+        bytes,
         stream: stream ? response.data : undefined,
+        data: <T>() => parseEnvelope<T>(bytes, invalid),
+        invalid,
       };
     } catch (error) {
       throw await this.toClientError(error, req, options.signal, call.attempt);
@@ -350,6 +440,24 @@ export class HttpClient {
       cause,
     );
   }
+}
+
+/** Time limit of the next attempt: the per-attempt limit, or what is left before the deadline. */
+function attemptTimeout(call: Call, now: number): number {
+  return Math.max(1, Math.min(call.attemptMillis, Math.floor(call.deadline - now)));
+}
+
+/** Parses an API answer (`{"data": ...}`) and returns its `data`. */
+function parseEnvelope<T>(bytes: Uint8Array, invalid: (type: string, message: string) => ApifyApiError): T {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw invalid('invalid-response', bytes.byteLength === 0 ? 'The API answered with an empty body' : 'The API answered with a body that is not JSON');
+  }
+  const data = (parsed as { data?: unknown } | null)?.data;
+  if (typeof data !== 'object' || data === null) throw invalid('invalid-response', 'The API answer has no "data" object');
+  return data as T;
 }
 
 function parseErrorBody(bytes: Uint8Array): { type?: string; message?: string } {

@@ -41,10 +41,26 @@ const PERMANENT_CODES = new Set([
   'ERR_FR_TOO_MANY_REDIRECTS',
   'ERR_FORM_DATA_DEPTH_EXCEEDED',
   'ENOTFOUND',
+  // Local failures no attempt can fix: a file body that cannot be (re)opened, a response body
+  // that is not valid gzip, deflate or brotli data.
+  'ENOENT',
+  'EACCES',
+  'EISDIR',
+  'ENOTDIR',
+  'EPERM',
+  'Z_DATA_ERROR',
+  'Z_BUF_ERROR',
+  'Z_NEED_DICT',
+  'ERR_BROTLI_INVALID_PARAM',
+  'ERR__ERROR_FORMAT_PADDING_1',
 ]);
 
 /** TLS certificate failures (`CERT_HAS_EXPIRED`, `SELF_SIGNED_CERT_IN_CHAIN`, ...) are permanent too. */
 const CERTIFICATE_CODE = /CERT|SELF_SIGNED|UNABLE_TO_|ERR_TLS/;
+
+function isPermanent(code: unknown): boolean {
+  return typeof code === 'string' && (PERMANENT_CODES.has(code) || CERTIFICATE_CODE.test(code));
+}
 
 /** True when an axios error is a timeout of one attempt. */
 export function isTimeout(error: AxiosError): boolean {
@@ -62,14 +78,15 @@ export function isTransportFailure(error: AxiosError): boolean {
 /**
  * Whether a failed attempt deserves another one.
  * @param idempotent false for a request that must not run twice (creating an unnamed store):
- *   it is only retried when the server certainly did not act on it.
+ *   it is only retried when the server certainly did not act on it (429, a refused connection).
  */
 export function isRetryable(error: AxiosError, idempotent: boolean): boolean {
   const code = error.code;
-  if (code && (PERMANENT_CODES.has(code) || CERTIFICATE_CODE.test(code))) return false;
+  if (isPermanent(code) || isPermanent((error.cause as { code?: unknown } | undefined)?.code)) return false;
   if (!isTransportFailure(error)) {
     const status = error.response!.status;
-    if (!idempotent) return status === 429 || status === 503;
+    // 429 is the one answer that says the server turned the request away without acting on it.
+    if (!idempotent) return status === 429;
     return status === 408 || status === 429 || status >= 500;
   }
   if (!idempotent) return code === 'ECONNREFUSED';

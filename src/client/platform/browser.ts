@@ -18,10 +18,69 @@ function isWebStream(value: unknown): value is ReadableStream<Uint8Array> {
   return typeof ReadableStream !== 'undefined' && value instanceof ReadableStream;
 }
 
-function streamSource(value: unknown): StreamSource | undefined {
-  if (!isWebStream(value)) return undefined;
-  // A web stream can be read once only: a failed attempt is reported, never re-sent.
-  return { replayable: false, open: () => value, size: async () => undefined };
+/** The chunks of a web stream, or of an async iterable. */
+function iterate(value: unknown): AsyncIterator<unknown> | undefined {
+  if (isWebStream(value)) {
+    const reader = value.getReader();
+    return { next: () => reader.read() as Promise<IteratorResult<unknown>> };
+  }
+  const from = (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator];
+  return typeof from === 'function' ? from.call(value) : undefined;
+}
+
+function streamSource(value: unknown, size?: number): StreamSource | undefined {
+  if (!isWebStream(value) && typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] !== 'function') return undefined;
+  // Read once only: a failed attempt is reported, never re-sent.
+  return {
+    replayable: false,
+    open: () => (isWebStream(value) ? value : joinStream([], iterate(value)!)),
+    size: async () => size,
+    chunks: () => iterate(value)!,
+  };
+}
+
+function joinStream(head: Uint8Array[], rest: AsyncIterator<unknown>): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    async pull(controller) {
+      const next = head.length ? { value: head.shift() } : await rest.next();
+      if (next.done) controller.close();
+      else controller.enqueue(typeof next.value === 'string' ? new TextEncoder().encode(next.value) : (next.value as Uint8Array));
+    },
+  });
+}
+
+/** The response stream, failing when nothing arrives for `idleMillis` while a read waits. */
+function userStream(data: unknown, idleMillis: number, streamError: (cause?: Error) => Error): unknown {
+  if (!isWebStream(data)) return data;
+  const reader = data.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const idle = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(streamError()), idleMillis);
+      });
+      try {
+        const next = await Promise.race([reader.read().catch((cause: Error) => Promise.reject(streamError(cause))), idle]);
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      } catch (error) {
+        reader.cancel(error).catch(() => undefined);
+        throw error;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
+/** HMAC-SHA256 with WebCrypto, as hex. */
+async function hmacSha256Hex(key: string, message: string): Promise<string> {
+  const encoder = new TextEncoder();
+  const subtle = crypto.subtle;
+  const cryptoKey = await subtle.importKey('raw', encoder.encode(key), { name: 'HMAC', hash: 'SHA-256' }, false, ['sign']);
+  const signature = new Uint8Array(await subtle.sign('HMAC', cryptoKey, encoder.encode(message)));
+  return Array.from(signature, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 function userBytes(bytes: Uint8Array): ArrayBuffer {
@@ -64,9 +123,11 @@ export const platform: Platform = {
   utf8: (text) => new TextEncoder().encode(text),
   requestData: (bytes) => bytes,
   streamSource,
+  joinStream,
   userBytes,
-  userStream: (data) => data,
+  userStream,
   readStream,
   discardStream,
   digest,
+  hmacSha256Hex,
 };

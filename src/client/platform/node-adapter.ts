@@ -316,7 +316,16 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
 
       if (data === undefined || data === null) request.end();
       else if (isStream(data)) {
-        data.on('error', (error) => fail(AxiosError.from(error, AxiosError.ERR_BAD_REQUEST, config, request)));
+        // A body that failed before it was handed over (a file that could not be opened again).
+        const early = (data as Readable).errored as (Error & { code?: string }) | null;
+        if (early) {
+          fail(AxiosError.from(early, early.code ?? AxiosError.ERR_BAD_REQUEST, config, request));
+          return;
+        }
+        // The body's own code (ENOENT for a file gone before a retry) tells whether to try again.
+        data.on('error', (error: Error & { code?: string }) =>
+          fail(AxiosError.from(error, error.code ?? AxiosError.ERR_BAD_REQUEST, config, request)),
+        );
         data.pipe(request);
       } else if (typeof data === 'string' || data instanceof Uint8Array) request.end(data);
       else if (data instanceof ArrayBuffer) request.end(Buffer.from(data));

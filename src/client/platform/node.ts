@@ -5,8 +5,8 @@
  */
 import { createReadStream, ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { createHash, createHmac } from 'node:crypto';
+import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { gzip } from 'node:zlib';
 import type { AdapterOption } from '../http/http-client.js';
@@ -54,7 +54,10 @@ function fileSource(file: ReadStream & { start?: number; end?: number }, path: s
       }
       used = true;
       if (!file.destroyed) file.destroy();
-      return createReadStream(path, { start: file.start, end: file.end });
+      const again = createReadStream(path, { start: file.start, end: file.end });
+      // It may fail (the file is gone) before an adapter listens: the adapter finds it in `errored`.
+      again.on('error', () => undefined);
+      return again;
     },
     async size() {
       const total = (await stat(path)).size;
@@ -65,30 +68,97 @@ function fileSource(file: ReadStream & { start?: number; end?: number }, path: s
   };
 }
 
-/** Any other stream can be read once only: a failed attempt is reported, never re-sent. */
-function oneShotSource(stream: unknown): StreamSource {
-  return { replayable: false, open: () => stream, size: async () => undefined };
+/**
+ * Any other stream can be read once only: a failed attempt is reported, never re-sent. Its
+ * chunks are read without ending the stream early, so what was not read can still be sent.
+ */
+function oneShotSource(stream: Readable, size?: number): StreamSource {
+  return {
+    replayable: false,
+    open: () => stream,
+    size: async () => size,
+    chunks: () => stream.iterator({ destroyOnReturn: false }),
+  };
 }
 
 function isWebStream(value: unknown): value is ReadableStream<Uint8Array> {
   return typeof ReadableStream !== 'undefined' && value instanceof ReadableStream;
 }
 
-function streamSource(value: unknown): StreamSource | undefined {
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof (value as AsyncIterable<unknown> | null)?.[Symbol.asyncIterator] === 'function';
+}
+
+function streamSource(value: unknown, size?: number): StreamSource | undefined {
+  // A file is sized by a stat of its path (a contentLength given for it is not needed).
   if (value instanceof ReadStream && typeof value.path === 'string') return fileSource(value, value.path);
-  if (value instanceof Readable) return oneShotSource(value);
+  if (value instanceof Readable) return oneShotSource(value, size);
   if (isWebStream(value)) {
-    return oneShotSource(Readable.fromWeb(value as import('node:stream/web').ReadableStream));
+    return oneShotSource(Readable.fromWeb(value as import('node:stream/web').ReadableStream), size);
   }
+  if (isAsyncIterable(value)) return oneShotSource(Readable.from(value, { objectMode: false }), size);
   return undefined;
 }
 
-function userStream(data: unknown): unknown {
-  return isWebStream(data) ? Readable.fromWeb(data as import('node:stream/web').ReadableStream) : data;
+function joinStream(head: Uint8Array[], rest: AsyncIterator<unknown>): Readable {
+  async function* all() {
+    yield* head;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  }
+  return Readable.from(all(), { objectMode: false });
+}
+
+function toReadable(data: unknown): Readable {
+  return isWebStream(data) ? Readable.fromWeb(data as import('node:stream/web').ReadableStream) : (data as Readable);
+}
+
+/**
+ * The response stream as the user gets it: a pass-through that fails when the server sends nothing
+ * for `idleMillis`. The clock runs only while the reader wants more (not while it is full).
+ */
+function userStream(data: unknown, idleMillis: number, streamError: (cause?: Error) => Error): Readable {
+  const source = toReadable(data);
+  const out = new PassThrough();
+  let timer: NodeJS.Timeout | undefined;
+  const stop = () => clearTimeout(timer);
+  const arm = () => {
+    stop();
+    timer = setTimeout(() => {
+      const error = streamError();
+      source.destroy(error);
+      out.destroy(error);
+    }, idleMillis);
+    timer.unref();
+  };
+  source.on('data', (chunk: Buffer) => {
+    arm();
+    if (!out.write(chunk)) {
+      stop();
+      source.pause();
+    }
+  });
+  out.on('drain', () => {
+    arm();
+    source.resume();
+  });
+  source.on('end', () => {
+    stop();
+    out.end();
+  });
+  source.on('error', (error) => {
+    stop();
+    out.destroy(streamError(error));
+  });
+  out.on('close', () => {
+    stop();
+    source.destroy();
+  });
+  arm();
+  return out;
 }
 
 async function readStream(data: unknown, limit: number): Promise<Uint8Array> {
-  const stream = userStream(data) as Readable;
+  const stream = toReadable(data);
   const chunks: Buffer[] = [];
   let length = 0;
   try {
@@ -127,9 +197,11 @@ export const platform: Platform = {
   utf8: (text) => Buffer.from(text, 'utf8'),
   requestData: asBuffer,
   streamSource,
+  joinStream,
   userBytes: asBuffer,
   userStream,
   readStream,
   discardStream,
   digest,
+  hmacSha256Hex: async (key, message) => createHmac('sha256', key).update(message).digest('hex'),
 };

@@ -41,6 +41,11 @@ export interface StreamSource {
   readonly replayable: boolean;
   /** Size in bytes when it can be known without reading the stream. */
   size(): Promise<number | undefined>;
+  /**
+   * The chunks of a one-shot stream of unknown size, read in order (so the client can read
+   * ahead to decide between a plain PUT and a direct upload). Reading them consumes the stream.
+   */
+  chunks?(): AsyncIterator<unknown>;
 }
 
 /** The functions each platform module exports. */
@@ -53,16 +58,27 @@ export interface Platform {
   utf8(text: string): Uint8Array;
   /** Turns bytes into what the transport accepts as request data. */
   requestData(bytes: Uint8Array): unknown;
-  /** Recognises a stream value given as a record body; undefined for anything else. */
-  streamSource(value: unknown): StreamSource | undefined;
+  /**
+   * Recognises a stream value given as a record body (a stream, or an async iterable of chunks);
+   * undefined for anything else. `size` is the caller's word for its length.
+   */
+  streamSource(value: unknown, size?: number): StreamSource | undefined;
+  /** Request data that sends the chunks already read, then the rest of the iterator. */
+  joinStream(head: Uint8Array[], rest: AsyncIterator<unknown>): unknown;
   /** Bytes handed back to the user: a Buffer in Node, an ArrayBuffer in the browser. */
   userBytes(bytes: Uint8Array): unknown;
-  /** A response stream handed back to the user: a Node Readable, or a web ReadableStream. */
-  userStream(data: unknown): unknown;
+  /**
+   * A response stream handed back to the user: a Node Readable, or a web ReadableStream. It fails
+   * with `streamError()` when the server sends nothing for `idleMillis` while the reader waits,
+   * and with `streamError(cause)` when the transport's stream fails.
+   */
+  userStream(data: unknown, idleMillis: number, streamError: (cause?: Error) => Error): unknown;
   /** Reads up to `limit` bytes of a response stream, then lets go of it. */
   readStream(data: unknown, limit: number): Promise<Uint8Array>;
   /** Releases a response stream nobody will read. */
   discardStream(data: unknown): void;
   /** A short digest of a body, to recognise it again later. */
   digest(bytes: Uint8Array): string;
+  /** HMAC-SHA256 of a message, as lower-case hex. */
+  hmacSha256Hex(key: string, message: string): Promise<string>;
 }

@@ -1,0 +1,73 @@
+/** What the resource clients share: their context, and the small helpers every call uses. */
+import { ApifyArgumentError, isApifyApiError } from '../http/errors.js';
+import type { CallOptions, HttpClient } from '../http/http-client.js';
+import type { KeyValueStore, PaginatedIterator } from '../types.js';
+import { checkDuration, checkInteger } from '../validation.js';
+import type { JournaledReads } from './journaled-reads.js';
+
+export const STORES_PATH = '/v2/key-value-stores';
+
+/** What the resources need from their client. @internal */
+export interface ResourceContext {
+  http: HttpClient;
+  reads: JournaledReads;
+  /** The client's default store id. */
+  defaultStoreId: () => string | undefined;
+  /** Bodies larger than this go through a direct-upload URL. */
+  maxPayloadBytes: () => number;
+  /** The client's time limit of one attempt, in seconds (also the idle limit of a streamed body). */
+  timeoutSecs: () => number;
+  /** Base URL, to resolve a relative upload URL. */
+  baseUrl: string;
+  /** Origin of the public URLs the client hands out. */
+  publicBaseUrl: string;
+  now: () => number;
+}
+
+/** Turns a 404 into `null`; other errors pass through. */
+export function nullOn404(error: unknown): null {
+  if (isApifyApiError(error) && error.statusCode === 404) return null;
+  throw error;
+}
+
+/** Checks that a method got an options object, then picks and checks its per-call options. */
+export function callOptions(options: CallOptions | undefined, method: string): CallOptions {
+  if (typeof options !== 'object' || options === null) {
+    throw new ApifyArgumentError('options', `${method} needs an options object`);
+  }
+  checkInteger(options.maxRetries, 'maxRetries', 0, 100);
+  for (const name of ['timeoutSecs', 'totalTimeoutSecs'] as const) {
+    if (checkDuration(options[name], name) === 0) throw new ApifyArgumentError(name, `${name} must be greater than 0`);
+  }
+  const { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts } = options;
+  return { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts };
+}
+
+/** Parses a store object's date fields. */
+export function toStore(raw: Record<string, unknown>): KeyValueStore {
+  const store = { ...raw };
+  for (const field of ['createdAt', 'modifiedAt', 'accessedAt']) {
+    if (typeof store[field] === 'string') store[field] = new Date(store[field]);
+  }
+  return store as KeyValueStore;
+}
+
+/**
+ * A first page that is also an async iterable of every item. Bad options reject the page (and
+ * the iteration) rather than throwing at the call.
+ */
+export function paginate<Page, Item>(
+  start: () => [Promise<Page>, (first: Promise<Page>) => AsyncIterator<Item>],
+): PaginatedIterator<Page, Item> {
+  let first: Promise<Page>;
+  let iterate: (first: Promise<Page>) => AsyncIterator<Item>;
+  try {
+    [first, iterate] = start();
+  } catch (error) {
+    first = Promise.reject(error);
+    iterate = () => ({ next: () => Promise.reject(error) });
+  }
+  // Whoever iterates instead of awaiting still sees a failure of the first page.
+  first.catch(() => undefined);
+  return Object.assign(first, { [Symbol.asyncIterator]: () => iterate(first) });
+}

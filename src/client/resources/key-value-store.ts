@@ -1,0 +1,406 @@
+/**
+ * A client bound to one store, with apify-client v2's names and results
+ * (`client.keyValueStore(id)`). Its `@internal` methods are the one implementation of each REST
+ * call: the seed's flat `keyValueStores` API calls them too.
+ */
+import { decodeBody, encodeBody, readAhead, type PreparedBody } from '../body.js';
+import { ApifyArgumentError, ApifyNetworkError, isApifyApiError } from '../http/errors.js';
+import { encodePathSegment, type CallOptions, type HttpMethod, type HttpRequest, type HttpResponse } from '../http/http-client.js';
+import { platform } from '../platform/node.js';
+import { createHmacSignature, createStorageContentSignature } from '../signing.js';
+import type {
+  KeysPublicUrlOptions,
+  KeyValueStore,
+  KeyValueStoreKey,
+  KeyValueStoreKeys,
+  KeyValueStoreRecord,
+  PaginatedIterator,
+  StoreGetRecordOptions,
+  StoreListKeysOptions,
+  StoreRecord,
+  StoreRecordInput,
+  StoreUpdate,
+  WaitOptions,
+} from '../types.js';
+import { checkDuration, checkInteger, checkOptionalString, checkRecordKey, checkStoreId, checkStoreName } from '../validation.js';
+import { callOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
+import { GENERAL_ACCESS_VALUES, isGeneralAccess } from '../../rules.js';
+
+/** How a record body is handed back: decoded by content type, as raw bytes, or as a stream. */
+export type BodyMode = 'value' | 'bytes' | 'stream';
+
+/** One record read, as the internal `readRecord` takes it. @internal */
+export interface RecordRead extends WaitOptions {
+  call: CallOptions;
+  key: string;
+  as: BodyMode;
+  attachment?: boolean;
+  signature?: string;
+}
+
+/** One record write, as the internal `writeRecord` takes it. @internal */
+export interface RecordWrite {
+  call: CallOptions;
+  key: string;
+  value: unknown;
+  contentType?: string;
+  contentLength?: number;
+}
+
+/** The query of one page of keys. @internal */
+export interface KeysQuery {
+  exclusiveStartKey?: string;
+  limit?: number;
+  prefix?: string;
+  collection?: string;
+  signature?: string;
+}
+
+/** Methods for one key-value store and its records. Get it as `client.keyValueStore(id)`. */
+export class KeyValueStoreClient {
+  /** The store reference: its id, `username~store-name` or `~store-name`. */
+  readonly id: string;
+
+  /** @internal */
+  constructor(
+    private readonly ctx: ResourceContext,
+    id: string,
+  ) {
+    this.id = checkStoreId(id);
+  }
+
+  /** The store (`GET /v2/key-value-stores/{id}`); `undefined` when there is none. */
+  async get(options: CallOptions & WaitOptions = {}): Promise<KeyValueStore | undefined> {
+    return (await this.fetchStore(callOptions(options, 'get'), options.waitMillis)) ?? undefined;
+  }
+
+  /** Changes the store's name, title or access (`PUT /v2/key-value-stores/{id}`). */
+  async update(fields: StoreUpdate, options: CallOptions = {}): Promise<KeyValueStore> {
+    return this.changeStore(callOptions(options, 'update'), fields);
+  }
+
+  /** Deletes the store and all its records. A missing store is not an error. */
+  async delete(options: CallOptions = {}): Promise<void> {
+    return this.removeStore(callOptions(options, 'delete'));
+  }
+
+  /**
+   * One page of keys; also an async iterable of every key from there on, page after page
+   * (`limit` then caps the total): `for await (const { key } of store.listKeys())`.
+   */
+  listKeys(options: StoreListKeysOptions = {}): PaginatedIterator<KeyValueStoreKeys, KeyValueStoreKey> {
+    return paginate(() => {
+      const call = callOptions(options, 'listKeys');
+      const { exclusiveStartKey, limit, prefix, collection, signature } = options;
+      const query: KeysQuery = { exclusiveStartKey, limit, prefix, collection, signature };
+      return [this.keysPage(call, query), (first) => this.iterateKeys(call, query, first)];
+    });
+  }
+
+  /**
+   * A record (`GET .../records/{key}`): `{ key, value, contentType }`, or `undefined` when there is
+   * none. The value is decoded by its content type, or raw bytes with `buffer`, or a stream with
+   * `stream`.
+   */
+  async getRecord<Value = unknown>(key: string, options: StoreGetRecordOptions = {}): Promise<StoreRecord<Value> | undefined> {
+    const record = await this.readRecord({
+      call: callOptions(options, 'getRecord'),
+      key: checkRecordKey(key),
+      as: options.stream ? 'stream' : options.buffer ? 'bytes' : 'value',
+      attachment: true,
+      signature: checkOptionalString(options.signature, 'signature'),
+      waitMillis: options.waitMillis,
+    });
+    return record ? { key: record.key, value: record.body as Value, contentType: record.contentType } : undefined;
+  }
+
+  /** Whether a record exists (`HEAD .../records/{key}`). */
+  async recordExists(key: string, options: CallOptions & WaitOptions = {}): Promise<boolean> {
+    return (await this.headRecord(callOptions(options, 'recordExists'), checkRecordKey(key), options.waitMillis)) !== null;
+  }
+
+  /** Stores a record (`PUT .../records/{key}`); see `putRecord` of `client.keyValueStores` for bodies. */
+  async setRecord(record: StoreRecordInput, options: CallOptions = {}): Promise<void> {
+    if (typeof record !== 'object' || record === null) throw new ApifyArgumentError('record', 'setRecord needs { key, value }');
+    return this.writeRecord({
+      call: callOptions(options, 'setRecord'),
+      key: checkRecordKey(record.key),
+      value: record.value,
+      contentType: checkOptionalString(record.contentType, 'contentType'),
+      contentLength: checkInteger(record.contentLength, 'contentLength', 0),
+    });
+  }
+
+  /** Deletes a record. A missing record is not an error. */
+  async deleteRecord(key: string, options: CallOptions = {}): Promise<void> {
+    return this.removeRecord(callOptions(options, 'deleteRecord'), checkRecordKey(key));
+  }
+
+  /**
+   * A URL that reads the record. When this client may see the store's `urlSigningSecretKey` (it
+   * owns the store), the URL carries a signature that opens it without a token.
+   */
+  async getRecordPublicUrl(key: string): Promise<string> {
+    checkRecordKey(key);
+    const secret = await this.signingKey();
+    const url = new URL(`${this.publicUrl()}/records/${encodePathSegment(key)}`);
+    if (secret) url.searchParams.set('signature', await createHmacSignature(secret.key, key));
+    return url.href;
+  }
+
+  /**
+   * A URL that lists the store's keys (with the given options). When this client may see the
+   * store's signing key, the URL is signed; it expires after `expiresInSecs` when given (in the
+   * options, as apify-client v2 takes it, or as the second argument).
+   */
+  async createKeysPublicUrl(options: KeysPublicUrlOptions = {}, expiresInSecs?: number): Promise<string> {
+    const { expiresInSecs: inOptions, ...query } = options;
+    const expires = checkDuration(inOptions ?? expiresInSecs, 'expiresInSecs');
+    const secret = await this.signingKey();
+    const url = new URL(`${this.publicUrl()}/keys`);
+    if (secret) {
+      const expiresAt = expires ? this.ctx.now() + expires * 1000 : 0;
+      const signature = await createStorageContentSignature({ resourceId: secret.storeId, urlSigningSecretKey: secret.key, expiresAt });
+      url.searchParams.set('signature', signature);
+    }
+    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
+    return url.href;
+  }
+
+  private publicUrl(): string {
+    return `${this.ctx.publicBaseUrl}${STORES_PATH}/${encodePathSegment(this.id)}`;
+  }
+
+  private async signingKey(): Promise<{ key: string; storeId: string } | undefined> {
+    const store = await this.get();
+    const key = store?.urlSigningSecretKey;
+    return typeof key === 'string' && key ? { key, storeId: store!.id } : undefined;
+  }
+
+  // ---- The REST calls, shared with the flat `keyValueStores` API. ----
+
+  private send(call: CallOptions, method: HttpMethod, path: string, more?: Partial<HttpRequest>): Promise<HttpResponse> {
+    return this.ctx.http.request({ method, path, call, ...more });
+  }
+
+  private get path(): string {
+    return `${STORES_PATH}/${encodePathSegment(this.id)}`;
+  }
+
+  private recordPath(key: string): string {
+    return `${this.path}/records/${encodePathSegment(key)}`;
+  }
+
+  /** `GET` of the store, through the journal; null when there is none. @internal */
+  async fetchStore(call: CallOptions, waitMillis?: number): Promise<KeyValueStore | null> {
+    const response = await this.ctx.reads.read({
+      store: this.id,
+      key: undefined,
+      waitMillis: checkDuration(waitMillis, 'waitMillis') ?? 0,
+      signal: call.signal,
+      read: () => this.send(call, 'GET', this.path).catch(nullOn404),
+      outcome: (res) => ({ exists: res !== null }),
+    });
+    if (!response) return null;
+    const store = toStore(response.data());
+    this.ctx.reads.learn(store, this.id);
+    return store;
+  }
+
+  /** `PUT` of the store's fields. @internal */
+  async changeStore(call: CallOptions, fields: StoreUpdate): Promise<KeyValueStore> {
+    if (typeof fields !== 'object' || fields === null) {
+      throw new ApifyArgumentError('store', 'a store update needs an object: { name?, title?, generalAccess? }');
+    }
+    const { name, title, generalAccess } = fields;
+    const body: Record<string, unknown> = {};
+    if (name !== undefined) body.name = name === null ? null : checkStoreName(name, 'store.name');
+    if (title !== undefined) body.title = title === null ? null : checkOptionalString(title, 'store.title');
+    if (generalAccess !== undefined) {
+      if (generalAccess !== null && !isGeneralAccess(generalAccess)) {
+        throw new ApifyArgumentError('store.generalAccess', `store.generalAccess must be one of ${GENERAL_ACCESS_VALUES.join(', ')}, or null`);
+      }
+      body.generalAccess = generalAccess;
+    }
+    const response = await this.send(call, 'PUT', this.path, { body: await encodeBody(body) });
+    const store = toStore(response.data());
+    this.ctx.reads.learn(store, this.id);
+    this.ctx.reads.noteWrite(store.id, undefined, { exists: true, at: this.ctx.now() });
+    return store;
+  }
+
+  /** `DELETE` of the store; its notes go with it, under every reference. @internal */
+  async removeStore(call: CallOptions): Promise<void> {
+    // Looked up first: once deleted, the store behind an alias can no longer be asked for.
+    const storeId = await this.ctx.reads.beforeDelete(this.id, call.signal);
+    await this.send(call, 'DELETE', this.path).catch(nullOn404);
+    this.ctx.reads.afterDelete(storeId);
+  }
+
+  /** `GET` of a record, through the journal; null when there is none. @internal */
+  async readRecord(r: RecordRead): Promise<KeyValueStoreRecord | null> {
+    const { call, key, as } = r;
+    const stream = as === 'stream';
+    const response = await this.ctx.reads.read({
+      store: this.id,
+      key,
+      waitMillis: checkDuration(r.waitMillis, 'waitMillis') ?? 0,
+      signal: call.signal,
+      read: () =>
+        this.send(call, 'GET', this.recordPath(key), {
+          query: { attachment: r.attachment || undefined, signature: r.signature },
+          responseType: stream ? 'stream' : 'bytes',
+        }).catch(nullOn404),
+      outcome: (res) =>
+        res === null
+          ? { exists: false }
+          : { exists: true, etag: res.header('etag'), digest: stream ? undefined : () => platform.digest(res.bytes) },
+      discard: (res) => {
+        if (res && stream) platform.discardStream(res.stream);
+      },
+    });
+    if (!response) return null;
+    const contentType = response.header('content-type') ?? 'application/octet-stream';
+    const body =
+      as === 'stream'
+        ? platform.userStream(response.stream, this.idleMillis(call), (cause) => this.streamError(key, cause))
+        : as === 'bytes'
+          ? platform.userBytes(response.bytes)
+          : decodeBody(response.bytes, contentType, (error) => {
+              throw response.invalid('invalid-json-record', `Record "${key}" is stored as ${contentType} but does not parse: ${error.message}`);
+            });
+    return { key, body, contentType, etag: response.header('etag') };
+  }
+
+  private idleMillis(call: CallOptions): number {
+    return Math.max(1, Math.round((call.timeoutSecs ?? this.ctx.timeoutSecs()) * 1000));
+  }
+
+  /**
+   * The error a streamed record body fails with: silent past the time limit (no `cause`), or cut
+   * off by the transport. The transport's error is not kept: it holds the request's headers.
+   */
+  private streamError(key: string, cause?: Error & { code?: string }): Error {
+    const code = cause?.code ?? 'ETIMEDOUT';
+    const timeout = !cause || code === 'ECONNABORTED' || code === 'ETIMEDOUT';
+    return new ApifyNetworkError({
+      method: 'GET',
+      path: this.recordPath(key),
+      attempt: 1,
+      type: timeout ? 'timeout' : 'network-error',
+      code,
+      detail: timeout ? 'the record stream sent nothing within the time limit' : 'the record stream broke off',
+    });
+  }
+
+  /**
+   * `PUT` of a record. A body over `maxPayloadBytes` (or, with unknown size, one that reads past
+   * it), or one the server refuses as too large (413), goes through a direct-upload URL when the
+   * server offers one. @internal
+   */
+  async writeRecord(w: RecordWrite): Promise<void> {
+    const { call, key } = w;
+    const max = this.ctx.maxPayloadBytes();
+    let body = await encodeBody(w.value, w.contentType, w.contentLength);
+    let size = body.bytes ? body.bytes.byteLength : await body.stream!.size();
+    if (size === undefined && body.stream?.chunks) {
+      body = await readAhead(body, max);
+      size = body.bytes?.byteLength;
+    }
+    const large = body.overLimit === true || (size !== undefined && size > max);
+    let etag: string | undefined;
+    if (!(large && (await this.directUpload(call, key, body)))) {
+      try {
+        etag = (await this.send(call, 'PUT', this.recordPath(key), { body, compress: true })).header('etag');
+      } catch (error) {
+        // The server's limit may be lower than ours: a body that can be sent again goes the direct way.
+        const replayable = body.bytes !== undefined || body.stream?.replayable === true;
+        const tooLarge = isApifyApiError(error) && error.statusCode === 413;
+        if (!tooLarge || !replayable || large || !(await this.directUpload(call, key, body))) throw error;
+      }
+    }
+    // Both the ETag and a digest of the bytes: ETags of different formats are settled by the digest.
+    const digest = body.bytes && this.ctx.reads.enabled ? platform.digest(body.bytes) : undefined;
+    this.ctx.reads.noteWrite(this.id, key, { exists: true, at: this.ctx.now(), etag, digest });
+  }
+
+  /**
+   * Uploads a large body to a signed URL the server hands out. Returns false when the server has
+   * no such endpoint (404), so the caller falls back to a plain PUT.
+   */
+  private async directUpload(call: CallOptions, key: string, body: PreparedBody): Promise<boolean> {
+    const response = await this.send(call, 'GET', `${this.recordPath(key)}/direct-upload-url`).catch(nullOn404);
+    const signedUrl = response && response.data<{ signedUrl?: unknown }>().signedUrl;
+    if (typeof signedUrl !== 'string' || signedUrl === '') return false;
+    // The signed URL carries its own authorisation: the token is not sent there.
+    await this.ctx.http.request({ method: 'PUT', url: new URL(signedUrl, this.ctx.baseUrl).href, body, call });
+    return true;
+  }
+
+  /** `DELETE` of a record. @internal */
+  async removeRecord(call: CallOptions, key: string): Promise<void> {
+    await this.send(call, 'DELETE', this.recordPath(key)).catch(nullOn404);
+    this.ctx.reads.noteWrite(this.id, key, { exists: false, at: this.ctx.now() });
+  }
+
+  /** `HEAD` of a record, through the journal; null when there is none. @internal */
+  headRecord(call: CallOptions, key: string, waitMillis?: number): Promise<HttpResponse | null> {
+    return this.ctx.reads.read({
+      store: this.id,
+      key,
+      waitMillis: checkDuration(waitMillis, 'waitMillis') ?? 0,
+      signal: call.signal,
+      read: () => this.send(call, 'HEAD', this.recordPath(key)).catch(nullOn404),
+      // HEAD has no body: only the ETag, when the server sends one, can tell versions apart.
+      outcome: (res) => (res === null ? { exists: false } : { exists: true, etag: res.header('etag') }),
+    });
+  }
+
+  /** One page of keys. @internal */
+  async keysPage(call: CallOptions, q: KeysQuery): Promise<KeyValueStoreKeys> {
+    const limit = checkInteger(q.limit, 'limit', 1, 1000);
+    const query = {
+      exclusiveStartKey: checkOptionalString(q.exclusiveStartKey, 'exclusiveStartKey'),
+      limit,
+      prefix: checkOptionalString(q.prefix, 'prefix'),
+      collection: checkOptionalString(q.collection, 'collection'),
+      signature: checkOptionalString(q.signature, 'signature'),
+    };
+    const page = (await this.send(call, 'GET', `${this.path}/keys`, { query })).data<Partial<KeyValueStoreKeys>>();
+    const items = page.items ?? [];
+    return {
+      items,
+      count: page.count ?? items.length,
+      limit: page.limit ?? limit ?? 1000,
+      exclusiveStartKey: page.exclusiveStartKey ?? null,
+      isTruncated: page.isTruncated === true,
+      nextExclusiveStartKey: page.nextExclusiveStartKey ?? null,
+    };
+  }
+
+  /**
+   * Every key from the query on, page by page; `q.limit` caps the total. Stops on the last page,
+   * and also if the server ever hands back a next key that does not move forward. @internal
+   */
+  async *iterateKeys(
+    call: CallOptions,
+    q: KeysQuery & { pageSize?: number },
+    first?: Promise<KeyValueStoreKeys>,
+  ): AsyncGenerator<KeyValueStoreKey, void, undefined> {
+    let left = q.limit ?? Infinity;
+    // Pages of `pageSize` (or the server's default), never more than the total still wanted.
+    const pageLimit = () => (left === Infinity ? q.pageSize : Math.min(q.pageSize ?? 1000, left));
+    let after = q.exclusiveStartKey;
+    let pending = first ?? this.keysPage(call, { ...q, limit: pageLimit() });
+    for (;;) {
+      const page = await pending;
+      const items = page.items.slice(0, left);
+      yield* items;
+      left -= items.length;
+      const next = page.nextExclusiveStartKey;
+      if (left <= 0 || !page.isTruncated || next === null || next === after || items.length === 0) return;
+      after = next;
+      pending = this.keysPage(call, { ...q, exclusiveStartKey: after, limit: pageLimit() });
+    }
+  }
+}
