@@ -22,7 +22,6 @@ export type { AutoSaveOptions, IterateKeysOptions, KeyInfo, KeyValueStoreRecord,
 export { AsyncList } from './async-list.js';
 export { saveAutoSavedValues } from './auto-save.js';
 export {
-  backendFor,
   closeKeyValueStores,
   getAutoSavedValue,
   getInput,
