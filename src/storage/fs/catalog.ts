@@ -82,7 +82,7 @@ export class FolderCatalog implements StoreCatalog {
     if (!this.options.readOnly) {
       // Loading the index also corrects the byte count.
       if (loaded.needsStats) await store.records.ensureLoaded();
-      if (loaded.needsSave || store.dirty) await store.save();
+      if (loaded.needsSave) await store.save();
     }
     return store;
   }
@@ -317,14 +317,14 @@ export class FolderCatalog implements StoreCatalog {
     });
   }
 
-  /** Waits for writes, saves corrected byte totals, stops watches. */
+  /**
+   * Waits for writes and stops watches. A byte total corrected by a scan is kept in memory
+   * only: a store's metadata file is rewritten when the store changes, not because we looked.
+   */
   async close(): Promise<void> {
     await this.changes.run(async () => {});
     const stores = [...this.byId.values()];
     await Promise.all(stores.map((store) => store.close()));
-    if (!this.options.readOnly) {
-      await Promise.all(stores.filter((store) => store.dirty && !store.deleted).map((store) => store.save().catch(() => undefined)));
-    }
     this.byId.clear();
     this.byFolder.clear();
     this.byUserName.clear();

@@ -14,7 +14,7 @@ import { createHash } from 'node:crypto';
 import { isNotFound, readJsonFile } from './fs-utils.js';
 import { childPath, STORE_METADATA_FILE } from './layout.js';
 import { parseStoreInfo } from '../store-metadata.js';
-import type { StoreInfo } from '../types.js';
+import { LOCAL_USER, type StoreInfo } from '../types.js';
 
 /** Ids we accept from metadata files: ours (17 alphanumerics), Crawlee's UUIDs and the like. */
 const ACCEPTABLE_ID = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -25,7 +25,7 @@ export interface LoadedStoreFolder {
   info: StoreInfo;
   /** What the metadata file held (unknown fields are written back unchanged). */
   extra: Record<string, unknown>;
-  /** The metadata file is missing or lacks fields we keep; it may be completed (never by a read-only open). */
+  /** The metadata file is missing; it may be added (never by a read-only open). */
   needsSave: boolean;
   /** No stats were on disk; they must be computed from the records. */
   needsStats: boolean;
@@ -49,6 +49,11 @@ export async function readStoreFolder(
   const hasMetadata = raw !== null && typeof raw === 'object' && !Array.isArray(raw);
   const data = (hasMetadata ? raw : {}) as Record<string, unknown>;
   const parsed = parseStoreInfo(data, now);
+  if (typeof data.username !== 'string') {
+    // Not written by us (Crawlee writes `userId: "1"`): the folder's owner is the local user.
+    parsed.userId = LOCAL_USER.id;
+    parsed.username = LOCAL_USER.username;
+  }
 
   let name: string | null;
   if (typeof data.name === 'string' && data.name !== '') name = data.name;
@@ -76,20 +81,11 @@ export async function readStoreFolder(
     stats: parsed.stats,
     ...(parsed.temporary ? { temporary: true } : {}),
   };
-  const complete =
-    hasMetadata &&
-    data.id === id &&
-    data.name === name &&
-    typeof data.userId === 'string' &&
-    typeof data.username === 'string' &&
-    typeof data.generalAccess === 'string' &&
-    typeof data.accessedAt === 'string' &&
-    typeof data.stats === 'object' &&
-    data.stats !== null;
   return {
     info,
     extra: hasMetadata ? { ...data } : {},
-    needsSave: !complete,
+    // A metadata file that exists is left as it is until the store changes; a missing one is added.
+    needsSave: !hasMetadata,
     needsStats: !(data.stats && typeof data.stats === 'object'),
   };
 }

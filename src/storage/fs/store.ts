@@ -25,8 +25,6 @@ export class Store {
   readonly lock = new SharedLock();
   readonly records: StoreRecords;
   deleted = false;
-  /** Metadata changed in memory (the byte total corrected by a scan) and not saved yet. */
-  dirty = false;
   private readonly saving = new Mutex();
   private stopWatching: (() => void) | undefined;
 
@@ -46,10 +44,7 @@ export class Store {
       readOnly: options.readOnly,
       caseInsensitive: options.caseInsensitive,
       onLoaded: (totalBytes) => {
-        if (this.info.stats.storageBytes !== totalBytes) {
-          this.info.stats.storageBytes = totalBytes;
-          this.dirty = true;
-        }
+        this.info.stats.storageBytes = totalBytes;
         this.watch();
       },
     });
@@ -65,7 +60,6 @@ export class Store {
 
   /** Writes `__metadata__.json` now (atomically), keeping the fields we do not know. Call under no lock. */
   async save(): Promise<void> {
-    this.dirty = false;
     await this.saving.run(() =>
       this.lock.shared(async () => {
         if (this.deleted) return;
