@@ -19,6 +19,14 @@ export function serializeRecordMetadata(meta: RecordMetadataFile): string {
 
 /** `null` when the content is not a usable sidecar. */
 export function parseRecordMetadata(raw: unknown): RecordMetadataFile | null {
+  // Crawlee 3.x writes its sidecars JSON-encoded twice (a JSON string holding the object).
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+  }
   if (!raw || typeof raw !== 'object') return null;
   const data = raw as Record<string, unknown>;
   if (typeof data.key !== 'string' || typeof data.contentType !== 'string' || !data.contentType) return null;

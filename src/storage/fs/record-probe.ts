@@ -32,13 +32,19 @@ export async function probeRecord(
 ): Promise<IndexEntry | null> {
   const sidecar = await readSidecarOrNull(childPath(storeDir, sidecarFileName(stem)));
   if (sidecar && sidecar.key === key) {
-    const stats = await regularFile(childPath(storeDir, dataFileName(stem, sidecar.extension)));
+    // The declared `{stem}.{ext}`, or Crawlee's file named after the key alone.
+    let ext: string | null = sidecar.extension;
+    let stats = await regularFile(childPath(storeDir, dataFileName(stem, ext)));
+    if (!stats) {
+      ext = null;
+      stats = await regularFile(childPath(storeDir, stem));
+    }
     if (stats) {
       const modifiedAt = sidecar.modifiedAt ? new Date(sidecar.modifiedAt) : stats.mtime;
       return {
         key,
         stem,
-        ext: sidecar.extension,
+        ext,
         contentType: sidecar.contentType,
         size: stats.size,
         etag: sidecar.size === stats.size ? sidecar.etag : undefined,

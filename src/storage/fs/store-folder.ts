@@ -140,6 +140,21 @@ export async function scanStoreFolder(storeDir: string, options: { readOnly?: bo
     }
   }
 
+  // Crawlee names a record's file after the key alone when the key's own extension fits the
+  // content type (key `page.html`, text/html: file `page.html`, sidecar
+  // `page.html.__metadata__.json`). Such a file belongs to the sidecar's key, not to `page`.
+  for (const stem of sidecars) {
+    if (dataFiles.has(stem) || !isValidKey(stem)) continue;
+    const named = parseFileName(stem);
+    if (named.kind !== 'data') continue;
+    const list = dataFiles.get(named.stem);
+    const at = list?.findIndex((file) => file.ext === named.ext) ?? -1;
+    if (!list || at < 0) continue;
+    list.splice(at, 1);
+    if (list.length === 0) dataFiles.delete(named.stem);
+    dataFiles.set(stem, [{ stem, ext: null }]);
+  }
+
   // Files by key. A key may have files under two stems: a long key written by Crawlee
   // under its own name, then rewritten by us under its hashed stem.
   const records = new Map<
@@ -167,11 +182,12 @@ export async function scanStoreFolder(storeDir: string, options: { readOnly?: bo
   const entries: IndexEntry[] = [];
   await forEachLimited([...records], 32, async ([key, { files, sidecar, hasSidecar, sidecarStem }]) => {
     if (files.length === 0) {
-      // Metadata of a record whose body is gone (a delete cut short): drop it.
-      if (hasSidecar) await remove(sidecarFileName(sidecarStem));
+      // Our metadata of a record whose body is gone (a delete cut short): drop it. Another
+      // program's sidecar (no ETag) is not ours to remove.
+      if (hasSidecar && sidecar?.etag !== undefined) await remove(sidecarFileName(sidecarStem));
       return;
     }
-    const entry = sidecar && files.some((file) => file.stem === sidecarStem && file.ext === sidecar.extension)
+    const entry = sidecar && files.some((file) => file.stem === sidecarStem && (file.ext === sidecar.extension || file.ext === null))
       ? await entryFromSidecar(storeDir, key, sidecarStem, sidecar, files, remove)
       : await entryFromFiles(storeDir, key, files);
     if (entry) entries.push(entry);
@@ -187,10 +203,15 @@ async function entryFromSidecar(
   files: DataFile[],
   remove: (name: string) => Promise<void>,
 ): Promise<IndexEntry | null> {
-  const current: DataFile = { stem, ext: sidecar.extension };
-  // Other data files of this key are leftovers of a write that changed the file name.
-  for (const file of files) {
-    if (dataFileOf(file) !== dataFileOf(current)) await remove(dataFileOf(file));
+  const current: DataFile = files.some((file) => file.stem === stem && file.ext === sidecar.extension)
+    ? { stem, ext: sidecar.extension }
+    : { stem, ext: null };
+  // Other data files of this key are leftovers of one of our writes that changed the file
+  // name (only our sidecars carry an ETag; another program's files are left alone).
+  if (sidecar.etag !== undefined) {
+    for (const file of files) {
+      if (dataFileOf(file) !== dataFileOf(current)) await remove(dataFileOf(file));
+    }
   }
   const stats = await statOrNull(childPath(storeDir, dataFileOf(current)));
   if (!stats) return null;

@@ -20,7 +20,10 @@ export function watchStoreFolder(dir: string, records: StoreRecords, rescanInter
           const parsed = parseFileName(name);
           if (parsed.kind === 'store-metadata') continue;
           const ext = parsed.kind === 'data' ? parsed.ext : null;
-          if (isValidKey(parsed.stem)) {
+          if (parsed.kind === 'data' && ext !== null && isValidKey(name) && (await hasOwnSidecar(dir, name))) {
+            // Crawlee's file named after its key alone (`page.html`): the record is `page.html`.
+            await records.refreshKey(name, name, null);
+          } else if (isValidKey(parsed.stem)) {
             await records.refreshKey(parsed.stem, parsed.stem, ext);
           } else if (isLongKeyStem(parsed.stem)) {
             const key = await keyOfHashedStem(dir, parsed.stem);
@@ -42,5 +45,14 @@ async function keyOfHashedStem(dir: string, stem: string): Promise<string | unde
     return meta && isValidKey(meta.key) ? meta.key : undefined;
   } catch {
     return undefined;
+  }
+}
+
+async function hasOwnSidecar(dir: string, key: string): Promise<boolean> {
+  try {
+    const meta = parseRecordMetadata(await readJsonFile(childPath(dir, sidecarFileName(key))));
+    return meta?.key === key;
+  } catch {
+    return false;
   }
 }
