@@ -112,12 +112,22 @@ describe('store metadata', () => {
 
   it('adds missing metadata without renaming the folder, and reads do not rewrite it', async () => {
     await writeCrawleeFolder(dir, false);
-    storage = await openStorage(dir, { metadataFlushMillis: 10 });
+    storage = await openStorage(dir);
     const metaFile = path.join(storesDir(), 'Store.v2', '__metadata__.json');
     const added = JSON.parse(await fsp.readFile(metaFile, 'utf8'));
     expect(added).toMatchObject({ name: 'Store.v2' });
     expect(added.temporary).toBeUndefined();
     expect(await fsp.readdir(storesDir())).toContain('Store.v2');
+    const before = await snapshot(storesDir());
+    const store = (await storage.getStore('Store.v2'))!;
+    for (let i = 0; i < 20; i++) {
+      await storage.getRecord(store.id, 'INPUT');
+      await storage.listKeys(store.id);
+      await storage.getStore('Store.v2');
+    }
+    // Reads are counted in memory; the metadata is saved at most every few seconds.
+    expect((await storage.getStore(store.id))!.stats.readCount).toBe(20);
+    expect(await snapshot(storesDir())).toEqual(before);
   });
 });
 
