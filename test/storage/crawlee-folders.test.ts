@@ -2,6 +2,7 @@
  * The engine on folders Crawlee wrote: odd store names, years-old access times, metadata on
  * and off, other processes writing while it runs, duplicate names, case-insensitive names.
  */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -178,6 +179,14 @@ describe('other writers', () => {
     await crawleeWrite(dir, 'Store.v2', { INPUT: { value: 'x'.repeat(500), contentType: 'text/plain' } });
     await waitFor(async () => ((await keys()).find((i) => i.key === 'INPUT')?.size === 500 ? true : undefined));
     expect((await storage.getRecord(store.id, 'INPUT'))!.contentType).toBe('text/plain');
+
+    // Rewritten in place with a body of the same length: the new bytes are served.
+    const sameLength = { value: 'y'.repeat(500), contentType: 'text/plain' };
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    await crawleeWrite(dir, 'Store.v2', { INPUT: sameLength });
+    const newEtag = `"${createHash('md5').update('y'.repeat(500)).digest('hex')}"`;
+    await waitFor(async () => ((await storage!.getRecord(store.id, 'INPUT'))!.etag === newEtag ? true : undefined));
+    expect((await bodyOf(storage, store.id, 'INPUT'))!.toString()).toBe('y'.repeat(500));
 
     await fsp.rm(path.join(storesDir(), 'Store.v2', 'blob.bin'));
     await waitFor(async () => ((await keys()).some((i) => i.key === 'blob') ? undefined : true));

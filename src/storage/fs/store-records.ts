@@ -336,12 +336,20 @@ export class StoreRecords {
         if (!index || this.committing.has(key)) return;
         const entry = index.get(key);
         if (entry && entry.stem !== stem) return; // a stale file under another stem: not the record
+        // Our own commits (and touches that change nothing) end here with one lstat.
+        if (entry && (ext === null || ext === entry.ext)) {
+          const stats = await fsp.lstat(childPath(this.ctx.dir(), dataFileOf(entry))).catch(() => null);
+          const unchanged = stats?.isFile() && stats.ino === entry.ino && stats.size === entry.size;
+          // A file rewritten in place (Crawlee does) keeps its inode: its time tells.
+          if (unchanged && stats!.mtimeMs <= entry.modifiedAt.getTime()) return;
+        }
         const found = await probeRecord(this.ctx.dir(), key, stem, [ext, entry?.ext ?? null]);
         if (!found) {
           if (entry && index.delete(key)) this.fold?.remove(key);
           return;
         }
-        if (entry && entry.ino === found.ino && entry.size === found.size && entry.contentType === found.contentType) return;
+        const same = entry && entry.ino === found.ino && entry.size === found.size && entry.contentType === found.contentType;
+        if (same && entry.modifiedAt.getTime() >= found.modifiedAt.getTime()) return;
         index.set(found);
         this.fold?.add(key, found.stem);
       }),
