@@ -9,6 +9,8 @@ export interface RecordMetadataFile {
   size?: number;
   etag?: string;
   modifiedAt?: string;
+  /** The file stem, written only when it is not the key's usual one (a case twin's hashed stem). */
+  stem?: string;
 }
 
 export function serializeRecordMetadata(meta: RecordMetadataFile): string {
@@ -17,6 +19,14 @@ export function serializeRecordMetadata(meta: RecordMetadataFile): string {
 
 /** `null` when the content is not a usable sidecar. */
 export function parseRecordMetadata(raw: unknown): RecordMetadataFile | null {
+  // Crawlee 3.x writes its sidecars JSON-encoded twice (a JSON string holding the object).
+  if (typeof raw === 'string') {
+    try {
+      raw = JSON.parse(raw);
+    } catch {
+      return null;
+    }
+  }
   if (!raw || typeof raw !== 'object') return null;
   const data = raw as Record<string, unknown>;
   if (typeof data.key !== 'string' || typeof data.contentType !== 'string' || !data.contentType) return null;
@@ -28,5 +38,6 @@ export function parseRecordMetadata(raw: unknown): RecordMetadataFile | null {
     size: typeof data.size === 'number' ? data.size : undefined,
     etag: typeof data.etag === 'string' ? data.etag : undefined,
     modifiedAt: typeof data.modifiedAt === 'string' ? data.modifiedAt : undefined,
+    stem: typeof data.stem === 'string' ? data.stem : undefined,
   };
 }
