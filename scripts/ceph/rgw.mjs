@@ -107,7 +107,7 @@ osd pg log trim min = 10
 osd memory target = 268435456
 osd op num shards = 1
 osd op num threads per shard = 2
-rgw frontends = beast endpoint=127.0.0.1:PORT_PLACEHOLDER
+rgw frontends = beast endpoint=127.0.0.1:PORT_PLACEHOLDER tcp_nodelay=1
 rgw dns name = 127.0.0.1
 rgw thread pool size = 64
 debug ms = 0
@@ -169,7 +169,9 @@ export async function startRgw(options = {}) {
         // already gone
       }
     }
-    await Promise.all(children.map((c) => (c.exitCode !== null || c.signalCode ? null : new Promise((r) => c.once('exit', r)))));
+    // The children are unref'd, so their 'exit' events hold no handle: poll (bounded) instead.
+    const deadline = Date.now() + 5000;
+    while (children.some((c) => c.exitCode === null && c.signalCode === null) && Date.now() < deadline) await sleep(10);
     if (!process.env.RGW_KEEP_DIR) await fsp.rm(dir, { recursive: true, force: true });
   };
 

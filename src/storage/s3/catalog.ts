@@ -67,6 +67,13 @@ export class S3StoreCatalog implements StoreCatalog {
     }
   }
 
+  /** The same by username (`username~name` references). */
+  async findByUsername(username: string, name: string): Promise<StoreInfo | null> {
+    const claim = await this.bucket.getText(this.layout.nameClaim(name));
+    const info = claim ? await this.get(claim.text.trim()) : null;
+    return info && info.username === username && info.name === name ? this.findByName(info.userId, name) : null;
+  }
+
   async create(info: StoreInfo): Promise<void> {
     if (info.name !== null) await this.claimName(info.name, info.id);
     try {

@@ -251,11 +251,16 @@ async function readAll(body: RecordBody): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
   const limit = body.maxBytes ?? Infinity;
-  for await (const chunk of body.stream) {
+  const source = body.stream as Readable | Uint8Array;
+  if (source instanceof Uint8Array) {
+    if (source.byteLength > limit) throw new PayloadTooLargeError(limit, source.byteLength);
+    return Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  }
+  for await (const chunk of source) {
     const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
     total += buf.byteLength;
     if (total > limit) {
-      body.stream.destroy();
+      source.destroy();
       throw new PayloadTooLargeError(limit, total);
     }
     chunks.push(buf);
