@@ -48,9 +48,18 @@ export type StoreRef =
   | { kind: 'id'; id: string }
   | { kind: 'name'; username: string | undefined; name: string };
 
-/** Splits a store reference at its last `~`; `undefined` when it cannot be one (empty parts, `.`, `..`). */
+/** The longest store reference accepted (a name found on disk may be longer than an API name). */
+export const MAX_STORE_REF_LENGTH = 300;
+
+/**
+ * Splits a store reference at its last `~`; `undefined` when it cannot be one (empty parts,
+ * `.`, `..`, a path separator or a control character, over {@link MAX_STORE_REF_LENGTH}).
+ * Names are not checked against the store-name rule: stores found on disk keep names the API
+ * would refuse for a new store (Crawlee's `my_store`, `Store.v2`), and are looked up by them.
+ */
 export function parseStoreRef(ref: string): StoreRef | undefined {
-  if (ref === '' || ref === '.' || ref === '..' || /[\s/?#\\]/.test(ref)) return undefined;
+  if (ref === '' || ref === '.' || ref === '..' || ref.length > MAX_STORE_REF_LENGTH) return undefined;
+  if (/[\u0000-\u001f\u007f/\\]/.test(ref)) return undefined;
   const tilde = ref.lastIndexOf('~');
   if (tilde < 0) return { kind: 'id', id: ref };
   const name = ref.slice(tilde + 1);

@@ -66,13 +66,30 @@ async function readAll(stream: Readable): Promise<Buffer> {
 export class LocalBackend implements StorageBackend {
   readonly kind = 'local';
   private opened: Promise<void> | undefined;
+  private storage: KeyValueStorage;
+  /** Until the first write the folder is opened read-only: reading writes nothing to it. */
+  private writable: boolean;
+  private upgrading: Promise<void> | undefined;
 
   constructor(
     readonly location: string,
-    private readonly storage: KeyValueStorage = new FileStorage({ storageDir: location }),
-  ) {}
+    storage?: KeyValueStorage,
+  ) {
+    this.writable = storage !== undefined;
+    // Only `apify-kv serve` sweeps expired stores; in-process use never does.
+    this.storage = storage ?? new FileStorage({ storageDir: location, readOnly: true, sweep: false });
+  }
 
-  private async engine(): Promise<KeyValueStorage> {
+  private async engine(write = false): Promise<KeyValueStorage> {
+    if (write && !this.writable) {
+      this.upgrading ??= (async () => {
+        if (this.opened) await this.opened.then(() => this.storage.close(), () => undefined);
+        this.opened = undefined;
+        this.storage = new FileStorage({ storageDir: this.location, sweep: false });
+        this.writable = true;
+      })();
+      await this.upgrading;
+    }
     this.opened ??= this.storage.open();
     await this.opened;
     return this.storage;
@@ -95,17 +112,17 @@ export class LocalBackend implements StorageBackend {
   }
 
   async getOrCreateStore(name: string): Promise<{ store: StoreSummary; created: boolean }> {
-    const { store, created } = await (await this.engine()).getOrCreateStore({ name, user: LOCAL_USER });
+    const { store, created } = await (await this.engine(true)).getOrCreateStore({ name, user: LOCAL_USER });
     return { store: summarize(store), created };
   }
 
   async renameStore(id: string, name: string | null): Promise<StoreSummary> {
-    const storage = await this.engine();
+    const storage = await this.engine(true);
     return summarize(await onStore(id, () => storage.updateStore(id, { name })));
   }
 
   async deleteStore(id: string): Promise<boolean> {
-    return (await this.engine()).deleteStore(id);
+    return (await this.engine(true)).deleteStore(id);
   }
 
   async listKeys(storeId: string, args: ListKeysArgs): Promise<KeyPage> {
@@ -140,12 +157,12 @@ export class LocalBackend implements StorageBackend {
 
   async putRecord(storeId: string, key: string, body: BodySource, contentType: string): Promise<void> {
     const data = Buffer.isBuffer(body) || body instanceof Readable ? body : createReadStream(body.path);
-    const storage = await this.engine();
+    const storage = await this.engine(true);
     await onStore(storeId, () => storage.putRecord(storeId, key, data, { contentType }));
   }
 
   async deleteRecord(storeId: string, key: string): Promise<void> {
-    const storage = await this.engine();
+    const storage = await this.engine(true);
     await orNull(() => storage.deleteRecord(storeId, key)); // like the API: deleting from a missing store is no error
   }
 

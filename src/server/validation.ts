@@ -1,9 +1,6 @@
 /** Input checks done before anything reaches storage, so bad input never touches a file. */
-import { isValidKey, isValidStoreName } from '../rules.js';
+import { isValidKey, isValidStoreName, parseStoreRef } from '../rules.js';
 import { invalidInput, invalidRecordKey } from './errors.js';
-
-/** What a store reference may contain: ids, names, `username~name`, `~name`. */
-const STORE_REF_PATTERN = /^[a-zA-Z0-9._~-]{1,200}$/;
 
 /**
  * The contract's key pattern, minus `.` and `..`: those match it, but every URL library
@@ -25,8 +22,12 @@ export function assertValidStoreName(name: unknown): asserts name is string {
   }
 }
 
+/**
+ * Store references: ids, `username~name`, `~name`. Names are matched as stored, so names found
+ * on disk that the API would refuse for a new store (`my_store`, `Store.v2`) can be looked up.
+ */
 export function assertValidStoreRef(ref: string | undefined): asserts ref is string {
-  if (ref === undefined || !STORE_REF_PATTERN.test(ref) || ref === '.' || ref === '..' || ref === '~') {
+  if (ref === undefined || parseStoreRef(ref) === undefined) {
     throw invalidInput('Key-value store ID is not valid: use the store ID or "username~store-name".');
   }
 }

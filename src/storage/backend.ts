@@ -28,6 +28,8 @@ export interface StoreCatalog {
   get(id: string): Promise<StoreInfo | null>;
   /** The store of this user with this exact name, if any. */
   findByName(userId: string, name: string): Promise<StoreInfo | null>;
+  /** The same by username (`username~name` references). */
+  findByUsername(username: string, name: string): Promise<StoreInfo | null>;
   /** Creates the store atomically; throws `StorageError('name-not-unique')` when its name is taken. */
   create(info: StoreInfo): Promise<void>;
   /** Saves changed metadata (rename, access, stats, times); throws `name-not-unique` on a taken name. */
@@ -36,9 +38,9 @@ export interface StoreCatalog {
   remove(id: string): Promise<boolean>;
 }
 
-/** A record body to store: a stream, its size when known, and the most bytes to accept. */
+/** A record body to store: a stream (or the whole body in memory), its size when known, and the most bytes to accept. */
 export interface RecordBody {
-  stream: Readable;
+  stream: Readable | Uint8Array;
   size?: number;
   /** Throw `PayloadTooLargeError` as soon as the body passes this many bytes; nothing is stored then. */
   maxBytes?: number;

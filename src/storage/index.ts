@@ -4,3 +4,5 @@ export { FileStorage } from './fs/file-storage.js';
 export { LaggingStorage, type LaggingStorageOptions } from './lagging-storage.js';
 export { resolveStorageDir } from './storage-dir.js';
 export { isValidKey, isValidStoreName } from './validation.js';
+export { StorageService, type StorageServiceOptions } from './service.js';
+export type { StorageBackend, StoreCatalog, RecordStore, RecordBody } from './backend.js';

@@ -11,9 +11,14 @@ export function emptyStats(): StoreStats {
   return { readCount: 0, writeCount: 0, deleteCount: 0, listCount: 0, storageBytes: 0 };
 }
 
-export function serializeStoreInfo(info: StoreInfo): string {
+/**
+ * The metadata file's text. `extra` is what the file held before (read-modify-write): fields
+ * we do not know (the user's, a newer Crawlee's) are kept as they were.
+ */
+export function serializeStoreInfo(info: StoreInfo, extra: Record<string, unknown> = {}): string {
   return `${JSON.stringify(
     {
+      ...extra,
       id: info.id,
       name: info.name,
       userId: info.userId,
@@ -23,6 +28,7 @@ export function serializeStoreInfo(info: StoreInfo): string {
       accessedAt: info.accessedAt.toISOString(),
       generalAccess: info.generalAccess,
       stats: info.stats,
+      ...(info.temporary ? { temporary: true } : {}),
     },
     null,
     2,
@@ -48,6 +54,7 @@ export function parseStoreInfo(raw: unknown, fallbackTime: Date): Partial<StoreI
       ? (data.generalAccess as GeneralAccess)
       : DEFAULT_GENERAL_ACCESS,
     stats: parseStats(data.stats),
+    temporary: data.temporary === true,
   };
 }
 

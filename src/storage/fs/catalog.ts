@@ -1,0 +1,341 @@
+/**
+ * The folder backend's store catalog: every store folder under `key_value_stores`, looked
+ * up by id, by (user id, name) and by (username, name) through maps.
+ *
+ * The folders are the user's: a store folder is only ever created (new stores) or removed
+ * (an explicit delete). Renaming a store changes its metadata, never its folder. Folders
+ * other processes create or remove are picked up (`refresh`, `discover`).
+ */
+import { promises as fsp } from 'node:fs';
+
+import type { StoreCatalog } from '../backend.js';
+import { StorageError } from '../errors.js';
+import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
+import { childPath, CREATING_PREFIX, DELETING_PREFIX, STORE_METADATA_FILE } from './layout.js';
+import { Mutex } from '../locks.js';
+import { cloneStoreInfo, serializeStoreInfo } from '../store-metadata.js';
+import { Store, type StoreOptions } from './store.js';
+import { recoverTempFolder } from './store-folder.js';
+import { readStoreFolder } from './store-loader.js';
+import type { StoreInfo } from '../types.js';
+
+export interface FolderCatalogOptions extends StoreOptions {
+  warn: (message: string) => void;
+}
+
+export class FolderCatalog implements StoreCatalog {
+  private readonly byId = new Map<string, Store>();
+  private readonly byFolder = new Map<string, Store>();
+  /** Stores claiming each name, by `user id \n name` and `username \n name`; the first one answers. */
+  private readonly byUserName = new Map<string, Store[]>();
+  private readonly byUsername = new Map<string, Store[]>();
+  /** Serializes changes to the set of stores (create, remove, discovery). */
+  private readonly changes = new Mutex();
+
+  constructor(private readonly options: FolderCatalogOptions) {}
+
+  private get storesDir(): string {
+    return this.options.storesDir;
+  }
+
+  // ---- loading ---------------------------------------------------------------------
+
+  /** Reads every store folder, in name order (so duplicate names resolve the same way each time). */
+  async load(): Promise<void> {
+    const names = await this.readFolderNames();
+    for (const name of names) {
+      if (name.startsWith('.')) {
+        // Leftovers of our own store creation or deletion cut short.
+        if (!this.options.readOnly && (name.startsWith(CREATING_PREFIX) || name.startsWith(DELETING_PREFIX))) {
+          await fsp.rm(childPath(this.storesDir, name), { recursive: true, force: true });
+        }
+        continue;
+      }
+      await this.loadFolder(name);
+    }
+  }
+
+  /** Folder names under `key_value_stores`, sorted; none when it does not exist. */
+  private async readFolderNames(): Promise<string[]> {
+    let dirents;
+    try {
+      dirents = await fsp.readdir(this.storesDir, { withFileTypes: true });
+    } catch (error) {
+      if (isNotFound(error)) return [];
+      throw error;
+    }
+    return dirents.filter((dirent) => dirent.isDirectory()).map((dirent) => dirent.name).sort();
+  }
+
+  private async loadFolder(folder: string): Promise<Store | null> {
+    const dir = childPath(this.storesDir, folder);
+    if (!this.options.readOnly) await recoverTempFolder(dir);
+    let loaded;
+    try {
+      loaded = await readStoreFolder(this.storesDir, folder, new Date(this.options.now()), (id) => this.byId.has(id));
+    } catch (error) {
+      if (isNotFound(error)) return null; // removed meanwhile
+      throw error;
+    }
+    const store = new Store(loaded.info, folder, loaded.extra, this.options);
+    this.add(store);
+    if (!this.options.readOnly) {
+      // Loading the index also corrects the byte count.
+      if (loaded.needsStats) await store.records.ensureLoaded();
+      if (loaded.needsSave) await store.save();
+    }
+    return store;
+  }
+
+  /** Loads the folder `folder` if it exists and is not known yet (made by another process). */
+  private async discover(folder: string): Promise<void> {
+    if (this.byFolder.has(folder) || folder.startsWith('.')) return;
+    try {
+      if (!(await fsp.stat(childPath(this.storesDir, folder))).isDirectory()) return;
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    await this.loadFolder(folder);
+  }
+
+  /**
+   * Picks up folders other processes created or removed since the last look: `names` are
+   * the folder names a watch reported, or all folders when omitted.
+   */
+  refresh(names?: string[]): Promise<void> {
+    return this.changes.run(async () => {
+      const present = new Set(names === undefined ? await this.readFolderNames() : []);
+      const candidates = names ?? [...present];
+      for (const folder of candidates) await this.discover(folder);
+      const gone = names === undefined
+        ? [...this.byFolder.keys()].filter((folder) => !present.has(folder))
+        : await this.missingFolders(names.filter((folder) => this.byFolder.has(folder)));
+      // A folder removed by someone else: the store is gone, nothing of ours to remove.
+      for (const folder of gone) this.forget(this.byFolder.get(folder)!);
+    });
+  }
+
+  private async missingFolders(folders: string[]): Promise<string[]> {
+    const missing: string[] = [];
+    for (const folder of folders) {
+      try {
+        await fsp.stat(childPath(this.storesDir, folder));
+      } catch (error) {
+        if (isNotFound(error)) missing.push(folder);
+      }
+    }
+    return missing;
+  }
+
+  // ---- the index of stores ------------------------------------------------------------
+
+  private add(store: Store): void {
+    this.byId.set(store.info.id, store);
+    this.byFolder.set(store.folder, store);
+    this.claim(store);
+  }
+
+  private forget(store: Store): void {
+    store.deleted = true;
+    void store.close();
+    this.unclaim(store);
+    this.byId.delete(store.info.id);
+    if (this.byFolder.get(store.folder) === store) this.byFolder.delete(store.folder);
+  }
+
+  private claim(store: Store): void {
+    const { name, userId, username } = store.info;
+    if (name === null) return;
+    const claimants = this.claimants(this.byUserName, `${userId}\n${name}`);
+    claimants.push(store);
+    // Deterministic: the folder named after the store first, then by folder name.
+    const rank = (s: Store) => (s.folder === name ? '' : `~${s.folder}`);
+    claimants.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
+    const byUsername = this.claimants(this.byUsername, `${username}\n${name}`);
+    byUsername.push(store);
+    byUsername.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
+    if (claimants.length > 1) {
+      const folders = claimants.map((s) => JSON.stringify(s.folder)).join(' and ');
+      this.options.warn(
+        `Store folders ${folders} in ${this.storesDir} both claim the store name ${JSON.stringify(name)}; ` +
+          `both are kept, and the name refers to ${JSON.stringify(claimants[0]!.folder)} (the others stay readable by id).`,
+      );
+    }
+  }
+
+  private unclaim(store: Store): void {
+    const { name, userId, username } = store.info;
+    if (name === null) return;
+    for (const [map, key] of [
+      [this.byUserName, `${userId}\n${name}`],
+      [this.byUsername, `${username}\n${name}`],
+    ] as const) {
+      const list = map.get(key);
+      if (!list) continue;
+      const at = list.indexOf(store);
+      if (at >= 0) list.splice(at, 1);
+      if (list.length === 0) map.delete(key);
+    }
+  }
+
+  private claimants(map: Map<string, Store[]>, key: string): Store[] {
+    let list = map.get(key);
+    if (!list) map.set(key, (list = []));
+    return list;
+  }
+
+  /** The live store (for the backend's record I/O). */
+  store(id: string): Store | undefined {
+    return this.byId.get(id);
+  }
+
+  // ---- StoreCatalog ------------------------------------------------------------------
+
+  async *list(): AsyncIterable<StoreInfo> {
+    for (const store of [...this.byId.values()]) yield cloneStoreInfo(store.info);
+  }
+
+  async get(id: string): Promise<StoreInfo | null> {
+    const store = this.byId.get(id);
+    return store ? cloneStoreInfo(store.info) : null;
+  }
+
+  async findByName(userId: string, name: string): Promise<StoreInfo | null> {
+    let store = this.byUserName.get(`${userId}\n${name}`)?.[0];
+    if (!store) {
+      // Another process may have just made it: its folder is named after it.
+      await this.changes.run(() => this.discover(name).catch(() => undefined));
+      store = this.byUserName.get(`${userId}\n${name}`)?.[0];
+    }
+    return store ? cloneStoreInfo(store.info) : null;
+  }
+
+  async findByUsername(username: string, name: string): Promise<StoreInfo | null> {
+    let store = this.byUsername.get(`${username}\n${name}`)?.[0];
+    if (!store) {
+      await this.changes.run(() => this.discover(name).catch(() => undefined));
+      store = this.byUsername.get(`${username}\n${name}`)?.[0];
+    }
+    return store ? cloneStoreInfo(store.info) : null;
+  }
+
+  /**
+   * Creates the folder complete with its metadata under a hidden name, then renames it into
+   * place, so a crash never leaves a half-made store. A named store's folder is its name; if
+   * that folder exists (another user's store, or one another process just made), an unnamed
+   * store's id is used instead, or `name-not-unique` is thrown when it is this user's store.
+   */
+  create(info: StoreInfo): Promise<void> {
+    this.assertWritable();
+    return this.changes.run(async () => {
+      if (this.byId.has(info.id)) throw new StorageError('invalid-input', `Store id ${info.id} is taken.`);
+      if (info.name !== null) {
+        await this.discover(info.name);
+        if (this.byUserName.get(`${info.userId}\n${info.name}`)?.length) throw nameTaken(info.name);
+      }
+      await fsp.mkdir(this.storesDir, { recursive: true });
+      const staging = childPath(this.storesDir, `${CREATING_PREFIX}${tempStem()}`);
+      await fsp.mkdir(staging);
+      const extra = {};
+      try {
+        await writeNewFileDurably(childPath(staging, STORE_METADATA_FILE), serializeStoreInfo(info, extra));
+        await fsyncDir(staging);
+        let folder = info.name ?? info.id;
+        if (this.byFolder.has(folder) || !(await this.renameIfFree(staging, folder))) {
+          if (info.name !== null) {
+            // Made by another process meanwhile: if it is this user's store of that name, it is the one.
+            await this.discover(info.name);
+            if (this.byUserName.get(`${info.userId}\n${info.name}`)?.length) throw nameTaken(info.name);
+          }
+          folder = info.id;
+          if (!(await this.renameIfFree(staging, folder))) throw new Error(`Store folder ${folder} exists.`);
+        }
+        await fsyncDir(this.storesDir);
+        this.add(new Store(cloneStoreInfo(info), folder, extra, this.options));
+      } finally {
+        await fsp.rm(staging, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /** Renames `from` to the folder `to` unless something is already there (never replaces it). */
+  private async renameIfFree(from: string, to: string): Promise<boolean> {
+    const target = childPath(this.storesDir, to);
+    try {
+      // rename() would replace an empty folder: make sure nothing is there, atomically enough
+      // for other writers that only ever create folders.
+      await fsp.mkdir(target);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+      throw error;
+    }
+    try {
+      await fsp.rename(from, target);
+      return true;
+    } catch (error) {
+      // Something appeared inside the folder we made: leave it to whoever wrote there.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+      await fsp.rmdir(target).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async save(info: StoreInfo): Promise<void> {
+    this.assertWritable();
+    const store = this.byId.get(info.id);
+    if (!store) throw new StorageError('store-not-found', `Key-value store "${info.id}" was not found.`);
+    if (info.name !== store.info.name || info.userId !== store.info.userId || info.username !== store.info.username) {
+      if (info.name !== null) {
+        const holder = this.byUserName.get(`${info.userId}\n${info.name}`)?.[0];
+        if (holder && holder !== store) throw nameTaken(info.name);
+      }
+      this.unclaim(store);
+      store.info = cloneStoreInfo(info);
+      this.claim(store);
+    } else {
+      store.info = cloneStoreInfo(info);
+    }
+    await store.save();
+  }
+
+  /** Hides the folder with one rename (the commit point), then removes it at leisure. */
+  remove(id: string): Promise<boolean> {
+    this.assertWritable();
+    return this.changes.run(async () => {
+      const store = this.byId.get(id);
+      if (!store) return false;
+      const graveyard = childPath(this.storesDir, `${DELETING_PREFIX}${tempStem()}`);
+      await store.lock.exclusive(async () => {
+        await fsp.rename(store.dir, graveyard);
+        await fsyncDir(this.storesDir);
+        this.forget(store);
+      });
+      await fsp.rm(graveyard, { recursive: true, force: true });
+      return true;
+    });
+  }
+
+  /**
+   * Waits for writes and stops watches. A byte total corrected by a scan is kept in memory
+   * only: a store's metadata file is rewritten when the store changes, not because we looked.
+   */
+  async close(): Promise<void> {
+    await this.changes.run(async () => {});
+    const stores = [...this.byId.values()];
+    await Promise.all(stores.map((store) => store.close()));
+    this.byId.clear();
+    this.byFolder.clear();
+    this.byUserName.clear();
+    this.byUsername.clear();
+  }
+
+  private assertWritable(): void {
+    if (this.options.readOnly) throw new StorageError('read-only', 'This storage was opened read-only.');
+  }
+}
+
+function nameTaken(name: string): StorageError {
+  return new StorageError('name-not-unique', `A key-value store named "${name}" already exists.`);
+}

@@ -1,0 +1,133 @@
+/**
+ * The folder backend: stores as folders of the Apify SDK / Crawlee layout (see `layout.ts`),
+ * behind the storage seam (`../backend.ts`). The catalog knows the folders; each store's
+ * records are read and written by its `StoreRecords`.
+ */
+import { promises as fsp } from 'node:fs';
+import path from 'node:path';
+
+import type { RecordStore, StorageBackend } from '../backend.js';
+import { StorageError } from '../errors.js';
+import { FolderCatalog } from './catalog.js';
+import { isNotFound } from './fs-utils.js';
+import { childPath, STORES_DIR_NAME } from './layout.js';
+import { watchFolder } from './watch.js';
+
+export interface FolderBackendOptions {
+  storageDir: string;
+  now?: () => number;
+  /** Write nothing at all (no folders, no metadata, no crash recovery). */
+  readOnly?: boolean;
+  /** Default: detected when opening. */
+  caseInsensitive?: boolean;
+  /** Follow other processes' changes. Default true. */
+  watch?: boolean;
+  rescanIntervalMillis?: number;
+  warn?: (message: string) => void;
+}
+
+export class FolderBackend implements StorageBackend {
+  readonly storageDir: string;
+  /** `{storageDir}/key_value_stores` */
+  readonly storesDir: string;
+  private current: FolderCatalog | undefined;
+  private stopWatching: (() => void) | undefined;
+  /** Whether file names ignore case here (known once open). */
+  caseInsensitive = false;
+
+  constructor(private readonly options: FolderBackendOptions) {
+    this.storageDir = options.storageDir;
+    this.storesDir = childPath(options.storageDir, STORES_DIR_NAME);
+  }
+
+  get catalog(): FolderCatalog {
+    if (!this.current) throw new Error('The folder backend is not open.');
+    return this.current;
+  }
+
+  async open(): Promise<void> {
+    if (this.current) return;
+    const readOnly = this.options.readOnly === true;
+    if (!readOnly) await fsp.mkdir(this.storesDir, { recursive: true });
+    this.caseInsensitive = this.options.caseInsensitive ?? (await detectCaseInsensitive(this.storesDir));
+    const watch = this.options.watch !== false;
+    const catalog = new FolderCatalog({
+      storesDir: this.storesDir,
+      now: this.options.now ?? Date.now,
+      readOnly,
+      caseInsensitive: this.caseInsensitive,
+      watch,
+      rescanIntervalMillis: this.options.rescanIntervalMillis ?? 0,
+      warn: this.options.warn ?? ((message) => console.warn(message)),
+    });
+    await catalog.load();
+    this.current = catalog;
+    if (watch) {
+      this.stopWatching = watchFolder(
+        this.storesDir,
+        { onNames: (names) => catalog.refresh(names), onRescan: () => catalog.refresh() },
+        this.options.rescanIntervalMillis ?? 0,
+      );
+    }
+  }
+
+  async close(): Promise<void> {
+    this.stopWatching?.();
+    this.stopWatching = undefined;
+    const catalog = this.current;
+    this.current = undefined;
+    await catalog?.close();
+  }
+
+  records(storeId: string): RecordStore {
+    const store = this.catalog.store(storeId);
+    if (!store) throw new StorageError('store-not-found', `Key-value store "${storeId}" was not found.`);
+    const records = store.records;
+    return {
+      get: (key) => records.get(key),
+      put: (key, body, contentType) => records.put(key, body.stream, contentType, body.maxBytes),
+      delete: (key) => records.delete(key),
+      list: async ({ prefix, after, limit }) => {
+        const page = await records.list({ prefix, exclusiveStartKey: after, limit });
+        const items = page.entries.map(({ key, size }) => ({ key, size }));
+        return { items, next: page.isTruncated ? items[items.length - 1]!.key : null };
+      },
+    };
+  }
+}
+
+/**
+ * Whether the file system holding `dir` ignores case: the same folder reached under its
+ * name in another case. Writes nothing. A folder that does not exist yet (or whose name has
+ * no letters) is judged by its parent, then by the platform's default.
+ */
+export async function detectCaseInsensitive(dir: string): Promise<boolean> {
+  for (let current = path.resolve(dir); ; current = path.dirname(current)) {
+    const base = path.basename(current);
+    const swapped = swapCase(base);
+    if (swapped !== base) {
+      try {
+        const [a, b] = await Promise.all([fsp.stat(current), fsp.stat(path.join(path.dirname(current), swapped))]);
+        return a.ino === b.ino && a.dev === b.dev;
+      } catch (error) {
+        // The original exists and the swapped name does not: case matters here.
+        if (isNotFound(error) && (await exists(current))) return false;
+        if (!isNotFound(error)) throw error;
+      }
+    }
+    if (path.dirname(current) === current) return process.platform === 'darwin' || process.platform === 'win32';
+  }
+}
+
+function swapCase(name: string): string {
+  return [...name].map((c) => (c === c.toLowerCase() ? c.toUpperCase() : c.toLowerCase())).join('');
+}
+
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fsp.stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,456 @@
+/**
+ * The key-value-store contract (`KeyValueStorage`) once, over any `StorageBackend`: store
+ * references, validation, stats and access times (kept here, saved debounced), retention
+ * and `listStores` paging. Backends only move bytes and metadata.
+ */
+import { Readable } from 'node:stream';
+
+import { parseStoreRef } from '../rules.js';
+import type { StorageBackend } from './backend.js';
+import { StorageError } from './errors.js';
+import { randomId } from './ids.js';
+import { Mutex } from './locks.js';
+import { DEFAULT_SWEEP_INTERVAL_MILLIS, DEFAULT_UNNAMED_RETENTION_MILLIS, isExpired, startSweeper } from './retention.js';
+import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats } from './store-metadata.js';
+import {
+  GENERAL_ACCESS_VALUES,
+  LOCAL_USER,
+  type GeneralAccess,
+  type KeyValueStorage,
+  type ListKeysOptions,
+  type ListKeysResult,
+  type ListStoresOptions,
+  type ListStoresResult,
+  type RecordInfo,
+  type StorageUser,
+  type StoredRecord,
+  type StoreInfo,
+  type StoreStats,
+} from './types.js';
+import {
+  assertOptionalString,
+  assertValidKey,
+  assertValidStoreName,
+  resolveLimit,
+  resolveOffset,
+} from './validation.js';
+
+export interface StorageServiceOptions {
+  /** Unnamed stores this service created expire this long after their last access. Default 7 days. */
+  unnamedRetentionMillis?: number;
+  /** Epoch millis; injectable for tests. */
+  now?: () => number;
+  /** Background sweep interval. Default 1 hour; 0 turns the background sweep off. */
+  sweepIntervalMillis?: number;
+  /** Sweep on open and in the background. Default true (never when `readOnly`). */
+  sweep?: boolean;
+  /** Access times and stats are saved at most this often per store. Default 5000 ms. */
+  metadataFlushMillis?: number;
+  /** Read without writing anything: no sweep, no access times or stats saved; writes throw. */
+  readOnly?: boolean;
+}
+
+/** What happened to a store since its metadata was last saved: new times, counter increments. */
+interface PendingChange {
+  accessedAt?: Date;
+  modifiedAt?: Date;
+  stats: StoreStats;
+}
+
+export class StorageService implements KeyValueStorage {
+  private readonly now: () => number;
+  private readonly retentionMillis: number;
+  private readonly sweepIntervalMillis: number;
+  private readonly sweepEnabled: boolean;
+  private readonly flushMillis: number;
+  readonly readOnly: boolean;
+
+  /** Usage not yet saved, by store id. Applied over the backend's metadata when read. */
+  private readonly pending = new Map<string, PendingChange>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private flushing: Promise<void> = Promise.resolve();
+  /** Serializes creating, renaming and deleting stores, so names stay unique. */
+  private readonly storeChanges = new Mutex();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private opening: Promise<void> | undefined;
+  private stopSweeper: () => void = () => {};
+
+  constructor(
+    readonly backend: StorageBackend,
+    options: StorageServiceOptions = {},
+  ) {
+    this.now = options.now ?? Date.now;
+    this.retentionMillis = options.unnamedRetentionMillis ?? DEFAULT_UNNAMED_RETENTION_MILLIS;
+    this.sweepIntervalMillis = options.sweepIntervalMillis ?? DEFAULT_SWEEP_INTERVAL_MILLIS;
+    this.readOnly = options.readOnly === true;
+    this.sweepEnabled = options.sweep !== false && !this.readOnly;
+    this.flushMillis = options.metadataFlushMillis ?? 5000;
+  }
+
+  // ---- lifecycle -------------------------------------------------------------------
+
+  open(): Promise<void> {
+    this.opening ??= this.backend.open().then(
+      async () => {
+        if (!this.sweepEnabled) return;
+        await this.sweep();
+        this.stopSweeper = startSweeper(() => this.sweep(), this.sweepIntervalMillis);
+      },
+      (error) => {
+        this.opening = undefined;
+        throw error;
+      },
+    );
+    return this.opening;
+  }
+
+  async close(): Promise<void> {
+    this.stopSweeper();
+    this.stopSweeper = () => {};
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await this.storeChanges.run(async () => {});
+    await this.flush();
+    await this.backend.close();
+    this.opening = undefined;
+  }
+
+  // ---- stores ------------------------------------------------------------------------
+
+  async listStores(options: ListStoresOptions = {}): Promise<ListStoresResult> {
+    await this.open();
+    const offset = resolveOffset(options.offset);
+    const limit = resolveLimit(options.limit);
+    const desc = options.desc === true;
+    const matching: StoreInfo[] = [];
+    for await (const info of this.backend.catalog.list()) {
+      if (options.userId !== undefined && info.userId !== options.userId) continue;
+      if (!options.unnamed && info.name === null) continue;
+      matching.push(info);
+    }
+    matching.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    if (desc) matching.reverse();
+    const items = matching.slice(offset, offset + limit).map((info) => this.withPending(info));
+    return { total: matching.length, offset, limit, desc, count: items.length, items };
+  }
+
+  async getOrCreateStore(args: { name?: string; user: StorageUser }): Promise<{ store: StoreInfo; created: boolean }> {
+    await this.open();
+    const { name, user } = args;
+    if (name !== undefined) assertValidStoreName(name);
+    this.assertWritable();
+    return this.storeChanges.run(async () => {
+      const catalog = this.backend.catalog;
+      if (name !== undefined) {
+        const existing = await catalog.findByName(user.id, name);
+        if (existing) return { store: this.touched(existing), created: false };
+      }
+      const now = new Date(this.now());
+      const info: StoreInfo = {
+        id: await this.newStoreId(),
+        name: name ?? null,
+        userId: user.id,
+        username: user.username,
+        createdAt: now,
+        modifiedAt: now,
+        accessedAt: now,
+        generalAccess: DEFAULT_GENERAL_ACCESS,
+        stats: emptyStats(),
+        // Only unnamed stores made here ever expire.
+        ...(name === undefined ? { temporary: true } : {}),
+      };
+      try {
+        await catalog.create(info);
+      } catch (error) {
+        // Another process made a store of that name meanwhile: that one is the answer.
+        if (name === undefined || (error as StorageError).code !== 'name-not-unique') throw error;
+        const existing = await catalog.findByName(user.id, name);
+        if (!existing) throw error;
+        return { store: this.touched(existing), created: false };
+      }
+      return { store: cloneStoreInfo(info), created: true };
+    });
+  }
+
+  async getStore(storeRef: string, user: StorageUser = LOCAL_USER): Promise<StoreInfo | null> {
+    await this.open();
+    const info = await this.resolveRef(storeRef, user);
+    return info && this.touched(info);
+  }
+
+  async updateStore(
+    storeId: string,
+    changes: { name?: string | null; generalAccess?: GeneralAccess },
+  ): Promise<StoreInfo> {
+    await this.open();
+    if (changes.name !== undefined && changes.name !== null) assertValidStoreName(changes.name);
+    if (changes.generalAccess !== undefined && !GENERAL_ACCESS_VALUES.includes(changes.generalAccess)) {
+      throw new StorageError('invalid-input', `generalAccess must be one of ${GENERAL_ACCESS_VALUES.join(', ')}.`);
+    }
+    this.assertWritable();
+    return this.storeChanges.run(async () => {
+      const info = this.withPending(await this.requireStore(storeId));
+      if (changes.name !== undefined && changes.name !== info.name) {
+        const newName = changes.name;
+        if (newName !== null && (await this.backend.catalog.findByName(info.userId, newName))) {
+          throw new StorageError('name-not-unique', `A key-value store named "${newName}" already exists.`);
+        }
+        info.name = newName;
+      }
+      if (changes.generalAccess !== undefined) info.generalAccess = changes.generalAccess;
+      const now = new Date(this.now());
+      info.accessedAt = now;
+      info.modifiedAt = now;
+      // Saved now, with whatever usage was pending.
+      this.pending.delete(storeId);
+      await this.backend.catalog.save(info);
+      return cloneStoreInfo(info);
+    });
+  }
+
+  async deleteStore(storeId: string): Promise<boolean> {
+    await this.open();
+    this.assertWritable();
+    return this.storeChanges.run(async () => {
+      this.pending.delete(storeId);
+      return this.backend.catalog.remove(storeId);
+    });
+  }
+
+  async sweepExpired(): Promise<string[]> {
+    await this.open();
+    if (this.readOnly) return [];
+    return this.sweep();
+  }
+
+  private async sweep(): Promise<string[]> {
+    const expired: string[] = [];
+    for await (const info of this.backend.catalog.list()) {
+      if (isExpired(this.withPending(info), this.now(), this.retentionMillis)) expired.push(info.id);
+    }
+    const removed: string[] = [];
+    for (const id of expired) {
+      await this.storeChanges.run(async () => {
+        // Checked again: the store may have been accessed or renamed meanwhile.
+        const info = await this.backend.catalog.get(id);
+        if (!info || !isExpired(this.withPending(info), this.now(), this.retentionMillis)) return;
+        this.pending.delete(id);
+        if (await this.backend.catalog.remove(id)) removed.push(id);
+      });
+    }
+    return removed;
+  }
+
+  // ---- records -----------------------------------------------------------------------
+
+  async listKeys(storeId: string, options: ListKeysOptions = {}): Promise<ListKeysResult> {
+    await this.open();
+    const limit = resolveLimit(options.limit);
+    assertOptionalString(options.exclusiveStartKey, 'exclusiveStartKey');
+    assertOptionalString(options.prefix, 'prefix');
+    await this.requireStore(storeId);
+    const page = await this.backend.records(storeId).list({ prefix: options.prefix, after: options.exclusiveStartKey, limit });
+    this.recordUse(storeId, 'listCount');
+    const items = page.items.map(({ key, size }) => ({ key, size }));
+    return {
+      items,
+      count: items.length,
+      limit,
+      exclusiveStartKey: options.exclusiveStartKey ?? null,
+      isTruncated: page.next !== null,
+      nextExclusiveStartKey: page.next,
+    };
+  }
+
+  async getRecord(storeId: string, key: string): Promise<StoredRecord | null> {
+    await this.open();
+    assertValidKey(key);
+    await this.requireStore(storeId);
+    const record = await this.backend.records(storeId).get(key);
+    this.recordUse(storeId, 'readCount');
+    return record;
+  }
+
+  async putRecord(
+    storeId: string,
+    key: string,
+    body: Readable | Uint8Array,
+    options: { contentType: string; maxBytes?: number },
+  ): Promise<RecordInfo> {
+    // Until the body is read, keep an early stream error (an aborted upload) from going
+    // unhandled; it still fails the write, as the reader sees the stream errored.
+    const ignoreEarlyError = () => {};
+    if (body instanceof Readable) body.on('error', ignoreEarlyError);
+    try {
+      return await this.putRecordNow(storeId, key, body, options);
+    } finally {
+      if (body instanceof Readable) body.off('error', ignoreEarlyError);
+    }
+  }
+
+  private async putRecordNow(
+    storeId: string,
+    key: string,
+    body: Readable | Uint8Array,
+    options: { contentType: string; maxBytes?: number },
+  ): Promise<RecordInfo> {
+    await this.open();
+    assertValidKey(key);
+    if (typeof options?.contentType !== 'string' || options.contentType.trim() === '') {
+      throw new StorageError('invalid-input', 'A record needs a content type.');
+    }
+    if (options.maxBytes !== undefined && !(options.maxBytes >= 0)) {
+      throw new StorageError('invalid-input', 'maxBytes must be a non-negative number.');
+    }
+    this.assertWritable();
+    await this.requireStore(storeId);
+    return this.track(async () => {
+      const size = body instanceof Uint8Array ? body.byteLength : undefined;
+      const { sizeDelta, ...info } = await this.backend
+        .records(storeId)
+        .put(key, { stream: body, size, maxBytes: options.maxBytes }, options.contentType);
+      this.recordUse(storeId, 'writeCount', sizeDelta, true);
+      return info;
+    });
+  }
+
+  async deleteRecord(storeId: string, key: string): Promise<boolean> {
+    await this.open();
+    assertValidKey(key);
+    this.assertWritable();
+    await this.requireStore(storeId);
+    return this.track(async () => {
+      const removedSize = await this.backend.records(storeId).delete(key);
+      this.recordUse(storeId, 'deleteCount', -(removedSize ?? 0), removedSize !== null);
+      return removedSize !== null;
+    });
+  }
+
+  // ---- store references ----------------------------------------------------------------
+
+  /**
+   * Id, `username~name`, `~name` (the given user's) or a bare name of the given user.
+   * Names are matched as stored, so stores with names the API would not accept for a new
+   * store (Crawlee's `my_store`) are found too.
+   */
+  private async resolveRef(storeRef: string, user: StorageUser): Promise<StoreInfo | null> {
+    if (typeof storeRef !== 'string') return null;
+    const ref = parseStoreRef(storeRef);
+    if (!ref) return null;
+    const catalog = this.backend.catalog;
+    if (ref.kind === 'name') {
+      return ref.username === undefined ? catalog.findByName(user.id, ref.name) : catalog.findByUsername(ref.username, ref.name);
+    }
+    return (await catalog.get(ref.id)) ?? catalog.findByName(user.id, ref.id);
+  }
+
+  private async requireStore(storeId: unknown): Promise<StoreInfo> {
+    const info = typeof storeId === 'string' && storeId !== '' ? await this.backend.catalog.get(storeId) : null;
+    if (!info) throw new StorageError('store-not-found', `Key-value store "${String(storeId)}" was not found.`);
+    return info;
+  }
+
+  private async newStoreId(): Promise<string> {
+    let id: string;
+    do id = randomId();
+    while (await this.backend.catalog.get(id));
+    return id;
+  }
+
+  private assertWritable(): void {
+    if (this.readOnly) throw new StorageError('read-only', 'This storage was opened read-only.');
+  }
+
+  // ---- usage and access times ------------------------------------------------------------
+
+  /** The store as the caller should see it: saved metadata plus usage not yet saved. */
+  private withPending(info: StoreInfo, change = this.pending.get(info.id)): StoreInfo {
+    const out = cloneStoreInfo(info);
+    if (!change) return out;
+    if (change.accessedAt && change.accessedAt > out.accessedAt) out.accessedAt = new Date(change.accessedAt);
+    if (change.modifiedAt && change.modifiedAt > out.modifiedAt) out.modifiedAt = new Date(change.modifiedAt);
+    for (const field of Object.keys(change.stats) as Array<keyof StoreStats>) {
+      out.stats[field] = Math.max(0, out.stats[field] + change.stats[field]);
+    }
+    return out;
+  }
+
+  /** Notes an access of a store found by reference and returns it as the caller sees it. */
+  private touched(info: StoreInfo): StoreInfo {
+    this.change(info.id, () => {});
+    return this.withPending(info);
+  }
+
+  private recordUse(storeId: string, counter: Exclude<keyof StoreStats, 'storageBytes'>, bytesDelta = 0, modified = false): void {
+    this.change(storeId, (change) => {
+      change.stats[counter]++;
+      change.stats.storageBytes += bytesDelta;
+      if (modified) change.modifiedAt = change.accessedAt;
+    });
+  }
+
+  /**
+   * Records an access in memory, where retention and readers see it; the metadata gets it
+   * with the next debounced save. A read-only service keeps nothing (nothing is saved).
+   */
+  private change(storeId: string, apply: (change: PendingChange) => void): void {
+    if (this.readOnly) return;
+    let change = this.pending.get(storeId);
+    if (!change) this.pending.set(storeId, (change = { stats: emptyStats() }));
+    change.accessedAt = new Date(this.now());
+    apply(change);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = undefined;
+      void this.flush();
+    }, this.flushMillis);
+    this.flushTimer.unref();
+  }
+
+  /** Saves all pending usage now; waits for a save already under way. */
+  flush(): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    this.flushing = this.flushing.then(() => this.saveAll());
+    return this.flushing;
+  }
+
+  private async saveAll(): Promise<void> {
+    const changes = [...this.pending];
+    this.pending.clear();
+    for (const [id, change] of changes) {
+      try {
+        await this.storeChanges.run(async () => {
+          const info = await this.backend.catalog.get(id);
+          if (!info) return; // deleted meanwhile
+          await this.backend.catalog.save(this.withPending(info, change));
+        });
+      } catch {
+        // Kept for the next save (a full disk, a store folder removed by hand).
+        this.requeue(id, change);
+      }
+    }
+  }
+
+  private requeue(id: string, change: PendingChange): void {
+    const current = this.pending.get(id);
+    if (current) {
+      for (const field of Object.keys(change.stats) as Array<keyof StoreStats>) current.stats[field] += change.stats[field];
+      current.modifiedAt ??= change.modifiedAt;
+    } else {
+      this.pending.set(id, change);
+    }
+    this.scheduleFlush();
+  }
+
+  private track<T>(fn: () => Promise<T>): Promise<T> {
+    const promise = fn();
+    this.inFlight.add(promise);
+    const forget = () => this.inFlight.delete(promise);
+    promise.then(forget, forget);
+    return promise;
+  }
+}
