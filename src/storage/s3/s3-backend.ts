@@ -3,8 +3,6 @@
  * as the Apify SDK lays out a folder (see `layout.ts`). Any number of servers may share one
  * bucket and prefix: what they must agree on lives in the bucket (see `catalog.ts`).
  */
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 
 import type { RecordStore, StorageBackend } from '../backend.js';
 import { StorageError } from '../errors.js';
@@ -12,7 +10,7 @@ import { S3StoreCatalog } from './catalog.js';
 import type { S3StorageOptions } from './config.js';
 import { S3Layout } from './layout.js';
 import { S3RecordStore, type KeyHints } from './records.js';
-import { Bucket, createS3Client } from './s3-client.js';
+import { Bucket } from './s3-client.js';
 import { BoundedMap } from './util.js';
 
 const DEFAULT_UPLOAD_URL_SECONDS = 900;
@@ -23,12 +21,10 @@ export class S3Backend implements StorageBackend {
   private readonly bucket: Bucket;
   private readonly layout: S3Layout;
   private readonly hints: KeyHints = new BoundedMap(50_000);
-  private readonly ownsClient: boolean;
 
-  constructor(options: S3StorageOptions & { client?: S3Client }) {
+  constructor(options: S3StorageOptions) {
     this.options = options;
-    this.ownsClient = !options.client;
-    this.bucket = new Bucket(options.client ?? createS3Client(options), options.bucket);
+    this.bucket = new Bucket(options, options.bucket);
     this.layout = new S3Layout(options.prefix);
     this.catalog = new S3StoreCatalog(this.bucket, this.layout);
   }
@@ -40,7 +36,7 @@ export class S3Backend implements StorageBackend {
   }
 
   async close(): Promise<void> {
-    if (this.ownsClient) this.bucket.s3.destroy();
+    this.bucket.destroy();
   }
 
   records(storeId: string): RecordStore {
@@ -60,13 +56,15 @@ export class S3Backend implements StorageBackend {
     const store = await this.recordStore(storeId);
     const cap = this.options.uploadUrlMaxSeconds ?? DEFAULT_UPLOAD_URL_SECONDS;
     const seconds = Math.max(1, Math.min(options.expiresInSeconds ?? cap, cap));
-    const command = new PutObjectCommand({
+    const { sdk, s3 } = await this.bucket.ready();
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const command = new sdk.PutObjectCommand({
       Bucket: this.options.bucket,
       Key: store.uploadObjectName(key, options.contentType),
       ContentType: options.contentType,
       ContentLength: options.size,
     });
-    const url = await getSignedUrl(this.bucket.s3, command, {
+    const url = await getSignedUrl(s3, command, {
       expiresIn: seconds,
       signableHeaders: new Set(options.size !== undefined ? ['content-length'] : []),
     });

@@ -1,23 +1,26 @@
 /**
  * The S3 calls the backend makes, in one place: client settings that Ceph RGW 16.2 and AWS
  * both accept, not-found / precondition detection, and conditional writes.
+ *
+ * The AWS SDK is loaded on first use (a dynamic import), so a server or CLI that never asks
+ * for S3 storage never loads it, whatever imports this module.
  */
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadBucketCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  type GetObjectCommandOutput,
-  type ListObjectsV2CommandOutput,
-} from '@aws-sdk/client-s3';
+import type * as S3 from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 
 import type { S3StorageOptions } from './config.js';
 
-export function createS3Client(options: S3StorageOptions): S3Client {
-  return new S3Client({
+export type S3Sdk = typeof S3;
+
+let sdkLoading: Promise<S3Sdk> | undefined;
+
+export function loadS3Sdk(): Promise<S3Sdk> {
+  sdkLoading ??= import('@aws-sdk/client-s3');
+  return sdkLoading;
+}
+
+export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client {
+  return new sdk.S3Client({
     endpoint: options.endpoint,
     region: options.region ?? 'us-east-1',
     forcePathStyle: options.forcePathStyle,
@@ -57,14 +60,33 @@ export class Bucket {
    */
   private ifMatchForm: 'quoted' | 'bare' = 'quoted';
 
+  private sdk: S3Sdk | undefined;
+  private client: S3Client | undefined;
+
   constructor(
-    readonly s3: S3Client,
+    private readonly options: S3StorageOptions,
     readonly name: string,
   ) {}
 
+  /** The SDK and the client, loaded and made on first use. */
+  async ready(): Promise<{ sdk: S3Sdk; s3: S3Client }> {
+    if (!this.sdk || !this.client) {
+      const sdk = await loadS3Sdk();
+      this.client ??= createS3Client(sdk, this.options);
+      this.sdk = sdk;
+    }
+    return { sdk: this.sdk, s3: this.client };
+  }
+
+  destroy(): void {
+    this.client?.destroy();
+    this.client = undefined;
+  }
+
   async exists(): Promise<boolean> {
     try {
-      await this.s3.send(new HeadBucketCommand({ Bucket: this.name }));
+      const { sdk, s3 } = await this.ready();
+      await s3.send(new sdk.HeadBucketCommand({ Bucket: this.name }));
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
@@ -75,7 +97,8 @@ export class Bucket {
   /** The object, or `null` when missing. */
   async get(key: string, options: { range?: string; ifMatch?: string } = {}): Promise<GetObjectCommandOutput | null> {
     try {
-      return await this.s3.send(new GetObjectCommand({ Bucket: this.name, Key: key, Range: options.range, IfMatch: options.ifMatch }));
+      const { sdk, s3 } = await this.ready();
+      return await s3.send(new sdk.GetObjectCommand({ Bucket: this.name, Key: key, Range: options.range, IfMatch: options.ifMatch }));
     } catch (error) {
       if (isNotFound(error)) return null;
       throw error;
@@ -91,7 +114,8 @@ export class Bucket {
 
   async head(key: string): Promise<{ etag: string; size: number } | null> {
     try {
-      const res = await this.s3.send(new HeadObjectCommand({ Bucket: this.name, Key: key }));
+      const { sdk, s3 } = await this.ready();
+      const res = await s3.send(new sdk.HeadObjectCommand({ Bucket: this.name, Key: key }));
       return { etag: res.ETag ?? '', size: res.ContentLength ?? 0 };
     } catch (error) {
       if (isNotFound(error)) return null;
@@ -109,9 +133,10 @@ export class Bucket {
     body: Uint8Array | string,
     options: { contentType?: string; ifNoneMatch?: '*'; ifMatch?: string } = {},
   ): Promise<string | null> {
+    const { sdk, s3 } = await this.ready();
     const send = (ifMatch?: string) =>
-      this.s3.send(
-        new PutObjectCommand({
+      s3.send(
+        new sdk.PutObjectCommand({
           Bucket: this.name,
           Key: key,
           Body: body,
@@ -146,12 +171,14 @@ export class Bucket {
   }
 
   async delete(key: string): Promise<void> {
-    await this.s3.send(new DeleteObjectCommand({ Bucket: this.name, Key: key }));
+    const { sdk, s3 } = await this.ready();
+    await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.name, Key: key }));
   }
 
-  list(options: { prefix: string; startAfter?: string; delimiter?: string; token?: string; maxKeys?: number }): Promise<ListObjectsV2CommandOutput> {
-    return this.s3.send(
-      new ListObjectsV2Command({
+  async list(options: { prefix: string; startAfter?: string; delimiter?: string; token?: string; maxKeys?: number }): Promise<ListObjectsV2CommandOutput> {
+    const { sdk, s3 } = await this.ready();
+    return s3.send(
+      new sdk.ListObjectsV2Command({
         Bucket: this.name,
         Prefix: options.prefix,
         StartAfter: options.token ? undefined : options.startAfter,
