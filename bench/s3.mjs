@@ -136,7 +136,7 @@ async function serverTarget(service, bucket, count) {
   const children = [];
   const urls = [];
   for (let n = 0; n < count; n++) {
-    const child = fork(path.join(here, 'server-process.mjs'), ['s3', `s3://${bucket}/servers`], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+    const child = fork(path.join(here, 's3-server.mjs'), [`s3://${bucket}/servers`], { env, stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
     children.push(child);
     urls.push(await new Promise((resolve, reject) => {
       child.once('message', (m) => resolve(m.url));

@@ -82,6 +82,42 @@ describe('the server over S3', () => {
     }
   });
 
+  it('hands out a presigned S3 PUT as the direct-upload URL, capped in time; the record then reads through the server', async () => {
+    const server = await s3Server(`s3://${s3.bucket}/upload`);
+    try {
+      const client = new ApifyClient({ baseUrl: server.url, maxRetries: 0 });
+      const store = await client.keyValueStores().getOrCreate('uploads');
+      await client.keyValueStore(store.id).setRecord({ key: 'big', value: { old: true } });
+      const res = await fetch(`${server.url}/v2/key-value-stores/${store.id}/records/big/direct-upload-url`);
+      expect(res.status).toBe(200);
+      const { signedUrl } = (await res.json()).data as { signedUrl: string };
+      expect(signedUrl.startsWith(`${s3.service.endpoint}/${s3.bucket}/upload/key_value_stores/uploads/big.`)).toBe(true);
+      const expires = Number(new URL(signedUrl).searchParams.get('X-Amz-Expires'));
+      expect(expires).toBeGreaterThan(0);
+      expect(expires).toBeLessThanOrEqual(900);
+      // Past the 9 MiB limit of a plain PUT.
+      const data = Buffer.alloc(10 * 1024 * 1024 + 3, 7);
+      data.write('start', 0);
+      const put = await fetch(signedUrl, { method: 'PUT', body: data, headers: { 'content-type': 'application/octet-stream' } });
+      expect(put.status).toBe(200);
+      const got = await fetch(`${server.url}/v2/key-value-stores/${store.id}/records/big`);
+      expect(got.status).toBe(200);
+      expect(got.headers.get('content-type')).toBe('application/octet-stream');
+      expect(Buffer.from(await got.arrayBuffer()).equals(data)).toBe(true);
+      expect((await client.keyValueStore(store.id).listKeys()).items).toMatchObject([{ key: 'big', size: data.length }]);
+
+      const backend = await s3.backend('upload');
+      const short = await backend.directUploadUrl(store.id, 'late', { expiresInSeconds: 1 });
+      const capped = await backend.directUploadUrl(store.id, 'late', { expiresInSeconds: 100_000 });
+      expect(new URL(capped.url).searchParams.get('X-Amz-Expires')).toBe('900');
+      await new Promise((r) => setTimeout(r, 2500));
+      expect((await fetch(short.url, { method: 'PUT', body: 'too late' })).status).toBe(403);
+      expect(await backend.records(store.id).get('late')).toBeNull();
+    } finally {
+      await server.close();
+    }
+  });
+
   it('starts from the CLI with --storage s3://, and refuses a missing bucket clearly', async () => {
     const { service } = s3;
     const bucket = await createBucket(service, 'cli');

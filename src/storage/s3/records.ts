@@ -148,11 +148,16 @@ export class S3RecordStore implements RecordStore {
   }
 
   /**
-   * A direct-upload URL: a presigned PUT of the raw body straight to the bucket, valid for
-   * `expiresInSeconds`. Without a content type the object takes the `bin` extension; its
-   * Content-Type header is whatever the uploader sends.
+   * The object a direct upload (a presigned PUT) writes: the key's current object, else one
+   * with the content type's extension (`bin` without one). Its Content-Type is what the
+   * uploader sends.
    */
-  uploadObjectName(key: string, contentType?: string): string {
+  async uploadObjectName(key: string, contentType?: string): Promise<string> {
+    // Over the key's current object if it has one: a second object under another extension
+    // would leave the old one for other instances' hints to keep reading.
+    const newest = newestOf(await this.variants(key));
+    this.hints.delete(this.hintKey(key));
+    if (newest) return newest.name;
     return this.layout.recordObject(this.folder, key, contentType ? extensionForContentType(contentType) : 'bin');
   }
 

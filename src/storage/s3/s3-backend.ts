@@ -60,7 +60,7 @@ export class S3Backend implements StorageBackend {
     const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
     const command = new sdk.PutObjectCommand({
       Bucket: this.options.bucket,
-      Key: store.uploadObjectName(key, options.contentType),
+      Key: await store.uploadObjectName(key, options.contentType),
       ContentType: options.contentType,
       ContentLength: options.size,
     });
