@@ -146,13 +146,13 @@ function httpAnswers(port) {
 /**
  * Starts monitor, OSD and gateway and creates an S3 user. Resolves to
  * `{ endpoint, accessKeyId, secretAccessKey, region, dir, startMillis, stop() }`.
- * Options: `timeoutMs` for the whole start (default 60 s), `memstoreBytes` (default 512 MiB).
+ * Options: `timeoutMs` for the whole start (default 120 s), `memstoreBytes` (default 512 MiB).
  */
 export async function startRgw(options = {}) {
   const bins = findCephBinaries();
   if (!bins) throw new Error(`Ceph is not installed. Install it with:\n  ${INSTALL_HINT}`);
   const started = Date.now();
-  const timeoutMs = options.timeoutMs ?? 60_000;
+  const timeoutMs = options.timeoutMs ?? 120_000;
   const budget = () => Math.max(1000, started + timeoutMs - Date.now());
   // Short: admin sockets live here and socket paths are limited to 107 characters.
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'rgw-'));

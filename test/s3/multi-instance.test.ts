@@ -2,7 +2,6 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
@@ -41,7 +40,7 @@ async function pair(): Promise<[S3Backend, S3Backend]> {
   return [a, b];
 }
 
-describe('S3 backend: two instances over one bucket', () => {
+describe('S3 backend: two instances over one bucket', { timeout: 120_000 }, () => {
   it('reads through one what the other wrote', async () => {
     const [a, b] = await pair();
     const info = storeInfo('shared');
@@ -92,7 +91,10 @@ describe('S3 backend: two instances over one bucket', () => {
     const [writer, reader] = await pair();
     const info = storeInfo('killed');
     await writer.catalog.create(info);
-    const dir = await fsp.mkdtemp(path.join(os.tmpdir(), 'kv-s3-writer-'));
+    // Inside the package, so the bundle's (dynamic) imports of the AWS SDK resolve from node_modules.
+    const cache = path.resolve(here, '../../node_modules/.cache');
+    await fsp.mkdir(cache, { recursive: true });
+    const dir = await fsp.mkdtemp(path.join(cache, 'kv-s3-writer-'));
     try {
       const script = path.join(dir, 'writer.cjs');
       await build({ entryPoints: [path.join(here, 'writer-process.ts')], bundle: true, platform: 'node', format: 'cjs', target: 'node20', packages: 'external', outfile: script, logLevel: 'silent' });
@@ -101,7 +103,6 @@ describe('S3 backend: two instances over one bucket', () => {
       for (let round = 0; round < 3; round++) {
         const child = spawn(process.execPath, [script, JSON.stringify({ backend: options, storeId: info.id })], {
           stdio: ['ignore', 'pipe', 'pipe'],
-          env: { ...process.env, NODE_PATH: path.resolve(here, '../../node_modules') },
         });
         let out = '';
         let err = '';

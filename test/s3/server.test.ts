@@ -22,7 +22,7 @@ async function s3Server(url: string): Promise<RunningServer> {
   });
 }
 
-describe('the server over S3', () => {
+describe('the server over S3', { timeout: 120_000 }, () => {
   it('runs the official apify-client flow', async () => {
     const server = await s3Server(`s3://${s3.bucket}/official`);
     try {

@@ -62,10 +62,10 @@ async function allKeys(backend: StorageBackend, storeId: string, options: { pref
   throw new Error('Listing did not end within 100 pages.');
 }
 
-export function describeBackendContract(label: string, makeBackend: () => Promise<StorageBackend>): void {
+export function describeBackendContract(label: string, makeBackend: () => Promise<StorageBackend>, options: { timeout?: number } = {}): void {
   const unique = () => `s-${randomBytes(4).toString('hex')}`;
 
-  describe(`${label} backend: store catalog`, () => {
+  describe(`${label} backend: store catalog`, options, () => {
     it('creates a store that get, findByName and list all return', async () => {
       const backend = await makeBackend();
       const named = storeInfo(unique());
@@ -125,7 +125,7 @@ export function describeBackendContract(label: string, makeBackend: () => Promis
     });
   });
 
-  describe(`${label} backend: records`, () => {
+  describe(`${label} backend: records`, options, () => {
     async function newStore() {
       const backend = await makeBackend();
       const info = storeInfo(null);

@@ -65,7 +65,7 @@ export function useS3(): S3Fixture {
   beforeAll(async () => {
     fixture.service = await startS3Service();
     fixture.bucket = await createBucket(fixture.service);
-  }, 120_000);
+  }, 180_000);
   afterAll(async () => {
     await Promise.all(backends.map((b) => b.close()));
     await fixture.service?.stop();
