@@ -4,4 +4,6 @@ import { startServer } from '../dist/server/index.js';
 
 const server = await startServer({ host: '127.0.0.1', port: 0, storage: process.argv[2] });
 process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
+// Gone with the benchmark, however it ends.
+process.on('disconnect', () => process.exit(0));
 process.send({ url: server.url });

@@ -144,7 +144,10 @@ async function serverTarget(service, bucket, count) {
     }));
   }
   const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  // A keep-alive socket the server closed while idle fails the first request on it: retry that once.
   const request = (url, method, p, body) =>
+    send(url, method, p, body).catch((error) => (error.code === 'ECONNRESET' ? send(url, method, p, body) : Promise.reject(error)));
+  const send = (url, method, p, body) =>
     new Promise((resolve, reject) => {
       const { hostname, port } = new URL(url);
       const req = http.request({ hostname, port, method, path: p, agent, headers: body ? { 'content-type': 'application/json; charset=utf-8', 'content-length': body.length } : {} }, (res) => {
