@@ -20,3 +20,16 @@ for (const server of ['memory', 'local']) {
     process.exit(code);
   }
 }
+
+// The S3 backend, when an S3 service can run here (Ceph installed) or is named by S3_ENDPOINT.
+const { findCephBinaries, INSTALL_HINT } = await import('../scripts/ceph/rgw.mjs');
+if (process.env.S3_ENDPOINT || findCephBinaries()) {
+  console.log('\n=== S3 backend ===');
+  const code = await new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(path.dirname(script), 's3.mjs')], { stdio: 'inherit' });
+    child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
+  });
+  if (code !== 0) process.exit(code);
+} else {
+  console.log(`\n=== S3 backend: not measured (no S3 service). Install Ceph: ${INSTALL_HINT} ===`);
+}

@@ -1,6 +1,7 @@
 /** `apify-kv serve`: start the server from the command line and stop it cleanly on a signal. */
 import { parseArgs } from 'node:util';
 import { parseAllowedOrigins } from './origins.js';
+import { isS3Url, parseS3Url } from '../storage/s3/config.js';
 import { DEFAULT_HOST, DEFAULT_PORT, startServer, type RunningServer, type StartServerOptions } from './server.js';
 
 export interface ServeOptions extends StartServerOptions {
@@ -53,6 +54,12 @@ Options:
   --host HOST                 interface to bind (default ${DEFAULT_HOST})
   --port PORT                 port, 0 for any free one (default ${DEFAULT_PORT})
   --storage-dir DIR           storage root (default $APIFY_LOCAL_STORAGE_DIR, $CRAWLEE_STORAGE_DIR or ./storage)
+  --storage s3://BUCKET/PREFIX
+                              keep the stores in S3 instead (any number of servers may share
+                              one bucket); credentials and region from $AWS_* variables
+  --s3-endpoint URL           S3 endpoint, e.g. http://127.0.0.1:7480 (default $AWS_ENDPOINT_URL)
+  --s3-region REGION          S3 region (default $AWS_REGION or us-east-1)
+  --s3-path-style true|false  path-style URLs (default true with an endpoint; $AWS_S3_FORCE_PATH_STYLE)
   --token TOKEN               require this API token
   --users-file FILE           JSON file with users and their tokens
   --max-payload-bytes N       largest record body of a plain PUT (default 9437184)
@@ -71,6 +78,10 @@ export function parseServeArgs(argv: readonly string[]): StartServerOptions & { 
       host: { type: 'string' },
       port: { type: 'string' },
       'storage-dir': { type: 'string' },
+      storage: { type: 'string' },
+      's3-endpoint': { type: 'string' },
+      's3-region': { type: 'string' },
+      's3-path-style': { type: 'string' },
       token: { type: 'string' },
       'users-file': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
@@ -84,10 +95,20 @@ export function parseServeArgs(argv: readonly string[]): StartServerOptions & { 
     if (!/^\d{1,15}$/.test(value) || Number(value) < min) throw new Error(`${flag} must be an integer >= ${min}.`);
     return Number(value);
   };
+  if (values.storage !== undefined && !isS3Url(values.storage)) throw new Error('--storage must be an s3://BUCKET/PREFIX URL (use --storage-dir for a folder).');
+  if (values.storage !== undefined && values['storage-dir'] !== undefined) throw new Error('Use either --storage or --storage-dir, not both.');
+  if (values.storage !== undefined) parseS3Url(values.storage);
+  const pathStyle = values['s3-path-style'];
+  if (pathStyle !== undefined && pathStyle !== 'true' && pathStyle !== 'false') throw new Error('--s3-path-style must be true or false.');
   return {
     host: values.host,
     port: int(values.port, '--port', 0),
     storageDir: values['storage-dir'],
+    storage: values.storage,
+    s3:
+      values.storage === undefined
+        ? undefined
+        : { endpoint: values['s3-endpoint'], region: values['s3-region'], forcePathStyle: pathStyle === undefined ? undefined : pathStyle === 'true' },
     token: values.token,
     usersFile: values['users-file'],
     maxPayloadBytes: int(values['max-payload-bytes'], '--max-payload-bytes', 1),

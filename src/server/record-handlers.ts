@@ -128,9 +128,19 @@ export async function deleteRecord(ctx: AppContext, state: RequestState, ref: st
   sendNoContent(state.res);
 }
 
+type DirectUploadPresigner = (storeId: string, key: string, options: { expiresInSeconds: number }) => Promise<{ url: string }>;
+
 export async function getDirectUploadUrl(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
   assertValidKey(key);
   const store = await resolveStore(ctx, state, ref, 'write');
+  // A storage that can hand out its own upload URLs (S3: a presigned PUT straight to the bucket) does.
+  const backend = (ctx.storage as { backend?: { directUploadUrl?: DirectUploadPresigner } }).backend;
+  if (backend?.directUploadUrl) {
+    const seconds = Math.max(1, Math.floor(ctx.directUploadTtlMillis / 1000));
+    const { url } = await backend.directUploadUrl(store.id, key, { expiresInSeconds: seconds });
+    sendData(state.res, 200, { signedUrl: url });
+    return;
+  }
   const expires = ctx.now() + ctx.directUploadTtlMillis;
   const signature = ctx.signer.directUploadSignature(store.id, key, expires);
   const signedUrl = `${recordUrl(baseUrl(ctx, state.req), store.id, key)}/direct-upload?expires=${expires}&signature=${signature}`;

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { FileStorage, LaggingStorage, resolveStorageDir } from '../storage/index.js';
 import type { KeyValueStorage } from '../storage/types.js';
+import { isS3Url, type S3StorageOptions } from '../storage/s3/config.js';
 import { createHandler, type RequestHandler } from './app.js';
 import { Authenticator, loadUsers, type ServerUser } from './auth.js';
 import type { AppContext, ServerLogger } from './context.js';
@@ -84,8 +85,11 @@ export interface StartServerOptions extends ApiOptions {
   /**
    * Use this engine instead of a `FileStorage` on `storageDir`. The caller keeps ownership:
    * `close()` does not close it (unless `consistencyLagMillis` wraps it: the wrapper closes what it wraps).
+   * Or `s3://BUCKET/PREFIX`: stores in S3 (the server opens and closes it; see `s3`).
    */
-  storage?: KeyValueStorage;
+  storage?: KeyValueStorage | string;
+  /** For an `s3://` storage: endpoint, region, path style, credentials. Unset ones come from AWS_* variables. */
+  s3?: Partial<Omit<S3StorageOptions, 'bucket' | 'prefix'>>;
   /** Simulate eventual consistency: reads may see the previous state for up to this long after a write. Default 0 (off). */
   consistencyLagMillis?: number;
   /** Unnamed stores expire this long after their last access. Default 7 days. */
@@ -161,9 +165,11 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const users = loadUsers(options);
   parseAllowedOrigins(options.allowedOrigins);
 
-  let ownsStorage = !options.storage;
+  let ownsStorage = !options.storage || typeof options.storage === 'string';
   let storage: KeyValueStorage =
-    options.storage ??
+    typeof options.storage === 'string'
+      ? await openS3(options.storage, options)
+      : options.storage ??
     new FileStorage({
       storageDir: options.storageDir ?? resolveStorageDir(process.env),
       unnamedRetentionMillis: options.unnamedRetentionMillis,
@@ -264,4 +270,15 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   };
 
   return { url, host, port: realPort, server, storage, close };
+}
+
+/** An `s3://` storage; its module (and through it the AWS SDK) is loaded only now. */
+async function openS3(url: string, options: StartServerOptions): Promise<KeyValueStorage> {
+  if (!isS3Url(url)) throw new Error(`Option storage must be a storage engine or an s3://BUCKET/PREFIX URL (got ${JSON.stringify(url)}).`);
+  const { openS3Storage } = await import('../storage/s3/open.js');
+  return openS3Storage(url, options.s3, {
+    unnamedRetentionMillis: options.unnamedRetentionMillis,
+    sweepIntervalMillis: options.sweepIntervalMillis,
+    now: options.now,
+  });
 }

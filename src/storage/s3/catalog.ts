@@ -1,0 +1,258 @@
+/**
+ * Store metadata in the bucket. Nothing here that instances must agree on lives only in
+ * memory: names are claimed with `If-None-Match: *` and metadata is saved with `If-Match`
+ * (a three-way merge on conflict). Memory holds only what never changes (id -> folder) and
+ * the last version read of each store, the base of that merge.
+ */
+import { StorageError } from '../errors.js';
+import { cloneStoreInfo, parseStoreInfo, serializeStoreInfo } from '../store-metadata.js';
+import type { StoreInfo, StoreStats } from '../types.js';
+import { isValidStoreName } from '../validation.js';
+import type { StoreCatalog } from '../backend.js';
+import { LOCAL_USER } from '../types.js';
+import { randomId } from '../ids.js';
+import type { S3Layout } from './layout.js';
+import type { Bucket } from './s3-client.js';
+import { BoundedMap, mapLimit } from './util.js';
+
+/** How long a name claim may point to a store not yet written before it counts as abandoned. */
+const CLAIM_GRACE_MILLIS = 30_000;
+const SAVE_ATTEMPTS = 8;
+
+export class S3StoreCatalog implements StoreCatalog {
+  private readonly folders = new BoundedMap<string, string>(100_000);
+  /** The version of each store last handed out or saved here: the base of the merge on save. */
+  private readonly bases = new BoundedMap<string, StoreInfo>(10_000);
+
+  constructor(
+    private readonly bucket: Bucket,
+    private readonly layout: S3Layout,
+  ) {}
+
+  async *list(): AsyncIterable<StoreInfo> {
+    let token: string | undefined;
+    do {
+      const page = await this.bucket.list({ prefix: this.layout.storesPrefix, delimiter: '/', token });
+      const folders = (page.CommonPrefixes ?? []).map((p) => this.layout.folderOf(p.Prefix ?? '')).filter((f): f is string => f !== null);
+      const infos = await mapLimit(folders, 16, (folder) => this.readFolder(folder));
+      for (const info of infos) if (info) yield this.handOut(info);
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+  }
+
+  async get(id: string): Promise<StoreInfo | null> {
+    const folder = await this.folderOf(id);
+    if (!folder) return null;
+    const info = await this.readFolder(folder);
+    return info && info.id === id ? this.handOut(info) : null;
+  }
+
+  /** A copy for the caller; remembered as the base its next save is merged against. */
+  private handOut(info: StoreInfo): StoreInfo {
+    this.bases.set(info.id, cloneStoreInfo(info));
+    return cloneStoreInfo(info);
+  }
+
+  async findByName(userId: string, name: string): Promise<StoreInfo | null> {
+    const claim = await this.bucket.getText(this.layout.nameClaim(name));
+    if (!claim) return this.adoptFolder(userId, name);
+    const id = claim.text.trim();
+    // The creator writes the claim first and the store right after: wait for it, bounded.
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      const info = await this.get(id);
+      if (info) return info.userId === userId && info.name === name ? info : null;
+      if (Date.now() > deadline || (await this.claimAbandoned(name, id))) return null;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** The same by username (`username~name` references). */
+  async findByUsername(username: string, name: string): Promise<StoreInfo | null> {
+    const claim = await this.bucket.getText(this.layout.nameClaim(name));
+    const info = claim ? await this.get(claim.text.trim()) : null;
+    return info && info.username === username && info.name === name ? this.findByName(info.userId, name) : null;
+  }
+
+  async create(info: StoreInfo): Promise<void> {
+    if (info.name !== null) await this.claimName(info.name, info.id);
+    try {
+      // The folder is the name when free (as the SDK would name it), else the id.
+      let folder = info.name ?? info.id;
+      let etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(info), {
+        contentType: 'application/json; charset=utf-8',
+        ifNoneMatch: '*',
+      });
+      if (etag === null && folder !== info.id) {
+        folder = info.id;
+        etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(info), {
+          contentType: 'application/json; charset=utf-8',
+          ifNoneMatch: '*',
+        });
+      }
+      if (etag === null) throw new StorageError('invalid-input', `A store with id ${info.id} already exists.`);
+      await this.bucket.put(this.layout.idIndex(info.id), folder, { contentType: 'text/plain' });
+      this.folders.set(info.id, folder);
+      this.bases.set(info.id, cloneStoreInfo(info));
+    } catch (error) {
+      if (info.name !== null) await this.releaseName(info.name, info.id).catch(() => {});
+      throw error;
+    }
+  }
+
+  async save(info: StoreInfo): Promise<void> {
+    const folder = await this.folderOf(info.id);
+    if (!folder) throw new StorageError('store-not-found', `Store ${info.id} was not found.`);
+    const base = this.bases.get(info.id);
+    const renamed = base ? info.name !== base.name : false;
+    if (renamed && info.name !== null) await this.claimName(info.name, info.id);
+    for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+      const current = await this.readFolderWithEtag(folder);
+      if (!current || current.info.id !== info.id) {
+        throw new StorageError('store-not-found', `Store ${info.id} was not found.`);
+      }
+      const merged = base ? merge(base, info, current.info) : cloneStoreInfo(info);
+      const etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(merged), {
+        contentType: 'application/json; charset=utf-8',
+        ifMatch: current.etag,
+      });
+      if (etag !== null) {
+        this.bases.set(info.id, cloneStoreInfo(info));
+        if (renamed && base?.name) await this.releaseName(base.name, info.id);
+        return;
+      }
+    }
+    throw new Error(`Could not save store ${info.id}: it kept changing under concurrent writers.`);
+  }
+
+  async remove(id: string): Promise<boolean> {
+    const folder = await this.folderOf(id);
+    if (!folder) return false;
+    const info = await this.readFolder(folder);
+    if (!info || info.id !== id) return false;
+    // Records first, while the name stays claimed, so no new store takes the folder meanwhile.
+    const prefix = this.layout.folderPrefix(folder);
+    const metadataKey = this.layout.storeMetadata(folder);
+    let token: string | undefined;
+    do {
+      const page = await this.bucket.list({ prefix, token });
+      const keys = (page.Contents ?? []).map((o) => o.Key!).filter((k) => k !== metadataKey);
+      await mapLimit(keys, 16, (k) => this.bucket.delete(k));
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    await this.bucket.delete(metadataKey);
+    await this.bucket.delete(this.layout.idIndex(id));
+    if (info.name) await this.releaseName(info.name, id);
+    this.bases.delete(id);
+    this.folders.delete(id);
+    return true;
+  }
+
+  /** The folder of a store id (fixed for its life), or `null` when unknown. */
+  async folderOf(id: string): Promise<string | null> {
+    const known = this.folders.get(id);
+    if (known) return known;
+    if (!/^[A-Za-z0-9-]{1,100}$/.test(id)) return null;
+    const index = await this.bucket.getText(this.layout.idIndex(id));
+    if (!index) return null;
+    const folder = index.text.trim();
+    this.folders.set(id, folder);
+    return folder;
+  }
+
+  private async readFolderWithEtag(folder: string): Promise<{ info: StoreInfo; etag: string } | null> {
+    const found = await this.bucket.getText(this.layout.storeMetadata(folder));
+    if (!found) return null;
+    let raw: unknown;
+    try {
+      raw = JSON.parse(found.text);
+    } catch {
+      return null;
+    }
+    const parsed = parseStoreInfo(raw, new Date());
+    if (!parsed.id) return null;
+    const info: StoreInfo = { ...parsed, id: parsed.id, name: parsed.name ?? null };
+    return { info, etag: found.etag };
+  }
+
+  private async readFolder(folder: string): Promise<StoreInfo | null> {
+    return (await this.readFolderWithEtag(folder))?.info ?? null;
+  }
+
+  private async claimName(name: string, id: string): Promise<void> {
+    const key = this.layout.nameClaim(name);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if ((await this.bucket.put(key, id, { contentType: 'text/plain', ifNoneMatch: '*' })) !== null) return;
+      const holder = await this.bucket.getText(key);
+      if (holder?.text.trim() === id) return;
+      if (!holder || !(await this.claimAbandoned(name, holder.text.trim()))) break;
+      await this.bucket.delete(key);
+    }
+    throw new StorageError('name-not-unique', `Store name "${name}" is already taken.`);
+  }
+
+  /** A claim whose store never appeared within the grace time (its creator died). */
+  private async claimAbandoned(name: string, id: string): Promise<boolean> {
+    if (await this.folderOf(id)) return false;
+    const res = await this.bucket.get(this.layout.nameClaim(name));
+    if (!res) return true;
+    res.Body?.transformToString().catch(() => {});
+    const age = Date.now() - (res.LastModified?.getTime() ?? Date.now());
+    return age > CLAIM_GRACE_MILLIS;
+  }
+
+  private async releaseName(name: string, id: string): Promise<void> {
+    const key = this.layout.nameClaim(name);
+    const holder = await this.bucket.getText(key);
+    if (holder?.text.trim() === id) await this.bucket.delete(key);
+  }
+
+  /**
+   * A folder written by the SDK or Crawlee (records, maybe no metadata of ours) becomes the
+   * store of that name on first use. Creation goes through the claim, so it happens once.
+   */
+  private async adoptFolder(userId: string, name: string): Promise<StoreInfo | null> {
+    if (!isValidStoreName(name) || userId !== LOCAL_USER.id) return null;
+    const page = await this.bucket.list({ prefix: this.layout.folderPrefix(name), maxKeys: 2 });
+    if (!page.Contents?.length) return null;
+    const existing = await this.readFolder(name);
+    if (existing) return null;
+    const now = new Date();
+    const info: StoreInfo = {
+      id: randomId(),
+      name,
+      userId: LOCAL_USER.id,
+      username: LOCAL_USER.username,
+      createdAt: now,
+      modifiedAt: now,
+      accessedAt: now,
+      generalAccess: 'FOLLOW_USER_SETTING',
+      stats: { readCount: 0, writeCount: 0, deleteCount: 0, listCount: 0, storageBytes: 0 },
+    };
+    try {
+      await this.create(info);
+      return this.handOut(info);
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'name-not-unique') return this.findByName(userId, name);
+      throw error;
+    }
+  }
+}
+
+/**
+ * Three-way merge of a save: what this instance changed since it last read the store (`ours`
+ * against `base`) applied to what the bucket holds now (`theirs`). Counters add up, so two
+ * instances' stats both count, approximately.
+ */
+function merge(base: StoreInfo, ours: StoreInfo, theirs: StoreInfo): StoreInfo {
+  const merged = cloneStoreInfo(theirs);
+  if (ours.name !== base.name) merged.name = ours.name;
+  if (ours.generalAccess !== base.generalAccess) merged.generalAccess = ours.generalAccess;
+  for (const field of ['modifiedAt', 'accessedAt'] as const) {
+    if (ours[field].getTime() > merged[field].getTime()) merged[field] = new Date(ours[field]);
+  }
+  for (const field of Object.keys(merged.stats) as Array<keyof StoreStats>) {
+    merged.stats[field] = Math.max(0, theirs.stats[field] + ours.stats[field] - base.stats[field]);
+  }
+  return merged;
+}

@@ -1,0 +1,62 @@
+/**
+ * Object names in the bucket, laid out as the Apify SDK / Crawlee lay out a folder, so that
+ * syncing the prefix to a disk gives a folder they read as it is:
+ *
+ *   PREFIX/key_value_stores/{folder}/__metadata__.json   store metadata (StoreInfo JSON)
+ *   PREFIX/key_value_stores/{folder}/{KEY}.{EXT}         record body; Content-Type on the object
+ *   PREFIX/.apify-kv/stores/{id}                         the store's folder name (never changes)
+ *   PREFIX/.apify-kv/names/{name}                        name claim: the id of the store with that name
+ *
+ * A store's folder is its name when it was created named (and that folder was free), else its
+ * id; a rename moves the name claim, not the records.
+ */
+import { dataExtensionFor, parseFileName, RECORD_METADATA_SUFFIX, STORE_METADATA_FILE, STORES_DIR_NAME } from '../fs/layout.js';
+import { isValidKey } from '../validation.js';
+
+export { STORE_METADATA_FILE };
+
+export class S3Layout {
+  readonly storesPrefix: string;
+  private readonly internal: string;
+
+  constructor(prefix: string) {
+    const root = prefix ? `${prefix}/` : '';
+    this.storesPrefix = `${root}${STORES_DIR_NAME}/`;
+    this.internal = `${root}.apify-kv/`;
+  }
+
+  folderPrefix(folder: string): string {
+    return `${this.storesPrefix}${folder}/`;
+  }
+
+  storeMetadata(folder: string): string {
+    return `${this.folderPrefix(folder)}${STORE_METADATA_FILE}`;
+  }
+
+  idIndex(id: string): string {
+    return `${this.internal}stores/${id}`;
+  }
+
+  nameClaim(name: string): string {
+    return `${this.internal}names/${name}`;
+  }
+
+  recordObject(folder: string, key: string, ext: string): string {
+    return `${this.folderPrefix(folder)}${key}.${dataExtensionFor(key, ext)}`;
+  }
+
+  /** The folder of an object name under `storesPrefix` (`null` for anything deeper or not a folder). */
+  folderOf(commonPrefix: string): string | null {
+    if (!commonPrefix.startsWith(this.storesPrefix) || !commonPrefix.endsWith('/')) return null;
+    const folder = commonPrefix.slice(this.storesPrefix.length, -1);
+    return folder && !folder.includes('/') && !folder.startsWith('.') ? folder : null;
+  }
+}
+
+/** The record key and extension of an object name inside a folder, or `null` when it is no record. */
+export function parseRecordName(relative: string): { key: string; ext: string | null } | null {
+  if (relative.includes('/') || relative.endsWith(RECORD_METADATA_SUFFIX)) return null;
+  const parsed = parseFileName(relative);
+  if (parsed.kind !== 'data' || !isValidKey(parsed.stem)) return null;
+  return { key: parsed.stem, ext: parsed.ext };
+}

@@ -1,0 +1,274 @@
+/**
+ * The records of one store: one object per record, `{folder}/{KEY}.{EXT}`, its content type on
+ * the object. Every write is one PUT (atomic in S3: a reader sees the old or the new body,
+ * never part of one, and a writer killed mid-PUT leaves nothing).
+ *
+ * A key's extension follows its content type, so a key can briefly have two objects (the old
+ * extension is deleted after the new one is written): readers take the newest and listing
+ * shows the key once. Memory keeps a hint per key (extension and size), which saves a LIST
+ * per read and per write; a stale hint only costs that LIST again.
+ */
+import { PassThrough, Readable } from 'node:stream';
+
+import type { RecordBody, RecordStore } from '../backend.js';
+import { contentTypeForExtension, extensionForContentType } from '../content-types.js';
+import { PayloadTooLargeError } from '../errors.js';
+import type { RecordInfo, StoredRecord } from '../types.js';
+import { parseRecordName, type S3Layout } from './layout.js';
+import type { Bucket } from './s3-client.js';
+import { BoundedMap } from './util.js';
+
+/** Bodies up to this size are read at once with the metadata; larger ones stream when opened. */
+const BUFFER_BELOW_BYTES = 256 * 1024;
+/** An opened-but-unread large body is released after this long (and re-fetched if asked for). */
+const UNREAD_BODY_MILLIS = 10_000;
+
+interface Variant {
+  name: string;
+  ext: string | null;
+  size: number;
+  modified: number;
+}
+
+export type KeyHints = BoundedMap<string, { ext: string; size: number }>;
+
+export class S3RecordStore implements RecordStore {
+  private readonly prefix: string;
+
+  constructor(
+    private readonly bucket: Bucket,
+    private readonly layout: S3Layout,
+    private readonly folder: string,
+    private readonly hints: KeyHints,
+  ) {
+    this.prefix = layout.folderPrefix(folder);
+  }
+
+  async get(key: string): Promise<StoredRecord | null> {
+    const hint = this.hints.get(this.hintKey(key));
+    if (hint) {
+      const record = await this.read(this.layout.recordObject(this.folder, key, hint.ext), key, hint.ext);
+      if (record) return record;
+    }
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const newest = newestOf(await this.variants(key));
+      if (!newest) {
+        this.hints.delete(this.hintKey(key));
+        return null;
+      }
+      const record = await this.read(newest.name, key, newest.ext);
+      if (record) return record;
+      // Deleted between the LIST and the GET (a concurrent write changed its extension): look again.
+    }
+    return null;
+  }
+
+  async put(key: string, body: RecordBody, contentType: string): Promise<RecordInfo & { sizeDelta: number }> {
+    const bytes = await readAll(body);
+    const ext = extensionForContentType(contentType);
+    const name = this.layout.recordObject(this.folder, key, ext);
+    const hint = this.hints.get(this.hintKey(key));
+    const others = hint && hint.ext === ext ? [] : await this.variants(key);
+    const oldSize = hint && hint.ext === ext ? hint.size : (newestOf(others)?.size ?? 0);
+    const etag = await this.bucket.put(name, bytes, { contentType });
+    // Only after the new body is in place: an older object of the key under another extension.
+    for (const variant of others) if (variant.name !== name) await this.bucket.delete(variant.name);
+    this.hints.set(this.hintKey(key), { ext: name.slice(name.lastIndexOf('.') + 1), size: bytes.byteLength });
+    return {
+      key,
+      contentType,
+      size: bytes.byteLength,
+      etag: etag ?? '',
+      modifiedAt: new Date(),
+      sizeDelta: bytes.byteLength - oldSize,
+    };
+  }
+
+  async delete(key: string): Promise<number | null> {
+    const variants = await this.variants(key);
+    this.hints.delete(this.hintKey(key));
+    if (variants.length === 0) return null;
+    for (const variant of variants) await this.bucket.delete(variant.name);
+    return newestOf(variants)!.size;
+  }
+
+  /**
+   * Keys in UTF-8 byte order. S3 lists object names in that order, and a name is the key plus
+   * `.EXT`, so the two orders differ only where one key is a prefix of another followed by a
+   * character below `.` (`a` as `a.json` lists after `a!b.json`). Reading goes on until no
+   * such shorter key can still appear among the names not read yet.
+   */
+  async list(options: { prefix?: string; after?: string; limit: number }): Promise<{
+    items: Array<{ key: string; size: number }>;
+    next: string | null;
+  }> {
+    const { prefix = '', after, limit } = options;
+    const found = new Map<string, { size: number; modified: number }>();
+    let token: string | undefined;
+    let lastName = '';
+    let exhausted = false;
+    const startAfter = after !== undefined && after >= prefix ? `${this.prefix}${after}` : undefined;
+    for (;;) {
+      const page = await this.bucket.list({ prefix: `${this.prefix}${prefix}`, startAfter, token });
+      for (const object of page.Contents ?? []) {
+        lastName = object.Key!;
+        const parsed = parseRecordName(lastName.slice(this.prefix.length));
+        if (!parsed || !parsed.key.startsWith(prefix) || (after !== undefined && parsed.key <= after)) continue;
+        const modified = object.LastModified?.getTime() ?? 0;
+        const seen = found.get(parsed.key);
+        if (!seen || modified >= seen.modified) found.set(parsed.key, { size: object.Size ?? 0, modified });
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      if (!token) {
+        exhausted = true;
+        break;
+      }
+      if (found.size > limit && !this.shorterKeyMayFollow(sortedKeys(found).slice(0, limit + 1), lastName, after)) break;
+    }
+    const keys = sortedKeys(found);
+    const page = keys.slice(0, limit);
+    const more = keys.length > limit || !exhausted;
+    return {
+      items: page.map((key) => ({ key, size: found.get(key)!.size })),
+      next: more && page.length > 0 ? page[page.length - 1]! : null,
+    };
+  }
+
+  /** Whether a key shorter than one of `keys` (a prefix of it) could list after `lastName`. */
+  private shorterKeyMayFollow(keys: string[], lastName: string, after: string | undefined): boolean {
+    for (const key of keys) {
+      for (let i = 1; i < key.length; i++) {
+        if (key[i]! >= '.') continue;
+        const shorter = key.slice(0, i);
+        if (after !== undefined && shorter <= after) continue;
+        if (`${this.prefix}${shorter}.\u007f` > lastName) return true;
+      }
+    }
+    return false;
+  }
+
+  /**
+   * The object a direct upload (a presigned PUT) writes: the key's current object, else one
+   * with the content type's extension (`bin` without one). Its Content-Type is what the
+   * uploader sends.
+   */
+  async uploadObjectName(key: string, contentType?: string): Promise<string> {
+    // Over the key's current object if it has one: a second object under another extension
+    // would leave the old one for other instances' hints to keep reading.
+    const newest = newestOf(await this.variants(key));
+    this.hints.delete(this.hintKey(key));
+    if (newest) return newest.name;
+    return this.layout.recordObject(this.folder, key, contentType ? extensionForContentType(contentType) : 'bin');
+  }
+
+  /** Every object holding `key` (normally one). */
+  private async variants(key: string): Promise<Variant[]> {
+    const out: Variant[] = [];
+    const base = `${this.prefix}${key}`;
+    // Names of this key are `key` or `key.EXT`; past `key.` + the highest character none can follow.
+    const end = `${base}.\u007f`;
+    let token: string | undefined;
+    do {
+      const page = await this.bucket.list({ prefix: base, token });
+      for (const object of page.Contents ?? []) {
+        const name = object.Key!;
+        if (name > end) return out;
+        const parsed = parseRecordName(name.slice(this.prefix.length));
+        if (parsed?.key === key) {
+          out.push({ name, ext: parsed.ext, size: object.Size ?? 0, modified: object.LastModified?.getTime() ?? 0 });
+        }
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    return out;
+  }
+
+  private hintKey(key: string): string {
+    return `${this.folder}/${key}`;
+  }
+
+  /** The record at `name`, or `null` when that object is gone. */
+  private async read(name: string, key: string, ext: string | null): Promise<StoredRecord | null> {
+    const res = await this.bucket.get(name);
+    if (!res?.Body) return null;
+    const size = res.ContentLength ?? 0;
+    const etag = res.ETag ?? '';
+    const info: RecordInfo = {
+      key,
+      contentType: res.ContentType || contentTypeForExtension(ext),
+      size,
+      etag,
+      modifiedAt: res.LastModified ?? new Date(),
+    };
+    if (ext) this.hints.set(this.hintKey(key), { ext, size });
+    const body = res.Body as Readable;
+    if (size < BUFFER_BELOW_BYTES) {
+      const bytes = Buffer.from(await res.Body.transformToByteArray());
+      return {
+        ...info,
+        openStream: (range) => Readable.from(range ? [bytes.subarray(range.start, range.end + 1)] : [bytes]),
+      };
+    }
+    // A large body streams from S3: the open response for the first full read, else a new GET
+    // of that same version (If-Match), so a concurrent write never mixes two bodies.
+    let pending: Readable | null = body;
+    const release = setTimeout(() => {
+      pending?.destroy();
+      pending = null;
+    }, UNREAD_BODY_MILLIS);
+    release.unref();
+    return {
+      ...info,
+      openStream: (range) => {
+        if (!range && pending) {
+          const stream = pending;
+          pending = null;
+          clearTimeout(release);
+          return stream;
+        }
+        const out = new PassThrough();
+        this.bucket
+          .get(name, { range: range ? `bytes=${range.start}-${range.end}` : undefined, ifMatch: etag || undefined })
+          .then((again) => {
+            if (!again?.Body) throw new Error(`Record ${key} changed or disappeared while being read.`);
+            (again.Body as Readable).on('error', (e) => out.destroy(e)).pipe(out);
+          })
+          .catch((error: Error) => out.destroy(error));
+        return out;
+      },
+    };
+  }
+}
+
+function newestOf(variants: Variant[]): Variant | undefined {
+  let newest: Variant | undefined;
+  for (const v of variants) if (!newest || v.modified >= newest.modified) newest = v;
+  return newest;
+}
+
+function sortedKeys(found: Map<string, unknown>): string[] {
+  // Keys are ASCII, so string order is UTF-8 byte order.
+  return [...found.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** The whole body (S3 needs its length before a single PUT), stopping at `maxBytes`. */
+async function readAll(body: RecordBody): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const limit = body.maxBytes ?? Infinity;
+  const source = body.stream as Readable | Uint8Array;
+  if (source instanceof Uint8Array) {
+    if (source.byteLength > limit) throw new PayloadTooLargeError(limit, source.byteLength);
+    return Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  }
+  for await (const chunk of source) {
+    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+    total += buf.byteLength;
+    if (total > limit) {
+      source.destroy();
+      throw new PayloadTooLargeError(limit, total);
+    }
+    chunks.push(buf);
+  }
+  return Buffer.concat(chunks, total);
+}

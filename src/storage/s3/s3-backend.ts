@@ -1,0 +1,99 @@
+/**
+ * The S3 backend: stores in a bucket (AWS S3, Ceph RGW, MinIO, ...) under a prefix, laid out
+ * as the Apify SDK lays out a folder (see `layout.ts`). Any number of servers may share one
+ * bucket and prefix: what they must agree on lives in the bucket (see `catalog.ts`).
+ */
+
+import type { RecordStore, StorageBackend } from '../backend.js';
+import { StorageError } from '../errors.js';
+import { S3StoreCatalog } from './catalog.js';
+import type { S3StorageOptions } from './config.js';
+import { S3Layout } from './layout.js';
+import { S3RecordStore, type KeyHints } from './records.js';
+import { Bucket } from './s3-client.js';
+import { BoundedMap } from './util.js';
+
+const DEFAULT_UPLOAD_URL_SECONDS = 900;
+
+export class S3Backend implements StorageBackend {
+  readonly catalog: S3StoreCatalog;
+  readonly options: S3StorageOptions;
+  private readonly bucket: Bucket;
+  private readonly layout: S3Layout;
+  private readonly hints: KeyHints = new BoundedMap(50_000);
+
+  constructor(options: S3StorageOptions) {
+    this.options = options;
+    this.bucket = new Bucket(options, options.bucket);
+    this.layout = new S3Layout(options.prefix);
+    this.catalog = new S3StoreCatalog(this.bucket, this.layout);
+  }
+
+  async open(): Promise<void> {
+    if (!(await this.bucket.exists())) {
+      throw new Error(`S3 bucket "${this.options.bucket}" does not exist (or these credentials cannot see it).`);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.bucket.destroy();
+  }
+
+  records(storeId: string): RecordStore {
+    return new LazyRecordStore(() => this.recordStore(storeId));
+  }
+
+  /**
+   * A presigned PUT of a record's raw body straight to the bucket. Capped in time (at most
+   * `uploadUrlMaxSeconds`, default 900 s); in size by S3's single-PUT limit (5 GiB), or exactly
+   * to `size` bytes when the uploader says the size up front (it is then signed).
+   */
+  async directUploadUrl(
+    storeId: string,
+    key: string,
+    options: { expiresInSeconds?: number; contentType?: string; size?: number } = {},
+  ): Promise<{ url: string; expiresAt: Date }> {
+    const store = await this.recordStore(storeId);
+    const cap = this.options.uploadUrlMaxSeconds ?? DEFAULT_UPLOAD_URL_SECONDS;
+    const seconds = Math.max(1, Math.min(options.expiresInSeconds ?? cap, cap));
+    const { sdk, s3 } = await this.bucket.ready();
+    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const command = new sdk.PutObjectCommand({
+      Bucket: this.options.bucket,
+      Key: await store.uploadObjectName(key, options.contentType),
+      ContentType: options.contentType,
+      ContentLength: options.size,
+    });
+    const url = await getSignedUrl(s3, command, {
+      expiresIn: seconds,
+      signableHeaders: new Set(options.size !== undefined ? ['content-length'] : []),
+    });
+    return { url, expiresAt: new Date(Date.now() + seconds * 1000) };
+  }
+
+  private async recordStore(storeId: string): Promise<S3RecordStore> {
+    const folder = await this.catalog.folderOf(storeId);
+    if (!folder) throw new StorageError('store-not-found', `Store ${storeId} was not found.`);
+    return new S3RecordStore(this.bucket, this.layout, folder, this.hints);
+  }
+}
+
+/** Resolves the store's folder on first use (one GET per store id, then cached). */
+class LazyRecordStore implements RecordStore {
+  private store: Promise<S3RecordStore> | null = null;
+
+  constructor(private readonly resolve: () => Promise<S3RecordStore>) {}
+
+  private target(): Promise<S3RecordStore> {
+    this.store ??= this.resolve().catch((error) => {
+      this.store = null;
+      throw error;
+    });
+    return this.store;
+  }
+
+  get: RecordStore['get'] = async (key) => (await this.target()).get(key);
+  put: RecordStore['put'] = async (key, body, contentType) => (await this.target()).put(key, body, contentType);
+  delete: RecordStore['delete'] = async (key) => (await this.target()).delete(key);
+  list: RecordStore['list'] = async (options) => (await this.target()).list(options);
+}

@@ -1,0 +1,191 @@
+/**
+ * The S3 calls the backend makes, in one place: client settings that Ceph RGW 16.2 and AWS
+ * both accept, not-found / precondition detection, and conditional writes.
+ *
+ * The AWS SDK is loaded on first use (a dynamic import), so a server or CLI that never asks
+ * for S3 storage never loads it, whatever imports this module.
+ */
+import type * as S3 from '@aws-sdk/client-s3';
+import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
+
+import type { S3StorageOptions } from './config.js';
+
+export type S3Sdk = typeof S3;
+
+let sdkLoading: Promise<S3Sdk> | undefined;
+
+export function loadS3Sdk(): Promise<S3Sdk> {
+  sdkLoading ??= import('@aws-sdk/client-s3');
+  return sdkLoading;
+}
+
+export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client {
+  return new sdk.S3Client({
+    endpoint: options.endpoint,
+    region: options.region ?? 'us-east-1',
+    forcePathStyle: options.forcePathStyle,
+    credentials:
+      options.accessKeyId && options.secretAccessKey
+        ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey, sessionToken: options.sessionToken }
+        : undefined,
+    // RGW 16.2 refuses the default streaming upload with a trailing checksum (411 MissingContentLength).
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+  });
+}
+
+function status(error: unknown): number | undefined {
+  return (error as { $metadata?: { httpStatusCode?: number } })?.$metadata?.httpStatusCode;
+}
+
+export function isNotFound(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  return status(error) === 404 || name === 'NoSuchKey' || name === 'NotFound';
+}
+
+export function isPreconditionFailed(error: unknown): boolean {
+  const name = (error as { name?: string })?.name;
+  return status(error) === 412 || name === 'PreconditionFailed' || status(error) === 409;
+}
+
+const bare = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
+
+/** A thin layer over one bucket. */
+export class Bucket {
+  /**
+   * How to send `If-Match` on PUT. The standard form is the quoted ETag; Ceph RGW 16.2 compares
+   * it against the bare hex digest and so answers 412 to a correct quoted one. The first 412
+   * is checked with a HEAD: when the object's ETag is the one we sent, the server wants the
+   * bare form, and that is used from then on.
+   */
+  private ifMatchForm: 'quoted' | 'bare' = 'quoted';
+
+  private sdk: S3Sdk | undefined;
+  private client: S3Client | undefined;
+
+  constructor(
+    private readonly options: S3StorageOptions,
+    readonly name: string,
+  ) {}
+
+  /** The SDK and the client, loaded and made on first use. */
+  async ready(): Promise<{ sdk: S3Sdk; s3: S3Client }> {
+    if (!this.sdk || !this.client) {
+      const sdk = await loadS3Sdk();
+      this.client ??= createS3Client(sdk, this.options);
+      this.sdk = sdk;
+    }
+    return { sdk: this.sdk, s3: this.client };
+  }
+
+  destroy(): void {
+    this.client?.destroy();
+    this.client = undefined;
+  }
+
+  async exists(): Promise<boolean> {
+    try {
+      const { sdk, s3 } = await this.ready();
+      await s3.send(new sdk.HeadBucketCommand({ Bucket: this.name }));
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  /** The object, or `null` when missing. */
+  async get(key: string, options: { range?: string; ifMatch?: string } = {}): Promise<GetObjectCommandOutput | null> {
+    try {
+      const { sdk, s3 } = await this.ready();
+      return await s3.send(new sdk.GetObjectCommand({ Bucket: this.name, Key: key, Range: options.range, IfMatch: options.ifMatch }));
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  /** The object's text and ETag, or `null` when missing. */
+  async getText(key: string): Promise<{ text: string; etag: string } | null> {
+    const res = await this.get(key);
+    if (!res?.Body) return null;
+    return { text: await res.Body.transformToString('utf8'), etag: res.ETag ?? '' };
+  }
+
+  async head(key: string): Promise<{ etag: string; size: number } | null> {
+    try {
+      const { sdk, s3 } = await this.ready();
+      const res = await s3.send(new sdk.HeadObjectCommand({ Bucket: this.name, Key: key }));
+      return { etag: res.ETag ?? '', size: res.ContentLength ?? 0 };
+    } catch (error) {
+      if (isNotFound(error)) return null;
+      throw error;
+    }
+  }
+
+  /**
+   * One single PUT (atomic in S3; never a multipart upload, whose completion RGW 16.2 answers
+   * with an empty ETag). Returns the new ETag, or `null` when the condition failed:
+   * `ifNoneMatch: '*'` writes only a new object, `ifMatch` only over that version.
+   */
+  async put(
+    key: string,
+    body: Uint8Array | string,
+    options: { contentType?: string; ifNoneMatch?: '*'; ifMatch?: string } = {},
+  ): Promise<string | null> {
+    const { sdk, s3 } = await this.ready();
+    const send = (ifMatch?: string) =>
+      s3.send(
+        new sdk.PutObjectCommand({
+          Bucket: this.name,
+          Key: key,
+          Body: body,
+          ContentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
+          ContentType: options.contentType,
+          IfNoneMatch: options.ifNoneMatch,
+          IfMatch: ifMatch,
+        }),
+      );
+    const ifMatch = options.ifMatch === undefined ? undefined : this.formatIfMatch(options.ifMatch);
+    try {
+      const res = await send(ifMatch);
+      return res.ETag ?? (await this.head(key))?.etag ?? '';
+    } catch (error) {
+      if (!isPreconditionFailed(error)) throw error;
+      if (options.ifMatch === undefined || this.ifMatchForm === 'bare') return null;
+      const current = await this.head(key);
+      if (!current || bare(current.etag) !== bare(options.ifMatch)) return null;
+      this.ifMatchForm = 'bare';
+      try {
+        const res = await send(bare(options.ifMatch));
+        return res.ETag ?? (await this.head(key))?.etag ?? '';
+      } catch (retryError) {
+        if (isPreconditionFailed(retryError)) return null;
+        throw retryError;
+      }
+    }
+  }
+
+  private formatIfMatch(etag: string): string {
+    return this.ifMatchForm === 'bare' ? bare(etag) : `"${bare(etag)}"`;
+  }
+
+  async delete(key: string): Promise<void> {
+    const { sdk, s3 } = await this.ready();
+    await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.name, Key: key }));
+  }
+
+  async list(options: { prefix: string; startAfter?: string; delimiter?: string; token?: string; maxKeys?: number }): Promise<ListObjectsV2CommandOutput> {
+    const { sdk, s3 } = await this.ready();
+    return s3.send(
+      new sdk.ListObjectsV2Command({
+        Bucket: this.name,
+        Prefix: options.prefix,
+        StartAfter: options.token ? undefined : options.startAfter,
+        ContinuationToken: options.token,
+        Delimiter: options.delimiter,
+        MaxKeys: options.maxKeys,
+      }),
+    );
+  }
+}
