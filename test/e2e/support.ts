@@ -23,6 +23,8 @@ export function ensureBuilt(): void {
   const needed = [
     'dist/browser/apify-kv.min.js',
     'dist/browser/apify-kv.esm.js',
+    'dist/web/index.html',
+    'dist/web/storage-browser.js',
     'dist/server/index.js',
     'dist/server/index.cjs',
   ];
