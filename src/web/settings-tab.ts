@@ -24,13 +24,18 @@ const KEPT = 'Named stores are kept until you delete them.';
 const EXPIRES = 'Unnamed stores expire 7 days after they were last used.';
 
 export class SettingsTab implements TabView {
-  readonly element: HTMLElement;
+  readonly element = h('div', {});
 
   constructor(
     private readonly app: App,
     private readonly page: StorePage,
   ) {
-    this.element = h('div', {}, this.nameSection(), this.accessSection(), this.deleteSection());
+    this.render();
+  }
+
+  /** Draws the tab from the store as it is now. */
+  private render(): void {
+    this.element.replaceChildren(this.nameSection(), this.accessSection(), this.deleteSection());
   }
 
   dispose(): void {}
@@ -83,15 +88,9 @@ export class SettingsTab implements TabView {
   private async rename(name: string | null, message: string): Promise<void> {
     await this.app.api.updateStore(this.page.storeId, { name });
     await this.page.refresh();
-    this.replace();
+    this.render();
     this.app.say(message);
     focus(document.getElementById('name-title'));
-  }
-
-  /** Draws the tab again from the store as it is now. */
-  private replace(): void {
-    const next = new SettingsTab(this.app, this.page);
-    this.element.replaceChildren(...Array.from(next.element.childNodes));
   }
 
   private accessSection(): HTMLElement {

@@ -143,3 +143,30 @@ describe('storage browser on a server that wants a token', () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe('the checks every page gets', () => {
+  it('fail on a page with an unlabelled field, a tiny button and a too-wide block', async () => {
+    const s = await server();
+    const { page } = await openApp(s, { width: 375 });
+    await page.locator('#store-rows').waitFor({ state: 'attached' });
+    await page.evaluate(() => {
+      const main = document.getElementById('main')!;
+      main.insertAdjacentHTML('beforeend', '<input id="bare"><button id="tiny" class="tiny">x</button><div id="wide">wide</div>');
+      document.getElementById('tiny')!.setAttribute('aria-label', 'tiny');
+      Object.assign(document.getElementById('tiny')!.style, { minHeight: '0', minWidth: '0', padding: '0', height: '12px', width: '12px' });
+      Object.assign(document.getElementById('wide')!.style, { width: '900px' });
+    });
+    const attempt = () => checkPage(page, 'broken').then(() => null, (err: Error) => err.message);
+    const failure = await attempt();
+    expect(failure).toContain('accessibility of broken at 375 px');
+    expect(failure).toContain('label (critical)');
+    // Each check on its own: without the unlabelled field, the overflow and the small target are caught.
+    await page.evaluate(() => document.getElementById('bare')!.setAttribute('aria-label', 'bare'));
+    const overflow = await attempt();
+    expect(overflow).toContain('horizontal overflow');
+    await page.evaluate(() => document.getElementById('wide')!.remove());
+    const small = await attempt();
+    expect(small).toContain('touch targets under 24x24 px');
+    expect(small).toContain('button#tiny');
+  });
+});
