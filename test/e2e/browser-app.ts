@@ -7,7 +7,7 @@ import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 import AxeBuilder from '@axe-core/playwright';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect, vi } from 'vitest';
 import { ROOT, ensureBuilt, launchChromium, startTestServer, watchForProblems, type TestServer } from './support.js';
 
 export const WIDTHS = [1280, 375] as const;
@@ -18,6 +18,8 @@ const cleanups: Array<() => Promise<void>> = [];
 
 /** Call once at the top of a test file: a Chromium for the file, and cleanup after each test. */
 export function useBrowser(): void {
+  // A page's answers wait on a shared, loaded machine: polls and tests get room (never a speed assert).
+  vi.setConfig({ testTimeout: 120_000, expect: { poll: { timeout: 20_000, interval: 50 } } });
   beforeAll(async () => {
     ensureBuilt();
     browser = await launchChromium();
@@ -50,11 +52,11 @@ export async function openApp(target: TestServer, options: { width?: number; has
   const page = await context.newPage();
   const problems = watchForProblems(page);
   if (options.token) {
-    // The token form is the only way in: the page keeps it in sessionStorage.
-    await page.goto(`${target.url}/`);
-    await page.fill('#token', options.token);
-    await page.click('#token-form button[type=submit]');
-    await page.waitForFunction(() => sessionStorage.getItem('apify-kv-browser.token') !== null);
+    // As if typed into the token form before (the form itself is tested on its own): the page
+    // keeps the token in this tab's sessionStorage.
+    await page.addInitScript((token) => {
+      if (sessionStorage.getItem('apify-kv-browser.token') === null) sessionStorage.setItem('apify-kv-browser.token', token);
+    }, options.token);
   }
   await page.goto(`${target.url}/${options.hash ?? ''}`);
   return { page, problems };
@@ -88,6 +90,14 @@ export async function inView(page: Page, selector: string): Promise<boolean> {
 
 /** The checks every page gets, and a screenshot into test/e2e/screenshots/. */
 export async function checkPage(page: Page, name: string): Promise<void> {
+  await checkAccessibility(page, name);
+  await checkLayout(page, name);
+  await fsp.mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${page.viewportSize()!.width}.png`), fullPage: true });
+}
+
+/** No serious or critical accessibility violations, as axe finds them. */
+export async function checkAccessibility(page: Page, name: string): Promise<void> {
   const width = page.viewportSize()!.width;
   // The page has no frames, so axe runs in it directly (legacy mode): the default cross-frame
   // mode opens an extra blank page per check, which doubles the time.
@@ -96,6 +106,11 @@ export async function checkPage(page: Page, name: string): Promise<void> {
     .filter((v) => v.impact === 'serious' || v.impact === 'critical')
     .map((v) => `${v.id} (${v.impact}): ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
   expect(bad, `accessibility of ${name} at ${width} px`).toEqual([]);
+}
+
+/** No horizontal overflow, and touch targets of at least 24x24 px. */
+export async function checkLayout(page: Page, name: string): Promise<void> {
+  const width = page.viewportSize()!.width;
 
   const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   expect(overflow, `horizontal overflow of ${name} at ${width} px`).toBeLessThanOrEqual(0);
@@ -111,7 +126,4 @@ export async function checkPage(page: Page, name: string): Promise<void> {
     return out;
   });
   expect(small, `touch targets under 24x24 px on ${name} at ${width} px`).toEqual([]);
-
-  await fsp.mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: path.join(SCREENSHOTS, `${name}-${width}.png`), fullPage: true });
 }
