@@ -10,6 +10,7 @@ import { StorePage } from './store-page.js';
 import { renderStoresPage } from './stores-page.js';
 
 const TOKEN_KEY = 'apify-kv-browser.token';
+const STATUS_MILLIS = 15_000;
 
 function readToken(): string {
   try {
@@ -34,6 +35,7 @@ function start(): void {
   const statusBox = byId('status');
   let storePage: StorePage | null = null;
   let routeCount = 0;
+  let statusTimer: ReturnType<typeof setTimeout> | undefined;
 
   const app: App = {
     api: new Api(readToken()),
@@ -51,6 +53,11 @@ function start(): void {
     say(message) {
       errorBox.textContent = '';
       statusBox.textContent = message;
+      // A status fades after a while, so it does not cover the page; errors stay until the next action.
+      clearTimeout(statusTimer);
+      statusTimer = setTimeout(() => {
+        if (statusBox.textContent === message) statusBox.textContent = '';
+      }, STATUS_MILLIS);
     },
     fail(err) {
       // A store deleted elsewhere: one message, and back to the list rather than a stale page.
