@@ -23,7 +23,7 @@ export function useBrowser(): void {
   beforeAll(async () => {
     ensureBuilt();
     browser = await launchChromium();
-  }, 180_000);
+  }, 600_000);
   afterAll(async () => {
     await browser?.close();
   });

@@ -31,5 +31,5 @@ describe('Chromium for the browser tests', () => {
     } finally {
       await browser.close();
     }
-  }, 180_000);
+  }, 600_000);
 });

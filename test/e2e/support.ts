@@ -76,21 +76,23 @@ export async function findChromium(): Promise<{ executablePath: string; args: st
 
 /**
  * @sparticuz/chromium unpacks into the temp folder and treats a file that exists as unpacked, so
- * two test files unpacking at once could launch a half-written binary. One unpacks at a time
- * (a lock folder; a lock older than two minutes is left over from a killed run).
+ * two test files unpacking at once could launch a half-written binary. One unpacks at a time: a
+ * lock folder holding the unpacking process's id (a lock whose process is gone is left over from
+ * a killed run). Unpacking takes seconds, or a minute on a loaded machine.
  */
 async function withUnpackLock<T>(unpack: () => Promise<T>): Promise<T> {
   const lock = path.join(os.tmpdir(), 'apify-kv-chromium-unpack.lock');
-  const deadline = Date.now() + 180_000;
+  const owner = path.join(lock, 'pid');
+  const deadline = Date.now() + 540_000;
   for (;;) {
     try {
       await fsp.mkdir(lock);
+      await fsp.writeFile(owner, String(process.pid));
       break;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-      const age = await fsp.stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > 120_000) await fsp.rm(lock, { recursive: true, force: true });
-      if (Date.now() > deadline) throw new Error(`Waited 3 minutes for another process to unpack Chromium (${lock})`);
+      if (await lockIsStale(lock, owner)) await fsp.rm(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`Waited 9 minutes for another process to unpack Chromium (${lock})`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
   }
@@ -101,6 +103,18 @@ async function withUnpackLock<T>(unpack: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A lock whose process has exited, or one that never got its process id (after 10 s). */
+async function lockIsStale(lock: string, owner: string): Promise<boolean> {
+  const pid = Number(await fsp.readFile(owner, 'utf8').catch(() => ''));
+  if (!pid) return fsp.stat(lock).then((s) => Date.now() - s.mtimeMs > 10_000, () => false);
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
 /** A missing browser fails the suite, it is never skipped. */
 export async function launchChromium(): Promise<Browser> {
   const { executablePath, args, source } = await findChromium();
@@ -108,7 +122,9 @@ export async function launchChromium(): Promise<Browser> {
     // launch() gives every browser a fresh temporary profile.
     return await chromium.launch({ executablePath, args });
   } catch (err) {
-    throw new Error(`Chromium from ${source} (${executablePath}) did not start. ${HOW_TO_SET}`, { cause: err });
+    const partial =
+      source === '@sparticuz/chromium' ? ` If a run was stopped while it unpacked, delete ${executablePath} so it is unpacked again.` : '';
+    throw new Error(`Chromium from ${source} (${executablePath}) did not start.${partial} ${HOW_TO_SET}`, { cause: err });
   }
 }
 
