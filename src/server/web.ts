@@ -77,18 +77,31 @@ export async function sendWebFile(res: ServerResponse, file: WebFile, headOnly: 
 /**
  * The built dist/ folder. The builds that include this module sit one level below it
  * (dist/server/, dist/cli/); from these sources (under test) it is the project's dist/.
- * The CJS build gets `import.meta.url` from a tsup shim.
+ * `null` when this module cannot tell where it is (bundled elsewhere without `import.meta.url`).
  */
-function distDir(): string {
-  const here = path.dirname(fileURLToPath(import.meta.url));
-  const fromSources = path.basename(here) === 'server' && path.basename(path.dirname(here)) === 'src';
-  return path.resolve(here, fromSources ? '../../dist' : '..');
+function distDir(): string | null {
+  const here = moduleFile();
+  if (!here) return null;
+  const dir = path.dirname(here);
+  const fromSources = path.basename(dir) === 'server' && path.basename(path.dirname(dir)) === 'src';
+  return path.resolve(dir, fromSources ? '../../dist' : '..');
+}
+
+/** This module's file: from `import.meta.url` (ESM, and tsup's CJS shim), else CommonJS's `__filename`. */
+function moduleFile(): string | null {
+  try {
+    return fileURLToPath(import.meta.url);
+  } catch {
+    return typeof __filename === 'string' ? __filename : null;
+  }
 }
 
 /** The file's bytes, read on each request so a rebuild is picked up; `null` when absent. */
 async function readBuiltFile(file: WebFile): Promise<Buffer | null> {
+  const dist = distDir();
+  if (!dist) return null;
   try {
-    return await fsp.readFile(path.join(distDir(), file.dir, file.name));
+    return await fsp.readFile(path.join(dist, file.dir, file.name));
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
