@@ -187,4 +187,18 @@ export default defineConfig([
     esbuildPlugins: [browserPlatform, browserStubs],
     outExtension: () => ({ js: '.js' }),
   },
+  {
+    // The storage browser page (src/web/): its script for the browser, with the page and its
+    // styles copied beside it from src/web/public/. The server serves dist/web/.
+    entry: { 'storage-browser': 'src/web/main.ts' },
+    outDir: 'dist/web',
+    publicDir: 'src/web/public',
+    format: ['iife'],
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    sourcemap: true,
+    noExternal: [/.*/],
+    outExtension: () => ({ js: '.js' }),
+  },
 ]);

@@ -7,7 +7,7 @@ import { cannotRespond, rejectBody, sendError } from './responses.js';
 import { answerPreflight } from './origins.js';
 import { parseTarget, ROUTE_METHODS, splitTarget, type Route } from './routes.js';
 import { deleteStore, getOrCreateStore, getStore, listStores, updateStore } from './store-handlers.js';
-import { findWebFile, sendWebFile } from './web/index.js';
+import { findWebFile, sendWebFile } from './web.js';
 
 /** After answering early, at most this much of an unread body is read and dropped before the connection is cut. */
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;

@@ -21,7 +21,7 @@ beforeAll(async () => {
       `<!doctype html><title>esm</title><script type="module">` +
       `import * as kv from '${s.url}/assets/apify-kv.esm.js'; window.ApifyKv = kv;</script>`,
   });
-}, 180_000);
+}, 600_000);
 
 afterAll(async () => {
   await browser?.close();

@@ -45,12 +45,18 @@ describe('storage browser files', () => {
     expect(res.headers.get('x-content-type-options')).toBe('nosniff');
     expect(res.headers.get('x-frame-options')).toBe('DENY');
     const html = await res.text();
-    expect(html).toContain('<script src="/assets/apify-kv.min.js" defer></script>');
+    expect(html).toContain('<script src="/assets/storage-browser.js" defer></script>');
     // No inline script or style for the CSP to refuse.
     expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
     expect(html).not.toMatch(/<style|\sstyle=/);
 
-    for (const asset of ['/assets/storage-browser.js', '/assets/storage-browser.css', '/assets/apify-kv.min.js', '/assets/apify-kv.esm.js']) {
+    for (const asset of [
+      '/assets/storage-browser.js',
+      '/assets/storage-browser.js.map',
+      '/assets/storage-browser.css',
+      '/assets/apify-kv.min.js',
+      '/assets/apify-kv.esm.js',
+    ]) {
       const r = await fetch(`${s.url}${asset}`);
       expect(r.status, asset).toBe(200);
       expect(r.headers.get('x-content-type-options')).toBe('nosniff');
@@ -79,20 +85,36 @@ describe('storage browser files', () => {
     }
   });
 
-  it('finds the bundle next to the built server, ESM and CJS', async () => {
+  it('finds the page and the bundle next to the built server, ESM and CJS', async () => {
     const esm = (await import(pathToFileURL(path.join(ROOT, 'dist/server/index.js')).href)) as typeof ServerModule;
     const cjs = createRequire(import.meta.url)(path.join(ROOT, 'dist/server/index.cjs')) as typeof ServerModule;
-    const built = await fsp.readFile(path.join(ROOT, 'dist/browser/apify-kv.min.js'));
+    const files = {
+      '/assets/apify-kv.min.js': 'dist/browser/apify-kv.min.js',
+      '/': 'dist/web/index.html',
+      '/assets/storage-browser.js': 'dist/web/storage-browser.js',
+      '/assets/storage-browser.css': 'dist/web/storage-browser.css',
+    };
     for (const mod of [esm, cjs]) {
       const server = await serverFrom(mod);
-      const res = await fetch(`${server.url}/assets/apify-kv.min.js`);
-      expect(res.status).toBe(200);
-      expect(res.headers.get('content-type')).toBe('text/javascript; charset=utf-8');
-      expect(Buffer.from(await res.arrayBuffer()).equals(built)).toBe(true);
+      for (const [route, file] of Object.entries(files)) {
+        const res = await fetch(`${server.url}${route}`);
+        expect(res.status, route).toBe(200);
+        expect(Buffer.from(await res.arrayBuffer()).equals(await fsp.readFile(path.join(ROOT, file))), route).toBe(true);
+      }
+      expect((await fetch(`${server.url}/assets/apify-kv.min.js`)).headers.get('content-type')).toBe('text/javascript; charset=utf-8');
     }
   });
 
-  it('says how to build the bundle when a built server has none beside it', async () => {
+  it('the page script is the TypeScript build, with no client bundle or inline code needed', async () => {
+    const script = await fsp.readFile(path.join(ROOT, 'dist/web/storage-browser.js'), 'utf8');
+    // Built from src/web/ (an IIFE), talking to the API over fetch.
+    expect(script).toContain('/v2/key-value-stores');
+    expect(script).not.toContain('ApifyKv');
+    const html = await fsp.readFile(path.join(ROOT, 'dist/web/index.html'), 'utf8');
+    expect(html).not.toContain('apify-kv.min.js');
+  });
+
+  it('says how to build the page and the bundle when a built server has none beside it', async () => {
     // A copy of the built server in a folder with no browser/ next to it (node_modules still resolves from the project).
     await fsp.mkdir(path.join(ROOT, '.tmp'), { recursive: true });
     const dir = await fsp.mkdtemp(path.join(ROOT, '.tmp', 'no-bundle-'));
@@ -105,7 +127,11 @@ describe('storage browser files', () => {
     const mod = (await import(pathToFileURL(path.join(dir, 'server/index.js')).href)) as typeof ServerModule;
     const server = await serverFrom(mod);
 
-    expect((await fetch(`${server.url}/`)).status).toBe(200);
+    const page = await fetch(`${server.url}/`);
+    expect(page.status).toBe(404);
+    expect((await page.json()).error.message).toBe(
+      'The storage browser file index.html is not built: run "npm run build" (the server looks for it in dist/web/, next to its own build).',
+    );
     const res = await fetch(`${server.url}/assets/apify-kv.min.js`);
     expect(res.status).toBe(404);
     const { error } = await res.json();

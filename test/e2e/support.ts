@@ -1,6 +1,8 @@
 /**
- * Browser tests run the real server on 127.0.0.1:0 and drive a headless Chromium (the system's
- * /usr/bin/chromium, through playwright-core, which never downloads a browser of its own).
+ * Browser tests run the real server on 127.0.0.1:0 and drive a headless Chromium through
+ * playwright-core (which never downloads a browser of its own). The Chromium is, in this order:
+ * `CHROMIUM_PATH`, the system's /usr/bin/chromium, or the one inside the @sparticuz/chromium
+ * devDependency (Linux x64/arm64), unpacked once into the temp folder.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, promises as fsp } from 'node:fs';
@@ -14,37 +16,116 @@ import { chromium, type Browser, type Page } from 'playwright-core';
 import { startServer, type RunningServer, type StartServerOptions } from '../../src/server/index.js';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-export const CHROMIUM = '/usr/bin/chromium';
+export const SYSTEM_CHROMIUM = '/usr/bin/chromium';
 
-/** `npm test` builds first; a bare `vitest run` builds only when the browser bundle is missing. */
+/** `npm test` builds first; a bare `vitest run` builds only when a built file is missing. */
 export function ensureBuilt(): void {
-  const needed = ['dist/browser/apify-kv.min.js', 'dist/browser/apify-kv.esm.js', 'dist/server/index.js', 'dist/server/index.cjs'];
+  const needed = [
+    'dist/browser/apify-kv.min.js',
+    'dist/browser/apify-kv.esm.js',
+    'dist/web/index.html',
+    'dist/web/storage-browser.js',
+    'dist/server/index.js',
+    'dist/server/index.cjs',
+  ];
   if (needed.every((file) => existsSync(path.join(ROOT, file)))) return;
   execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore' });
 }
 
-/** A missing browser fails the suite (CI installs it), it is never skipped. */
-export async function launchChromium(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
+/** Flags every Chromium gets: this machine may have no network, and Chromium's own calls home only slow it. */
+const QUIET_FLAGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+/**
+ * @sparticuz/chromium's flags that would weaken what the tests check (CORS, CSP, mixed content),
+ * that Playwright sets itself (headless mode), or that suit one page per browser but not tests
+ * (a single-process browser exits when its first context closes).
+ */
+const UNWANTED_PACKAGED_FLAGS =
+  /^--(disable-web-security|allow-running-insecure-content|disable-site-isolation-trials|headless|single-process)/;
+
+const HOW_TO_SET = 'Set CHROMIUM_PATH to a Chromium or Chrome executable (e.g. on macOS ' +
+  '"/Applications/Google Chrome.app/Contents/MacOS/Google Chrome") and run the tests again.';
+
+/** Where the Chromium comes from, and the flags it needs. */
+export async function findChromium(): Promise<{ executablePath: string; args: string[]; source: string }> {
+  const fromEnv = process.env.CHROMIUM_PATH;
+  if (fromEnv) {
+    if (!existsSync(fromEnv)) throw new Error(`CHROMIUM_PATH is ${fromEnv}, which does not exist. ${HOW_TO_SET}`);
+    return { executablePath: fromEnv, args: QUIET_FLAGS, source: 'CHROMIUM_PATH' };
+  }
+  if (existsSync(SYSTEM_CHROMIUM)) return { executablePath: SYSTEM_CHROMIUM, args: QUIET_FLAGS, source: SYSTEM_CHROMIUM };
+  if (process.platform !== 'linux' || !['x64', 'arm64'].includes(process.arch)) {
     throw new Error(
-      `Chromium is not installed at ${CHROMIUM}: the browser tests need it. ` +
-        'Install it with "apt-get install -y chromium" (.ci/run does this on CI).',
+      `No Chromium for the browser tests: @sparticuz/chromium ships one for Linux x64/arm64 only ` +
+        `(this is ${process.platform}/${process.arch}) and ${SYSTEM_CHROMIUM} is absent. ${HOW_TO_SET}`,
     );
   }
-  // launch() gives every browser a fresh temporary profile.
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  });
+  const packaged = (await import('@sparticuz/chromium')).default;
+  const executablePath = await withUnpackLock(() => packaged.executablePath());
+  const args = [...packaged.args.filter((flag) => !UNWANTED_PACKAGED_FLAGS.test(flag)), ...QUIET_FLAGS];
+  return { executablePath, args: [...new Set(args)], source: '@sparticuz/chromium' };
+}
+
+/**
+ * @sparticuz/chromium unpacks into the temp folder and treats a file that exists as unpacked, so
+ * two test files unpacking at once could launch a half-written binary. One unpacks at a time: a
+ * lock folder holding the unpacking process's id (a lock whose process is gone is left over from
+ * a killed run). Unpacking takes seconds, or a minute on a loaded machine.
+ */
+async function withUnpackLock<T>(unpack: () => Promise<T>): Promise<T> {
+  const lock = path.join(os.tmpdir(), 'apify-kv-chromium-unpack.lock');
+  const owner = path.join(lock, 'pid');
+  const deadline = Date.now() + 540_000;
+  for (;;) {
+    try {
+      await fsp.mkdir(lock);
+      await fsp.writeFile(owner, String(process.pid));
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      if (await lockIsStale(lock, owner)) await fsp.rm(lock, { recursive: true, force: true });
+      if (Date.now() > deadline) throw new Error(`Waited 9 minutes for another process to unpack Chromium (${lock})`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  try {
+    return await unpack();
+  } finally {
+    await fsp.rm(lock, { recursive: true, force: true });
+  }
+}
+
+/** A lock whose process has exited, or one that never got its process id (after 10 s). */
+async function lockIsStale(lock: string, owner: string): Promise<boolean> {
+  const pid = Number(await fsp.readFile(owner, 'utf8').catch(() => ''));
+  if (!pid) return fsp.stat(lock).then((s) => Date.now() - s.mtimeMs > 10_000, () => false);
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** A missing browser fails the suite, it is never skipped. */
+export async function launchChromium(): Promise<Browser> {
+  const { executablePath, args, source } = await findChromium();
+  try {
+    // launch() gives every browser a fresh temporary profile.
+    return await chromium.launch({ executablePath, args });
+  } catch (err) {
+    const partial =
+      source === '@sparticuz/chromium' ? ` If a run was stopped while it unpacked, delete ${executablePath} so it is unpacked again.` : '';
+    throw new Error(`Chromium from ${source} (${executablePath}) did not start.${partial} ${HOW_TO_SET}`, { cause: err });
+  }
 }
 
 export interface TestServer extends RunningServer {

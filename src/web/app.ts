@@ -1,0 +1,55 @@
+/** What every view of the page gets: the API, navigation and the message region. */
+import { ApiProblem, type Api } from './api.js';
+import type { Route } from './router.js';
+
+export interface App {
+  readonly api: Api;
+  /** Goes to a route (a new history entry unless `replace`). */
+  navigate(route: Route, options?: { replace?: boolean }): void;
+  /** A status message, read out politely. */
+  say(message: string): void;
+  /** Shows what went wrong, in words a person can act on. */
+  fail(err: unknown): void;
+  clearMessages(): void;
+}
+
+/** A store's label: its name, or "unnamed" for a store without one. */
+export function storeLabel(store: { name: string | null }): string {
+  return store.name ?? 'unnamed';
+}
+
+/** The store a 404 from a store-level call talks about no longer exists (or was never there). */
+export function isStoreMissing(err: unknown): boolean {
+  return err instanceof ApiProblem && err.status === 404 && err.type !== 'record-not-found';
+}
+
+/** A sentence for an error, pointing at the fix where there is one. */
+export function describeError(err: unknown): string {
+  if (err instanceof ApiProblem) {
+    if (err.type === 'token-not-provided') return 'This server needs an API token: enter it at the top and press "Use token".';
+    if (err.type === 'invalid-token') return 'The server refused this API token: check it and press "Use token" again.';
+    if (err.type === 'insufficient-permissions') return `This token may not do that: ${err.message}`;
+    if (err.type === 'network-error') return err.message;
+    return `${err.message} (${err.type}, HTTP ${err.status})`;
+  }
+  return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * Wraps an event handler: clears old messages, keeps `button` disabled while it runs, and shows
+ * a failure instead of throwing.
+ */
+export function action<E extends Event>(app: App, button: HTMLButtonElement | null, run: (event: E) => Promise<void> | void) {
+  return async (event: E): Promise<void> => {
+    if (event.type === 'submit') event.preventDefault();
+    app.clearMessages();
+    if (button) button.disabled = true;
+    try {
+      await run(event);
+    } catch (err) {
+      app.fail(err);
+    } finally {
+      if (button) button.disabled = false;
+    }
+  };
+}

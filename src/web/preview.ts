@@ -1,0 +1,165 @@
+/**
+ * A record's preview, in a modal dialog so it opens in view wherever the list was scrolled to:
+ * JSON pretty-printed, text, images; other types show their size and a download link.
+ */
+import { describeError, type App } from './app.js';
+import type { KeyItem } from './api.js';
+import { byId, clear, copyButton, focus, formatBytes, h } from './dom.js';
+
+/** Larger records are not loaded for a preview: only on an explicit download. */
+const PREVIEW_MAX_BYTES = 10 * 1024 * 1024;
+const TEXT_PREVIEW_MAX_CHARS = 500_000;
+
+function mediaTypeOf(contentType: string): string {
+  return contentType.split(';')[0]!.trim().toLowerCase();
+}
+
+function decodeText(bytes: Uint8Array, contentType: string): string {
+  const charset = /;\s*charset="?([^";\s]+)"?/i.exec(contentType)?.[1] ?? 'utf-8';
+  try {
+    return new TextDecoder(charset).decode(bytes);
+  } catch {
+    return new TextDecoder('utf-8').decode(bytes);
+  }
+}
+
+const isJson = (type: string) => type === 'application/json' || type.endsWith('+json');
+const isText = (type: string) =>
+  type.startsWith('text/') || type === 'application/xml' || type.endsWith('+xml') || type === 'application/javascript' || type === 'application/x-ndjson';
+
+export class Preview {
+  /** The key shown last (focus returns to its row when the preview closes). */
+  lastKey: string | null = null;
+  private readonly dialog = byId<HTMLDialogElement>('preview');
+  private readonly title = byId('preview-title');
+  private readonly error = byId('preview-error');
+  private readonly meta = byId('preview-meta');
+  private readonly body = byId('preview-body');
+  private readonly actions = byId('preview-actions');
+  private objectUrls: string[] = [];
+  private generation = 0;
+  private readonly onCancel = (event: Event) => {
+    // Escape: close through the address, like the Close button.
+    event.preventDefault();
+    this.handlers.close();
+  };
+  private readonly onClose = () => this.handlers.close();
+
+  constructor(
+    private readonly app: App,
+    private readonly storeId: string,
+    private readonly handlers: { close(): void; missing(key: string): void },
+  ) {}
+
+  async open(key: string, item: KeyItem | undefined): Promise<void> {
+    const mine = ++this.generation;
+    this.reset();
+    this.lastKey = key;
+    this.title.textContent = key;
+    this.body.append(h('p', { class: 'muted' }, 'Loading…'));
+    this.dialog.addEventListener('cancel', this.onCancel);
+    byId('preview-close').addEventListener('click', this.onClose);
+    if (!this.dialog.open) this.dialog.showModal();
+    focus(this.title);
+
+    if (item && item.size > PREVIEW_MAX_BYTES) {
+      this.show(key, null, item.size, item);
+      this.body.append(h('p', {}, `Too large to preview here (${formatBytes(item.size)}).`));
+      const download = h('button', { type: 'button' }, `Download ${formatBytes(item.size)}`);
+      download.addEventListener('click', () => void this.download(key));
+      this.actions.prepend(download);
+      return;
+    }
+    let record: Awaited<ReturnType<App['api']['getRecord']>>;
+    try {
+      record = await this.app.api.getRecord(this.storeId, key);
+    } catch (err) {
+      if (mine !== this.generation) return;
+      this.close();
+      this.app.fail(err);
+      return;
+    }
+    if (mine !== this.generation) return;
+    if (!record) {
+      this.close();
+      this.handlers.missing(key);
+      return;
+    }
+    const { bytes, contentType } = record;
+    const type = mediaTypeOf(contentType);
+    this.show(key, contentType, bytes.byteLength, item);
+    if (isJson(type) || isText(type)) {
+      let text = decodeText(bytes, contentType);
+      let note = '';
+      if (isJson(type)) {
+        try {
+          text = JSON.stringify(JSON.parse(text), null, 2);
+        } catch {
+          note = 'Not valid JSON: shown as it is.';
+        }
+      }
+      if (text.length > TEXT_PREVIEW_MAX_CHARS) {
+        text = text.slice(0, TEXT_PREVIEW_MAX_CHARS);
+        note = 'Only the start is shown.';
+      }
+      if (note) this.body.append(h('p', { class: 'muted' }, note));
+      this.body.append(h('pre', { tabindex: '0', 'aria-label': `Content of ${key}` }, text));
+    } else if (type.startsWith('image/')) {
+      // A blob URL in an <img>: even an SVG cannot run script there.
+      this.body.append(h('img', { src: this.objectUrl(bytes, type), alt: `Image record ${key}` }));
+    } else {
+      this.body.append(h('p', {}, `Binary record of ${formatBytes(bytes.byteLength)}, no preview.`));
+    }
+    this.actions.prepend(h('a', { class: 'button', href: this.objectUrl(bytes, type), download: key }, 'Download'));
+  }
+
+  /** Closes the dialog; true when it was open. */
+  close(): boolean {
+    this.generation++;
+    const wasOpen = this.dialog.open;
+    this.dialog.removeEventListener('cancel', this.onCancel);
+    byId('preview-close').removeEventListener('click', this.onClose);
+    if (wasOpen) this.dialog.close();
+    this.reset();
+    return wasOpen;
+  }
+
+  private reset(): void {
+    for (const url of this.objectUrls) URL.revokeObjectURL(url);
+    this.objectUrls = [];
+    for (const node of [this.error, this.meta, this.body, this.actions]) clear(node);
+  }
+
+  private show(key: string, contentType: string | null, size: number, item: KeyItem | undefined): void {
+    clear(this.body);
+    const facts: Array<[string, string | null]> = [
+      ['Key', key],
+      ['Content type', contentType],
+      ['Size', `${formatBytes(size)}${size >= 1024 ? ` (${size.toLocaleString()} bytes)` : ''}`],
+    ];
+    for (const [label, value] of facts) {
+      if (value !== null) this.meta.append(h('dt', {}, label), h('dd', {}, value));
+    }
+    // A signed URL lets anyone with it read this record, without a token.
+    if (item?.recordPublicUrl?.includes('signature=')) {
+      this.actions.append(copyButton(item.recordPublicUrl, 'Copy signed URL', (m) => this.app.say(m)));
+    }
+  }
+
+  private objectUrl(bytes: Uint8Array, type: string): string {
+    const url = URL.createObjectURL(new Blob([bytes as BlobPart], { type }));
+    this.objectUrls.push(url);
+    return url;
+  }
+
+  private async download(key: string): Promise<void> {
+    try {
+      const record = await this.app.api.getRecord(this.storeId, key);
+      if (!record) throw new Error(`The record "${key}" no longer exists.`);
+      const link = h('a', { href: this.objectUrl(record.bytes, mediaTypeOf(record.contentType)), download: key });
+      link.click();
+    } catch (err) {
+      this.error.textContent = describeError(err);
+    }
+  }
+}

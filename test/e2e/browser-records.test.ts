@@ -1,0 +1,224 @@
+/** The storage browser's Records tab and record view, in headless Chromium. */
+import { describe, expect, it } from 'vitest';
+import {
+  acceptDialogs,
+  checkPage,
+  errorText,
+  hashOf,
+  inView,
+  keyLink,
+  listedKeys,
+  listedStores,
+  openApp,
+  server,
+  statusText,
+  useBrowser,
+} from './browser-app.js';
+import { api, createStore, makePng, putRecord } from './support.js';
+
+useBrowser();
+
+const TOKEN = 'e2e-records-token-2718';
+const VARIANTS = [
+  { width: 1280, token: undefined },
+  { width: 375, token: TOKEN },
+] as const;
+
+const focusedText = (page: import('playwright-core').Page) => page.evaluate(() => document.activeElement?.textContent ?? null);
+
+describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token }) => {
+  it('previews JSON, text, images and binary records; Escape closes and focus returns', async () => {
+    const s = await server({ token });
+    const id = await createStore(s, 'mixed', token);
+    const summary = { total: 3, items: ['a', '<b>not bold</b>'] };
+    await putRecord(s, id, 'summary.json', JSON.stringify(summary), 'application/json; charset=utf-8', token);
+    await putRecord(s, id, 'notes', 'first line\nsecond line', 'text/plain; charset=utf-8', token);
+    await putRecord(s, id, 'logo', makePng(64, 40), 'image/png', token);
+    await putRecord(s, id, 'blob', Buffer.alloc(2000, 7), 'application/octet-stream', token);
+
+    const { page, problems } = await openApp(s, { width, token, hash: `#/stores/${id}` });
+    await expect.poll(() => listedKeys(page)).toEqual(['blob', 'logo', 'notes', 'summary.json']);
+    await expect.poll(() => page.locator('#fact-records b').textContent()).toBe('4');
+    await checkPage(page, 'store');
+
+    await keyLink(page, 'summary.json').click();
+    const pre = page.locator('#preview-body pre');
+    await pre.waitFor();
+    expect(hashOf(page)).toBe(`#/stores/${id}/records/summary.json`);
+    // Pretty-printed, and markup in the data stays text.
+    expect(await pre.textContent()).toBe(JSON.stringify(summary, null, 2));
+    expect(await page.locator('#preview-body b').count()).toBe(0);
+    expect(await page.locator('#preview-meta').textContent()).toContain('application/json; charset=utf-8');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('preview-title');
+    await checkPage(page, 'record');
+
+    await page.keyboard.press('Escape');
+    await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    expect(await focusedText(page)).toBe('summary.json');
+
+    await keyLink(page, 'notes').click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('first line\nsecond line');
+    await page.click('#preview-close');
+    await expect.poll(() => focusedText(page)).toBe('notes');
+
+    await keyLink(page, 'logo').click();
+    const img = page.locator('#preview-body img');
+    await img.waitFor();
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0))).toBe(64);
+    expect(await img.getAttribute('src')).toMatch(/^blob:/);
+    await page.keyboard.press('Escape');
+
+    await keyLink(page, 'blob').click();
+    await expect.poll(() => page.locator('#preview-body').textContent()).toContain('Binary record of 2.0 KiB');
+    const download = page.locator('#preview-actions a[download]');
+    expect(await download.getAttribute('download')).toBe('blob');
+    expect(await download.getAttribute('href')).toMatch(/^blob:/);
+    // The record's signed URL reads it without a token.
+    const signed = await page.locator('#preview-actions button.copy').getAttribute('data-copy');
+    expect(signed).toContain('signature=');
+    expect((await fetch(signed!)).status).toBe(200);
+
+    // Back and forward reopen and close the record.
+    await page.keyboard.press('Escape');
+    await page.goBack();
+    await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
+    expect(await page.locator('#preview-title').textContent()).toBe('blob');
+    await page.goForward();
+    await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    expect(problems).toEqual([]);
+  });
+
+  it('pages to record 146 of 150 and opens it in view; a reload keeps the record open', async () => {
+    const s = await server({ token });
+    const id = await createStore(s, 'many', token);
+    const keys = Array.from({ length: 150 }, (_, i) => `item-${String(i + 1).padStart(3, '0')}`);
+    for (let i = 0; i < keys.length; i += 25) {
+      await Promise.all(keys.slice(i, i + 25).map((key) => putRecord(s, id, key, `value of ${key}`, 'text/plain', token)));
+    }
+    const { page, problems } = await openApp(s, { width, token, hash: `#/stores/${id}` });
+    await expect.poll(async () => (await listedKeys(page)).length).toBe(50);
+    await page.click('#keys-more');
+    await expect.poll(async () => (await listedKeys(page)).length).toBe(100);
+    // Focus goes to the first new row.
+    expect(await focusedText(page)).toBe('item-051');
+    await page.click('#keys-more');
+    await expect.poll(async () => (await listedKeys(page)).length).toBe(150);
+    expect(await page.locator('#keys-more').isHidden()).toBe(true);
+    expect(await listedKeys(page)).toEqual(keys);
+
+    await keyLink(page, 'item-146').scrollIntoViewIfNeeded();
+    await keyLink(page, 'item-146').click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('value of item-146');
+    expect(await inView(page, '#preview')).toBe(true);
+    expect(await page.locator('#key-rows tr[data-key="item-146"]').getAttribute('aria-current')).toBe('true');
+
+    await page.reload();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('value of item-146');
+    expect(await inView(page, '#preview')).toBe(true);
+    await page.keyboard.press('Escape');
+    expect(hashOf(page)).toBe(`#/stores/${id}`);
+
+    // The skip link jumps past the list to the upload form.
+    await page.locator('.skip-inline').focus();
+    await page.keyboard.press('Enter');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('upload-title');
+    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    expect(problems).toEqual([]);
+  });
+
+  it('filters by prefix, and the filter stays with its store', async () => {
+    const s = await server({ token });
+    const a = await createStore(s, 'alpha', token);
+    const b = await createStore(s, 'beta', token);
+    for (const key of ['img-1', 'img-2', 'doc-1']) await putRecord(s, a, key, key, 'text/plain', token);
+    for (const key of ['img-9', 'zz']) await putRecord(s, b, key, key, 'text/plain', token);
+    const { page, problems } = await openApp(s, { width, token, hash: `#/stores/${a}` });
+    await expect.poll(() => listedKeys(page)).toEqual(['doc-1', 'img-1', 'img-2']);
+    await page.fill('#prefix', 'img-');
+    await page.click('#filter-form button');
+    await expect.poll(() => listedKeys(page)).toEqual(['img-1', 'img-2']);
+    await page.fill('#prefix', 'nothing');
+    await page.click('#filter-form button');
+    await expect.poll(() => page.locator('#keys-empty').textContent()).toBe('No records with keys starting with "nothing".');
+
+    await page.getByRole('link', { name: 'Key-value stores' }).click();
+    await page.getByRole('link', { name: 'beta', exact: true }).click();
+    await expect.poll(() => listedKeys(page)).toEqual(['img-9', 'zz']);
+    expect(await page.inputValue('#prefix')).toBe('');
+    expect(problems).toEqual([]);
+  });
+
+  it('uploads a file (asking before replacing one), keeps the store facts fresh, and shows errors in view', async () => {
+    const s = await server({ token });
+    const id = await createStore(s, 'uploads', token);
+    for (let i = 0; i < 40; i++) await putRecord(s, id, `k${String(i).padStart(2, '0')}`, 'x', 'text/plain', token);
+    const { page, problems } = await openApp(s, { width, token, hash: `#/stores/${id}` });
+    const confirms = acceptDialogs(page);
+    await expect.poll(async () => (await listedKeys(page)).length).toBe(40);
+    await expect.poll(() => page.locator('#fact-records b').textContent()).toBe('40');
+    const modifiedBefore = await page.locator('#fact-modified time').getAttribute('datetime');
+
+    await page.setInputFiles('#upload-file', { name: 'my report.json', mimeType: 'application/json', buffer: Buffer.from('{"ok":true}') });
+    expect(await page.inputValue('#upload-key')).toBe('my_report.json');
+    await page.click('#upload-form button[type=submit]');
+    await expect.poll(() => statusText(page)).toBe('Uploaded "my_report.json" (11 B, application/json).');
+    expect(await inView(page, '#status')).toBe(true);
+    expect(await listedKeys(page)).toContain('my_report.json');
+    await expect.poll(() => page.locator('#fact-records b').textContent()).toBe('41');
+    expect(await page.locator('#fact-modified time').getAttribute('datetime')).not.toBe(modifiedBefore);
+    const stored = await api(s, 'GET', `/${id}/records/my_report.json`, { token });
+    expect(stored.body.toString()).toBe('{"ok":true}');
+    expect(confirms).toEqual([]);
+
+    // The same key again: replaced only after a confirm().
+    await page.setInputFiles('#upload-file', { name: 'my report.json', mimeType: 'application/json', buffer: Buffer.from('{"ok":2}') });
+    await page.click('#upload-form button[type=submit]');
+    await expect.poll(() => confirms).toEqual(['The record "my_report.json" exists. Replace it?']);
+    await expect.poll(async () => (await api(s, 'GET', `/${id}/records/my_report.json`, { token })).body.toString()).toBe('{"ok":2}');
+
+    // A bad key: the error shows where the user is, at the bottom of a long page.
+    await page.setInputFiles('#upload-file', { name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('a') });
+    await page.fill('#upload-key', 'no spaces allowed');
+    await page.click('#upload-form button[type=submit]');
+    await expect.poll(() => errorText(page)).toContain('A record key is 1-256 characters');
+    expect(await inView(page, '#error')).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  it('deletes a record after a confirm(), and copes with records and stores deleted elsewhere', async () => {
+    const s = await server({ token });
+    const id = await createStore(s, 'shared', token);
+    await createStore(s, 'other', token);
+    for (const key of ['a', 'b', 'c', 'd']) await putRecord(s, id, key, key, 'text/plain', token);
+    const { page, problems } = await openApp(s, { width, token, hash: `#/stores/${id}` });
+    const confirms = acceptDialogs(page);
+    await expect.poll(() => listedKeys(page)).toEqual(['a', 'b', 'c', 'd']);
+
+    await page.getByRole('button', { name: 'Delete record b' }).click();
+    await expect.poll(() => listedKeys(page)).toEqual(['a', 'c', 'd']);
+    expect(confirms).toEqual(['Delete the record "b"?']);
+    expect(await statusText(page)).toBe('Deleted the record "b".');
+    expect((await api(s, 'GET', `/${id}/records/b`, { token })).status).toBe(404);
+    // Focus moves to the next row, not to the top of the page.
+    expect(await focusedText(page)).toBe('c');
+    await expect.poll(() => page.locator('#fact-records b').textContent()).toBe('3');
+
+    // Deleted elsewhere: opening it says so and its row goes.
+    await api(s, 'DELETE', `/${id}/records/c`, { token });
+    await keyLink(page, 'c').click();
+    await expect.poll(() => errorText(page)).toBe('The record "c" no longer exists: it may have been deleted elsewhere.');
+    expect(await listedKeys(page)).toEqual(['a', 'd']);
+    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    expect(await page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+
+    // The store deleted elsewhere: one message, and back to the list without it.
+    await api(s, 'DELETE', `/${id}`, { token });
+    await keyLink(page, 'd').click();
+    await expect.poll(() => errorText(page)).toBe('The store "shared" no longer exists: it may have been deleted elsewhere.');
+    expect(hashOf(page)).toBe('#/');
+    await expect.poll(() => listedStores(page)).toEqual(['other']);
+    expect(await page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    expect(problems).toEqual([]);
+  });
+});

@@ -1,0 +1,172 @@
+/** The storage browser's stores list, creating stores, addresses, and the token form, in headless Chromium. */
+import { describe, expect, it } from 'vitest';
+import {
+  checkAccessibility,
+  checkLayout,
+  checkPage,
+  errorText,
+  hashOf,
+  listedStores,
+  openApp,
+  server,
+  statusText,
+  useBrowser,
+} from './browser-app.js';
+import { api, createStore, putRecord } from './support.js';
+
+useBrowser();
+
+const TOKEN = 'e2e-secret-token-3141';
+
+/** Every flow runs at desktop width on an open server, and at phone width on one that wants a token. */
+const VARIANTS = [
+  { width: 1280, token: undefined },
+  { width: 375, token: TOKEN },
+] as const;
+
+describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width, token }) => {
+  it('lists named stores with records, size and dates, and unnamed ones only when asked', async () => {
+    const s = await server({ token });
+    const reports = await createStore(s, 'reports', token);
+    await createStore(s, 'photos', token);
+    for (const key of ['a', 'b', 'c']) await putRecord(s, reports, key, `value ${key}`, 'text/plain', token);
+    const unnamed = (await api(s, 'POST', '', { token })).json().data.id as string;
+    await putRecord(s, unnamed, 'only', 'x', 'text/plain', token);
+
+    const { page, problems } = await openApp(s, { width, token });
+    await expect.poll(() => listedStores(page)).toEqual(['photos', 'reports']);
+    const row = page.locator('#store-rows tr', { has: page.getByRole('link', { name: 'reports', exact: true }) });
+    await expect.poll(() => row.locator('td').nth(1).textContent()).toBe('3');
+    expect(await row.locator('td').nth(2).textContent()).toBe('21 B');
+    expect(await row.locator('time').first().getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(await page.locator('#include-unnamed').isChecked()).toBe(false);
+    await checkPage(page, 'stores');
+
+    await page.getByLabel('Include unnamed key-value stores').check();
+    await expect.poll(() => listedStores(page)).toEqual(['photos', 'reports', 'unnamed']);
+    expect(await page.locator(`#store-rows tr[data-store-id="${unnamed}"]`).textContent()).toContain(unnamed);
+    expect(hashOf(page)).toBe('#/?unnamed=1');
+    // The choice is part of the address, so a reload keeps it.
+    await page.reload();
+    await expect.poll(() => listedStores(page)).toEqual(['photos', 'reports', 'unnamed']);
+    expect(await page.locator('#include-unnamed').isChecked()).toBe(true);
+    expect(problems).toEqual([]);
+  });
+
+  it('creates stores, refuses a name that exists, and keeps the place through reload, back and forward', async () => {
+    const s = await server({ token });
+    await createStore(s, 'taken', token);
+    const { page, problems } = await openApp(s, { width, token });
+    await expect.poll(() => listedStores(page)).toEqual(['taken']);
+
+    await page.fill('#new-store', 'fresh');
+    await page.click('#create-form button[type=submit]');
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('fresh');
+    const id = (await api(s, 'GET', '/~fresh', { token })).json().data.id as string;
+    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    expect(await statusText(page)).toBe('Created the store "fresh".');
+    // Focus moved to the new page's heading.
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('store-title');
+
+    await page.click('#tab-settings');
+    await page.locator('#name-form').waitFor();
+    expect(hashOf(page)).toBe(`#/stores/${id}/settings`);
+    await page.click('#tab-api');
+    await page.locator('#endpoints li').first().waitFor();
+    expect(hashOf(page)).toBe(`#/stores/${id}/api`);
+    await page.goBack();
+    await page.locator('#name-form').waitFor();
+    expect(await page.locator('#tab-settings').getAttribute('aria-current')).toBe('page');
+    await page.goBack();
+    await page.locator('#records-title').waitFor();
+    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    await page.goForward();
+    await page.locator('#name-form').waitFor();
+    await page.reload();
+    await page.locator('#name-form').waitFor();
+    expect(await page.locator('#store-title').textContent()).toBe('fresh');
+    expect(await page.locator('#tab-settings').getAttribute('aria-current')).toBe('page');
+
+    // A name that exists is refused, not silently opened.
+    await page.getByRole('link', { name: 'Key-value stores' }).click();
+    await expect.poll(() => listedStores(page)).toEqual(['fresh', 'taken']);
+    await page.fill('#new-store', 'taken');
+    await page.click('#create-form button[type=submit]');
+    await expect.poll(() => errorText(page)).toBe('A store named "taken" already exists: choose another name, or open it from the list.');
+    expect(hashOf(page)).toBe('#/');
+    await page.fill('#new-store', '-bad-');
+    await page.click('#create-form button[type=submit]');
+    await expect.poll(() => errorText(page)).toContain('A store name is 1-63 letters');
+
+    // No name: an unnamed store, opened at once.
+    await page.fill('#new-store', '');
+    await page.click('#create-form button[type=submit]');
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('unnamed');
+    const stores = (await api(s, 'GET', '?unnamed=true', { token })).json().data.items as Array<{ name: string | null }>;
+    expect(stores.filter((st) => st.name === null)).toHaveLength(1);
+    expect(problems).toEqual([]);
+  });
+
+  it('says when an address names nothing', async () => {
+    const s = await server({ token });
+    const { page } = await openApp(s, { width, token, hash: '#/stores/no-such-store-id/settings' });
+    await expect.poll(() => errorText(page)).toBe('The store "no-such-store-id" no longer exists: it may have been deleted elsewhere.');
+    expect(hashOf(page)).toBe('#/');
+    await page.goto(`${s.url}/#/nowhere/at/all`);
+    await expect.poll(() => page.locator('h1').textContent()).toBe('Page not found');
+  });
+});
+
+describe('storage browser on a server that wants a token', () => {
+  it('says so, takes the token, refuses a wrong one, and never shows it', async () => {
+    const s = await server({ token: TOKEN });
+    await createStore(s, 'private', TOKEN);
+    const { page, problems } = await openApp(s, { width: 375 });
+    await expect.poll(() => errorText(page)).toBe('This server needs an API token: enter it at the top and press "Use token".');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
+    // The message region stays in view.
+    expect(await page.locator('#error').evaluate((el) => el.getBoundingClientRect().bottom <= window.innerHeight)).toBe(true);
+
+    await page.fill('#token', 'wrong-token');
+    await page.click('#token-form button[type=submit]');
+    await expect.poll(() => errorText(page)).toContain('The server refused this API token');
+
+    await page.fill('#token', TOKEN);
+    await page.click('#token-form button[type=submit]');
+    await expect.poll(() => listedStores(page)).toEqual(['private']);
+    expect(await errorText(page)).toBe('');
+    // The token is in no attribute, text or address of the page.
+    expect(await page.content()).not.toContain(TOKEN);
+    expect(page.url()).not.toContain(TOKEN);
+
+    await page.click('#token-forget');
+    await expect.poll(() => errorText(page)).toContain('This server needs an API token');
+    expect(await page.evaluate(() => sessionStorage.getItem('apify-kv-browser.token'))).toBeNull();
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('the checks every page gets', () => {
+  it('fail on a page with an unlabelled field, a tiny button and a too-wide block', async () => {
+    const s = await server();
+    const { page } = await openApp(s, { width: 375 });
+    await page.locator('#store-rows').waitFor({ state: 'attached' });
+    await page.evaluate(() => {
+      const main = document.getElementById('main')!;
+      main.insertAdjacentHTML('beforeend', '<input id="bare"><button id="tiny" class="tiny">x</button><div id="wide">wide</div>');
+      document.getElementById('tiny')!.setAttribute('aria-label', 'tiny');
+      Object.assign(document.getElementById('tiny')!.style, { minHeight: '0', minWidth: '0', padding: '0', height: '12px', width: '12px' });
+      Object.assign(document.getElementById('wide')!.style, { width: '900px' });
+    });
+    const attempt = (check: typeof checkPage) => check(page, 'broken').then(() => null, (err: Error) => err.message);
+    const failure = await attempt(checkAccessibility);
+    expect(failure).toContain('accessibility of broken at 375 px');
+    expect(failure).toContain('label (critical)');
+    const overflow = await attempt(checkLayout);
+    expect(overflow).toContain('horizontal overflow');
+    await page.evaluate(() => document.getElementById('wide')!.remove());
+    const small = await attempt(checkLayout);
+    expect(small).toContain('touch targets under 24x24 px');
+    expect(small).toContain('button#tiny');
+  });
+});
