@@ -1,9 +1,9 @@
 /** Input checks done before anything reaches storage, so bad input never touches a file. */
-import { isValidKey, isValidStoreName } from '../rules.js';
+import { isValidKey, isValidStoreName, parseStoreRef } from '../rules.js';
 import { invalidInput, invalidRecordKey } from './errors.js';
 
-/** What a store reference may contain: ids, names, `username~name`, `~name`. */
-const STORE_REF_PATTERN = /^[a-zA-Z0-9._~-]{1,200}$/;
+/** Longer than any id, or username (100) plus `~` plus a folder name (255). */
+const MAX_STORE_REF_LENGTH = 400;
 
 /**
  * The contract's key pattern, minus `.` and `..`: those match it, but every URL library
@@ -26,7 +26,8 @@ export function assertValidStoreName(name: unknown): asserts name is string {
 }
 
 export function assertValidStoreRef(ref: string | undefined): asserts ref is string {
-  if (ref === undefined || !STORE_REF_PATTERN.test(ref) || ref === '.' || ref === '..' || ref === '~') {
+  // The shape comes from the rules module; names found on disk (`my_store`, `Store.v2`) pass too.
+  if (ref === undefined || ref.length > MAX_STORE_REF_LENGTH || !parseStoreRef(ref)) {
     throw invalidInput('Key-value store ID is not valid: use the store ID or "username~store-name".');
   }
 }
