@@ -6,7 +6,7 @@
 //   GET keys       a page of 1,000 keys from a list read once at start (as an index would)
 //   GET store      the store's metadata read once at start
 //   PUT record     write + fsync + rename of the body into the store folder
-// Prints nothing; sends `{ url }` to the parent once listening.
+// Prints nothing; sends `{ url }` to the parent once listening, `{ cpu }` when asked.
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import http from 'node:http';
@@ -89,4 +89,12 @@ async function startOurs() {
 
 const url = kind === 'bare' ? await startBare() : await startOurs();
 if (kind === 'bare') process.on('SIGTERM', () => process.exit(0));
+// The parent asks for this process's CPU time around each run (CPU per request is steadier than
+// requests per second on a busy machine).
+process.on('message', (m) => {
+  if (m === 'cpu') {
+    const { user, system } = process.cpuUsage();
+    process.send({ cpu: user + system });
+  }
+});
 process.send({ url });

@@ -20,7 +20,7 @@ import autocannon from 'autocannon';
 const here = path.dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    duration: { type: 'string', default: '5' },
+    duration: { type: 'string', default: '8' },
     connections: { type: 'string', default: '64' },
     rounds: { type: 'string', default: '1' },
     cases: { type: 'string' },
@@ -31,6 +31,8 @@ const DURATION = Number(args.duration);
 const CONNECTIONS = Number(args.connections);
 const ROUNDS = Number(args.rounds);
 const KEY_COUNT = 1200;
+/** Each case's time per server is split into this many turns. */
+const SLICES = 4;
 /** The slot of http-parser-js (autocannon's parser) for the headers-complete callback. */
 const HEADERS_COMPLETE = 2;
 
@@ -53,6 +55,20 @@ function start(kind, storageDir, storeFolder) {
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ url: m.url, child }));
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));
+  });
+}
+
+/** CPU time (µs) the server process has used so far. */
+function cpuOf({ child }) {
+  return new Promise((resolve) => {
+    const onMessage = (m) => {
+      if (m && typeof m.cpu === 'number') {
+        child.off('message', onMessage);
+        resolve(m.cpu);
+      }
+    };
+    child.on('message', onMessage);
+    child.send('cpu');
   });
 }
 
@@ -116,9 +132,39 @@ function run(url, c, storeRef, duration) {
   });
 }
 
-function summary(result) {
-  const bad = result.non2xx + result.errors + result.timeouts;
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, bad };
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)];
+};
+
+/**
+ * One case against one server, as `SLICES` short runs taking turns with the other server's (so
+ * a burst of load from elsewhere hits both alike): requests/s over all slices, the median of
+ * the slices' p50 and p99, and the server's CPU time per request.
+ */
+async function measure(server, c, storeRef, slice) {
+  const cpuBefore = await cpuOf(server);
+  const result = await run(server.url, c, storeRef, slice);
+  const cpu = (await cpuOf(server)) - cpuBefore;
+  return {
+    requests: result.requests.total,
+    seconds: result.duration,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    cpu,
+    bad: result.non2xx + result.errors + result.timeouts,
+  };
+}
+
+function combine(slices) {
+  const requests = slices.reduce((n, s) => n + s.requests, 0);
+  return {
+    rps: requests / slices.reduce((n, s) => n + s.seconds, 0),
+    p50: median(slices.map((s) => s.p50)),
+    p99: median(slices.map((s) => s.p99)),
+    cpuPerRequest: slices.reduce((n, s) => n + s.cpu, 0) / Math.max(1, requests),
+    bad: slices.reduce((n, s) => n + s.bad, 0),
+  };
 }
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { minimumFractionDigits: d, maximumFractionDigits: d });
@@ -134,27 +180,30 @@ try {
   // Files changed within the last 2 s are read from disk each time (see record-cache.ts): let
   // the seeded ones age, as records usually have by the time they are read.
   await new Promise((r) => setTimeout(r, 2500));
-  console.log(`server: ${CONNECTIONS} connections, ${DURATION} s per case and server, ${ROUNDS} round(s), storage on ${root}`);
-  console.log('case                 | ours req/s  p50  p99 | bare req/s  p50  p99 | ratio (target) | p99 ratio (<= 2)');
+  console.log(`server: ${CONNECTIONS} connections, ${DURATION} s per case and server in ${SLICES} turns, ${ROUNDS} round(s), storage on ${root}`);
+  console.log('case                 | ours req/s  p50  p99  cpu/req | bare req/s  p50  p99  cpu/req | ratio (target) | p99 ratio (<= 2)');
   const rows = [];
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of CASES) {
-      // A short warm-up of each, then the measured runs back to back (order alternating by round).
+      // A short warm-up of each, then slices taking turns: ours, bare, bare, ours, ...
       await run(ours.url, c, store.id, 1);
       await run(bare.url, c, store.id, 1);
-      const order = round % 2 === 0 ? ['ours', 'bare'] : ['bare', 'ours'];
-      const got = {};
-      for (const who of order) got[who] = summary(await run(who === 'ours' ? ours.url : bare.url, c, store.id, DURATION));
+      const slices = { ours: [], bare: [] };
+      const slice = Math.max(1, Math.round(DURATION / SLICES));
+      for (let i = 0; i < SLICES; i++) {
+        const order = i % 2 === 0 ? ['ours', 'bare'] : ['bare', 'ours'];
+        for (const who of order) slices[who].push(await measure(who === 'ours' ? ours : bare, c, store.id, slice));
+      }
+      const got = { ours: combine(slices.ours), bare: combine(slices.bare) };
       const ratio = got.ours.rps / got.bare.rps;
       const p99Ratio = got.ours.p99 / Math.max(1, got.bare.p99);
-      rows.push({ c, ratio, p99Ratio });
+      const cpuRatio = got.ours.cpuPerRequest / got.bare.cpuPerRequest;
+      rows.push({ c, ratio, p99Ratio, cpuRatio });
       const flag = c.target ? `${fmt(ratio, 2)} (${c.target}) ${ratio >= c.target ? 'ok' : 'BELOW'}` : fmt(ratio, 2);
       const bad = got.ours.bad || got.bare.bad ? `  [failed requests: ours ${got.ours.bad}, bare ${got.bare.bad}]` : '';
-      console.log(
-        `${c.title.padEnd(20)} | ${fmt(got.ours.rps).padStart(10)} ${fmt(got.ours.p50).padStart(4)} ${fmt(got.ours.p99).padStart(4)} | ` +
-          `${fmt(got.bare.rps).padStart(10)} ${fmt(got.bare.p50).padStart(4)} ${fmt(got.bare.p99).padStart(4)} | ` +
-          `${flag.padEnd(14)} | ${fmt(p99Ratio, 2)}${bad}`,
-      );
+      const side = (g) =>
+        `${fmt(g.rps).padStart(10)} ${fmt(g.p50).padStart(4)} ${fmt(g.p99).padStart(4)} ${`${fmt(g.cpuPerRequest)} µs`.padStart(8)}`;
+      console.log(`${c.title.padEnd(20)} | ${side(got.ours)} | ${side(got.bare)} | ${flag.padEnd(14)} | ${fmt(p99Ratio, 2)}${bad}`);
     }
   }
   if (ROUNDS > 1) {
@@ -163,10 +212,14 @@ try {
       const mine = rows.filter((r) => r.c === c);
       const r = mine.map((x) => x.ratio);
       const p = mine.map((x) => x.p99Ratio);
-      console.log(`  ${c.title.padEnd(20)} ${fmt(Math.min(...r), 2)}-${fmt(Math.max(...r), 2)}x, p99 ${fmt(Math.min(...p), 2)}-${fmt(Math.max(...p), 2)}x`);
+      const u = mine.map((x) => x.cpuRatio);
+      console.log(
+        `  ${c.title.padEnd(20)} ${fmt(Math.min(...r), 2)}-${fmt(Math.max(...r), 2)}x, p99 ${fmt(Math.min(...p), 2)}-${fmt(Math.max(...p), 2)}x, ` +
+          `cpu/req ${fmt(Math.min(...u), 2)}-${fmt(Math.max(...u), 2)}x`,
+      );
     }
   }
-  console.log('(latency in ms; ratio = ours / bare requests per second)');
+  console.log('(latency in ms; cpu/req = the server process\'s CPU time per request; ratio = ours / bare requests per second)');
 } finally {
   if (bare) await stop(bare);
   if (ours) await stop(ours);

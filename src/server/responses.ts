@@ -14,13 +14,14 @@ export function sendJson(
   headers: Record<string, string> = {},
 ): void {
   if (cannotRespond(res)) return;
-  const text = JSON.stringify(body);
+  // Encoded once: its length is the header, its bytes the body.
+  const bytes = Buffer.from(JSON.stringify(body));
   res.writeHead(status, {
     ...headers,
     'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': bytes.length,
   });
-  res.end(res.req?.method === 'HEAD' ? undefined : text);
+  res.end(res.req?.method === 'HEAD' ? undefined : bytes);
 }
 
 export function sendData(res: ServerResponse, status: number, data: unknown, headers: Record<string, string> = {}): void {
