@@ -1,22 +1,35 @@
 // `npm run bench`: the put-then-get benchmark (bench/small.mjs) against both servers, one after
 // the other: the minimal in-memory server (what the clients themselves cost) and the project's
-// local server on a file store (what a user sees). Extra arguments go to both runs, e.g.
+// local server on a file store (what a user sees); then the server section (bench/server.mjs:
+// the server against a bare node:http server, with autocannon). Extra arguments go to the
+// small.mjs runs, e.g.
 //   npm run bench -- --ops 3000 --concurrency 1,8,32
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'small.mjs');
+const here = path.dirname(fileURLToPath(import.meta.url));
 const extra = process.argv.slice(2);
+
+function runScript(name, args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(here, name), ...args], { stdio: 'inherit' });
+    child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
+  });
+}
 
 for (const server of ['memory', 'local']) {
   console.log(`\n=== ${server} server ===`);
-  const code = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, '--server', server, ...extra], { stdio: 'inherit' });
-    child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
-  });
+  const code = await runScript('small.mjs', ['--server', server, ...extra]);
   if (code !== 0) {
     console.error(`bench/small.mjs --server ${server} failed with exit code ${code}`);
     process.exit(code);
   }
+}
+
+console.log('\n=== server against bare node:http ===');
+const code = await runScript('server.mjs', []);
+if (code !== 0) {
+  console.error(`bench/server.mjs failed with exit code ${code}`);
+  process.exit(code);
 }

@@ -5,7 +5,7 @@
 //
 //   npm run build && node bench/server.mjs
 //   node bench/server.mjs --duration 8 --rounds 3 --cases get-1k,head-1k
-//   node bench/server.mjs --profile        # ours runs with --cpu-prof (profile in bench/.profiles/)
+//   node bench/server.mjs --profile        # both run with --cpu-prof (profiles in $TMPDIR/apify-kv-server-profiles/)
 //
 // Storage is on /dev/shm when there is one (the disk is not what is measured). Not a test: the
 // targets are shown, not asserted.
@@ -28,6 +28,7 @@ const { values: args } = parseArgs({
   },
 });
 const DURATION = Number(args.duration);
+const PROFILE_DIR = path.join(os.tmpdir(), 'apify-kv-server-profiles');
 const CONNECTIONS = Number(args.connections);
 const ROUNDS = Number(args.rounds);
 const KEY_COUNT = 1200;
@@ -50,7 +51,7 @@ const SMALL_JSON = Buffer.from(JSON.stringify({ text: 'x'.repeat(1024 - 12) }));
 const LARGE = Buffer.alloc(1024 * 1024, 7);
 
 function start(kind, storageDir, storeFolder) {
-  const execArgv = kind === 'ours' && args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(here, '.profiles')}`] : [];
+  const execArgv = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, kind)}`] : [];
   const child = fork(path.join(here, 'server-target.mjs'), [kind, storageDir, storeFolder], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ url: m.url, child }));

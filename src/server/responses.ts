@@ -14,14 +14,14 @@ export function sendJson(
   headers: Record<string, string> = {},
 ): void {
   if (cannotRespond(res)) return;
-  // Encoded once: its length is the header, its bytes the body.
-  const bytes = Buffer.from(JSON.stringify(body));
+  // Sent as a string: the socket encodes it straight into its buffer (cheaper than Buffer.from).
+  const text = JSON.stringify(body);
   res.writeHead(status, {
     ...headers,
     'Content-Type': 'application/json; charset=utf-8',
-    'Content-Length': bytes.length,
+    'Content-Length': Buffer.byteLength(text),
   });
-  res.end(res.req?.method === 'HEAD' ? undefined : bytes);
+  res.end(res.req?.method === 'HEAD' ? undefined : text);
 }
 
 export function sendData(res: ServerResponse, status: number, data: unknown, headers: Record<string, string> = {}): void {
