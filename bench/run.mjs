@@ -1,34 +1,44 @@
 // `npm run bench`: the put-then-get benchmark (bench/small.mjs) against both servers, one after
 // the other: the minimal in-memory server (what the clients themselves cost) and the project's
-// local server on a file store (what a user sees). Extra arguments go to both runs, e.g.
+// local server on a file store (what a user sees); then the server section (bench/server.mjs:
+// the server against a bare node:http server, with autocannon). Extra arguments go to the
+// small.mjs runs, e.g.
 //   npm run bench -- --ops 3000 --concurrency 1,8,32
 import { spawn } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'small.mjs');
+const here = path.dirname(fileURLToPath(import.meta.url));
 const extra = process.argv.slice(2);
+
+function runScript(name, args) {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(here, name), ...args], { stdio: 'inherit' });
+    child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
+  });
+}
 
 for (const server of ['memory', 'local']) {
   console.log(`\n=== ${server} server ===`);
-  const code = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [script, '--server', server, ...extra], { stdio: 'inherit' });
-    child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
-  });
+  const code = await runScript('small.mjs', ['--server', server, ...extra]);
   if (code !== 0) {
     console.error(`bench/small.mjs --server ${server} failed with exit code ${code}`);
     process.exit(code);
   }
 }
 
+console.log('\n=== server against bare node:http ===');
+const serverCode = await runScript('server.mjs', []);
+if (serverCode !== 0) {
+  console.error(`bench/server.mjs failed with exit code ${serverCode}`);
+  process.exit(serverCode);
+}
+
 // The S3 backend, when an S3 service can run here (Ceph installed) or is named by S3_ENDPOINT.
 const { findCephBinaries, INSTALL_HINT } = await import('../scripts/ceph/rgw.mjs');
 if (process.env.S3_ENDPOINT || findCephBinaries()) {
   console.log('\n=== S3 backend ===');
-  const code = await new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(path.dirname(script), 's3.mjs')], { stdio: 'inherit' });
-    child.on('exit', (status, signal) => resolve(status ?? (signal ? 1 : 0)));
-  });
+  const code = await runScript('s3.mjs', []);
   if (code !== 0) process.exit(code);
 } else {
   console.log(`\n=== S3 backend: not measured (no S3 service). Install Ceph: ${INSTALL_HINT} ===`);

@@ -10,7 +10,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage } from 'node:http';
 import { LOCAL_USER, type StorageUser, type StoreInfo } from '../storage/types.js';
-import { insufficientPermissions, invalidToken, tokenNotProvided } from './errors.js';
+import { insufficientPermissions, invalidToken, storeNotFound, tokenNotProvided } from './errors.js';
 
 export interface ServerUser {
   id: string;
@@ -92,7 +92,8 @@ export function checkStoreAccess(
   if (principal.local) return;
   if (principal.user && principal.user.id === store.userId) return;
   if (mode === 'read' && (signed || isPubliclyReadable(store, ref))) return;
-  if (!principal.user) throw tokenNotProvided();
+  // An anonymous caller must not learn that a private store exists: same answer as a missing one.
+  if (!principal.user) throw storeNotFound();
   throw insufficientPermissions();
 }
 
@@ -131,6 +132,7 @@ export function loadUsers(options: { token?: string; users?: readonly ServerUser
     users.push(...(list as ServerUser[]));
   }
   const ids = new Set<string>();
+  const usernames = new Set<string>();
   const tokens = new Set<string>();
   for (const [i, u] of users.entries()) {
     const ok =
@@ -140,8 +142,11 @@ export function loadUsers(options: { token?: string; users?: readonly ServerUser
     // Never print the user object itself: it holds the token.
     if (!ok) throw new Error(`User #${i + 1} needs a non-empty id, a username of a-z, A-Z, 0-9, ".", "_", "-", and a non-empty token.`);
     if (ids.has(u.id)) throw new Error(`User id "${u.id}" is configured twice.`);
+    // Usernames name stores (`username~store`), so two users with one name would share them.
+    if (usernames.has(u.username.toLowerCase())) throw new Error(`Username "${u.username}" is configured twice.`);
     if (tokens.has(u.token)) throw new Error(`Two users share one token (user "${u.id}").`);
     ids.add(u.id);
+    usernames.add(u.username.toLowerCase());
     tokens.add(u.token);
   }
   return users;

@@ -21,6 +21,8 @@ export interface AppContext {
   origins: OriginPolicy;
   signer: UrlSigner;
   maxPayloadBytes: number;
+  /** Largest body a direct upload takes (after decoding). */
+  maxDirectUploadBytes: number;
   /** How long a direct upload URL stays valid. */
   directUploadTtlMillis: number;
   now: () => number;

@@ -69,6 +69,16 @@ export function payloadTooLarge(method: string, limit: number, actual?: number):
   );
 }
 
+/** The 413 answer of a direct upload URL, whose limit is the server's `maxDirectUploadBytes`. */
+export function directUploadTooLarge(limit: number, actual?: number): ApiError {
+  const actualText = actual === undefined ? `more than ${limit} bytes after decoding` : `${actual} bytes`;
+  return new ApiError(
+    413,
+    'request-too-large',
+    `The upload is too large for a direct upload URL (limit: ${limit} bytes, actual length: ${actualText}).`,
+  );
+}
+
 export const internalError = () =>
   new ApiError(500, 'internal-server-error', 'The server failed to process the request.');
 

@@ -1,11 +1,13 @@
 /** Keys listing, the records ZIP, single records, and direct uploads. */
-import { pipeline } from 'node:stream';
+import type { ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { StoreInfo } from '../storage/types.js';
 import { canWrite, requireUser } from './auth.js';
 import { bodyEncoding, corruptBody, declaredLength, decodeBody } from './body.js';
 import { allowBody, baseUrl, resolveStore, viewContext, type AppContext, type RequestState } from './context.js';
 import {
   ApiError,
+  directUploadTooLarge,
   invalidInput,
   isPayloadTooLarge,
   payloadTooLarge,
@@ -71,32 +73,60 @@ export async function getRecord(ctx: AppContext, state: RequestState, ref: strin
   if (!record) throw recordNotFound();
 
   const { req, res } = state;
-  const headers: Record<string, string> = {
-    'Content-Type': record.contentType,
-    'Content-Length': String(record.size),
-    ETag: record.etag,
-    'Last-Modified': record.modifiedAt.toUTCString(),
-    'Cache-Control': 'no-cache',
-    'X-Content-Type-Options': 'nosniff',
+  const notModified = etagMatches(req.headers['if-none-match'], record.etag);
+  // The body is open before any header goes out: a record that vanished since the lookup is a 404.
+  let stream: Readable | undefined;
+  if (req.method !== 'HEAD' && !notModified && !record.body) stream = await openBody(record.openStream());
+
+  const headers = [
+    'Content-Type', record.contentType,
+    'ETag', record.etag,
+    'Last-Modified', record.modifiedAt.toUTCString(),
+    'Cache-Control', 'no-cache',
+    'X-Content-Type-Options', 'nosniff',
     // A stored HTML page must not run scripts with this origin's rights.
-    'Content-Security-Policy': 'sandbox',
-  };
-  if (attachment) {
-    headers['Content-Disposition'] = `attachment; filename="${key}"`;
-  }
-  if (etagMatches(req.headers['if-none-match'], record.etag)) {
-    delete headers['Content-Length'];
+    'Content-Security-Policy', 'sandbox',
+  ];
+  if (attachment) headers.push('Content-Disposition', `attachment; filename="${key}"`);
+  if (notModified) {
     res.writeHead(304, headers);
     res.end();
     return;
   }
+  headers.push('Content-Length', String(record.size));
   res.writeHead(200, headers);
-  if (req.method === 'HEAD') {
-    res.end();
-    return;
-  }
-  // On a read error mid-body the response is cut short; the client sees a broken transfer.
-  pipeline(record.openStream(), res, () => {});
+  if (stream) sendStream(stream, res);
+  else res.end(req.method === 'HEAD' ? undefined : record.body);
+}
+
+/** Resolves once the stream has its first bytes (or its end); a missing file becomes a 404. */
+function openBody(stream: Readable): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    const done = (error?: Error) => {
+      stream.off('readable', onReadable);
+      stream.off('error', done);
+      if (!error) resolve(stream);
+      else reject(isGone(error) ? recordNotFound() : error);
+    };
+    const onReadable = () => done();
+    stream.on('readable', onReadable);
+    stream.on('error', done);
+  });
+}
+
+function isGone(error: Error): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR' || code === 'ELOOP';
+}
+
+/**
+ * Pipes with backpressure, without `pipeline()` (which makes an AbortController per call).
+ * A read error mid-body cuts the response: the client sees a broken transfer, never a short 200.
+ */
+function sendStream(stream: Readable, res: ServerResponse): void {
+  stream.on('error', () => res.destroy());
+  res.on('close', () => stream.destroy());
+  stream.pipe(res);
 }
 
 function etagMatches(header: string | undefined, etag: string): boolean {
@@ -147,18 +177,30 @@ export async function getDirectUploadUrl(ctx: AppContext, state: RequestState, r
   sendData(state.res, 200, { signedUrl });
 }
 
-/** The PUT to a signed URL: the signature replaces the token, and there is no size limit. */
+/**
+ * The PUT to a signed URL: the signature replaces the token, and the limit is the server's
+ * `maxDirectUploadBytes` instead of the payload limit. A URL is valid until its `expires`,
+ * which may not lie further ahead than the server's URL lifetime.
+ */
 export async function directUpload(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
   assertValidKey(key);
   assertValidStoreRef(ref);
-  const verdict = ctx.signer.verifyDirectUpload(ref, key, queryValue(state.query, 'expires'), queryValue(state.query, 'signature'), ctx.now());
-  if (verdict === 'invalid') throw new ApiError(403, 'invalid-signature', 'The upload URL signature is not valid.');
+  const now = ctx.now();
+  const expires = queryValue(state.query, 'expires');
+  const verdict = ctx.signer.verifyDirectUpload(ref, key, expires, queryValue(state.query, 'signature'), now);
+  if (verdict === 'invalid' || Number(expires) > now + ctx.directUploadTtlMillis) {
+    throw new ApiError(403, 'invalid-signature', 'The upload URL signature is not valid.');
+  }
   if (verdict === 'expired') throw new ApiError(403, 'invalid-signature', 'The upload URL has expired; request a new one.');
-  bodyEncoding(state.req);
+  const encoding = bodyEncoding(state.req);
   const contentType = recordContentType(state);
+  const length = declaredLength(state.req);
+  if (encoding === 'identity' && length !== undefined && length > ctx.maxDirectUploadBytes) {
+    throw directUploadTooLarge(ctx.maxDirectUploadBytes, length);
+  }
   const store = await ctx.storage.getStore(ref);
   if (!store || store.id !== ref) throw storeNotFound();
-  await writeBody(ctx, state, store, key, contentType, undefined);
+  await writeBody(ctx, state, store, key, contentType, ctx.maxDirectUploadBytes, true);
 }
 
 /** The Content-Type to store: exactly as sent; none means raw bytes. */
@@ -176,7 +218,8 @@ async function writeBody(
   store: StoreInfo,
   key: string,
   contentType: string,
-  maxBytes: number | undefined,
+  maxBytes: number,
+  direct = false,
 ): Promise<void> {
   const { req, res } = state;
   const encoding = bodyEncoding(req);
@@ -189,8 +232,8 @@ async function writeBody(
     const failure = body.failure();
     body.dispose();
     if (failure === 'aborted') throw new ClientGone();
-    if (maxBytes !== undefined && (failure === 'too-large' || isPayloadTooLarge(err))) {
-      throw payloadTooLarge(req.method ?? 'PUT', maxBytes);
+    if (failure === 'too-large' || isPayloadTooLarge(err)) {
+      throw direct ? directUploadTooLarge(maxBytes) : payloadTooLarge(req.method ?? 'PUT', maxBytes);
     }
     if (failure === 'corrupt') throw corruptBody(encoding);
     throw err;

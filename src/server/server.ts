@@ -8,12 +8,25 @@ import { createHandler, type RequestHandler } from './app.js';
 import { Authenticator, loadUsers, type ServerUser } from './auth.js';
 import type { AppContext, ServerLogger } from './context.js';
 import { OriginPolicy, parseAllowedOrigins } from './origins.js';
+import { MAX_PAYLOAD_BYTES } from '../rules.js';
+import { loadOrCreateSecret } from './secret-file.js';
 import { UrlSigner } from './signing.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8010;
 /** 9 MiB, the platform's limit for one request body (after decoding). */
-export const DEFAULT_MAX_PAYLOAD_BYTES = 9_437_184;
+export const DEFAULT_MAX_PAYLOAD_BYTES = MAX_PAYLOAD_BYTES;
+/** 1 GiB: the largest body a direct upload URL takes (after decoding). */
+export const DEFAULT_MAX_DIRECT_UPLOAD_BYTES = 1024 * 1024 * 1024;
+/** How long a direct upload URL is valid, by default (15 minutes) and at most (1 day). */
+export const DEFAULT_DIRECT_UPLOAD_TTL_MILLIS = 15 * 60_000;
+const MAX_DIRECT_UPLOAD_TTL_MILLIS = 24 * 60 * 60_000;
+/** A client gets this long to send its request headers (stops slowloris). */
+export const DEFAULT_HEADERS_TIMEOUT_MILLIS = 20_000;
+/** ... and this long to send the whole request, body included. */
+export const DEFAULT_REQUEST_TIMEOUT_MILLIS = 10 * 60_000;
+/** Connections beyond this many are closed at once. */
+export const DEFAULT_MAX_CONNECTIONS = 1000;
 
 /** Options of the API itself, whether it runs as a server or as a bare request handler. */
 export interface ApiOptions {
@@ -29,10 +42,17 @@ export interface ApiOptions {
   now?: () => number;
   /** Where info, warnings and errors go. Default: warnings and errors to stderr, info nowhere. */
   logger?: Partial<ServerLogger>;
-  /** Secret for signed URLs (direct uploads, public URLs). Default: random per start. */
+  /**
+   * Secret for signed URLs (direct uploads, public URLs) and the stores' `urlSigningSecretKey`.
+   * Default: `startServer` keeps one in `{storageDir}/.apify-kv/signing-secret` (made on first
+   * start), so they survive restarts; a bare handler or a server over a given engine makes a
+   * random one per start.
+   */
   signingSecret?: string | Buffer;
-  /** How long a direct upload URL is valid. Default 15 minutes. */
+  /** How long a direct upload URL is valid. Default 15 minutes, at most 1 day. */
   directUploadTtlMillis?: number;
+  /** Largest body a direct upload URL takes, counted after decoding. Default 1 GiB. */
+  maxDirectUploadBytes?: number;
   /** Base of the URLs the API hands out. Default: from each request's Host header. */
   publicBaseUrl?: string;
   /**
@@ -53,7 +73,7 @@ function buildContext(
   options: Omit<RequestHandlerOptions, 'storage'> & { storage: KeyValueStorage },
   defaultBaseUrl: () => string,
 ): AppContext {
-  checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
+  checkApiOptions(options);
   const auth = new Authenticator(loadUsers(options));
   return {
     storage: options.storage,
@@ -61,7 +81,8 @@ function buildContext(
     origins: new OriginPolicy(auth.enabled, options.allowedOrigins, options.publicBaseUrl),
     signer: new UrlSigner(options.signingSecret),
     maxPayloadBytes: options.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES,
-    directUploadTtlMillis: options.directUploadTtlMillis ?? 15 * 60_000,
+    maxDirectUploadBytes: options.maxDirectUploadBytes ?? DEFAULT_MAX_DIRECT_UPLOAD_BYTES,
+    directUploadTtlMillis: options.directUploadTtlMillis ?? DEFAULT_DIRECT_UPLOAD_TTL_MILLIS,
     now: options.now ?? Date.now,
     logger: makeLogger(options.logger),
     publicBaseUrl: options.publicBaseUrl,
@@ -98,6 +119,12 @@ export interface StartServerOptions extends ApiOptions {
   sweepIntervalMillis?: number;
   /** A connection idle this long is closed. Default 2 minutes. */
   idleTimeoutMillis?: number;
+  /** A client that has not sent all its request headers this long after it started is cut off. Default 20 s. */
+  headersTimeoutMillis?: number;
+  /** A client that has not sent its whole request (body included) within this long is cut off. Default 10 minutes; 0 = no limit. */
+  requestTimeoutMillis?: number;
+  /** Connections beyond this many at once are closed as they arrive. Default 1000. */
+  maxConnections?: number;
   /** On `close()`, requests still running after this long are cut. Default 30 s. */
   shutdownTimeoutMillis?: number;
 }
@@ -123,10 +150,16 @@ function formatUrl(host: string, port: number): string {
   return `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
-function checkCount(value: number | undefined, name: string, min: number): void {
-  if (value !== undefined && (!Number.isSafeInteger(value) || value < min)) {
-    throw new Error(`Option ${name} must be an integer >= ${min}.`);
+function checkCount(value: number | undefined, name: string, min: number, max = Number.MAX_SAFE_INTEGER): void {
+  if (value !== undefined && (!Number.isSafeInteger(value) || value < min || value > max)) {
+    throw new Error(`Option ${name} must be an integer from ${min} to ${max}.`);
   }
+}
+
+function checkApiOptions(options: ApiOptions): void {
+  checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
+  checkCount(options.maxDirectUploadBytes, 'maxDirectUploadBytes', 1);
+  checkCount(options.directUploadTtlMillis, 'directUploadTtlMillis', 1000, MAX_DIRECT_UPLOAD_TTL_MILLIS);
 }
 
 export function makeLogger(logger: Partial<ServerLogger> | undefined): ServerLogger {
@@ -157,26 +190,41 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const port = options.port ?? DEFAULT_PORT;
   checkCount(port, 'port', 0);
   if (port > 65535) throw new Error('Option port must be at most 65535.');
-  checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
+  checkApiOptions(options);
   checkCount(options.consistencyLagMillis, 'consistencyLagMillis', 0);
+  checkCount(options.headersTimeoutMillis, 'headersTimeoutMillis', 1);
+  checkCount(options.requestTimeoutMillis, 'requestTimeoutMillis', 0);
+  checkCount(options.maxConnections, 'maxConnections', 1);
   checkCount(options.sweepIntervalMillis, 'sweepIntervalMillis', 0);
   const logger = makeLogger(options.logger);
   // Users and origins are checked before anything touches the disk.
   const users = loadUsers(options);
   parseAllowedOrigins(options.allowedOrigins);
 
-  let ownsStorage = !options.storage || typeof options.storage === 'string';
+  // A folder storage we open ourselves keeps the signing secret beside its records.
+  const ownsFolder = !options.storage;
+  let ownsStorage = ownsFolder || typeof options.storage === 'string';
+  const storageDir = options.storageDir ?? resolveStorageDir(process.env);
   let storage: KeyValueStorage =
     typeof options.storage === 'string'
       ? await openS3(options.storage, options)
       : options.storage ??
     new FileStorage({
-      storageDir: options.storageDir ?? resolveStorageDir(process.env),
+      storageDir,
       unnamedRetentionMillis: options.unnamedRetentionMillis,
       sweepIntervalMillis: options.sweepIntervalMillis,
       now: options.now,
     });
   await storage.open();
+  let signingSecret = options.signingSecret;
+  if (signingSecret === undefined && ownsFolder) {
+    try {
+      signingSecret = await loadOrCreateSecret(storageDir);
+    } catch (err) {
+      await storage.close();
+      throw err;
+    }
+  }
   const lag = options.consistencyLagMillis ?? 0;
   if (lag > 0) {
     storage = new LaggingStorage(storage, { maxLagMillis: lag, now: options.now });
@@ -185,7 +233,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   }
 
   let url = formatUrl(host, port);
-  const ctx = buildContext({ ...options, users, token: undefined, usersFile: undefined, storage, logger }, () => url);
+  const ctx = buildContext(
+    { ...options, users, token: undefined, usersFile: undefined, storage, logger, signingSecret },
+    () => url,
+  );
   const handler = createHandler(ctx);
 
   // Requests in progress. close() waits for the writes among them (their data must land);
@@ -207,7 +258,18 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     handler(req, res);
   };
 
-  const server = http.createServer({ requestTimeout: 0 }, track);
+  const headersTimeout = options.headersTimeoutMillis ?? DEFAULT_HEADERS_TIMEOUT_MILLIS;
+  const requestTimeout = options.requestTimeoutMillis ?? DEFAULT_REQUEST_TIMEOUT_MILLIS;
+  const server = http.createServer(
+    {
+      headersTimeout: requestTimeout > 0 ? Math.min(headersTimeout, requestTimeout) : headersTimeout,
+      requestTimeout,
+      // How often those two limits are checked: a fraction of the shorter one, at most 5 s.
+      connectionsCheckingInterval: Math.max(50, Math.min(5000, Math.floor(headersTimeout / 4))),
+    },
+    track,
+  );
+  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
   server.on('checkContinue', (req, res) => {
     // Answer "100 Continue" only once we know we want the body (see allowBody).
     ctx.awaitingContinue.add(req);

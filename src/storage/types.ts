@@ -51,6 +51,8 @@ export interface RecordInfo {
 
 /** A record ready to be read: its metadata and a way to open its body. */
 export interface StoredRecord extends RecordInfo {
+  /** The whole body, when the engine read it with the metadata (small records); else read it with `openStream`. */
+  body?: Buffer;
   /** Opens the body as a stream. Optionally a byte range (inclusive `end`). */
   openStream(range?: { start: number; end: number }): Readable;
 }

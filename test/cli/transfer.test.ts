@@ -189,7 +189,6 @@ describe('push and pull through the API (--api-url)', () => {
     for (const result of [
       await runCli(['stores'], { env: { APIFY_API_BASE_URL: server.url, APIFY_TOKEN: wrong } }),
       await runCli(['keys', 'batch', '--api-url', server.url, '--token', wrong]),
-      await runCli(['get', 'batch', 'README', '--api-url', server.url]),
     ]) {
       expect(result.code).toBe(4);
       expect(result.stderr).toMatch(/^apify-kv: Authentication failed \(401/);
@@ -197,6 +196,13 @@ describe('push and pull through the API (--api-url)', () => {
       expect(result.stderr).not.toContain(TOKEN);
       expect(result.out).toBe('');
     }
+    // Without a token, a private store answers as a missing one does (the server does not tell
+    // anonymous callers which stores exist).
+    const anonymous = await runCli(['get', 'batch', 'README', '--api-url', server.url]);
+    expect(anonymous.code).not.toBe(0);
+    expect(anonymous.stderr).toMatch(/not found/i);
+    expect(anonymous.stderr).not.toContain(TOKEN);
+    expect(anonymous.out).toBe('');
   });
 
   it('re-runs a push with HEAD requests alone: no record body is downloaded', async () => {

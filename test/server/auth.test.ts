@@ -70,6 +70,9 @@ describe('tokens', () => {
     await expect(
       startTestServer({ users: [users[0]!, { ...users[1]!, token: users[0]!.token }], storageDir: dir }),
     ).rejects.toThrow(/share one token/);
+    await expect(
+      startTestServer({ users: [users[0]!, { ...users[1]!, username: 'Alice' }], storageDir: dir }),
+    ).rejects.toThrow(/Username "Alice" is configured twice/);
     const bad = path.join(dir, 'bad.json');
     await fsp.writeFile(bad, '{not json');
     await expect(startTestServer({ usersFile: bad, storageDir: dir })).rejects.toThrow(/users file/);
@@ -77,7 +80,7 @@ describe('tokens', () => {
 });
 
 describe('access to other users\' stores', () => {
-  it('a restricted store: other users get 403, anonymous 401, missing stores 404', async () => {
+  it('a restricted store: other users get 403; anonymous readers 404 as for a missing store, anonymous writers 401', async () => {
     const server = await startTestServer({ users });
     const id = await aliceStore(server);
     for (const [method, p] of [
@@ -94,7 +97,15 @@ describe('access to other users\' stores', () => {
     ] as const) {
       const body = method === 'PUT' ? '{"name":"stolen"}' : undefined;
       expectError(await raw(server, method, p, { headers: bob, body }), 403, 'insufficient-permissions');
-      expectError(await raw(server, method, p, { body }), 401, 'token-not-provided');
+      const anonymous = await raw(server, method, p, { body });
+      if (method === 'GET' && !p.endsWith('direct-upload-url')) {
+        expectError(anonymous, 404, 'record-or-token-not-found');
+        // Word for word what a missing store answers: nothing tells that this one exists.
+        const missing = await raw(server, method, p.replace(id, 'nosuchstoreid').replace('alice~shared', 'alice~nosuch'));
+        expect(anonymous.text).toBe(missing.text);
+      } else {
+        expectError(anonymous, 401, 'token-not-provided');
+      }
     }
     expectError(await raw(server, 'GET', `${kvs}/nosuchid`, { headers: bob }), 404, 'record-or-token-not-found');
     // Bob's listing and `~shared` are his own.
@@ -125,7 +136,7 @@ describe('access to other users\' stores', () => {
     }
     // By name is not enough at this level.
     expectError(await raw(server, 'GET', `${kvs}/alice~shared`, { headers: bob }), 403, 'insufficient-permissions');
-    expectError(await raw(server, 'GET', `${kvs}/alice~shared`), 401, 'token-not-provided');
+    expectError(await raw(server, 'GET', `${kvs}/alice~shared`), 404, 'record-or-token-not-found');
     // Writes stay the owner's.
     expectError(await putRecord(server, id, 'k', 'bob was here', 'text/plain', 'bob-secret-token'), 403, 'insufficient-permissions');
     expectError(await raw(server, 'PUT', `${kvs}/${id}/records/k`, { body: 'anon' }), 401, 'token-not-provided');
@@ -160,9 +171,9 @@ describe('access to other users\' stores', () => {
 
     // A signature for one key does not open another; forged ones open nothing; writes need the token.
     await putRecord(server, id, 'other', 'x', 'text/plain', 'alice-secret-token');
-    expectError(await raw(server, 'GET', `${kvs}/${id}/records/other${recordUrl.search}`), 401, 'token-not-provided');
-    expectError(await raw(server, 'GET', `${kvs}/${id}/records/k?signature=forged`), 401, 'token-not-provided');
-    expectError(await raw(server, 'GET', `${kvs}/${id}/keys?signature=MC4wLmZvcmdlZA`), 401, 'token-not-provided');
+    expectError(await raw(server, 'GET', `${kvs}/${id}/records/other${recordUrl.search}`), 404, 'record-or-token-not-found');
+    expectError(await raw(server, 'GET', `${kvs}/${id}/records/k?signature=forged`), 404, 'record-or-token-not-found');
+    expectError(await raw(server, 'GET', `${kvs}/${id}/keys?signature=MC4wLmZvcmdlZA`), 404, 'record-or-token-not-found');
     expectError(await raw(server, 'PUT', `${kvs}/${id}/records/k${recordUrl.search}`, { body: 'x' }), 401, 'token-not-provided');
   });
 });

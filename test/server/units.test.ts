@@ -44,6 +44,15 @@ describe('signatures', () => {
     expect(signer.verifyStoreContentSignature('s1', 'garbage', 0)).toBe(false);
     expect(() => new UrlSigner('short')).toThrow();
   });
+
+  it('signs record URLs exactly as the official client does, for many keys and digests', () => {
+    const signer = new UrlSigner('a-secret-of-enough-length');
+    for (let i = 0; i < 2000; i++) {
+      const key = `key-${i}-${'x'.repeat(i % 40)}`;
+      const storeId = `store${i % 7}`;
+      expect(signer.recordSignature(storeId, key)).toBe(createHmacSignature(signer.storeSecretKey(storeId), key));
+    }
+  });
 });
 
 describe('serve command', () => {

@@ -7,14 +7,15 @@
  * -> fsync -> rename the sidecar into place -> fsync -> remove the body file of the old
  * extension if it changed. `recoverTempFolder()` knows how to finish or undo each step.
  */
-import { promises as fsp, type Stats } from 'node:fs';
-import type { Readable } from 'node:stream';
+import { promises as fsp } from 'node:fs';
+import { Readable } from 'node:stream';
 
 import { writeBody } from './body-writer.js';
 import { extensionForContentType } from '../content-types.js';
 import { StorageError } from '../errors.js';
-import { FileRangeStream, fileEtag } from './file-stream.js';
-import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
+import { FileRangeStream, openForReading } from './file-stream.js';
+import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
+import { fsyncDir, tempStem, writeNewFileDurably } from './fs-utils.js';
 import { KeyIndex } from './key-index.js';
 import { CaseFold } from './case-fold.js';
 import {
@@ -241,38 +242,34 @@ export class StoreRecords {
       this.ctx.assertAlive();
       const index = await this.load();
       for (;;) {
-        await this.committing.get(key);
+        const commit = this.committing.get(key);
+        if (commit) await commit;
         const entry = index.get(key);
         if (!entry) {
           // Another process may have written it since the index was built.
           if (this.committing.has(key) || !(await this.adoptFromDisk(index, key))) return null;
           continue;
         }
-        const file = childPath(this.ctx.dir(), dataFileOf(entry));
-        let stats: Stats;
-        try {
-          stats = await fsp.lstat(file);
-          // Only regular files are records (a symlink put there by hand is not followed).
-          if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOENT' });
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
+        const look = await lookAtRecordFile(childPath(this.ctx.dir(), dataFileOf(entry)), entry);
+        if (look === CHANGED) continue;
+        if (look === MISSING) {
           if (this.committing.has(key) || index.get(key) !== entry) continue;
           // Removed behind our back: forget it.
           index.delete(key);
           return null;
         }
-        if (stats.ino !== entry.ino || stats.size !== entry.size) {
+        const { stats, etag } = look;
+        if (stats.ino !== entry.ino || stats.size !== entry.size || etag !== entry.etag) {
           if (this.committing.has(key) || index.get(key) !== entry) continue;
-          // Replaced behind our back (by hand): take the file as it is now.
-          Object.assign(entry, { ino: stats.ino, size: stats.size, etag: undefined, modifiedAt: stats.mtime });
+          // Changed behind our back (by another process or by hand): take the file as it is now.
+          Object.assign(entry, { ino: stats.ino, size: stats.size, etag, modifiedAt: stats.mtime });
         }
-        entry.etag ??= await fileEtag(file);
-        return this.toStoredRecord(entry);
+        return this.toStoredRecord(entry, look.body);
       }
     });
   }
 
-  private toStoredRecord(entry: IndexEntry): StoredRecord {
+  private toStoredRecord(entry: IndexEntry, body: Buffer | undefined): StoredRecord {
     const { key, contentType, size, etag, modifiedAt, ino } = entry;
     const fileName = dataFileOf(entry);
     return {
@@ -281,13 +278,17 @@ export class StoreRecords {
       size,
       etag: etag!,
       modifiedAt: new Date(modifiedAt),
+      body,
       openStream: (range) => {
         const start = range ? Math.max(0, range.start) : 0;
         const end = range ? Math.min(range.end, size - 1) : size - 1;
+        // A small record's bytes were read with its metadata: the version looked up is served
+        // (a copy: the bytes are shared with the cache, and the reader may change its own).
+        if (body) return Readable.from([Buffer.from(body.subarray(start, end + 1))], { objectMode: false });
         return new FileRangeStream(
           () => this.ctx.lock.shared(async () => {
             this.ctx.assertAlive();
-            return fsp.open(childPath(this.ctx.dir(), fileName), 'r');
+            return openForReading(childPath(this.ctx.dir(), fileName));
           }),
           (stats) => {
             if (stats.ino !== ino) {

@@ -1,0 +1,133 @@
+import fs, { promises as fsp, type Stats } from 'node:fs';
+import path from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { RecordFileCache, CHANGED_SINCE, RACY_MILLIS } from '../../src/storage/fs/record-cache.js';
+import { createStore, kvs, putRecord, raw, startTestServer, type TestServer } from './helpers.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+/** A store with one small JSON record whose file is older than the racy window, so reads of it are cached. */
+async function settledRecord(server: TestServer, body: string) {
+  const id = await createStore(server, 'shared');
+  expect((await putRecord(server, id, 'k', body, 'application/json')).status).toBe(201);
+  const file = path.join(server.storageDir, 'key_value_stores', 'shared', 'k.json');
+  await sleep(RACY_MILLIS + 200);
+  const first = await raw(server, 'GET', `${kvs}/${id}/records/k`);
+  expect(first.text).toBe(body);
+  return { id, file, url: `${kvs}/${id}/records/k`, etag: first.headers.etag as string };
+}
+
+describe('reading records another process writes', () => {
+  it('a record rewritten in place on disk (same size, same inode) is served new at once, ETag included', async () => {
+    const server = await startTestServer();
+    const { file, url, etag } = await settledRecord(server, '{"v":"aaaa"}');
+    // Served from memory now: no file is opened for it.
+    const opens = vi.spyOn(fs, 'open');
+    expect((await raw(server, 'GET', url)).text).toBe('{"v":"aaaa"}');
+    expect(opens).not.toHaveBeenCalled();
+    opens.mockRestore();
+
+    const inode = (await fsp.stat(file)).ino;
+    await fsp.writeFile(file, '{"v":"bbbb"}'); // as Crawlee writes: in place, no rename
+    expect((await fsp.stat(file)).ino).toBe(inode);
+    const reopens = vi.spyOn(fs, 'open');
+    const get = await raw(server, 'GET', url);
+    expect(get.text).toBe('{"v":"bbbb"}');
+    // Changed on disk: read from the file again.
+    expect(reopens).toHaveBeenCalledTimes(1);
+    reopens.mockRestore();
+    expect(get.headers.etag).not.toBe(etag);
+    const head = await raw(server, 'HEAD', url);
+    expect(head.headers.etag).toBe(get.headers.etag);
+    // The old ETag no longer matches.
+    expect((await raw(server, 'GET', url, { headers: { 'If-None-Match': etag } })).status).toBe(200);
+    expect((await raw(server, 'GET', url, { headers: { 'If-None-Match': get.headers.etag as string } })).status).toBe(304);
+  });
+
+  it('sees a new size, a replaced file and a removed file on the next read', async () => {
+    const server = await startTestServer();
+    const { file, url } = await settledRecord(server, '{"v":1}');
+    await fsp.writeFile(file, '{"v":"longer now"}');
+    let res = await raw(server, 'GET', url);
+    expect(res.text).toBe('{"v":"longer now"}');
+    expect(res.headers['content-length']).toBe(String('{"v":"longer now"}'.length));
+
+    await fsp.writeFile(`${file}.tmp`, '{"v":"renamed"}');
+    await fsp.rename(`${file}.tmp`, file);
+    res = await raw(server, 'HEAD', url);
+    expect(res.headers['content-length']).toBe(String('{"v":"renamed"}'.length));
+    expect((await raw(server, 'GET', url)).text).toBe('{"v":"renamed"}');
+
+    await fsp.rm(file);
+    expect((await raw(server, 'GET', url)).status).toBe(404);
+    expect((await raw(server, 'HEAD', url)).status).toBe(404);
+  });
+
+  it('a record written and rewritten within the same moment is never served stale', async () => {
+    const server = await startTestServer();
+    const id = await createStore(server, 'quick');
+    const file = path.join(server.storageDir, 'key_value_stores', 'quick', 'k.json');
+    for (let i = 0; i < 20; i++) {
+      const body = `{"i":${String(i).padStart(3, '0')}}`; // the same size every time
+      if (i % 2 === 0) await putRecord(server, id, 'k', body, 'application/json');
+      else await fsp.writeFile(file, body);
+      expect((await raw(server, 'GET', `${kvs}/${id}/records/k`)).text).toBe(body);
+    }
+  });
+
+  it('large records stream, and a rewrite on disk is seen by the next GET', async () => {
+    const server = await startTestServer();
+    const id = await createStore(server, 'big');
+    const body = Buffer.alloc(3 * 1024 * 1024 + 17, 1);
+    await putRecord(server, id, 'blob', body, 'application/octet-stream');
+    let res = await raw(server, 'GET', `${kvs}/${id}/records/blob`);
+    expect(res.body.equals(body)).toBe(true);
+    const file = path.join(server.storageDir, 'key_value_stores', 'big', 'blob.bin');
+    const other = Buffer.alloc(body.length, 2);
+    await fsp.writeFile(file, other);
+    res = await raw(server, 'GET', `${kvs}/${id}/records/blob`);
+    expect(res.body.equals(other)).toBe(true);
+  });
+});
+
+describe('RecordFileCache', () => {
+  const stats = (ino: number, size: number, ctimeMs: number, mtimeMs = ctimeMs) => ({ ino, size, ctimeMs, mtimeMs }) as Stats;
+
+  it('answers only for the exact state it saw, and says when the file changed since', () => {
+    const cache = new RecordFileCache(1024 * 1024, () => 100_000);
+    const body = Buffer.from('abc');
+    cache.remember('/f', stats(1, 3, 1000), '"e"', body);
+    expect(cache.lookup('/f', stats(1, 3, 1000))).toMatchObject({ etag: '"e"', body });
+    expect(cache.lookup('/f', stats(1, 3, 1001))).toBe(CHANGED_SINCE);
+    expect(cache.lookup('/f', stats(1, 3, 1000))).toBeUndefined();
+    cache.remember('/f', stats(1, 3, 1000), '"e"', body);
+    expect(cache.lookup('/f', stats(2, 3, 1000))).toBe(CHANGED_SINCE);
+    expect(cache.lookup('/f', stats(1, 3, 1000, 999))).toBeUndefined();
+  });
+
+  it('never remembers a file changed within the racy window', () => {
+    let now = 10_000;
+    const cache = new RecordFileCache(1024 * 1024, () => now);
+    cache.remember('/f', stats(1, 1, now - RACY_MILLIS + 1), '"e"', Buffer.from('x'));
+    expect(cache.lookup('/f', stats(1, 1, now - RACY_MILLIS + 1))).toBeUndefined();
+    now += RACY_MILLIS;
+    cache.remember('/f', stats(1, 1, 10_000 - RACY_MILLIS + 1), '"e"', Buffer.from('x'));
+    expect(cache.lookup('/f', stats(1, 1, 10_000 - RACY_MILLIS + 1))).toMatchObject({ etag: '"e"' });
+  });
+
+  it('stays within its byte bound, dropping the oldest first', () => {
+    const cache = new RecordFileCache(10_000, () => 1e9);
+    for (let i = 0; i < 100; i++) cache.remember(`/f${i}`, stats(i, 1000, 0), '"e"', Buffer.alloc(1000));
+    expect(cache.size).toBeLessThanOrEqual(10_000);
+    expect(cache.lookup('/f99', stats(99, 1000, 0))).toBeTruthy();
+    expect(cache.lookup('/f0', stats(0, 1000, 0))).toBeUndefined();
+    // A body larger than the whole bound is not kept at all.
+    cache.remember('/huge', stats(1, 20_000, 0), '"e"', Buffer.alloc(20_000));
+    expect(cache.lookup('/huge', stats(1, 20_000, 0))).toBeUndefined();
+    expect(cache.size).toBeLessThanOrEqual(10_000);
+  });
+});
