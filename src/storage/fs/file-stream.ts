@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, promises as fsp } from 'node:fs';
 import { Readable } from 'node:stream';
+
+import { nodeFs, type FsHandle, type FsLayer, type FsStats } from './fs-layer.js';
 
 const CHUNK_SIZE = 64 * 1024;
 
@@ -10,12 +11,12 @@ const CHUNK_SIZE = 64 * 1024;
  * version since its metadata was read), which fails the stream before any byte is sent.
  */
 export class FileRangeStream extends Readable {
-  private handle: fsp.FileHandle | undefined;
+  private handle: FsHandle | undefined;
   private position: number;
 
   constructor(
-    private readonly openFile: () => Promise<fsp.FileHandle>,
-    private readonly verify: (stats: import('node:fs').Stats) => void,
+    private readonly openFile: () => Promise<FsHandle>,
+    private readonly verify: (stats: FsStats) => void,
     start: number,
     private readonly end: number,
   ) {
@@ -70,9 +71,20 @@ export class FileRangeStream extends Readable {
   }
 }
 
-/** Quoted md5 hex of a file, read as a stream. */
-export async function fileEtag(file: string): Promise<string> {
+/** Quoted md5 hex of a file, read chunk by chunk. */
+export async function fileEtag(file: string, fs: FsLayer = nodeFs): Promise<string> {
   const hash = createHash('md5');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const handle = await fs.open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_SIZE);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, position);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
   return `"${hash.digest('hex')}"`;
 }

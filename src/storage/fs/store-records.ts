@@ -1,31 +1,32 @@
 /**
- * The records of one store: the lazily loaded key index, and crash-safe writes,
- * deletes and reads of record files.
+ * The records of one store: the lazily loaded key index, and crash-safe writes, deletes and
+ * reads of record files.
  *
- * A write goes: body streamed to `.tmp/{stem}.data` (hashed, counted, fsynced) ->
- * sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp` -> rename the body into place
- * -> fsync -> rename the sidecar into place -> fsync -> remove the body file of the old
- * extension if it changed. `recoverTempFolder()` knows how to finish or undo each step.
+ * A write goes, with no per-key turn held: body streamed to `.tmp/{stem}.data` (hashed,
+ * counted, fsynced) -> sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp`. Then, in the
+ * key's turn (writes of one key commit in the order their bodies finished): rename the body
+ * into place -> fsync the folder -> rename the sidecar into place -> fsync the folder ->
+ * remove the body file of the old extension if it changed. Folder fsyncs of concurrent
+ * writes are shared (`FsyncGroup`). `recoverTempFolder()` finishes or undoes each step.
+ * Each fsync is needed: the power-loss test (test/storage/power-loss.test.ts) fails without any one.
  */
-import { promises as fsp, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
 
-import { writeBody } from './body-writer.js';
+import { writeBody, type WrittenBody } from './body-writer.js';
 import { extensionForContentType } from '../content-types.js';
+import { applyStats, describeEntry, ensureEtag, statRecordFile } from './describe.js';
 import { StorageError } from '../errors.js';
-import { FileRangeStream, fileEtag } from './file-stream.js';
-import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
+import { FileRangeStream } from './file-stream.js';
+import { nodeFs, writeNewFileSynced, type FsLayer } from './fs-layer.js';
+import { forEachLimited, tempStem } from './fs-utils.js';
+import { FsyncGroup } from './fsync-group.js';
 import { KeyIndex } from './key-index.js';
 import { childPath, dataExtensionFor, fileStemFor, recordMetadataFileName, TEMP_DIR_NAME } from './layout.js';
 import { KeyedQueue, type SharedLock } from '../locks.js';
+import { intern, RecordEntry } from './record-entry.js';
+import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
 import { serializeRecordMetadata } from './record-metadata.js';
-import {
-  dataFileOf,
-  scanStoreFolder,
-  TEMP_DATA_SUFFIX,
-  TEMP_META_SUFFIX,
-  type IndexEntry,
-} from './store-folder.js';
+import { resolveConflicts, scanRecordFiles, yieldToEventLoop } from './record-scan.js';
 import type { ListKeysOptions, RecordInfo, StoredRecord } from '../types.js';
 
 export interface StoreRecordsContext {
@@ -36,8 +37,10 @@ export interface StoreRecordsContext {
   /** Throws `store-not-found` once the store is deleted. */
   assertAlive(): void;
   now(): number;
-  /** Told the real byte total once the index is loaded (stats saved before a crash may lag). */
+  /** Told the real byte total once every record's size is known (stats saved before a crash may lag). */
   onLoaded(totalBytes: number): void;
+  /** The file system to use (tests pass their own); the real one by default. */
+  fs?: FsLayer;
 }
 
 /** What a change did to the store's byte count. */
@@ -45,32 +48,39 @@ export interface RecordChange {
   sizeDelta: number;
 }
 
+/** Records statted at once while sizing the index in the background. */
+const SIZING_BATCH = 512;
+
 export class StoreRecords {
-  private index: KeyIndex<IndexEntry> | undefined;
-  private loading: Promise<KeyIndex<IndexEntry>> | undefined;
+  private index: KeyIndex<RecordEntry> | undefined;
+  private loading: Promise<KeyIndex<RecordEntry>> | undefined;
+  /** Sizes every record after loading; resolves once all are known. */
+  private sizing: Promise<void> | undefined;
   private readonly queue = new KeyedQueue();
   /** Keys whose files are being swapped right now; readers wait for these. */
   private readonly committing = new Map<string, Promise<unknown>>();
+  private readonly fs: FsLayer;
+  private readonly fsyncs: FsyncGroup;
+  private tempDirReady: string | undefined;
 
-  constructor(private readonly ctx: StoreRecordsContext) {}
+  constructor(private readonly ctx: StoreRecordsContext) {
+    this.fs = ctx.fs ?? nodeFs;
+    this.fsyncs = new FsyncGroup(this.fs);
+  }
 
   get isLoaded(): boolean {
     return this.index !== undefined;
   }
 
-  /** Loads the index once (call under the shared lock). */
-  load(): Promise<KeyIndex<IndexEntry>> {
+  /** Loads the index once (call under the shared lock); record sizes follow in the background. */
+  load(): Promise<KeyIndex<RecordEntry>> {
     if (this.index) return Promise.resolve(this.index);
-    this.loading ??= scanStoreFolder(this.ctx.dir()).then(
-      (entries) => {
-        const index = new KeyIndex<IndexEntry>();
-        let total = 0;
-        for (const entry of entries) {
-          index.set(entry);
-          total += entry.size;
-        }
+    this.loading ??= this.scan().then(
+      (index) => {
         this.index = index;
-        this.ctx.onLoaded(total);
+        this.sizing = this.sizeAll(index).catch(() => {
+          // The store went away or its folder is unreadable: sizes stay lazy.
+        });
         return index;
       },
       (error) => {
@@ -81,17 +91,67 @@ export class StoreRecords {
     return this.loading;
   }
 
-  /** Loads the index now (it reports the byte total through `onLoaded`). */
+  private async scan(): Promise<KeyIndex<RecordEntry>> {
+    const dir = this.ctx.dir();
+    const { entries, conflicts } = await scanRecordFiles(this.fs, dir);
+    const index = new KeyIndex(entries);
+    await resolveConflicts(this.fs, dir, conflicts, (key) => index.get(key), (entry) => index.set(entry));
+    return index;
+  }
+
+  /** Loads the index and every record's size (reported through `onLoaded`). */
   async ensureLoaded(): Promise<void> {
     await this.ctx.lock.shared(() => this.load());
+    await this.sizing;
+  }
+
+  /** Stats records in batches, yielding between them, then reports the store's byte total. */
+  private async sizeAll(index: KeyIndex<RecordEntry>): Promise<void> {
+    let after: string | undefined;
+    for (;;) {
+      await yieldToEventLoop();
+      const page = await this.ctx.lock.shared(async () => {
+        this.ctx.assertAlive();
+        if (this.index !== index) throw new Error('index replaced');
+        const page = index.page({ exclusiveStartKey: after, limit: SIZING_BATCH });
+        await this.sizeEntries(index, page.entries);
+        return page;
+      });
+      if (!page.isTruncated) break;
+      after = page.entries[page.entries.length - 1]!.key;
+    }
+    let total = 0;
+    for (const entry of index.values()) total += Math.max(0, entry.size);
+    this.ctx.onLoaded(total);
+  }
+
+  /** Stats the entries whose size is unknown; entries whose file is gone leave the index. */
+  private async sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<boolean> {
+    const dir = this.ctx.dir();
+    let dropped = false;
+    await forEachLimited(entries.filter((entry) => entry.size === -1), 32, async (entry) => {
+      const stats = await statRecordFile(this.fs, childPath(dir, entry.fileName));
+      if (stats) applyStats(entry, stats);
+      else if (index.get(entry.key) === entry && !this.committing.has(entry.key)) {
+        index.delete(entry.key);
+        dropped = true;
+      }
+    });
+    return dropped;
   }
 
   async list(options: ListKeysOptions & { limit: number }) {
-    const index = await this.ctx.lock.shared(async () => {
+    return this.ctx.lock.shared(async () => {
       this.ctx.assertAlive();
-      return this.load();
+      const index = await this.load();
+      for (;;) {
+        const page = index.page(options);
+        // A file found gone drops its key: page again so the page stays full.
+        if (!(await this.sizeEntries(index, page.entries))) {
+          return { ...page, entries: page.entries.map((entry) => ({ key: entry.key, size: Math.max(0, entry.size) })) };
+        }
+      }
     });
-    return index.page(options);
   }
 
   async put(
@@ -102,17 +162,15 @@ export class StoreRecords {
   ): Promise<RecordInfo & RecordChange> {
     const ext = dataExtensionFor(key, extensionForContentType(contentType));
     const stem = tempStem();
-    const turn = this.queue.reserve(key);
     const progress = { bodyMoved: false };
     try {
+      // The slow part, in parallel with any other write (of this key too): body and sidecar
+      // written and fsynced in the temp folder.
       const handle = await this.ctx.lock.shared(async () => {
         this.ctx.assertAlive();
-        await this.load();
-        const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
-        await fsp.mkdir(tempDir, { recursive: true });
-        return fsp.open(childPath(tempDir, stem + TEMP_DATA_SUFFIX), 'wx');
+        return this.fs.open(childPath(await this.tempDir(), stem + TEMP_DATA_SUFFIX), 'wx');
       });
-      let written;
+      let written: WrittenBody;
       let ino: number;
       try {
         written = await writeBody(handle, body, maxBytes);
@@ -121,10 +179,27 @@ export class StoreRecords {
       } finally {
         await handle.close();
       }
-      // Streaming ran in parallel with other writes; the swap happens in call order.
-      await turn.wait();
-      return await this.ctx.lock.shared(() =>
-        this.whileCommitting(key, () => this.commit(key, stem, ext, contentType, written, ino, progress)),
+      const modifiedAt = new Date(this.ctx.now());
+      const sidecar = serializeRecordMetadata({
+        key,
+        contentType,
+        extension: ext,
+        size: written.size,
+        etag: written.etag,
+        modifiedAt: modifiedAt.toISOString(),
+      });
+      await this.ctx.lock.shared(async () => {
+        this.ctx.assertAlive();
+        const tempDir = await this.tempDir();
+        await writeNewFileSynced(this.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecar);
+        // Both temp files must be on disk before the body moves: recovery relies on them.
+        await this.fsyncs.sync(tempDir);
+      });
+      // The key's turn covers only the swap.
+      return await this.queue.run(key, () =>
+        this.ctx.lock.shared(() =>
+          this.whileCommitting(key, () => this.commit(key, stem, ext, contentType, written, ino, modifiedAt, progress)),
+        ),
       );
     } catch (error) {
       if (progress.bodyMoved) {
@@ -137,9 +212,16 @@ export class StoreRecords {
         await this.removeTempFiles(stem);
       }
       throw error;
-    } finally {
-      turn.done();
     }
+  }
+
+  private async tempDir(): Promise<string> {
+    const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
+    if (this.tempDirReady !== tempDir) {
+      await this.fs.mkdir(tempDir);
+      this.tempDirReady = tempDir;
+    }
+    return tempDir;
   }
 
   private async commit(
@@ -147,8 +229,9 @@ export class StoreRecords {
     stem: string,
     ext: string,
     contentType: string,
-    written: { size: number; etag: string },
+    written: WrittenBody,
     ino: number,
+    modifiedAt: Date,
     progress: { bodyMoved: boolean },
   ): Promise<RecordInfo & RecordChange> {
     this.ctx.assertAlive();
@@ -156,40 +239,36 @@ export class StoreRecords {
     const tempDir = childPath(dir, TEMP_DIR_NAME);
     const index = await this.load();
     const previous = index.get(key);
-    const modifiedAt = new Date(this.ctx.now());
+    const stemOnDisk = fileStemFor(key);
+    const entry = new RecordEntry(key, intern(ext), true, stemOnDisk === key ? undefined : stemOnDisk);
 
-    const metaTemp = childPath(tempDir, stem + TEMP_META_SUFFIX);
-    const sidecar = serializeRecordMetadata({
-      key,
-      contentType,
-      extension: ext,
+    await this.fs.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, entry.fileName));
+    progress.bodyMoved = true;
+    // The body must be in place on disk before its sidecar is (else a power loss could pair
+    // the new sidecar with the old body).
+    await this.fsyncs.sync(dir);
+    await this.fs.rename(childPath(tempDir, stem + TEMP_META_SUFFIX), childPath(dir, recordMetadataFileName(key)));
+    // Acknowledged means durable.
+    await this.fsyncs.sync(dir);
+    // The old body had another extension, or was a long key's plain file (from Crawlee).
+    // No fsync: if it comes back after a power loss, the sidecar says which file is current.
+    if (previous && previous.fileName !== entry.fileName) await this.fs.remove(childPath(dir, previous.fileName));
+
+    Object.assign(entry, {
+      contentType: intern(contentType),
       size: written.size,
       etag: written.etag,
-      modifiedAt: modifiedAt.toISOString(),
+      modifiedMs: modifiedAt.getTime(),
+      ino,
     });
-    await writeNewFileDurably(metaTemp, sidecar);
-    // Both temp files must be on disk before the body moves: recovery relies on them.
-    await fsyncDir(tempDir);
-    const file = { stem: fileStemFor(key), ext };
-    await fsp.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, dataFileOf(file)));
-    progress.bodyMoved = true;
-    await fsyncDir(dir);
-    await fsp.rename(metaTemp, childPath(dir, recordMetadataFileName(key)));
-    await fsyncDir(dir);
-    // The old body had another extension, or was a long key's plain file (from Crawlee).
-    if (previous && dataFileOf(previous) !== dataFileOf(file)) {
-      await fsp.rm(childPath(dir, dataFileOf(previous)), { force: true });
-      await fsyncDir(dir);
-    }
-
-    index.set({ key, ...file, contentType, size: written.size, etag: written.etag, modifiedAt, ino });
+    index.set(entry);
     return {
       key,
       contentType,
       size: written.size,
       etag: written.etag,
       modifiedAt,
-      sizeDelta: written.size - (previous?.size ?? 0),
+      sizeDelta: written.size - Math.max(0, previous?.size ?? 0),
     };
   }
 
@@ -203,12 +282,14 @@ export class StoreRecords {
           const entry = index.get(key);
           if (!entry) return null;
           const dir = this.ctx.dir();
-          // Body first: a crash in between leaves only a sidecar, which the scan drops.
-          await fsp.rm(childPath(dir, dataFileOf(entry)), { force: true });
-          await fsp.rm(childPath(dir, recordMetadataFileName(key)), { force: true });
-          await fsyncDir(dir);
+          if (entry.size === -1) await this.sizeEntries(index, [entry]);
+          // Body first, made durable: a power loss after that leaves only a sidecar, which
+          // the scan drops; never the old body without its sidecar.
+          await this.fs.remove(childPath(dir, entry.fileName));
+          await this.fsyncs.sync(dir);
+          await this.fs.remove(childPath(dir, recordMetadataFileName(key)));
           index.delete(key);
-          return entry.size;
+          return Math.max(0, entry.size);
         }),
       ),
     );
@@ -218,50 +299,43 @@ export class StoreRecords {
     return this.ctx.lock.shared(async () => {
       this.ctx.assertAlive();
       const index = await this.load();
+      const dir = this.ctx.dir();
       for (;;) {
         await this.committing.get(key);
         const entry = index.get(key);
         if (!entry) return null;
-        const file = childPath(this.ctx.dir(), dataFileOf(entry));
-        let stats: Stats;
-        try {
-          stats = await fsp.lstat(file);
-          // Only regular files are records (a symlink put there by hand is not followed).
-          if (!stats.isFile()) throw Object.assign(new Error('not a regular file'), { code: 'ENOENT' });
-        } catch (error) {
-          if (!isNotFound(error)) throw error;
-          if (this.committing.has(key) || index.get(key) !== entry) continue;
+        const stats = await statRecordFile(this.fs, childPath(dir, entry.fileName));
+        if (this.committing.has(key) || index.get(key) !== entry) continue;
+        if (!stats) {
           // Removed behind our back: forget it.
           index.delete(key);
           return null;
         }
-        if (stats.ino !== entry.ino || stats.size !== entry.size) {
-          if (this.committing.has(key) || index.get(key) !== entry) continue;
-          // Replaced behind our back (by hand): take the file as it is now.
-          Object.assign(entry, { ino: stats.ino, size: stats.size, etag: undefined, modifiedAt: stats.mtime });
-        }
-        entry.etag ??= await fileEtag(file);
+        if (entry.contentType === undefined) await describeEntry(this.fs, dir, entry, stats);
+        // Replaced behind our back (by hand) if the inode or size changed: take it as it is now.
+        else applyStats(entry, stats);
+        await ensureEtag(this.fs, dir, entry);
         return this.toStoredRecord(entry);
       }
     });
   }
 
-  private toStoredRecord(entry: IndexEntry): StoredRecord {
-    const { key, contentType, size, etag, modifiedAt, ino } = entry;
-    const fileName = dataFileOf(entry);
+  private toStoredRecord(entry: RecordEntry): StoredRecord {
+    const { key, size, ino } = entry;
+    const fileName = entry.fileName;
     return {
       key,
-      contentType,
+      contentType: entry.contentType!,
       size,
-      etag: etag!,
-      modifiedAt: new Date(modifiedAt),
+      etag: entry.etag!,
+      modifiedAt: new Date(entry.modifiedMs),
       openStream: (range) => {
         const start = range ? Math.max(0, range.start) : 0;
         const end = range ? Math.min(range.end, size - 1) : size - 1;
         return new FileRangeStream(
           () => this.ctx.lock.shared(async () => {
             this.ctx.assertAlive();
-            return fsp.open(childPath(this.ctx.dir(), fileName), 'r');
+            return this.fs.open(childPath(this.ctx.dir(), fileName), 'r');
           }),
           (stats) => {
             if (stats.ino !== ino) {
@@ -275,9 +349,10 @@ export class StoreRecords {
     };
   }
 
-  /** Resolves once all writes and deletes started so far are finished. */
-  drain(): Promise<void> {
-    return this.queue.drain();
+  /** Resolves once all writes and deletes started so far, and the background sizing, are finished. */
+  async drain(): Promise<void> {
+    await this.queue.drain();
+    await this.sizing;
   }
 
   private async whileCommitting<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -299,7 +374,7 @@ export class StoreRecords {
       await this.ctx.lock.shared(async () => {
         const dir = this.ctx.dir();
         const metaTemp = childPath(childPath(dir, TEMP_DIR_NAME), stem + TEMP_META_SUFFIX);
-        await fsp.rename(metaTemp, childPath(dir, recordMetadataFileName(key)));
+        await this.fs.rename(metaTemp, childPath(dir, recordMetadataFileName(key)));
       });
     } catch {
       // Left for recovery.
@@ -311,8 +386,8 @@ export class StoreRecords {
       await this.ctx.lock.shared(async () => {
         const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
         // The sidecar first: a body left alone is plain garbage to recovery.
-        await fsp.rm(childPath(tempDir, stem + TEMP_META_SUFFIX), { force: true });
-        await fsp.rm(childPath(tempDir, stem + TEMP_DATA_SUFFIX), { force: true });
+        await this.fs.remove(childPath(tempDir, stem + TEMP_META_SUFFIX));
+        await this.fs.remove(childPath(tempDir, stem + TEMP_DATA_SUFFIX));
       });
     } catch {
       // The store may be gone; recovery cleans the temp folder on the next open anyway.
