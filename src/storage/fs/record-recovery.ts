@@ -2,10 +2,12 @@
  * Finishing or undoing record writes cut short by a crash or a power loss (see the write
  * protocol in `store-records.ts`), then emptying the temp folder. Runs when a store is opened.
  *
- * A write renames `{stem}.data` into place and then `{stem}.meta`. If the `.data` file is
- * still in the temp folder, nothing visible changed: both are dropped. If only `.meta` is
- * left, the body was already renamed, so the sidecar is put in place too (after checking the
- * body really is the one it describes), keeping the content type consistent with the body.
+ * A write renames `{stem}.data` into place and then `{stem}.meta`. A `.meta` left behind
+ * whose body is the one in place (same size and MD5) belongs there: the body moved and the
+ * sidecar did not, so it is put in place too, keeping the content type consistent with the
+ * body. This is decided by content, not by whether `.data` is still listed in the temp
+ * folder: a file system need not make a rename's two folder changes durable together.
+ * Any other leftover is dropped: that write never became visible.
  */
 import { fileEtag } from './file-stream.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
@@ -28,21 +30,17 @@ export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs):
     if (isNotFound(error)) return;
     throw error;
   }
-  const present = new Set(names);
   let changed = false;
   for (const name of names) {
     if (!name.endsWith(TEMP_META_SUFFIX)) continue;
-    const stem = name.slice(0, -TEMP_META_SUFFIX.length);
     const metaPath = childPath(tempDir, name);
-    if (!present.has(stem + TEMP_DATA_SUFFIX)) {
-      const meta = await readSidecar(fs, metaPath);
-      if (meta && (await bodyMatches(fs, storeDir, meta))) {
-        await fs.rename(metaPath, childPath(storeDir, recordMetadataFileName(meta.key)));
-        changed = true;
-        continue;
-      }
+    const meta = await readSidecar(fs, metaPath);
+    if (meta && (await bodyMatches(fs, storeDir, meta))) {
+      await fs.rename(metaPath, childPath(storeDir, recordMetadataFileName(meta.key)));
+      changed = true;
+    } else {
+      await fs.remove(metaPath);
     }
-    await fs.remove(metaPath);
   }
   // Whatever is left (bodies never committed, store metadata temp files) is garbage.
   for (const dirent of await fs.readdir(tempDir)) {
@@ -56,5 +54,5 @@ async function bodyMatches(fs: FsLayer, storeDir: string, meta: RecordMetadataFi
   const file = childPath(storeDir, dataFileName(fileStemFor(meta.key), meta.extension));
   const stats = await statRecordFile(fs, file);
   if (!stats || (meta.size !== undefined && stats.size !== meta.size)) return false;
-  return meta.etag === undefined || (await fileEtag(file, fs)) === meta.etag;
+  return meta.size !== undefined && meta.etag !== undefined && (await fileEtag(file, fs)) === meta.etag;
 }
