@@ -5,10 +5,11 @@
  * A write goes, with no per-key turn held: body streamed to `.tmp/{stem}.data` (hashed,
  * counted, fsynced) -> sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp`. Then, in the
  * key's turn (writes of one key commit in the order their bodies finished): rename the body
- * into place -> fsync the folder -> rename the sidecar into place -> fsync the folder ->
- * remove the body file of the old extension if it changed. Folder fsyncs of concurrent
- * writes are shared (`FsyncGroup`). `recoverTempFolder()` finishes or undoes each step.
- * Each fsync is needed: the power-loss test (test/storage/power-loss.test.ts) fails without any one.
+ * into place -> fsync the folder -> rename the sidecar into place -> remove the body file of
+ * the old extension if it changed. Folder fsyncs of concurrent writes are shared
+ * (`FsyncGroup`). `recoverTempFolder()` finishes or undoes each step. Each fsync is needed:
+ * the power-loss test (test/storage/power-loss.test.ts) fails without any one. A rename is
+ * taken to reach the disk as one change, as journaling file systems make it.
  */
 import type { Readable } from 'node:stream';
 
