@@ -248,9 +248,9 @@ export class StoreRecords {
     // The body must be in place on disk before its sidecar is (else a power loss could pair
     // the new sidecar with the old body).
     await this.fsyncs.sync(dir);
+    // No fsync after this rename: until it is on disk, the sidecar is still durably in the
+    // temp folder, and recovery puts it in place (the body it describes already is).
     await this.fs.rename(childPath(tempDir, stem + TEMP_META_SUFFIX), childPath(dir, recordMetadataFileName(key)));
-    // Acknowledged means durable.
-    await this.fsyncs.sync(dir);
     // The old body had another extension, or was a long key's plain file (from Crawlee).
     // No fsync: if it comes back after a power loss, the sidecar says which file is current.
     if (previous && previous.fileName !== entry.fileName) await this.fs.remove(childPath(dir, previous.fileName));
