@@ -33,18 +33,27 @@ export interface IndexPage<T> {
 
 const NODE_SIZE = 64;
 
+/**
+ * The tree's order. Index keys are valid record keys, hence ASCII, and between an ASCII string
+ * and any other string the UTF-16 order of `<` is the UTF-8 order; `<` is several times faster
+ * than `compareUtf8`.
+ */
+export function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 type Tree<T> = ReturnType<typeof bulkLoad<string, T>>;
 
 export class KeyIndex<T extends { key: string }> {
   private readonly tree: Tree<T>;
 
-  /** `sorted` must be in `compareUtf8` order without duplicate keys (built in O(n)). */
+  /** `sorted` must be in key order without duplicate keys (built in O(n)). Keys must be ASCII. */
   constructor(sorted: readonly T[] = []) {
     this.tree = bulkLoad(
       sorted.map((entry) => entry.key),
       sorted as T[],
       NODE_SIZE,
-      compareUtf8,
+      compareKeys,
     );
   }
 

@@ -7,7 +7,7 @@
  *
  * Tolerant of folders written by Crawlee or by hand (record files only, no metadata).
  */
-import { compareUtf8 } from './key-index.js';
+import { compareKeys } from './key-index.js';
 import type { FsLayer } from './fs-layer.js';
 import { isLongKeyStem, parseFileName, recordMetadataFileName, childPath, fileStemFor } from './layout.js';
 import { intern, RecordEntry } from './record-entry.js';
@@ -50,7 +50,8 @@ export async function scanRecordFiles(fs: FsLayer, storeDir: string): Promise<Sc
       ext: parsed.kind === 'record-metadata' ? undefined : parsed.ext === null ? null : intern(parsed.ext),
     });
   }
-  const sorted = await sortInSlices(found, (a, b) => compareUtf8(a.stem, b.stem));
+  // Stems are keys or long keys' stems: ASCII, so `compareKeys` is the UTF-8 order.
+  const sorted = await sortInSlices(found, (a, b) => compareKeys(a.stem, b.stem));
 
   const entries: RecordEntry[] = [];
   const conflicts: ScanResult['conflicts'] = [];

@@ -34,7 +34,15 @@ export class VolatileFs implements FsLayer {
   fileSyncs = 0;
   dirSyncs = 0;
 
-  constructor(private readonly random: () => number = Math.random) {}
+  /** `syncMillis`: how long an fsync takes, as on a real disk (0: at once). */
+  constructor(
+    private readonly random: () => number = Math.random,
+    private readonly syncMillis = 0,
+  ) {}
+
+  private async diskLatency(): Promise<void> {
+    if (this.syncMillis > 0) await new Promise((resolve) => setTimeout(resolve, this.syncMillis));
+  }
 
   get powered(): boolean {
     return this.operations < this.cutAt;
@@ -177,6 +185,7 @@ export class VolatileFs implements FsLayer {
 
   async syncDir(dir: string): Promise<void> {
     this.step(`syncDir ${dir}`);
+    await this.diskLatency();
     const inode = this.lookup(dir);
     // Renames into or out of this folder reach the disk whole: both their ends, in order.
     for (const move of this.moves.filter((m) => m.to === inode || m.from === inode)) {
@@ -198,6 +207,18 @@ export class VolatileFs implements FsLayer {
     for (const part of this.parts(path)) {
       dir = dir.entries.get(part)!;
       dir.durableEntries = new Map(dir.entries);
+    }
+  }
+
+  /** Adds durable files to a folder at once (quicker than opening each). */
+  addDurableFiles(dir: string, files: Iterable<[name: string, data: Buffer]>): void {
+    const folder = this.lookup(dir);
+    for (const [name, data] of files) {
+      const file = this.inode('file');
+      file.data = data;
+      file.durableData = data;
+      folder.entries.set(name, file);
+      folder.durableEntries.set(name, file);
     }
   }
 
@@ -282,6 +303,7 @@ export class VolatileFs implements FsLayer {
       },
       sync: async () => {
         check('sync');
+        await this.diskLatency();
         inode.durableData = Buffer.from(inode.data);
         this.fileSyncs++;
       },
