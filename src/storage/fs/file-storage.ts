@@ -124,8 +124,9 @@ export class FileStorage implements KeyValueStorage {
     if (!loaded) return;
     const store = this.makeStore(loaded.info, folder);
     this.stores.set(store.info.id, store);
-    // Loading the index also corrects the byte count.
-    if (loaded.needsStats) await store.records.ensureLoaded();
+    // Loading the index also corrects the byte count, in the background: a big store's first
+    // page need not wait for every record's size.
+    if (loaded.needsStats) void store.records.ensureLoaded().catch(() => {});
     if (loaded.needsSave) await store.save();
     // A rename cut short (metadata saved, folder not yet moved) is finished here.
     const expected = this.preferredFolder(store.info);
