@@ -353,6 +353,7 @@ export class StoreRecords {
   /** Resolves once all writes and deletes started so far, and the background sizing, are finished. */
   async drain(): Promise<void> {
     await this.queue.drain();
+    await this.loading?.catch(() => {});
     await this.sizing;
   }
 
