@@ -89,9 +89,6 @@ async function trial(seed: number, chaos: boolean): Promise<{ acked: number }> {
     const record = await after.get(key);
     const found: Value = record ? { body: await readAll(record.openStream()), contentType: record.contentType } : null;
     const context = `seed ${seed}, chaos ${chaos}, key ${key.slice(0, 8)}`;
-    if (!allowed.includes(summary(found)) && process.env.DEBUG_POWER) {
-      console.log(context, ops.get(key)!.map((op) => `${op.state}: ${summary(op.value).slice(0, 30)}`), (await fs.readdir(DIR)).map((e) => e.name));
-    }
     expect(allowed, context).toContain(summary(found));
     expect(listed.includes(key), context).toBe(found !== null);
     if (record && found) {
