@@ -1,7 +1,8 @@
 // `npm run bench`: the put-then-get benchmark (bench/small.mjs) against both servers, one after
 // the other: the minimal in-memory server (what the clients themselves cost) and the project's
 // local server on a file store (what a user sees); then the server section (bench/server.mjs:
-// the server against a bare node:http server, with autocannon). Extra arguments go to the
+// the server against a bare node:http server, with autocannon); then the file store at scale
+// (bench/store-scale.mjs); then the S3 backend when one can run. Extra arguments go to the
 // small.mjs runs, e.g.
 //   npm run bench -- --ops 3000 --concurrency 1,8,32
 import { spawn } from 'node:child_process';
@@ -32,6 +33,13 @@ const serverCode = await runScript('server.mjs', []);
 if (serverCode !== 0) {
   console.error(`bench/server.mjs failed with exit code ${serverCode}`);
   process.exit(serverCode);
+}
+
+console.log('\n=== file store at scale ===');
+const scaleCode = await runScript('store-scale.mjs', []);
+if (scaleCode !== 0) {
+  console.error(`bench/store-scale.mjs failed with exit code ${scaleCode}`);
+  process.exit(scaleCode);
 }
 
 // The S3 backend, when an S3 service can run here (Ceph installed) or is named by S3_ENDPOINT.

@@ -1,11 +1,12 @@
 /**
- * `GET .../records`: all records (optionally by key prefix) as one ZIP, streamed.
- * Entries are added page by page and each body is opened only when the archive reaches it,
- * so a big store never has many files open or in memory at once.
+ * `GET .../records`: all records (optionally by key prefix) as one ZIP, streamed with
+ * backpressure: one record is open at a time, and the next is opened only once the client has
+ * taken the previous one, so memory stays flat however many records the store holds.
  */
 import type { ServerResponse } from 'node:http';
-import { ZipFile } from 'yazl';
+import type { Readable } from 'node:stream';
 import type { KeyValueStorage, StoreInfo, StoredRecord } from '../storage/types.js';
+import { ZipWriter } from './zip-writer.js';
 
 const PAGE = 1000;
 
@@ -40,47 +41,79 @@ export async function sendRecordsZip(
     return;
   }
 
-  const zip = new ZipFile();
+  const zip = new ZipWriter(res);
+  let current: Readable | undefined;
   let stopped = false;
   res.on('close', () => {
     stopped = true;
+    // The client left: stop reading the record being sent.
+    current?.destroy();
   });
-  zip.on('error', (err: Error) => res.destroy(err));
   res.writeHead(200, headers);
-  zip.outputStream.pipe(res);
 
   try {
     for (;;) {
       for (const item of page.items) {
         if (stopped) break;
-        const record = await storage.getRecord(store.id, item.key);
-        if (record) addRecord(zip, record, (err) => res.destroy(err));
+        const opened = await openRecord(storage, store.id, item.key);
+        if (!opened) continue; // deleted meanwhile
+        current = opened.stream;
+        // One record at a time, written as fast as the client reads.
+        await zip.add(opened.record.key, opened.stream, {
+          mtime: opened.record.modifiedAt,
+          compress: worthCompressing(opened.record.contentType),
+          size: opened.record.size,
+        });
+        current = undefined;
       }
       if (stopped || !page.isTruncated || page.nextExclusiveStartKey === null) break;
       page = await storage.listKeys(store.id, { limit: PAGE, prefix, exclusiveStartKey: page.nextExclusiveStartKey });
     }
-    zip.end();
+    if (!stopped) await zip.end();
   } catch (err) {
     // Headers are out; the only honest signal left is a broken transfer.
     res.destroy(err as Error);
   }
 }
 
+/** Attempts at opening a record that keeps being replaced between its lookup and its open. */
+const OPEN_ATTEMPTS = 5;
+
 /**
- * Adds a record whose body is opened when the archive reaches it. By then the record may have
- * been deleted or replaced (its body stream then fails with ENOENT or a changed file): yazl puts
- * no error listener on the streams it is given, so `fail` must, or the process would crash.
+ * Looks a record up and opens its body. The open file is the version served, whatever
+ * happens to the record afterwards; a record replaced between lookup and open is looked
+ * up again. `null` when it is gone.
  */
-function addRecord(zip: ZipFile, record: StoredRecord, fail: (err: Error) => void): void {
-  zip.addReadStreamLazy(record.key, { mtime: record.modifiedAt, compress: worthCompressing(record.contentType) }, (cb) => {
-    let stream;
-    try {
-      stream = record.openStream();
-    } catch (err) {
-      cb(err as Error, undefined as never);
-      return;
-    }
-    stream.on('error', fail);
-    cb(null, stream);
+async function openRecord(
+  storage: KeyValueStorage,
+  storeId: string,
+  key: string,
+): Promise<{ record: StoredRecord; stream: Readable } | null> {
+  for (let attempt = 1; ; attempt++) {
+    const record = await storage.getRecord(storeId, key);
+    if (!record) return null;
+    const stream = record.openStream();
+    const error = await whenOpen(stream);
+    if (!error) return { record, stream };
+    if (attempt === OPEN_ATTEMPTS) throw error;
+  }
+}
+
+/** Resolves once the stream has its file open (and data to read), or with the error that stopped it. */
+async function whenOpen(stream: Readable): Promise<Error | undefined> {
+  const error = await new Promise<Error | undefined>((resolve) => {
+    const done = (err?: Error) => {
+      stream.off('readable', onReadable);
+      stream.off('error', done);
+      resolve(err);
+    };
+    const onReadable = () => done();
+    stream.on('readable', onReadable);
+    stream.on('error', done);
   });
+  // Later errors reach the caller through the pipeline that reads it; until then, none may go unhandled.
+  if (!error) stream.on('error', () => {});
+  // Let the stream notice it has no 'readable' listener left, so a pipe can make it flow.
+  await new Promise((resolve) => process.nextTick(resolve));
+  return error;
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import type { promises as fsp } from 'node:fs';
+import { writeAll, type FsHandle } from './fs-layer.js';
 import type { Readable } from 'node:stream';
 
 import { PayloadTooLargeError } from '../errors.js';
@@ -17,7 +17,7 @@ export interface WrittenBody {
  * has to carry the 413 answer).
  */
 export async function writeBody(
-  handle: fsp.FileHandle,
+  handle: FsHandle,
   body: Readable | Uint8Array,
   maxBytes = Infinity,
 ): Promise<WrittenBody> {
@@ -37,14 +37,6 @@ export async function writeBody(
     await writeAll(handle, chunk);
   });
   return { size, etag: `"${hash.digest('hex')}"` };
-}
-
-async function writeAll(handle: fsp.FileHandle, data: Uint8Array): Promise<void> {
-  let offset = 0;
-  while (offset < data.byteLength) {
-    const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset);
-    offset += bytesWritten;
-  }
 }
 
 /**

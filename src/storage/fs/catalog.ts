@@ -80,8 +80,11 @@ export class FolderCatalog implements StoreCatalog {
     const store = new Store(loaded.info, folder, loaded.extra, this.options);
     this.add(store);
     if (!this.options.readOnly) {
-      // Loading the index also corrects the byte count.
-      if (loaded.needsStats) await store.records.ensureLoaded();
+      // Loading the index also corrects the byte count, in the background: a big store's first
+      // page need not wait for every record's size. A metadata file we add gets it too.
+      if (loaded.needsStats) {
+        store.inBackground(store.records.ensureLoaded().then(() => (loaded.needsSave ? store.save() : undefined)));
+      }
       if (loaded.needsSave) await store.save();
     }
     return store;

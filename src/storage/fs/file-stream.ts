@@ -4,8 +4,10 @@
  * closes that nobody waits for.
  */
 import { createHash } from 'node:crypto';
-import fs, { createReadStream, type Stats } from 'node:fs';
+import fs, { type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
+
+import { nodeFs, type FsLayer, type FsStats } from './fs-layer.js';
 
 /** Large reads keep the syscall count low for big records; memory per stream stays bounded. */
 const CHUNK_SIZE = 256 * 1024;
@@ -60,19 +62,38 @@ export async function readSmallFile(file: string): Promise<{ body: Buffer; stats
   }
 }
 
+/** An open file a range is read from: a plain descriptor (`openDescriptor`) or an fs layer's handle. */
+export interface RangeSource {
+  stat(): Promise<FsStats>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  close(): Promise<void>;
+}
+
+/** Opens with `openForReading` and reads through the callback API; closing does not wait. */
+export async function openDescriptor(file: string): Promise<RangeSource> {
+  const fd = await openForReading(file);
+  return {
+    stat: () => fstat(fd),
+    read: async (buffer, offset, length, position) => ({
+      bytesRead: await readAt(fd, buffer as Buffer, offset, length, position),
+    }),
+    close: async () => closeQuietly(fd),
+  };
+}
+
 /**
  * Streams a byte range (inclusive `end`) of a file, reading chunk by chunk on demand, so a
- * slow client holds at most one chunk in memory. `open` yields a descriptor; `verify` may reject
+ * slow client holds at most one chunk in memory. `open` yields the open file; `verify` may reject
  * it (e.g. the file was replaced by a newer version since its metadata was read), which fails the
  * stream before any byte is sent.
  */
 export class FileRangeStream extends Readable {
-  private fd: number | undefined;
+  private source: RangeSource | undefined;
   private position: number;
 
   constructor(
-    private readonly openFile: () => Promise<number>,
-    private readonly verify: (stats: Stats) => void,
+    private readonly openFile: () => Promise<RangeSource>,
+    private readonly verify: (stats: FsStats) => void,
     start: number,
     private readonly end: number,
   ) {
@@ -82,9 +103,9 @@ export class FileRangeStream extends Readable {
 
   override _construct(callback: (error?: Error | null) => void): void {
     this.openFile()
-      .then(async (fd) => {
-        this.fd = fd;
-        this.verify(await fstat(fd));
+      .then(async (source) => {
+        this.source = source;
+        this.verify(await source.stat());
       })
       .then(
         () => callback(),
@@ -100,8 +121,8 @@ export class FileRangeStream extends Readable {
     }
     const length = Math.min(Math.max(size, CHUNK_SIZE), remaining);
     const buffer = Buffer.allocUnsafe(length);
-    readAt(this.fd!, buffer, 0, length, this.position).then(
-      (bytesRead) => {
+    this.source!.read(buffer, 0, length, this.position).then(
+      ({ bytesRead }) => {
         if (bytesRead === 0) {
           this.push(null);
           return;
@@ -114,9 +135,16 @@ export class FileRangeStream extends Readable {
   }
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    if (this.fd !== undefined) closeQuietly(this.fd);
-    this.fd = undefined;
-    callback(error);
+    const source = this.source;
+    this.source = undefined;
+    if (!source) {
+      callback(error);
+      return;
+    }
+    source.close().then(
+      () => callback(error),
+      (closeError: Error) => callback(error ?? closeError),
+    );
   }
 }
 
@@ -125,9 +153,20 @@ export function bytesEtag(bytes: Uint8Array): string {
   return `"${createHash('md5').update(bytes).digest('hex')}"`;
 }
 
-/** Quoted md5 hex of a file, read as a stream. */
-export async function fileEtag(file: string): Promise<string> {
+/** Quoted md5 hex of a file, read chunk by chunk through the given file system. */
+export async function fileEtag(file: string, fsLayer: FsLayer = nodeFs): Promise<string> {
   const hash = createHash('md5');
-  for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
+  const handle = await fsLayer.open(file, 'r');
+  try {
+    const buffer = Buffer.allocUnsafe(CHUNK_SIZE);
+    for (let position = 0; ; ) {
+      const { bytesRead } = await handle.read(buffer, 0, CHUNK_SIZE, position);
+      if (bytesRead === 0) break;
+      hash.update(buffer.subarray(0, bytesRead));
+      position += bytesRead;
+    }
+  } finally {
+    await handle.close();
+  }
   return `"${hash.digest('hex')}"`;
 }

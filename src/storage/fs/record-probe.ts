@@ -2,13 +2,10 @@
  * Reading one record's files from disk without listing the folder: for records another
  * process (Crawlee, the Apify SDK, a second server) wrote since the index was built.
  */
-import { promises as fsp } from 'node:fs';
-
-import { contentTypeForExtension } from '../content-types.js';
-import { isNotFound, readJsonFile } from './fs-utils.js';
+import { readSidecar, statRecordFile } from './describe.js';
+import type { FsLayer } from './fs-layer.js';
 import { childPath, dataFileName, isLongKeyStem, sidecarFileName } from './layout.js';
-import { parseRecordMetadata } from './record-metadata.js';
-import { dataFileOf, type IndexEntry } from './store-folder.js';
+import { contentTypeOfExtension, dataFileOf, intern, RecordEntry } from './record-entry.js';
 
 /**
  * Extensions tried for a record without a sidecar: what `mime-types` gives for the content
@@ -20,67 +17,52 @@ const COMMON_EXTENSIONS = [
 ];
 
 /**
- * The record stored under `stem`, or `null` when there is none. Its sidecar, if any, names
- * the data file; else the first regular file found among `hints` and common extensions
- * (the newest if several exist).
+ * The record stored under `stem`, or `null` when there is none, fully described (size,
+ * inode, content type, time). Its sidecar, if any, names the data file; else the first
+ * regular file found among `hints` and common extensions (the newest if several exist).
  */
 export async function probeRecord(
+  fs: FsLayer,
   storeDir: string,
   key: string,
   stem: string,
   hints: ReadonlyArray<string | null> = [],
-): Promise<IndexEntry | null> {
-  const sidecar = await readSidecarOrNull(childPath(storeDir, sidecarFileName(stem)));
+): Promise<RecordEntry | null> {
+  const longStem = stem === key ? undefined : stem;
+  const sidecar = await readSidecar(fs, childPath(storeDir, sidecarFileName(stem)));
   if (sidecar && sidecar.key === key) {
     // The declared `{stem}.{ext}`, or Crawlee's file named after the key alone.
     let ext: string | null = sidecar.extension;
-    let stats = await regularFile(childPath(storeDir, dataFileName(stem, ext)));
+    let stats = await statRecordFile(fs, childPath(storeDir, dataFileName(stem, ext)));
     if (!stats) {
       ext = null;
-      stats = await regularFile(childPath(storeDir, stem));
+      stats = await statRecordFile(fs, childPath(storeDir, stem));
     }
     if (stats) {
-      const modifiedAt = sidecar.modifiedAt ? new Date(sidecar.modifiedAt) : stats.mtime;
-      return {
-        key,
-        stem,
-        ext,
-        contentType: sidecar.contentType,
-        size: stats.size,
-        etag: sidecar.size === stats.size ? sidecar.etag : undefined,
-        modifiedAt: Number.isNaN(modifiedAt.getTime()) ? stats.mtime : modifiedAt,
-        ino: stats.ino,
-      };
+      const entry = new RecordEntry(key, ext === null ? null : intern(ext), true, longStem);
+      entry.size = stats.size;
+      entry.ino = stats.ino;
+      entry.contentType = intern(sidecar.contentType);
+      entry.etag = sidecar.size === stats.size ? sidecar.etag : undefined;
+      const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
+      entry.modifiedMs = Number.isNaN(modified) ? stats.mtimeMs : modified;
+      return entry;
     }
   }
   // A hashed stem names its key only through its sidecar.
   if (isLongKeyStem(stem)) return null;
   const candidates = [...new Set<string | null>([...hints, ...COMMON_EXTENSIONS, null])];
   const found = await Promise.all(
-    candidates.map(async (ext) => ({ ext, stats: await regularFile(childPath(storeDir, dataFileOf({ stem, ext }))) })),
+    candidates.map(async (ext) => ({ ext, stats: await statRecordFile(fs, childPath(storeDir, dataFileOf(stem, ext))) })),
   );
-  let best: IndexEntry | null = null;
+  let best: RecordEntry | null = null;
   for (const { ext, stats } of found) {
-    if (!stats || (best && stats.mtime <= best.modifiedAt)) continue;
-    best = { key, stem, ext, contentType: contentTypeForExtension(ext), size: stats.size, etag: undefined, modifiedAt: stats.mtime, ino: stats.ino };
+    if (!stats || (best && stats.mtimeMs <= best.modifiedMs)) continue;
+    best = new RecordEntry(key, ext === null ? null : intern(ext), false, longStem);
+    best.size = stats.size;
+    best.ino = stats.ino;
+    best.contentType = contentTypeOfExtension(ext);
+    best.modifiedMs = stats.mtimeMs;
   }
   return best;
-}
-
-async function readSidecarOrNull(file: string) {
-  try {
-    return parseRecordMetadata(await readJsonFile(file));
-  } catch {
-    return null;
-  }
-}
-
-async function regularFile(file: string) {
-  try {
-    const stats = await fsp.lstat(file);
-    return stats.isFile() ? stats : null;
-  } catch (error) {
-    if (isNotFound(error)) return null;
-    throw error;
-  }
 }

@@ -1,21 +1,26 @@
 /**
- * The records of one store: the lazily loaded key index, and crash-safe writes,
- * deletes and reads of record files.
+ * The records of one store: the lazily loaded key index, and crash-safe writes, deletes and
+ * reads of record files.
  *
- * A write goes: body streamed to `.tmp/{stem}.data` (hashed, counted, fsynced) ->
- * sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp` -> rename the body into place
- * -> fsync -> rename the sidecar into place -> fsync -> remove the body file of the old
- * extension if it changed. `recoverTempFolder()` knows how to finish or undo each step.
+ * A write goes, with no per-key turn held: body streamed to `.tmp/{stem}.data` (hashed,
+ * counted, fsynced) -> sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp`. Then, in the
+ * key's turn (writes of one key commit in the order their bodies finished): rename the body
+ * into place -> fsync the folder -> rename the sidecar into place -> remove the body file of
+ * the old extension if it changed. Folder fsyncs of concurrent writes are shared
+ * (`FsyncGroup`). `recoverTempFolder()` finishes or undoes each step. Each fsync is needed:
+ * the power-loss test (test/storage/power-loss.test.ts) fails without any one. A rename is
+ * taken to reach the disk as one change, as journaling file systems make it.
  */
-import { promises as fsp } from 'node:fs';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 
-import { writeBody } from './body-writer.js';
+import { writeBody, type WrittenBody } from './body-writer.js';
 import { extensionForContentType } from '../content-types.js';
+import { applyStats, describeEntry, ensureEtag, statRecordFile } from './describe.js';
 import { StorageError } from '../errors.js';
-import { FileRangeStream, openForReading } from './file-stream.js';
-import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
-import { fsyncDir, tempStem, writeNewFileDurably } from './fs-utils.js';
+import { FileRangeStream, openDescriptor } from './file-stream.js';
+import { nodeFs, writeNewFileSynced, type FsLayer } from './fs-layer.js';
+import { forEachLimited, tempStem } from './fs-utils.js';
+import { FsyncGroup } from './fsync-group.js';
 import { KeyIndex } from './key-index.js';
 import { CaseFold } from './case-fold.js';
 import {
@@ -28,15 +33,12 @@ import {
   TEMP_DIR_NAME,
 } from './layout.js';
 import { probeRecord } from './record-probe.js';
+import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
 import { KeyedQueue, type SharedLock } from '../locks.js';
+import { intern, RecordEntry } from './record-entry.js';
+import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
 import { serializeRecordMetadata } from './record-metadata.js';
-import {
-  dataFileOf,
-  scanStoreFolder,
-  TEMP_DATA_SUFFIX,
-  TEMP_META_SUFFIX,
-  type IndexEntry,
-} from './store-folder.js';
+import { resolveConflicts, scanRecordFiles, yieldToEventLoop } from './record-scan.js';
 import type { ListKeysOptions, RecordInfo, StoredRecord } from '../types.js';
 
 export interface StoreRecordsContext {
@@ -47,12 +49,14 @@ export interface StoreRecordsContext {
   /** Throws `store-not-found` once the store is deleted. */
   assertAlive(): void;
   now(): number;
-  /** Told the real byte total once the index is loaded (stats saved before a crash may lag). */
+  /** Told the real byte total once every record's size is known (stats saved before a crash may lag). */
   onLoaded(totalBytes: number): void;
   /** Scan without removing anything (crash leftovers are left alone). */
   readOnly?: boolean;
   /** File names ignore case: keys differing only in case get distinct stems. */
   caseInsensitive?: boolean;
+  /** The file system to use (tests pass their own); the real one by default. */
+  fs?: FsLayer;
 }
 
 /** What a change did to the store's byte count. */
@@ -60,35 +64,42 @@ export interface RecordChange {
   sizeDelta: number;
 }
 
+/** Records statted at once while sizing the index in the background. */
+const SIZING_BATCH = 512;
+
 export class StoreRecords {
-  private index: KeyIndex<IndexEntry> | undefined;
-  private loading: Promise<KeyIndex<IndexEntry>> | undefined;
+  private index: KeyIndex<RecordEntry> | undefined;
+  private loading: Promise<KeyIndex<RecordEntry>> | undefined;
+  /** Sizes every record after loading; resolves once all are known. */
+  private sizing: Promise<void> | undefined;
   private readonly queue = new KeyedQueue();
   /** Keys whose files are being swapped right now; readers wait for these. */
   private readonly committing = new Map<string, Promise<unknown>>();
+  private readonly fs: FsLayer;
+  private readonly fsyncs: FsyncGroup;
+  private tempDirReady: string | undefined;
   /** Which key holds each plain stem, case-folded (case-insensitive file systems only). */
   private fold: CaseFold | undefined;
 
-  constructor(private readonly ctx: StoreRecordsContext) {}
+  constructor(private readonly ctx: StoreRecordsContext) {
+    this.fs = ctx.fs ?? nodeFs;
+    this.fsyncs = new FsyncGroup(this.fs);
+  }
 
   get isLoaded(): boolean {
     return this.index !== undefined;
   }
 
-  /** Loads the index once (call under the shared lock). */
-  load(): Promise<KeyIndex<IndexEntry>> {
+  /** Loads the index once (call under the shared lock); record sizes follow in the background. */
+  load(): Promise<KeyIndex<RecordEntry>> {
     if (this.index) return Promise.resolve(this.index);
-    this.loading ??= scanStoreFolder(this.ctx.dir(), { readOnly: this.ctx.readOnly }).then(
-      (entries) => {
-        const index = new KeyIndex<IndexEntry>();
-        this.fold = undefined;
-        let total = 0;
-        for (const entry of entries) {
-          index.set(entry);
-          total += entry.size;
-        }
+    this.loading ??= this.scan().then(
+      (index) => {
         this.index = index;
-        this.ctx.onLoaded(total);
+        this.fold = undefined;
+        this.sizing = this.sizeAll(index).catch(() => {
+          // The store went away or its folder is unreadable: sizes stay lazy.
+        });
         return index;
       },
       (error) => {
@@ -99,17 +110,68 @@ export class StoreRecords {
     return this.loading;
   }
 
-  /** Loads the index now (it reports the byte total through `onLoaded`). */
+  /** Read-only scans (the CLI's, rescans while other processes write) remove nothing. */
+  private async scan(readOnly = this.ctx.readOnly === true): Promise<KeyIndex<RecordEntry>> {
+    const dir = this.ctx.dir();
+    const { entries, conflicts } = await scanRecordFiles(this.fs, dir);
+    const index = new KeyIndex(entries);
+    await resolveConflicts(this.fs, dir, conflicts, (key) => index.get(key), (entry) => index.set(entry), { readOnly });
+    return index;
+  }
+
+  /** Loads the index and every record's size (reported through `onLoaded`). */
   async ensureLoaded(): Promise<void> {
     await this.ctx.lock.shared(() => this.load());
+    await this.sizing;
+  }
+
+  /** Stats records in batches, yielding between them, then reports the store's byte total. */
+  private async sizeAll(index: KeyIndex<RecordEntry>): Promise<void> {
+    let after: string | undefined;
+    for (;;) {
+      await yieldToEventLoop();
+      const page = await this.ctx.lock.shared(async () => {
+        this.ctx.assertAlive();
+        if (this.index !== index) throw new Error('index replaced');
+        const page = index.page({ exclusiveStartKey: after, limit: SIZING_BATCH });
+        await this.sizeEntries(index, page.entries);
+        return page;
+      });
+      if (!page.isTruncated) break;
+      after = page.entries[page.entries.length - 1]!.key;
+    }
+    let total = 0;
+    for (const entry of index.values()) total += Math.max(0, entry.size);
+    this.ctx.onLoaded(total);
+  }
+
+  /** Stats the entries whose size is unknown; entries whose file is gone leave the index. */
+  private async sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<boolean> {
+    const dir = this.ctx.dir();
+    let dropped = false;
+    await forEachLimited(entries.filter((entry) => entry.size === -1), 32, async (entry) => {
+      const stats = await statRecordFile(this.fs, childPath(dir, entry.fileName));
+      if (stats) applyStats(entry, stats);
+      else if (index.get(entry.key) === entry && !this.committing.has(entry.key)) {
+        index.delete(entry.key);
+        dropped = true;
+      }
+    });
+    return dropped;
   }
 
   async list(options: ListKeysOptions & { limit: number }) {
-    const index = await this.ctx.lock.shared(async () => {
+    return this.ctx.lock.shared(async () => {
       this.ctx.assertAlive();
-      return this.load();
+      const index = await this.load();
+      for (;;) {
+        const page = index.page(options);
+        // A file found gone drops its key: page again so the page stays full.
+        if (!(await this.sizeEntries(index, page.entries))) {
+          return { ...page, entries: page.entries.map((entry) => ({ key: entry.key, size: Math.max(0, entry.size) })) };
+        }
+      }
     });
-    return index.page(options);
   }
 
   async put(
@@ -120,17 +182,15 @@ export class StoreRecords {
   ): Promise<RecordInfo & RecordChange> {
     const ext = dataExtensionFor(key, extensionForContentType(contentType));
     const stem = tempStem();
-    const turn = this.queue.reserve(key);
-    const progress = { bodyMoved: false };
+    const progress: { bodyMoved: boolean; fileStem?: string } = { bodyMoved: false };
     try {
+      // The slow part, in parallel with any other write (of this key too): body and sidecar
+      // written and fsynced in the temp folder.
       const handle = await this.ctx.lock.shared(async () => {
         this.ctx.assertAlive();
-        await this.load();
-        const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
-        await fsp.mkdir(tempDir, { recursive: true });
-        return fsp.open(childPath(tempDir, stem + TEMP_DATA_SUFFIX), 'wx');
+        return this.fs.open(childPath(await this.tempDir(), stem + TEMP_DATA_SUFFIX), 'wx');
       });
-      let written;
+      let written: WrittenBody;
       let ino: number;
       try {
         written = await writeBody(handle, body, maxBytes);
@@ -139,25 +199,55 @@ export class StoreRecords {
       } finally {
         await handle.close();
       }
-      // Streaming ran in parallel with other writes; the swap happens in call order.
-      await turn.wait();
-      return await this.ctx.lock.shared(() =>
-        this.whileCommitting(key, () => this.commit(key, stem, ext, contentType, written, ino, progress)),
+      const modifiedAt = new Date(this.ctx.now());
+      const sidecarFor = (fileStem: string) =>
+        serializeRecordMetadata({
+          key,
+          contentType,
+          extension: ext,
+          size: written.size,
+          etag: written.etag,
+          modifiedAt: modifiedAt.toISOString(),
+          ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
+        });
+      const planned = await this.ctx.lock.shared(async () => {
+        this.ctx.assertAlive();
+        const fileStem = this.stemFor(await this.load(), key);
+        const tempDir = await this.tempDir();
+        await writeNewFileSynced(this.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
+        // Both temp files must be on disk before the body moves: recovery relies on them.
+        await this.fsyncs.sync(tempDir);
+        return fileStem;
+      });
+      // The key's turn covers only the swap.
+      return await this.queue.run(key, () =>
+        this.ctx.lock.shared(() =>
+          this.whileCommitting(key, () =>
+            this.commit(key, stem, ext, contentType, written, ino, modifiedAt, progress, planned, sidecarFor),
+          ),
+        ),
       );
     } catch (error) {
       if (progress.bodyMoved) {
         // The new body is in place but the write did not finish: put its sidecar in
         // place if still possible (else recovery does on the next open) and rescan.
-        await this.finishSidecar(key, stem);
+        await this.finishSidecar(stem, progress.fileStem);
         this.index = undefined;
         this.loading = undefined;
       } else {
         await this.removeTempFiles(stem);
       }
       throw error;
-    } finally {
-      turn.done();
     }
+  }
+
+  private async tempDir(): Promise<string> {
+    const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
+    if (this.tempDirReady !== tempDir) {
+      await this.fs.mkdir(tempDir);
+      this.tempDirReady = tempDir;
+    }
+    return tempDir;
   }
 
   private async commit(
@@ -165,53 +255,61 @@ export class StoreRecords {
     stem: string,
     ext: string,
     contentType: string,
-    written: { size: number; etag: string },
+    written: WrittenBody,
     ino: number,
-    progress: { bodyMoved: boolean },
+    modifiedAt: Date,
+    progress: { bodyMoved: boolean; fileStem?: string },
+    planned: string,
+    sidecarFor: (fileStem: string) => string,
   ): Promise<RecordInfo & RecordChange> {
     this.ctx.assertAlive();
     const dir = this.ctx.dir();
     const tempDir = childPath(dir, TEMP_DIR_NAME);
     const index = await this.load();
     const previous = index.get(key);
-    const modifiedAt = new Date(this.ctx.now());
-
-    const file = { stem: this.stemFor(index, key), ext };
+    const fileStem = this.stemFor(index, key);
     const metaTemp = childPath(tempDir, stem + TEMP_META_SUFFIX);
-    const sidecar = serializeRecordMetadata({
-      key,
-      contentType,
-      extension: ext,
-      size: written.size,
-      etag: written.etag,
-      modifiedAt: modifiedAt.toISOString(),
-      ...(file.stem !== fileStemFor(key) ? { stem: file.stem } : {}),
-    });
-    await writeNewFileDurably(metaTemp, sidecar);
-    // Both temp files must be on disk before the body moves: recovery relies on them.
-    await fsyncDir(tempDir);
-    await fsp.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, dataFileOf(file)));
+    if (fileStem !== planned) {
+      // A key differing only in case took the planned name meanwhile: the sidecar names the new stem.
+      await this.fs.remove(metaTemp);
+      await writeNewFileSynced(this.fs, metaTemp, sidecarFor(fileStem));
+      await this.fsyncs.sync(tempDir);
+    }
+    const entry = new RecordEntry(key, intern(ext), true, fileStem === key ? undefined : fileStem);
+
+    await this.fs.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, entry.fileName));
     progress.bodyMoved = true;
-    await fsyncDir(dir);
-    await fsp.rename(metaTemp, childPath(dir, sidecarFileName(file.stem)));
-    await fsyncDir(dir);
+    progress.fileStem = fileStem;
+    // The body must be in place on disk before its sidecar is (else a power loss could pair
+    // the new sidecar with the old body).
+    await this.fsyncs.sync(dir);
+    // No fsync after this rename: until it is on disk, the sidecar is still durably in the
+    // temp folder, and recovery puts it in place (the body it describes already is).
+    await this.fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
     // The old body had another extension, or was a long key's plain file (from Crawlee).
-    if (previous && dataFileOf(previous) !== dataFileOf(file)) {
-      await fsp.rm(childPath(dir, dataFileOf(previous)), { force: true });
+    // No fsync: if it comes back after a power loss, the sidecar says which file is current.
+    if (previous && previous.fileName !== entry.fileName) {
+      await this.fs.remove(childPath(dir, previous.fileName));
       const oldSidecar = sidecarFileName(previous.stem);
-      if (previous.stem !== file.stem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fsp.rm(childPath(dir, oldSidecar), { force: true });
-      await fsyncDir(dir);
+      if (previous.stem !== fileStem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await this.fs.remove(childPath(dir, oldSidecar));
     }
 
-    index.set({ key, ...file, contentType, size: written.size, etag: written.etag, modifiedAt, ino });
-    this.fold?.add(key, file.stem);
+    Object.assign(entry, {
+      contentType: intern(contentType),
+      size: written.size,
+      etag: written.etag,
+      modifiedMs: modifiedAt.getTime(),
+      ino,
+    });
+    index.set(entry);
+    this.fold?.add(key, fileStem);
     return {
       key,
       contentType,
       size: written.size,
       etag: written.etag,
       modifiedAt,
-      sizeDelta: written.size - (previous?.size ?? 0),
+      sizeDelta: written.size - Math.max(0, previous?.size ?? 0),
     };
   }
 
@@ -225,13 +323,15 @@ export class StoreRecords {
           const entry = index.get(key);
           if (!entry) return null;
           const dir = this.ctx.dir();
-          // Body first: a crash in between leaves only a sidecar, which the scan drops.
-          await fsp.rm(childPath(dir, dataFileOf(entry)), { force: true });
-          await fsp.rm(childPath(dir, sidecarFileName(entry.stem)), { force: true });
-          await fsyncDir(dir);
+          if (entry.size === -1) await this.sizeEntries(index, [entry]);
+          // Body first, made durable: a power loss after that leaves only a sidecar, which
+          // the scan drops; never the old body without its sidecar.
+          await this.fs.remove(childPath(dir, entry.fileName));
+          await this.fsyncs.sync(dir);
+          await this.fs.remove(childPath(dir, sidecarFileName(entry.stem)));
           index.delete(key);
           this.fold?.remove(key);
-          return entry.size;
+          return Math.max(0, entry.size);
         }),
       ),
     );
@@ -241,6 +341,7 @@ export class StoreRecords {
     return this.ctx.lock.shared(async () => {
       this.ctx.assertAlive();
       const index = await this.load();
+      const dir = this.ctx.dir();
       for (;;) {
         const commit = this.committing.get(key);
         if (commit) await commit;
@@ -250,45 +351,64 @@ export class StoreRecords {
           if (this.committing.has(key) || !(await this.adoptFromDisk(index, key))) return null;
           continue;
         }
-        const look = await lookAtRecordFile(childPath(this.ctx.dir(), dataFileOf(entry)), entry);
+        const file = childPath(dir, entry.fileName);
+        if (entry.contentType === undefined || this.fs !== nodeFs) {
+          // First read of this record (its sidecar is read now), or a file system of a test's own.
+          const stats = await statRecordFile(this.fs, file);
+          if (this.committing.has(key) || index.get(key) !== entry) continue;
+          if (!stats) {
+            this.forget(index, key);
+            return null;
+          }
+          if (entry.contentType === undefined) await describeEntry(this.fs, dir, entry, stats);
+          // Replaced behind our back (by hand) if the inode or size changed: take it as it is now.
+          else applyStats(entry, stats);
+          if (this.fs !== nodeFs) {
+            await ensureEtag(this.fs, dir, entry);
+            return this.toStoredRecord(entry, undefined);
+          }
+        }
+        const look = await lookAtRecordFile(file, entry);
         if (look === CHANGED) continue;
         if (look === MISSING) {
           if (this.committing.has(key) || index.get(key) !== entry) continue;
           // Removed behind our back: forget it.
-          index.delete(key);
+          this.forget(index, key);
           return null;
         }
         const { stats, etag } = look;
         if (stats.ino !== entry.ino || stats.size !== entry.size || etag !== entry.etag) {
           if (this.committing.has(key) || index.get(key) !== entry) continue;
           // Changed behind our back (by another process or by hand): take the file as it is now.
-          Object.assign(entry, { ino: stats.ino, size: stats.size, etag, modifiedAt: stats.mtime });
+          Object.assign(entry, { ino: stats.ino, size: stats.size, etag, modifiedMs: stats.mtimeMs });
         }
         return this.toStoredRecord(entry, look.body);
       }
     });
   }
 
-  private toStoredRecord(entry: IndexEntry, body: Buffer | undefined): StoredRecord {
-    const { key, contentType, size, etag, modifiedAt, ino } = entry;
-    const fileName = dataFileOf(entry);
+  private forget(index: KeyIndex<RecordEntry>, key: string): void {
+    if (index.delete(key)) this.fold?.remove(key);
+  }
+
+  private toStoredRecord(entry: RecordEntry, body: Buffer | undefined): StoredRecord {
+    const { key, size, ino } = entry;
+    const fileName = entry.fileName;
     return {
       key,
-      contentType,
+      contentType: entry.contentType!,
       size,
-      etag: etag!,
-      modifiedAt: new Date(modifiedAt),
+      etag: entry.etag!,
+      modifiedAt: new Date(entry.modifiedMs),
       body,
       openStream: (range) => {
         const start = range ? Math.max(0, range.start) : 0;
         const end = range ? Math.min(range.end, size - 1) : size - 1;
-        // A small record's bytes were read with its metadata: the version looked up is served
-        // (a copy: the bytes are shared with the cache, and the reader may change its own).
-        if (body) return Readable.from([Buffer.from(body.subarray(start, end + 1))], { objectMode: false });
         return new FileRangeStream(
           () => this.ctx.lock.shared(async () => {
             this.ctx.assertAlive();
-            return openForReading(childPath(this.ctx.dir(), fileName));
+            const file = childPath(this.ctx.dir(), fileName);
+            return this.fs === nodeFs ? openDescriptor(file) : this.fs.open(file, 'r');
           }),
           (stats) => {
             if (stats.ino !== ino) {
@@ -306,7 +426,7 @@ export class StoreRecords {
    * The stem for a key's files: its usual one, except on a case-insensitive file system when
    * another key differing only in case already holds that name (then the hashed stem).
    */
-  private stemFor(index: KeyIndex<IndexEntry>, key: string): string {
+  private stemFor(index: KeyIndex<RecordEntry>, key: string): string {
     const usual = fileStemFor(key);
     if (!this.ctx.caseInsensitive || usual !== key) return usual;
     const current = index.get(key);
@@ -317,8 +437,8 @@ export class StoreRecords {
   }
 
   /** Looks for a key missing from the index on disk; true when found (and now indexed). */
-  private async adoptFromDisk(index: KeyIndex<IndexEntry>, key: string): Promise<boolean> {
-    const found = await probeRecord(this.ctx.dir(), key, fileStemFor(key));
+  private async adoptFromDisk(index: KeyIndex<RecordEntry>, key: string): Promise<boolean> {
+    const found = await probeRecord(this.fs, this.ctx.dir(), key, fileStemFor(key));
     if (!found || index.has(key) || this.committing.has(key)) return index.has(key);
     index.set(found);
     this.fold?.add(key, found.stem);
@@ -338,19 +458,19 @@ export class StoreRecords {
         const entry = index.get(key);
         if (entry && entry.stem !== stem) return; // a stale file under another stem: not the record
         // Our own commits (and touches that change nothing) end here with one lstat.
-        if (entry && (ext === null || ext === entry.ext)) {
-          const stats = await fsp.lstat(childPath(this.ctx.dir(), dataFileOf(entry))).catch(() => null);
-          const unchanged = stats?.isFile() && stats.ino === entry.ino && stats.size === entry.size;
+        if (entry && entry.ino !== -1 && (ext === null || ext === entry.ext)) {
+          const stats = await statRecordFile(this.fs, childPath(this.ctx.dir(), entry.fileName)).catch(() => null);
+          const unchanged = stats !== null && stats.ino === entry.ino && stats.size === entry.size;
           // A file rewritten in place (Crawlee does) keeps its inode: its time tells.
-          if (unchanged && stats!.mtimeMs <= entry.modifiedAt.getTime()) return;
+          if (unchanged && !(stats.mtimeMs > entry.modifiedMs)) return;
         }
-        const found = await probeRecord(this.ctx.dir(), key, stem, [ext, entry?.ext ?? null]);
+        const found = await probeRecord(this.fs, this.ctx.dir(), key, stem, [ext, entry?.ext ?? null]);
         if (!found) {
-          if (entry && index.delete(key)) this.fold?.remove(key);
+          if (entry) this.forget(index, key);
           return;
         }
         const same = entry && entry.ino === found.ino && entry.size === found.size && entry.contentType === found.contentType;
-        if (same && entry.modifiedAt.getTime() >= found.modifiedAt.getTime()) return;
+        if (same && entry.modifiedMs >= found.modifiedMs) return;
         index.set(found);
         this.fold?.add(key, found.stem);
       }),
@@ -363,15 +483,16 @@ export class StoreRecords {
     await this.ctx.lock.exclusive(async () => {
       const old = this.index;
       if (!old) return;
-      const entries = await scanStoreFolder(this.ctx.dir(), { readOnly: true });
-      const index = new KeyIndex<IndexEntry>();
+      const index = await this.scan(true);
+      await this.sizeEntries(index, [...index.values()]);
       let total = 0;
-      for (const entry of entries) {
+      for (const entry of index.values()) {
         const before = old.get(entry.key);
-        // Keep a known ETag while the file is the same one.
-        if (before && before.ino === entry.ino && before.size === entry.size) entry.etag ??= before.etag;
-        index.set(entry);
-        total += entry.size;
+        // Keep what is known of a record while its file is the same one.
+        if (before && before.fileName === entry.fileName && before.ino === entry.ino && before.size === entry.size) {
+          entry.etag ??= before.etag;
+        }
+        total += Math.max(0, entry.size);
       }
       this.index = index;
       this.loading = Promise.resolve(index);
@@ -380,9 +501,11 @@ export class StoreRecords {
     });
   }
 
-  /** Resolves once all writes and deletes started so far are finished. */
-  drain(): Promise<void> {
-    return this.queue.drain();
+  /** Resolves once all writes and deletes started so far, and the background sizing, are finished. */
+  async drain(): Promise<void> {
+    await this.queue.drain();
+    await this.loading?.catch(() => {});
+    await this.sizing;
   }
 
   private async whileCommitting<T>(key: string, fn: () => Promise<T>): Promise<T> {
@@ -399,13 +522,13 @@ export class StoreRecords {
     }
   }
 
-  private async finishSidecar(key: string, stem: string): Promise<void> {
+  private async finishSidecar(stem: string, fileStem: string | undefined): Promise<void> {
+    if (fileStem === undefined) return;
     try {
       await this.ctx.lock.shared(async () => {
         const dir = this.ctx.dir();
         const metaTemp = childPath(childPath(dir, TEMP_DIR_NAME), stem + TEMP_META_SUFFIX);
-        const index = await this.load();
-        await fsp.rename(metaTemp, childPath(dir, sidecarFileName(index.get(key)?.stem ?? this.stemFor(index, key))));
+        await this.fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
       });
     } catch {
       // Left for recovery.
@@ -417,8 +540,8 @@ export class StoreRecords {
       await this.ctx.lock.shared(async () => {
         const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
         // The sidecar first: a body left alone is plain garbage to recovery.
-        await fsp.rm(childPath(tempDir, stem + TEMP_META_SUFFIX), { force: true });
-        await fsp.rm(childPath(tempDir, stem + TEMP_DATA_SUFFIX), { force: true });
+        await this.fs.remove(childPath(tempDir, stem + TEMP_META_SUFFIX));
+        await this.fs.remove(childPath(tempDir, stem + TEMP_DATA_SUFFIX));
       });
     } catch {
       // The store may be gone; recovery cleans the temp folder on the next open anyway.

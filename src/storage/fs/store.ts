@@ -28,6 +28,8 @@ export class Store {
   private readonly saving = new Mutex();
   private stopWatching: (() => void) | undefined;
 
+  private background: Promise<void> = Promise.resolve();
+
   constructor(
     public info: StoreInfo,
     /** Folder name inside `key_value_stores`. */
@@ -75,11 +77,21 @@ export class Store {
     this.stopWatching = watchStoreFolder(this.dir, this.records, this.options.rescanIntervalMillis);
   }
 
-  /** Stops the watch; waits for writes and saves under way. */
+  /** Runs work started at open (sizing the index) that closing waits for; its failure is not fatal. */
+  inBackground(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => {},
+      () => {},
+    );
+    this.background = this.background.then(() => settled);
+  }
+
+  /** Stops the watch; waits for writes, background work and saves under way. */
   async close(): Promise<void> {
     this.stopWatching?.();
     this.stopWatching = undefined;
     await this.records.drain();
+    await this.background;
     await this.saving.run(async () => {});
   }
 }

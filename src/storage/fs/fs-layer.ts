@@ -1,0 +1,89 @@
+/**
+ * The file-system calls the record engine makes, behind one small interface, so a test can
+ * run the engine over a file system of its own (one that counts fsyncs, or one that loses
+ * whatever was not fsynced when the "power" goes). `nodeFs` is the real one.
+ */
+import { promises as fsp } from 'node:fs';
+
+export interface FsStats {
+  size: number;
+  ino: number;
+  mtimeMs: number;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+
+export interface FsEntry {
+  name: string;
+  isFile(): boolean;
+  isDirectory(): boolean;
+}
+
+export interface FsHandle {
+  write(data: Uint8Array, offset: number, length: number): Promise<{ bytesWritten: number }>;
+  read(buffer: Uint8Array, offset: number, length: number, position: number): Promise<{ bytesRead: number }>;
+  /** Makes the file's data durable (not its name: that takes `syncDir` of its folder). */
+  sync(): Promise<void>;
+  stat(): Promise<FsStats>;
+  close(): Promise<void>;
+}
+
+export interface FsLayer {
+  /** `r`: read an existing file; `wx`: create a new file for writing (fails if it exists). */
+  open(file: string, flags: 'r' | 'wx'): Promise<FsHandle>;
+  readdir(dir: string): Promise<FsEntry[]>;
+  lstat(file: string): Promise<FsStats>;
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; fine when it is already gone. */
+  remove(file: string): Promise<void>;
+  /** Creates a folder and its parents; fine when it exists. */
+  mkdir(dir: string): Promise<void>;
+  readFile(file: string): Promise<Buffer>;
+  /** Makes a folder's entries (files created, renamed or removed in it) durable. */
+  syncDir(dir: string): Promise<void>;
+}
+
+export const nodeFs: FsLayer = {
+  open: (file, flags) => fsp.open(file, flags),
+  readdir: (dir) => fsp.readdir(dir, { withFileTypes: true }),
+  lstat: (file) => fsp.lstat(file),
+  rename: (from, to) => fsp.rename(from, to),
+  remove: (file) => fsp.rm(file, { force: true }),
+  mkdir: async (dir) => {
+    await fsp.mkdir(dir, { recursive: true });
+  },
+  readFile: (file) => fsp.readFile(file),
+  syncDir: async (dir) => {
+    let handle: fsp.FileHandle | undefined;
+    try {
+      handle = await fsp.open(dir, 'r');
+      await handle.sync();
+    } catch (error) {
+      // Some platforms cannot open or sync a folder; there the rename is all we get.
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+    } finally {
+      await handle?.close();
+    }
+  },
+};
+
+/** Writes all of `data` at the handle's position. */
+export async function writeAll(handle: FsHandle, data: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < data.byteLength) {
+    const { bytesWritten } = await handle.write(data, offset, data.byteLength - offset);
+    offset += bytesWritten;
+  }
+}
+
+/** Writes a new file and flushes its data to disk. Fails if the file exists. */
+export async function writeNewFileSynced(fs: FsLayer, file: string, data: string | Uint8Array): Promise<void> {
+  const handle = await fs.open(file, 'wx');
+  try {
+    await writeAll(handle, typeof data === 'string' ? Buffer.from(data) : data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
