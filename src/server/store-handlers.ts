@@ -106,7 +106,10 @@ async function readStoreChanges(
     if (name !== null) assertValidStoreName(name);
     changes.name = name;
   }
-  if (generalAccess !== undefined) {
+  if (generalAccess === null) {
+    // As the platform does: null puts the store back on the account's setting.
+    changes.generalAccess = 'FOLLOW_USER_SETTING';
+  } else if (generalAccess !== undefined) {
     if (!GENERAL_ACCESS_VALUES.includes(generalAccess as GeneralAccess)) {
       throw invalidInput(`Field "generalAccess" must be one of ${GENERAL_ACCESS_VALUES.join(', ')}.`);
     }

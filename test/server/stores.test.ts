@@ -122,6 +122,10 @@ describe('store object', () => {
     const now = await raw(server, 'GET', `${kvs}/${id}`);
     expect(now.json.data).toMatchObject({ name: 'after', generalAccess: 'ANYONE_WITH_ID_CAN_READ' });
 
+    // generalAccess null goes back to the account's setting, as on the platform.
+    const reset = await put(JSON.stringify({ generalAccess: null }));
+    expect(reset.json.data).toMatchObject({ name: 'after', generalAccess: 'FOLLOW_USER_SETTING' });
+
     // null makes it unnamed; it stays reachable by id.
     const unnamed = await put(JSON.stringify({ name: null }));
     expect(unnamed.json.data.name).toBeNull();
