@@ -122,7 +122,8 @@ describe('the apify-client v2 surface', () => {
 
     // The flow itself says what it checks: links work, and only when signed.
     expect(a.openedRecord).toEqual({ status: 200, body: 'hello' });
-    expect(a.unsignedRecord).toBe(401);
+    // Unsigned, a private record is as unknown to an anonymous caller as a missing one.
+    expect(a.unsignedRecord).toBe(404);
     expect(a.openedExpiring).toBe(200);
     expect((JSON.parse((a.openedKeys as { body: string }).body) as { data: { items: { key: string }[] } }).data.items.map((i) => i.key)).toEqual([
       'item-0',
