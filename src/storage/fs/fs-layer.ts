@@ -5,6 +5,8 @@
  */
 import { promises as fsp } from 'node:fs';
 
+import { fsyncDir } from './fs-utils.js';
+
 export interface FsStats {
   size: number;
   ino: number;
@@ -53,19 +55,7 @@ export const nodeFs: FsLayer = {
     await fsp.mkdir(dir, { recursive: true });
   },
   readFile: (file) => fsp.readFile(file),
-  syncDir: async (dir) => {
-    let handle: fsp.FileHandle | undefined;
-    try {
-      handle = await fsp.open(dir, 'r');
-      await handle.sync();
-    } catch (error) {
-      // Some platforms cannot open or sync a folder; there the rename is all we get.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
-    } finally {
-      await handle?.close();
-    }
-  },
+  syncDir: fsyncDir,
 };
 
 /** Writes all of `data` at the handle's position. */
