@@ -123,7 +123,16 @@ describe('S3 backend: two instances over one bucket', { timeout: 120_000 }, () =
         child.kill('SIGKILL');
         await exited;
 
-        const listed = await reader.records(info.id).list({ limit: 1000 });
+        // A PUT the killed process had already sent may still be applied by the S3 server just
+        // after the kill: check once the listing has settled (the same twice in a row, bounded).
+        const listing = async () => reader.records(info.id).list({ limit: 1000 });
+        let listed = await listing();
+        for (let tries = 0; tries < 20; tries++) {
+          await new Promise((r) => setTimeout(r, 250));
+          const again = await listing();
+          if (JSON.stringify(again) === JSON.stringify(listed)) break;
+          listed = again;
+        }
         expect(listed.items.length).toBeGreaterThan(0);
         for (const item of listed.items) {
           const read = (await readRecord(reader, info.id, item.key))!;
