@@ -23,9 +23,20 @@ export function createHandler(ctx: AppContext): RequestHandler {
 
 async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
   ctx.origins.check(req);
-  ctx.origins.applyHeaders(req, res);
   const method = (req.method ?? 'GET').toUpperCase();
   const { route, query } = parseTarget(req.url ?? '/');
+  if (route && !route.segmentError && (method === 'GET' || method === 'HEAD') && (route.kind === 'record' || route.kind === 'keys')) {
+    // The hot reads send their CORS headers in their one writeHead call; a failure gets them here.
+    try {
+      const state: RequestState = { req, res, query, principal: ctx.auth.authenticate(req, query) };
+      await (route.kind === 'record' ? getRecord(ctx, state, route.storeRef, route.key) : listKeys(ctx, state, route.storeRef));
+    } catch (err) {
+      if (!cannotRespond(res)) ctx.origins.applyHeaders(req, res);
+      throw err;
+    }
+    return;
+  }
+  ctx.origins.applyHeaders(req, res);
   if (method === 'OPTIONS') {
     answerPreflight(req, res);
     return;

@@ -19,6 +19,8 @@ import { ApiError } from './errors.js';
 const ALLOWED_METHODS = 'GET, HEAD, PUT, POST, DELETE, OPTIONS';
 const DEFAULT_ALLOWED_HEADERS = 'Authorization, Content-Type, Content-Encoding, If-None-Match';
 const EXPOSED_HEADERS = 'ETag, Location, Content-Length, Content-Disposition, Content-Type, Last-Modified';
+const ANY_ORIGIN_PAIRS: readonly string[] = ['Access-Control-Allow-Origin', '*', 'Access-Control-Expose-Headers', EXPOSED_HEADERS];
+const VARY_PAIRS: readonly string[] = ['Vary', 'Origin', 'Access-Control-Expose-Headers', EXPOSED_HEADERS];
 /** A header list as a browser sends it in Access-Control-Request-Headers: tokens and commas only. */
 const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;
 
@@ -96,6 +98,16 @@ export class OriginPolicy {
           'Allow that origin with --allow-origin (or allowedOrigins), or require a token.',
       );
     }
+  }
+
+  /**
+   * The CORS headers of an answer as name/value pairs, for one `writeHead(status, pairs)` call
+   * (cheaper than `applyHeaders`' setHeader calls). Same headers, same order.
+   */
+  headerPairs(req: IncomingMessage): readonly string[] {
+    if (this.anyOrigin) return ANY_ORIGIN_PAIRS;
+    const origin = req.headers.origin;
+    return origin === undefined ? VARY_PAIRS : ['Vary', 'Origin', 'Access-Control-Allow-Origin', origin, 'Access-Control-Expose-Headers', EXPOSED_HEADERS];
   }
 
   /** Sets the CORS headers of an answer. */

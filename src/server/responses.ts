@@ -24,6 +24,17 @@ export function sendJson(
   res.end(res.req?.method === 'HEAD' ? undefined : text);
 }
 
+/**
+ * Sends JSON already turned into text, with all headers in one `writeHead` call: `pairs` are
+ * extra name/value pairs (the CORS ones), and the body goes out as one Buffer.
+ */
+export function sendJsonText(res: ServerResponse, status: number, text: string, pairs: readonly string[]): void {
+  if (cannotRespond(res)) return;
+  const body = Buffer.from(text);
+  res.writeHead(status, [...pairs, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(body.length)]);
+  res.end(res.req?.method === 'HEAD' ? undefined : body);
+}
+
 export function sendData(res: ServerResponse, status: number, data: unknown, headers: Record<string, string> = {}): void {
   sendJson(res, status, { data }, headers);
 }
