@@ -41,6 +41,14 @@ export function testStorageKind(): TestStorage['kind'] {
   return testStorage?.kind ?? 'folder';
 }
 
+/**
+ * Server options selecting a fresh storage of this test file's kind, for servers a test file
+ * starts and closes itself; undefined on folder storage (the caller picks the folder).
+ */
+export async function freshTestStorageOptions(): Promise<Partial<StartServerOptions> | undefined> {
+  return testStorage ? (await testStorage.fresh()).options : undefined;
+}
+
 export interface TestServer extends RunningServer {
   /** The storage folder (folder storage only). */
   storageDir: string;
