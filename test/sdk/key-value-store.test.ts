@@ -20,6 +20,7 @@ import {
   type OpenKeyValueStoreOptions,
 } from '../../src/sdk/index.js';
 import type { KeyPage, StorageBackend, StoreSummary } from '../../src/sdk/backend.js';
+import { freshTestStorageOptions, testStorageKind } from '../server/helpers.js';
 
 const TOKEN = 'sdk-suite-token-0123456789';
 const tempDirs: string[] = [];
@@ -53,7 +54,7 @@ async function cloudFixture(): Promise<Fixture> {
   const server: RunningServer = await startServer({
     host: '127.0.0.1',
     port: 0,
-    storageDir: await tempDir(),
+    ...((await freshTestStorageOptions()) ?? { storageDir: await tempDir() }),
     token: TOKEN,
     logger: { warn: () => {}, error: () => {} },
   });
@@ -74,10 +75,12 @@ afterAll(async () => {
 
 const PNG = Buffer.from('89504e470d0a1a0a0000000d4948445200000001000000010806000000', 'hex');
 
-describe.each([
+// On S3 storage (test/s3/sdk.test.ts) only the API backend runs: the local one is a folder.
+const backends = [
   ['local', localFixture],
   ['cloud', cloudFixture],
-] as const)('KeyValueStore on the %s backend', (kind, makeFixture) => {
+] as const;
+describe.each(testStorageKind() === 'folder' ? backends : backends.filter(([kind]) => kind === 'cloud'))('KeyValueStore on the %s backend', (kind, makeFixture) => {
   let fx: Fixture;
   let counter = 0;
   /** A fresh named store per test, so tests do not see each other's records. */
@@ -346,37 +349,40 @@ describe.each([
   });
 });
 
-describe('KeyValueStore backend selection and paging', () => {
-  it('uses the local storage directory from APIFY_LOCAL_STORAGE_DIR, else CRAWLEE_STORAGE_DIR', async () => {
-    const apifyDir = await tempDir();
-    const crawleeDir = await tempDir();
-    const a = await openKeyValueStore('where', { env: { APIFY_LOCAL_STORAGE_DIR: apifyDir, CRAWLEE_STORAGE_DIR: crawleeDir } });
-    await a.setValue('k', 1);
-    const b = await openKeyValueStore('where', { env: { CRAWLEE_STORAGE_DIR: crawleeDir } });
-    await b.setValue('k', 2);
-    expect(a.backendKind).toBe('local');
-    expect(JSON.parse(await fsp.readFile(path.join(apifyDir, 'key_value_stores', 'where', 'k.json'), 'utf8'))).toBe(1);
-    expect(JSON.parse(await fsp.readFile(path.join(crawleeDir, 'key_value_stores', 'where', 'k.json'), 'utf8'))).toBe(2);
-  });
+// Folder and in-memory checks: not run again on S3 storage.
+if (testStorageKind() === 'folder') {
+  describe('KeyValueStore backend selection and paging', () => {
+    it('uses the local storage directory from APIFY_LOCAL_STORAGE_DIR, else CRAWLEE_STORAGE_DIR', async () => {
+      const apifyDir = await tempDir();
+      const crawleeDir = await tempDir();
+      const a = await openKeyValueStore('where', { env: { APIFY_LOCAL_STORAGE_DIR: apifyDir, CRAWLEE_STORAGE_DIR: crawleeDir } });
+      await a.setValue('k', 1);
+      const b = await openKeyValueStore('where', { env: { CRAWLEE_STORAGE_DIR: crawleeDir } });
+      await b.setValue('k', 2);
+      expect(a.backendKind).toBe('local');
+      expect(JSON.parse(await fsp.readFile(path.join(apifyDir, 'key_value_stores', 'where', 'k.json'), 'utf8'))).toBe(1);
+      expect(JSON.parse(await fsp.readFile(path.join(crawleeDir, 'key_value_stores', 'where', 'k.json'), 'utf8'))).toBe(2);
+    });
 
-  it('follows nextExclusiveStartKey across pages until it is null', async () => {
-    const keys = ['a', 'b', 'c', 'd', 'e'];
-    const calls: Array<string | undefined> = [];
-    const backend = {
-      kind: 'local',
-      async listKeys(_id: string, args: { exclusiveStartKey?: string }): Promise<KeyPage> {
-        calls.push(args.exclusiveStartKey);
-        const start = args.exclusiveStartKey ? keys.indexOf(args.exclusiveStartKey) + 1 : 0;
-        const items = keys.slice(start, start + 2).map((key) => ({ key, size: 1 }));
-        const last = start + 2 >= keys.length;
-        return { items, nextExclusiveStartKey: last ? null : items[items.length - 1]!.key };
-      },
-    } as unknown as StorageBackend;
-    const info: StoreSummary = { id: 'x', name: 'x', createdAt: null, modifiedAt: null, accessedAt: null, storageBytes: null };
-    const store = new KeyValueStore(backend, info);
-    const seen: string[] = [];
-    for await (const key of store.keys()) seen.push(key);
-    expect(seen).toEqual(keys);
-    expect(calls).toEqual([undefined, 'b', 'd']);
+    it('follows nextExclusiveStartKey across pages until it is null', async () => {
+      const keys = ['a', 'b', 'c', 'd', 'e'];
+      const calls: Array<string | undefined> = [];
+      const backend = {
+        kind: 'local',
+        async listKeys(_id: string, args: { exclusiveStartKey?: string }): Promise<KeyPage> {
+          calls.push(args.exclusiveStartKey);
+          const start = args.exclusiveStartKey ? keys.indexOf(args.exclusiveStartKey) + 1 : 0;
+          const items = keys.slice(start, start + 2).map((key) => ({ key, size: 1 }));
+          const last = start + 2 >= keys.length;
+          return { items, nextExclusiveStartKey: last ? null : items[items.length - 1]!.key };
+        },
+      } as unknown as StorageBackend;
+      const info: StoreSummary = { id: 'x', name: 'x', createdAt: null, modifiedAt: null, accessedAt: null, storageBytes: null };
+      const store = new KeyValueStore(backend, info);
+      const seen: string[] = [];
+      for await (const key of store.keys()) seen.push(key);
+      expect(seen).toEqual(keys);
+      expect(calls).toEqual([undefined, 'b', 'd']);
+    });
   });
-});
+}

@@ -19,23 +19,57 @@ export async function tempDir(prefix = 'kv-server-'): Promise<string> {
   return dir;
 }
 
+/**
+ * Where `startTestServer` keeps a server's data: a fresh temp folder, unless a test file
+ * switches to another storage first (the S3 variants of the API suites do, see test/s3/).
+ */
+export interface TestStorage {
+  kind: 'folder' | 's3';
+  /** Server options that select a fresh, empty storage for one server. */
+  fresh(): Promise<{ options: Partial<StartServerOptions>; snapshot: () => Promise<Record<string, string>> }>;
+}
+
+let testStorage: TestStorage | undefined;
+
+/** Makes every later `startTestServer` in this test file run over the given storage. */
+export function useTestStorage(storage: TestStorage): void {
+  testStorage = storage;
+}
+
+/** The storage servers of this test file run on. */
+export function testStorageKind(): TestStorage['kind'] {
+  return testStorage?.kind ?? 'folder';
+}
+
+/**
+ * Server options selecting a fresh storage of this test file's kind, for servers a test file
+ * starts and closes itself; undefined on folder storage (the caller picks the folder).
+ */
+export async function freshTestStorageOptions(): Promise<Partial<StartServerOptions> | undefined> {
+  return testStorage ? (await testStorage.fresh()).options : undefined;
+}
+
 export interface TestServer extends RunningServer {
+  /** The storage folder (folder storage only). */
   storageDir: string;
+  /** Every stored object with a digest of its body; store metadata by presence only. */
+  snapshot(): Promise<Record<string, string>>;
 }
 
 /** A server on 127.0.0.1:0 over a fresh temp dir (or the given one), closed after the test. */
 export async function startTestServer(options: StartServerOptions = {}): Promise<TestServer> {
-  const storageDir = options.storageDir ?? (await tempDir());
   const warnings: string[] = [];
-  const server = await startServer({
-    host: '127.0.0.1',
-    port: 0,
-    logger: { warn: (m) => warnings.push(m), error: (m) => warnings.push(m) },
-    ...options,
-    storageDir,
-  });
+  const base = { host: '127.0.0.1', port: 0, logger: { warn: (m: string) => warnings.push(m), error: (m: string) => warnings.push(m) } };
+  if (testStorage && options.storageDir === undefined && options.storage === undefined) {
+    const storage = await testStorage.fresh();
+    const server = await startServer({ ...base, ...options, ...storage.options });
+    cleanups.push(() => server.close());
+    return Object.assign(server, { storageDir: '', snapshot: storage.snapshot });
+  }
+  const storageDir = options.storageDir ?? (await tempDir());
+  const server = await startServer({ ...base, ...options, storageDir });
   cleanups.push(() => server.close());
-  return Object.assign(server, { storageDir });
+  return Object.assign(server, { storageDir, snapshot: () => snapshot(storageDir) });
 }
 
 export interface RawResponse {

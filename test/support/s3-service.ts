@@ -3,12 +3,14 @@
  * and S3_SECRET_ACCESS_KEY), else a throwaway Ceph RADOS Gateway started for the test file and
  * SIGKILLed after it (also when the tests fail).
  */
-import { randomBytes } from 'node:crypto';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import { createHash, randomBytes } from 'node:crypto';
+import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll } from 'vitest';
 
 import { startRgw } from '../../scripts/ceph/rgw.mjs';
 import { S3Backend } from '../../src/storage/s3/index.js';
+import { STORE_METADATA_FILE } from '../../src/storage/s3/layout.js';
+import { useTestStorage } from '../server/helpers.js';
 
 export interface S3Service {
   endpoint: string;
@@ -86,4 +88,55 @@ export function useS3(): S3Fixture {
     return backend;
   };
   return fixture;
+}
+
+/**
+ * Runs every `startTestServer` of the calling test file on S3: one service and bucket for the
+ * file, a fresh prefix per server. Snapshots list the prefix's objects (with a digest of each
+ * body) and its unfinished multipart uploads.
+ */
+export function serveTestServersOverS3(): S3Fixture {
+  const fixture = useS3();
+  useTestStorage({
+    kind: 's3',
+    async fresh() {
+      const { service, bucket } = fixture;
+      const prefix = `srv-${randomBytes(4).toString('hex')}`;
+      return {
+        options: {
+          storage: `s3://${bucket}/${prefix}`,
+          s3: { endpoint: service.endpoint, region: service.region, accessKeyId: service.accessKeyId, secretAccessKey: service.secretAccessKey },
+        },
+        snapshot: () => snapshotPrefix(service, bucket, prefix),
+      };
+    },
+  });
+  return fixture;
+}
+
+async function snapshotPrefix(service: S3Service, bucket: string, prefix: string): Promise<Record<string, string>> {
+  const client = s3Client(service);
+  const out: Record<string, string> = {};
+  try {
+    let token: string | undefined;
+    do {
+      const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
+      for (const object of page.Contents ?? []) {
+        const rel = object.Key!.slice(prefix.length + 1);
+        if (rel.endsWith(`/${STORE_METADATA_FILE}`)) {
+          out[rel] = 'present';
+          continue;
+        }
+        const body = await client.send(new GetObjectCommand({ Bucket: bucket, Key: object.Key! }));
+        const bytes = await body.Body!.transformToByteArray();
+        out[rel] = createHash('sha256').update(bytes).digest('hex');
+      }
+      token = page.IsTruncated ? page.NextContinuationToken : undefined;
+    } while (token);
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: `${prefix}/` }));
+    for (const upload of uploads.Uploads ?? []) out[`multipart upload of ${upload.Key}`] = upload.UploadId ?? 'unfinished';
+  } finally {
+    client.destroy();
+  }
+  return out;
 }
