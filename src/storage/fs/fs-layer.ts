@@ -47,7 +47,7 @@ export interface FsLayer {
 
 export const nodeFs: FsLayer = {
   open: (file, flags) => fsp.open(file, flags),
-  readdir: (dir) => fsp.readdir(dir, { withFileTypes: true }),
+  readdir: readdirInBatches,
   lstat: (file) => fsp.lstat(file),
   rename: (from, to) => fsp.rename(from, to),
   remove: (file) => fsp.rm(file, { force: true }),
@@ -76,4 +76,21 @@ export async function writeNewFileSynced(fs: FsLayer, file: string, data: string
   } finally {
     await handle.close();
   }
+}
+
+/** How many entries to list between two yields to the event loop. */
+const READDIR_BATCH = 1024;
+
+/**
+ * Lists a folder in batches, yielding to the event loop between them: one `readdir` of a
+ * folder of 200,000 files builds every entry in a single callback, stalling other requests.
+ */
+async function readdirInBatches(dir: string): Promise<FsEntry[]> {
+  const handle = await fsp.opendir(dir, { bufferSize: 256 });
+  const entries: FsEntry[] = [];
+  for await (const entry of handle) {
+    entries.push(entry);
+    if (entries.length % READDIR_BATCH === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  return entries;
 }
