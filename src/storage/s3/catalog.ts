@@ -5,7 +5,7 @@
  * the last version read of each store, the base of that merge.
  */
 import { StorageError } from '../errors.js';
-import { cloneStoreInfo, parseStoreInfo, serializeStoreInfo } from '../store-metadata.js';
+import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats, parseStoreInfo, serializeStoreInfo } from '../store-metadata.js';
 import type { StoreInfo, StoreStats } from '../types.js';
 import { isValidStoreName } from '../validation.js';
 import type { StoreCatalog } from '../backend.js';
@@ -226,8 +226,8 @@ export class S3StoreCatalog implements StoreCatalog {
       createdAt: now,
       modifiedAt: now,
       accessedAt: now,
-      generalAccess: 'FOLLOW_USER_SETTING',
-      stats: { readCount: 0, writeCount: 0, deleteCount: 0, listCount: 0, storageBytes: 0 },
+      generalAccess: DEFAULT_GENERAL_ACCESS,
+      stats: emptyStats(),
     };
     try {
       await this.create(info);
