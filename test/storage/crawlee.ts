@@ -30,6 +30,17 @@ export async function crawleeWrite(
   const info = await storage.keyValueStores().getOrCreate(storeName);
   const store = storage.keyValueStore(info.id);
   for (const [key, { value, contentType }] of Object.entries(records)) await store.setRecord({ key, value, contentType });
+  if (writeMetadata) {
+    // Crawlee writes store metadata in the background: wait until it is whole on disk.
+    const metaFile = path.join(storageDir, 'key_value_stores', storeName ?? info.id, '__metadata__.json');
+    await waitFor(async () => {
+      try {
+        return JSON.parse(await fsp.readFile(metaFile, 'utf8')).id === info.id ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    });
+  }
   return info.id;
 }
 

@@ -2,6 +2,8 @@
  * The records of one store: the lazily loaded key index, and crash-safe writes, deletes and
  * reads of record files.
  *
+ * Changes other processes make to the folder are followed by `OtherWriters` (other-writers.ts).
+ *
  * A write goes, with no per-key turn held: body streamed to `.tmp/{stem}.data` (hashed,
  * counted, fsynced) -> sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp`. Then, in the
  * key's turn (writes of one key commit in the order their bodies finished): rename the body
@@ -32,7 +34,7 @@ import {
   sidecarFileName,
   TEMP_DIR_NAME,
 } from './layout.js';
-import { probeRecord } from './record-probe.js';
+import { OtherWriters } from './other-writers.js';
 import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
 import { KeyedQueue, type SharedLock } from '../locks.js';
 import { intern, RecordEntry } from './record-entry.js';
@@ -81,9 +83,33 @@ export class StoreRecords {
   /** Which key holds each plain stem, case-folded (case-insensitive file systems only). */
   private fold: CaseFold | undefined;
 
+  /** Follows what other processes do to the folder (watch events and rescans go there). */
+  readonly otherWriters: OtherWriters;
+
   constructor(private readonly ctx: StoreRecordsContext) {
     this.fs = ctx.fs ?? nodeFs;
     this.fsyncs = new FsyncGroup(this.fs);
+    this.otherWriters = new OtherWriters({
+      fs: this.fs,
+      dir: ctx.dir,
+      lock: ctx.lock,
+      loaded: () => this.index,
+      isCommitting: (key) => this.committing.has(key),
+      inKeyTurn: (key, fn) => this.queue.run(key, fn),
+      adopt: (index, entry) => {
+        index.set(entry);
+        this.fold?.add(entry.key, entry.stem);
+      },
+      forget: (index, key) => this.forget(index, key),
+      scanReadOnly: () => this.scan(true),
+      sizeEntries: (index, entries) => this.sizeEntries(index, entries),
+      replace: (index, totalBytes) => {
+        this.index = index;
+        this.loading = Promise.resolve(index);
+        this.fold = undefined;
+        this.ctx.onLoaded(totalBytes);
+      },
+    });
   }
 
   get isLoaded(): boolean {
@@ -348,7 +374,7 @@ export class StoreRecords {
         const entry = index.get(key);
         if (!entry) {
           // Another process may have written it since the index was built.
-          if (this.committing.has(key) || !(await this.adoptFromDisk(index, key))) return null;
+          if (this.committing.has(key) || !(await this.otherWriters.adoptFromDisk(index, key))) return null;
           continue;
         }
         const file = childPath(dir, entry.fileName);
@@ -434,71 +460,6 @@ export class StoreRecords {
     this.fold ??= CaseFold.of(index.values());
     const holder = this.fold.holder(key);
     return holder !== undefined && holder !== key ? hashedStemFor(key) : usual;
-  }
-
-  /** Looks for a key missing from the index on disk; true when found (and now indexed). */
-  private async adoptFromDisk(index: KeyIndex<RecordEntry>, key: string): Promise<boolean> {
-    const found = await probeRecord(this.fs, this.ctx.dir(), key, fileStemFor(key));
-    if (!found || index.has(key) || this.committing.has(key)) return index.has(key);
-    index.set(found);
-    this.fold?.add(key, found.stem);
-    return true;
-  }
-
-  /**
-   * Re-reads one key's files after another process changed them (a watch event for a file
-   * of `stem`; `ext` is the extension the event named). No-op while the index is not loaded.
-   */
-  async refreshKey(key: string, stem: string, ext: string | null): Promise<void> {
-    if (!this.index) return;
-    await this.queue.run(key, () =>
-      this.ctx.lock.shared(async () => {
-        const index = this.index;
-        if (!index || this.committing.has(key)) return;
-        const entry = index.get(key);
-        if (entry && entry.stem !== stem) return; // a stale file under another stem: not the record
-        // Our own commits (and touches that change nothing) end here with one lstat.
-        if (entry && entry.ino !== -1 && (ext === null || ext === entry.ext)) {
-          const stats = await statRecordFile(this.fs, childPath(this.ctx.dir(), entry.fileName)).catch(() => null);
-          const unchanged = stats !== null && stats.ino === entry.ino && stats.size === entry.size;
-          // A file rewritten in place (Crawlee does) keeps its inode: its time tells.
-          if (unchanged && !(stats.mtimeMs > entry.modifiedMs)) return;
-        }
-        const found = await probeRecord(this.fs, this.ctx.dir(), key, stem, [ext, entry?.ext ?? null]);
-        if (!found) {
-          if (entry) this.forget(index, key);
-          return;
-        }
-        const same = entry && entry.ino === found.ino && entry.size === found.size && entry.contentType === found.contentType;
-        if (same && entry.modifiedMs >= found.modifiedMs) return;
-        index.set(found);
-        this.fold?.add(key, found.stem);
-      }),
-    );
-  }
-
-  /** Rebuilds a loaded index from the folder (changes watching could not report), under the exclusive lock. */
-  async rescan(): Promise<void> {
-    if (!this.index) return;
-    await this.ctx.lock.exclusive(async () => {
-      const old = this.index;
-      if (!old) return;
-      const index = await this.scan(true);
-      await this.sizeEntries(index, [...index.values()]);
-      let total = 0;
-      for (const entry of index.values()) {
-        const before = old.get(entry.key);
-        // Keep what is known of a record while its file is the same one.
-        if (before && before.fileName === entry.fileName && before.ino === entry.ino && before.size === entry.size) {
-          entry.etag ??= before.etag;
-        }
-        total += Math.max(0, entry.size);
-      }
-      this.index = index;
-      this.loading = Promise.resolve(index);
-      this.fold = undefined;
-      this.ctx.onLoaded(total);
-    });
   }
 
   /** Resolves once all writes and deletes started so far, and the background sizing, are finished. */

@@ -5,11 +5,11 @@
 import { readJsonFile } from './fs-utils.js';
 import { childPath, isLongKeyStem, parseFileName, sidecarFileName } from './layout.js';
 import { parseRecordMetadata } from './record-metadata.js';
-import type { StoreRecords } from './store-records.js';
+import type { OtherWriters } from './other-writers.js';
 import { watchFolder } from './watch.js';
 import { isValidKey } from '../validation.js';
 
-export function watchStoreFolder(dir: string, records: StoreRecords, rescanIntervalMillis: number): () => void {
+export function watchStoreFolder(dir: string, records: OtherWriters, rescanIntervalMillis: number): () => void {
   return watchFolder(
     dir,
     {

@@ -74,7 +74,7 @@ export class Store {
   /** Starts following changes made by other processes, once the index exists. */
   private watch(): void {
     if (this.stopWatching || !this.options.watch || this.deleted) return;
-    this.stopWatching = watchStoreFolder(this.dir, this.records, this.options.rescanIntervalMillis);
+    this.stopWatching = watchStoreFolder(this.dir, this.records.otherWriters, this.options.rescanIntervalMillis);
   }
 
   /** Runs work started at open (sizing the index) that closing waits for; its failure is not fatal. */

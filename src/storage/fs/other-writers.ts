@@ -1,0 +1,103 @@
+/**
+ * Keeps a store's loaded key index in step with record files that other processes (Crawlee,
+ * the Apify SDK, a second server, a user by hand) create, change or remove: a key missing from
+ * the index is looked for on disk before it counts as absent, a watch event re-reads one key,
+ * and a rescan rebuilds the index from the folder when watching could not say what changed.
+ */
+import type { FsLayer } from './fs-layer.js';
+import { statRecordFile } from './describe.js';
+import type { KeyIndex } from './key-index.js';
+import { childPath, fileStemFor } from './layout.js';
+import type { SharedLock } from '../locks.js';
+import { probeRecord } from './record-probe.js';
+import type { RecordEntry } from './record-entry.js';
+
+/** What the store's records share with this module: their index and its guards. */
+export interface IndexAccess {
+  readonly fs: FsLayer;
+  dir(): string;
+  lock: SharedLock;
+  /** The index, when it is loaded. */
+  loaded(): KeyIndex<RecordEntry> | undefined;
+  /** True while one of our own writes or deletes of `key` is swapping its files. */
+  isCommitting(key: string): boolean;
+  /** Runs `fn` in `key`'s turn (after writes and deletes of that key queued before). */
+  inKeyTurn<T>(key: string, fn: () => Promise<T>): Promise<T>;
+  /** Puts a record found on disk into the index. */
+  adopt(index: KeyIndex<RecordEntry>, entry: RecordEntry): void;
+  /** Drops a key whose files are gone. */
+  forget(index: KeyIndex<RecordEntry>, key: string): void;
+  /** Builds a fresh index from the folder, removing nothing. */
+  scanReadOnly(): Promise<KeyIndex<RecordEntry>>;
+  /** Stats the entries whose size is unknown. */
+  sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<unknown>;
+  /** Makes `index` the store's index, `totalBytes` its byte count. */
+  replace(index: KeyIndex<RecordEntry>, totalBytes: number): void;
+}
+
+export class OtherWriters {
+  constructor(private readonly access: IndexAccess) {}
+
+  /** Looks for a key missing from the index on disk; true when found (and now indexed). */
+  async adoptFromDisk(index: KeyIndex<RecordEntry>, key: string): Promise<boolean> {
+    const { access } = this;
+    const found = await probeRecord(access.fs, access.dir(), key, fileStemFor(key));
+    if (!found || index.has(key) || access.isCommitting(key)) return index.has(key);
+    access.adopt(index, found);
+    return true;
+  }
+
+  /**
+   * Re-reads one key's files after another process changed them (a watch event for a file
+   * of `stem`; `ext` is the extension the event named). No-op while the index is not loaded.
+   */
+  async refreshKey(key: string, stem: string, ext: string | null): Promise<void> {
+    const { access } = this;
+    if (!access.loaded()) return;
+    await access.inKeyTurn(key, () =>
+      access.lock.shared(async () => {
+        const index = access.loaded();
+        if (!index || access.isCommitting(key)) return;
+        const entry = index.get(key);
+        if (entry && entry.stem !== stem) return; // a stale file under another stem: not the record
+        // Our own commits (and touches that change nothing) end here with one lstat.
+        if (entry && entry.ino !== -1 && (ext === null || ext === entry.ext)) {
+          const stats = await statRecordFile(access.fs, childPath(access.dir(), entry.fileName)).catch(() => null);
+          const unchanged = stats !== null && stats.ino === entry.ino && stats.size === entry.size;
+          // A file rewritten in place (Crawlee does) keeps its inode: its time tells.
+          if (unchanged && !(stats.mtimeMs > entry.modifiedMs)) return;
+        }
+        const found = await probeRecord(access.fs, access.dir(), key, stem, [ext, entry?.ext ?? null]);
+        if (!found) {
+          if (entry) access.forget(index, key);
+          return;
+        }
+        const same = entry && entry.ino === found.ino && entry.size === found.size && entry.contentType === found.contentType;
+        if (same && entry.modifiedMs >= found.modifiedMs) return;
+        access.adopt(index, found);
+      }),
+    );
+  }
+
+  /** Rebuilds a loaded index from the folder (changes watching could not report), under the exclusive lock. */
+  async rescan(): Promise<void> {
+    const { access } = this;
+    if (!access.loaded()) return;
+    await access.lock.exclusive(async () => {
+      const old = access.loaded();
+      if (!old) return;
+      const index = await access.scanReadOnly();
+      await access.sizeEntries(index, [...index.values()]);
+      let total = 0;
+      for (const entry of index.values()) {
+        const before = old.get(entry.key);
+        // Keep what is known of a record while its file is the same one.
+        if (before && before.fileName === entry.fileName && before.ino === entry.ino && before.size === entry.size) {
+          entry.etag ??= before.etag;
+        }
+        total += Math.max(0, entry.size);
+      }
+      access.replace(index, total);
+    });
+  }
+}
