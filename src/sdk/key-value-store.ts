@@ -275,8 +275,12 @@ export async function resolveStore(backend: StorageBackend, ref: StoreRef): Prom
       if (!store) throw new KeyValueStoreError('store-not-found', `Store with id ${JSON.stringify(id)} does not exist.`);
       return store;
     }
+    if (typeof name !== 'string' || name === '') assertValidStoreName(name);
+    // A store found on disk keeps its name even where the API would refuse it for a new store.
+    const existing = await backend.getStore(name);
+    if (existing) return existing;
     assertValidStoreName(name);
-    return (await backend.getStore(name)) ?? (await backend.getOrCreateStore(name)).store;
+    return (await backend.getOrCreateStore(name)).store;
   }
   if (typeof ref !== 'string' || ref === '') {
     throw new KeyValueStoreError('invalid-argument', `A store name or id must be a non-empty string (got ${show(ref)}).`);

@@ -1,10 +1,9 @@
 import { createReadStream } from 'node:fs';
-import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 
 import { FileStorage } from '../storage/index.js';
-import { extensionForContentType } from '../storage/content-types.js';
+import { StorageService } from '../storage/service.js';
 import { LOCAL_USER, type KeyValueStorage, type StoreInfo } from '../storage/types.js';
 import type {
   BodySource,
@@ -107,7 +106,13 @@ export class LocalBackend implements StorageBackend {
   }
 
   async getStore(ref: string): Promise<StoreSummary | null> {
-    const info = await (await this.engine()).getStore(ref, LOCAL_USER);
+    const storage = await this.engine();
+    // An id or a reference (`~name`) first, then the name exactly as written: stores found on
+    // disk keep names such as `my_store`, `Store.v2` or `crawl~2021` that a reference would
+    // read otherwise.
+    const info =
+      (await storage.getStore(ref, LOCAL_USER)) ??
+      (storage instanceof StorageService ? await storage.getStoreByName(ref, LOCAL_USER) : null);
     return info && summarize(info);
   }
 
@@ -171,12 +176,12 @@ export class LocalBackend implements StorageBackend {
   }
 
   async publicUrl(store: StoreSummary, key: string): Promise<string | undefined> {
-    // The record's file in the Crawlee layout: {storageDir}/key_value_stores/{name or id}/{KEY}.{EXT};
-    // no record, no file to point at.
-    const record = await this.record(store.id, key);
-    if (!record) return undefined;
-    const fileName = `${key}.${extensionForContentType(record.contentType)}`;
-    return pathToFileURL(path.join(this.location, 'key_value_stores', store.name ?? store.id, fileName)).href;
+    // The record's file as the folder engine finds it on disk (the store's own folder, a hashed
+    // name for long keys, the file's real extension); no record, no file to point at.
+    const storage = await this.engine();
+    if (!(storage instanceof FileStorage)) return undefined;
+    const file = await storage.recordFile(store.id, key);
+    return file === null ? undefined : pathToFileURL(file).href;
   }
 
   async close(): Promise<void> {

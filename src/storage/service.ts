@@ -177,6 +177,17 @@ export class StorageService implements KeyValueStorage {
     return info && this.touched(info);
   }
 
+  /**
+   * The store with exactly this name (not parsed as a reference: names found on disk may hold
+   * `~` or other characters a reference gives a meaning), or `null`.
+   */
+  async getStoreByName(name: string, user: StorageUser = LOCAL_USER): Promise<StoreInfo | null> {
+    await this.open();
+    if (typeof name !== 'string' || name === '') return null;
+    const info = await this.backend.catalog.findByName(user.id, name);
+    return info && this.touched(info);
+  }
+
   async updateStore(
     storeId: string,
     changes: { name?: string | null; generalAccess?: GeneralAccess },

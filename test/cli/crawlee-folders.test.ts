@@ -25,8 +25,16 @@ for (const writeMetadata of [true, false]) {
 
       const stores = await runCli(['stores', '--json', '--unnamed'], { env });
       expect(stores.stderr).toBe('');
-      const listed = JSON.parse(stores.out) as Array<{ id: string; name: string | null }>;
+      const listed = JSON.parse(stores.out) as Array<{ id: string; name: string | null; storageBytes: number }>;
       expect(listed.map((s) => s.name).sort()).toEqual([...ODD_NAMES, null].sort());
+      // No stats were saved (Crawlee keeps none): sizes come from the folders, read-only.
+      for (const store of listed) {
+        const folder = store.name ?? (writeMetadata ? unnamedFolder : store.id);
+        expect(store.storageBytes).toBeGreaterThan(0);
+        expect(store.storageBytes).toBe(await recordBytes(path.join(dir, 'key_value_stores', folder)));
+      }
+      const table = await runCli(['stores', '--storage-dir', dir], { env: {} });
+      expect(table.out).not.toMatch(/\s0 B$/m);
 
       const keys = await runCli(['keys', 'my_store'], { env });
       expect(keys.code).toBe(0);
@@ -51,6 +59,40 @@ for (const writeMetadata of [true, false]) {
     }, 90_000);
   });
 }
+
+/** Bytes of the record files in a store folder (not metadata, not hidden). */
+async function recordBytes(folder: string): Promise<number> {
+  let total = 0;
+  for (const name of await fsp.readdir(folder)) {
+    if (name.startsWith('.') || name.endsWith('__metadata__.json')) continue;
+    total += (await fsp.stat(path.join(folder, name))).size;
+  }
+  return total;
+}
+
+describe('keys and get with --storage-dir on stores named as only Crawlee allows', () => {
+  for (const writeMetadata of [true, false]) {
+    it(`find each store by its own name, including one with a "~" (metadata ${writeMetadata ? 'on' : 'off'})`, async () => {
+      const dir = await tempDir();
+      const names = ['my_store', 'Store.v2', 'crawl~2021'];
+      for (const name of names) {
+        await crawleeWrite(dir, name, { INPUT: { value: { from: name }, contentType: 'application/json; charset=utf-8' } }, writeMetadata);
+      }
+      const before = await snapshot(dir);
+      for (const name of names) {
+        const keys = await runCli(['keys', name, '--storage-dir', dir], { env: {} });
+        expect(keys.code).toBe(0);
+        expect(keys.out.trim()).toBe('INPUT');
+        const input = await runCli(['get', name, 'INPUT', '--storage-dir', dir], { env: {} });
+        expect(input.code).toBe(0);
+        expect(JSON.parse(input.out)).toEqual({ from: name });
+      }
+      const missing = await runCli(['keys', 'crawl~2022', '--storage-dir', dir], { env: {} });
+      expect(missing.code).not.toBe(0);
+      expect(await snapshot(dir)).toEqual(before);
+    }, 90_000);
+  }
+});
 
 describe('serve on a Crawlee folder', () => {
   async function serve(storageDir: string): Promise<{ url: string; child: ChildProcess }> {

@@ -150,6 +150,16 @@ describe('retention', () => {
 });
 
 describe('other writers', () => {
+  it('leaves alone the temp files in a store folder another process made while this one runs', async () => {
+    storage = await openStorage(dir, { watch: false });
+    const tempFolder = path.join(storesDir(), 'live', '.tmp');
+    await fsp.mkdir(tempFolder, { recursive: true });
+    // That process is writing a record: its body is on its way to the temp folder.
+    await fsp.writeFile(path.join(tempFolder, 'abc.data'), 'in flight');
+    expect((await storage.getStore('live'))?.name).toBe('live');
+    expect(await fsp.readFile(path.join(tempFolder, 'abc.data'), 'utf8')).toBe('in flight');
+  });
+
   it('answers a GET for a record Crawlee wrote after the index was built, without waiting for a watch', async () => {
     await writeCrawleeFolder(dir, true);
     storage = await openStorage(dir, { watch: false });

@@ -16,6 +16,7 @@ import { Mutex } from '../locks.js';
 import { cloneStoreInfo, serializeStoreInfo } from '../store-metadata.js';
 import { Store, type StoreOptions } from './store.js';
 import { recoverTempFolder } from './store-folder.js';
+import { forEachLimited } from './fs-utils.js';
 import { readStoreFolder } from './store-loader.js';
 import type { StoreInfo } from '../types.js';
 
@@ -51,7 +52,7 @@ export class FolderCatalog implements StoreCatalog {
         }
         continue;
       }
-      await this.loadFolder(name);
+      await this.loadFolder(name, true);
     }
   }
 
@@ -67,9 +68,13 @@ export class FolderCatalog implements StoreCatalog {
     return dirents.filter((dirent) => dirent.isDirectory()).map((dirent) => dirent.name).sort();
   }
 
-  private async loadFolder(folder: string): Promise<Store | null> {
+  /**
+   * `recover`: settle crash leftovers in the store's temp folder (only when opening: a folder
+   * that appears later was made by a process that is running and may be mid-write there).
+   */
+  private async loadFolder(folder: string, recover = false): Promise<Store | null> {
     const dir = childPath(this.storesDir, folder);
-    if (!this.options.readOnly) await recoverTempFolder(dir);
+    if (recover && !this.options.readOnly) await recoverTempFolder(dir);
     let loaded;
     try {
       loaded = await readStoreFolder(this.storesDir, folder, new Date(this.options.now()), (id) => this.byId.has(id));
@@ -79,7 +84,9 @@ export class FolderCatalog implements StoreCatalog {
     }
     const store = new Store(loaded.info, folder, loaded.extra, this.options);
     this.add(store);
-    if (!this.options.readOnly) {
+    // Read-only, nothing is saved: the byte count is taken from the folder when a listing asks.
+    if (this.options.readOnly) store.statsUnknown = loaded.needsStats;
+    else {
       // Loading the index also corrects the byte count, in the background: a big store's first
       // page need not wait for every record's size. A metadata file we add gets it too.
       if (loaded.needsStats) {
@@ -196,7 +203,14 @@ export class FolderCatalog implements StoreCatalog {
   // ---- StoreCatalog ------------------------------------------------------------------
 
   async *list(): AsyncIterable<StoreInfo> {
-    for (const store of [...this.byId.values()]) yield cloneStoreInfo(store.info);
+    const stores = [...this.byId.values()];
+    // Stores without saved stats (Crawlee's, hand-made) are sized from their folder listing.
+    await forEachLimited(
+      stores.filter((store) => store.statsUnknown),
+      4,
+      (store) => store.measure(),
+    );
+    for (const store of stores) yield cloneStoreInfo(store.info);
   }
 
   async get(id: string): Promise<StoreInfo | null> {

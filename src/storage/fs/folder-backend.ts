@@ -79,6 +79,18 @@ export class FolderBackend implements StorageBackend {
     await catalog?.close();
   }
 
+  /** The path of a record's data file, or `null` when the store or the record does not exist. */
+  async recordFile(storeId: string, key: string): Promise<string | null> {
+    const store = this.catalog.store(storeId);
+    if (!store) return null;
+    try {
+      return await store.records.filePath(key);
+    } catch (error) {
+      if (error instanceof StorageError && error.code === 'store-not-found') return null;
+      throw error;
+    }
+  }
+
   records(storeId: string): RecordStore {
     const store = this.catalog.store(storeId);
     if (!store) throw new StorageError('store-not-found', `Key-value store "${storeId}" was not found.`);

@@ -413,6 +413,21 @@ export class StoreRecords {
     });
   }
 
+  /**
+   * The path of `key`'s data file as it is on disk (its stem may be hashed, its extension
+   * whatever the writer chose), or `null` when there is no such record.
+   */
+  async filePath(key: string): Promise<string | null> {
+    return this.ctx.lock.shared(async () => {
+      this.ctx.assertAlive();
+      const index = await this.load();
+      const commit = this.committing.get(key);
+      if (commit) await commit;
+      if (!index.has(key) && !(await this.otherWriters.adoptFromDisk(index, key))) return null;
+      return childPath(this.ctx.dir(), index.get(key)!.fileName);
+    });
+  }
+
   private forget(index: KeyIndex<RecordEntry>, key: string): void {
     if (index.delete(key)) this.fold?.remove(key);
   }

@@ -4,7 +4,7 @@
  * processes' changes to them.
  */
 import { StorageError } from '../errors.js';
-import { writeFileAtomic } from './fs-utils.js';
+import { isNotFound, writeFileAtomic } from './fs-utils.js';
 import { childPath, STORE_METADATA_FILE, TEMP_DIR_NAME } from './layout.js';
 import { Mutex, SharedLock } from '../locks.js';
 import { serializeStoreInfo } from '../store-metadata.js';
@@ -25,6 +25,8 @@ export class Store {
   readonly lock = new SharedLock();
   readonly records: StoreRecords;
   deleted = false;
+  /** No stats were saved and none computed yet (read-only opens only: a writer computes them at load). */
+  statsUnknown = false;
   private readonly saving = new Mutex();
   private stopWatching: (() => void) | undefined;
 
@@ -69,6 +71,19 @@ export class Store {
         await writeFileAtomic(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), serializeStoreInfo(this.info, this.extra));
       }),
     );
+  }
+
+  /**
+   * Takes the byte count from the folder: the record index is built and every file statted,
+   * nothing written. A store that went away meanwhile keeps the count it had.
+   */
+  async measure(): Promise<void> {
+    try {
+      await this.records.ensureLoaded();
+      this.statsUnknown = false;
+    } catch (error) {
+      if (!(error instanceof StorageError) && !isNotFound(error)) throw error;
+    }
   }
 
   /** Starts following changes made by other processes, once the index exists. */
