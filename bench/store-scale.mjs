@@ -4,7 +4,7 @@
 //   - index memory per record;
 //   - puts/s and fsyncs per put at 1 and 64 writers against write + fsync + rename.
 // Runs on /dev/shm when it exists (the floors then measure CPU, not the disk).
-//   node bench/store-scale.mjs [--records 200000] [--puts 2000]
+//   node bench/store-scale.mjs [--records 200000] [--puts 2000]   (--records 0: puts only)
 import { existsSync, mkdirSync, writeFileSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,12 +26,15 @@ const PUTS = option('puts', 2000);
 const root = await fsp.mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'apify-kv-bench-'));
 const LOCAL_USER = { id: 'local', username: 'local' };
 
-/** Counts fsyncs of file handles (files and folders) in this process. */
+/**
+ * Counts fsyncs of file handles (files and folders) in this process, and all file-system calls
+ * (each a round trip to the thread pool).
+ */
 const fsyncs = await (async () => {
   const probe = await fsp.open(root, 'r');
   const proto = Object.getPrototypeOf(probe);
   await probe.close();
-  const counter = { count: 0 };
+  const counter = { count: 0, calls: 0 };
   for (const name of ['sync', 'datasync']) {
     const original = proto[name];
     proto[name] = function (...a) {
@@ -39,13 +42,26 @@ const fsyncs = await (async () => {
       return original.apply(this, a);
     };
   }
+  for (const [target, names] of [
+    [proto, ['sync', 'datasync', 'stat', 'write', 'read', 'close', 'writeFile', 'readFile']],
+    [fsp, ['open', 'rename', 'lstat', 'stat', 'rm', 'unlink', 'mkdir', 'readFile', 'writeFile', 'readdir', 'opendir']],
+  ]) {
+    for (const name of names) {
+      const original = target[name];
+      target[name] = function (...a) {
+        counter.calls++;
+        return original.apply(this, a);
+      };
+    }
+  }
   return counter;
 })();
 
 const ms = (start) => Number(process.hrtime.bigint() - start) / 1e6;
 
 try {
-  // ---- opening a big store -----------------------------------------------------------
+  // ---- opening a big store (skipped with --records 0) ---------------------------------
+  if (RECORDS > 0) {
   const storageDir = path.join(root, 'storage');
   const folder = path.join(storageDir, 'key_value_stores', 'big');
   mkdirSync(folder, { recursive: true });
@@ -116,6 +132,7 @@ try {
   console.log(`longest wait of a 1 ms timer meanwhile: ${longestWait.toFixed(0)} ms`);
   console.log(`index memory: ~${perRecord.toFixed(0)} bytes per record (heap, after GC)`);
   await fsp.rm(folder, { recursive: true, force: true });
+  }
 
   // ---- puts ---------------------------------------------------------------------------
   const bodies = Array.from({ length: 64 }, (_, i) => Buffer.alloc(2048, 97 + (i % 26)));
@@ -145,6 +162,7 @@ try {
     const { store: target } = await s.getOrCreateStore({ name: 'puts', user: LOCAL_USER });
     next = 0;
     const syncsBefore = fsyncs.count;
+    const callsBefore = fsyncs.calls;
     begin = process.hrtime.bigint();
     await Promise.all(Array.from({ length: writers }, async () => {
       while (next < PUTS) {
@@ -154,8 +172,9 @@ try {
     }));
     const rate = PUTS / (ms(begin) / 1000);
     const perPut = (fsyncs.count - syncsBefore) / PUTS;
+    const callsPerPut = (fsyncs.calls - callsBefore) / PUTS;
     await s.close();
-    console.log(`${String(writers).padStart(2)} writer(s): ${rate.toFixed(0)} puts/s, ${perPut.toFixed(2)} fsyncs/put; write+fsync+rename: ${floorRate.toFixed(0)}/s (${(rate / floorRate).toFixed(2)}x)`);
+    console.log(`${String(writers).padStart(2)} writer(s): ${rate.toFixed(0)} puts/s, ${perPut.toFixed(2)} fsyncs/put, ${callsPerPut.toFixed(1)} fs calls/put; write+fsync+rename: ${floorRate.toFixed(0)}/s (${(rate / floorRate).toFixed(2)}x)`);
   }
 } finally {
   await fsp.rm(root, { recursive: true, force: true });

@@ -5,7 +5,7 @@
  */
 import { promises as fsp } from 'node:fs';
 
-import { fsyncDir } from './fs-utils.js';
+import { cannotSyncDir, fsyncDir } from './fs-utils.js';
 
 export interface FsStats {
   size: number;
@@ -43,6 +43,17 @@ export interface FsLayer {
   readFile(file: string): Promise<Buffer>;
   /** Makes a folder's entries (files created, renamed or removed in it) durable. */
   syncDir(dir: string): Promise<void>;
+  /**
+   * Opens a folder to fsync it many times (`syncDir` without an open and a close each time);
+   * `null` where folders cannot be opened. Optional: without it, `syncDir` is used.
+   */
+  openDir?(dir: string): Promise<DirHandle | null>;
+}
+
+export interface DirHandle {
+  /** As `syncDir` of the folder. */
+  sync(): Promise<void>;
+  close(): Promise<void>;
 }
 
 export const nodeFs: FsLayer = {
@@ -56,6 +67,21 @@ export const nodeFs: FsLayer = {
   },
   readFile: (file) => fsp.readFile(file),
   syncDir: fsyncDir,
+  openDir: async (dir) => {
+    let handle: fsp.FileHandle;
+    try {
+      handle = await fsp.open(dir, 'r');
+    } catch (error) {
+      if (cannotSyncDir(error)) return null;
+      throw error;
+    }
+    return {
+      sync: () => handle.sync().catch((error: unknown) => {
+        if (!cannotSyncDir(error)) throw error;
+      }),
+      close: () => handle.close(),
+    };
+  },
 };
 
 /** Writes all of `data` at the handle's position. */

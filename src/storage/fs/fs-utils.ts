@@ -19,11 +19,16 @@ export async function fsyncDir(dir: string): Promise<void> {
     handle = await fsp.open(dir, 'r');
     await handle.sync();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code !== 'EISDIR' && code !== 'EINVAL' && code !== 'EPERM' && code !== 'EBADF') throw error;
+    if (!cannotSyncDir(error)) throw error;
   } finally {
     await handle?.close();
   }
+}
+
+/** The platform cannot open or fsync a folder (Windows): its entries are as durable as it makes them. */
+export function cannotSyncDir(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'EISDIR' || code === 'EINVAL' || code === 'EPERM' || code === 'EBADF';
 }
 
 /** Writes a new file and flushes it to disk. Fails if the file exists. */

@@ -20,7 +20,7 @@ import { extensionForContentType } from '../content-types.js';
 import { applyStats, describeEntry, ensureEtag, statRecordFile } from './describe.js';
 import { StorageError } from '../errors.js';
 import { FileRangeStream, openDescriptor } from './file-stream.js';
-import { nodeFs, writeNewFileSynced, type FsLayer } from './fs-layer.js';
+import { nodeFs, writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
 import { forEachLimited, tempStem } from './fs-utils.js';
 import { FsyncGroup } from './fsync-group.js';
 import { KeyIndex } from './key-index.js';
@@ -68,6 +68,16 @@ export interface RecordChange {
 
 /** Records statted at once while sizing the index in the background. */
 const SIZING_BATCH = 512;
+
+/** Makes a written body durable and closes it; resolves with its inode (read meanwhile). */
+async function finishBody(handle: FsHandle): Promise<number> {
+  try {
+    const [, stats] = await Promise.all([handle.sync(), handle.stat()]);
+    return stats.ino;
+  } finally {
+    await handle.close();
+  }
+}
 
 export class StoreRecords {
   private index: KeyIndex<RecordEntry> | undefined;
@@ -217,14 +227,16 @@ export class StoreRecords {
         return this.fs.open(childPath(await this.tempDir(), stem + TEMP_DATA_SUFFIX), 'wx');
       });
       let written: WrittenBody;
-      let ino: number;
       try {
         written = await writeBody(handle, body, maxBytes);
-        await handle.sync();
-        ino = (await handle.stat()).ino;
-      } finally {
+      } catch (error) {
         await handle.close();
+        throw error;
       }
+      // The body's data goes to disk while its sidecar is written: both are durable before
+      // the temp folder is synced, which is all recovery needs.
+      const bodySynced = finishBody(handle);
+      bodySynced.catch(() => {}); // awaited below; a failure before that must not go unhandled
       const modifiedAt = new Date(this.ctx.now());
       const sidecarFor = (fileStem: string) =>
         serializeRecordMetadata({
@@ -236,14 +248,20 @@ export class StoreRecords {
           modifiedAt: modifiedAt.toISOString(),
           ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
         });
+      let ino = -1;
       const planned = await this.ctx.lock.shared(async () => {
-        this.ctx.assertAlive();
-        const fileStem = this.stemFor(await this.load(), key);
-        const tempDir = await this.tempDir();
-        await writeNewFileSynced(this.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
-        // Both temp files must be on disk before the body moves: recovery relies on them.
-        await this.fsyncs.sync(tempDir);
-        return fileStem;
+        try {
+          this.ctx.assertAlive();
+          const fileStem = this.stemFor(await this.load(), key);
+          const tempDir = await this.tempDir();
+          await writeNewFileSynced(this.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
+          ino = await bodySynced;
+          // Both temp files must be on disk before the body moves: recovery relies on them.
+          await this.fsyncs.sync(tempDir);
+          return fileStem;
+        } finally {
+          await bodySynced.catch(() => {});
+        }
       });
       // The key's turn covers only the swap.
       return await this.queue.run(key, () =>
@@ -265,6 +283,12 @@ export class StoreRecords {
       }
       throw error;
     }
+  }
+
+  /** Closes what the records keep open, once writes are done. */
+  async close(): Promise<void> {
+    await this.drain();
+    await this.fsyncs.close();
   }
 
   private async tempDir(): Promise<string> {

@@ -105,7 +105,7 @@ export class Store {
   async close(): Promise<void> {
     this.stopWatching?.();
     this.stopWatching = undefined;
-    await this.records.drain();
+    await this.records.close();
     await this.background;
     await this.saving.run(async () => {});
   }

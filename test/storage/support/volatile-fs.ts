@@ -7,7 +7,7 @@
  * unsynced data possibly cut short), as a real disk may have written some of it back; a rename
  * between folders reaches the disk whole or not at all (as on journaling file systems).
  */
-import type { FsEntry, FsHandle, FsLayer, FsStats } from '../../../src/storage/fs/fs-layer.js';
+import type { DirHandle, FsEntry, FsHandle, FsLayer, FsStats } from '../../../src/storage/fs/fs-layer.js';
 
 interface Inode {
   ino: number;
@@ -186,7 +186,25 @@ export class VolatileFs implements FsLayer {
   async syncDir(dir: string): Promise<void> {
     this.step(`syncDir ${dir}`);
     await this.diskLatency();
+    this.syncFolder(this.lookup(dir));
+  }
+
+  /** A folder held open: its fsyncs apply to the folder it was when opened. */
+  async openDir(dir: string): Promise<DirHandle> {
+    this.step(`openDir ${dir}`);
     const inode = this.lookup(dir);
+    if (inode.kind !== 'dir') throw fsError('ENOTDIR', dir);
+    return {
+      sync: async () => {
+        this.step(`syncDir (open) ${dir}`);
+        await this.diskLatency();
+        this.syncFolder(inode);
+      },
+      close: async () => {},
+    };
+  }
+
+  private syncFolder(inode: Inode): void {
     // Renames into or out of this folder reach the disk whole: both their ends, in order.
     for (const move of this.moves.filter((m) => m.to === inode || m.from === inode)) {
       if (move.from.durableEntries.get(move.fromName) === move.inode) move.from.durableEntries.delete(move.fromName);
