@@ -1,6 +1,6 @@
 /**
  * Finishing or undoing record writes cut short by a crash or a power loss (see the write
- * protocol in `store-records.ts`), then emptying the temp folder. Runs when a store is opened.
+ * protocol in `record-writes.ts`), then emptying the temp folder. Runs when a store is opened.
  *
  * A write renames `{stem}.data` into place and then `{stem}.meta`. A `.meta` left behind
  * whose body is the one in place (same size and MD5) belongs there: the body moved and the

@@ -1,45 +1,25 @@
 /**
- * The records of one store: the lazily loaded key index, and crash-safe writes, deletes and
- * reads of record files.
+ * The records of one store: the lazily loaded key index and reads of record files, in front
+ * of the modules that do the rest.
  *
+ * Writes and deletes (crash-safe, fsync by fsync) are `RecordWrites` (record-writes.ts).
  * Changes other processes make to the folder are followed by `OtherWriters` (other-writers.ts).
- *
- * A write goes, with no per-key turn held: body streamed to `.tmp/{stem}.data` (hashed,
- * counted, fsynced) -> sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp`. Then, in the
- * key's turn (writes of one key commit in the order their bodies finished): rename the body
- * into place -> fsync the folder -> rename the sidecar into place -> remove the body file of
- * the old extension if it changed. Folder fsyncs of concurrent writes are shared
- * (`FsyncGroup`). `recoverTempFolder()` finishes or undoes each step. Each fsync is needed:
- * the power-loss test (test/storage/power-loss.test.ts) fails without any one. A rename is
- * taken to reach the disk as one change, as journaling file systems make it.
  */
 import type { Readable } from 'node:stream';
 
-import { writeBody, type WrittenBody } from './body-writer.js';
-import { extensionForContentType } from '../content-types.js';
 import { applyStats, describeEntry, ensureEtag, statRecordFile } from './describe.js';
 import { StorageError } from '../errors.js';
 import { FileRangeStream, openDescriptor } from './file-stream.js';
-import { nodeFs, writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
-import { forEachLimited, tempStem } from './fs-utils.js';
-import { FsyncGroup } from './fsync-group.js';
+import { nodeFs, type FsLayer } from './fs-layer.js';
+import { forEachLimited } from './fs-utils.js';
 import { KeyIndex } from './key-index.js';
 import { CaseFold } from './case-fold.js';
-import {
-  childPath,
-  dataExtensionFor,
-  fileStemFor,
-  hashedStemFor,
-  MAX_FILE_NAME_LENGTH,
-  sidecarFileName,
-  TEMP_DIR_NAME,
-} from './layout.js';
+import { childPath, fileStemFor, hashedStemFor } from './layout.js';
 import { OtherWriters } from './other-writers.js';
 import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
-import { KeyedQueue, type SharedLock } from '../locks.js';
-import { intern, RecordEntry } from './record-entry.js';
-import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
-import { serializeRecordMetadata } from './record-metadata.js';
+import type { SharedLock } from '../locks.js';
+import type { RecordEntry } from './record-entry.js';
+import { RecordWrites, type RecordChange } from './record-writes.js';
 import { resolveConflicts, scanRecordFiles, yieldToEventLoop } from './record-scan.js';
 import type { ListKeysOptions, RecordInfo, StoredRecord } from '../types.js';
 
@@ -61,55 +41,53 @@ export interface StoreRecordsContext {
   fs?: FsLayer;
 }
 
-/** What a change did to the store's byte count. */
-export interface RecordChange {
-  sizeDelta: number;
-}
-
 /** Records statted at once while sizing the index in the background. */
 const SIZING_BATCH = 512;
-
-/** Makes a written body durable and closes it; resolves with its inode (read meanwhile). */
-async function finishBody(handle: FsHandle): Promise<number> {
-  try {
-    const [, stats] = await Promise.all([handle.sync(), handle.stat()]);
-    return stats.ino;
-  } finally {
-    await handle.close();
-  }
-}
 
 export class StoreRecords {
   private index: KeyIndex<RecordEntry> | undefined;
   private loading: Promise<KeyIndex<RecordEntry>> | undefined;
   /** Sizes every record after loading; resolves once all are known. */
   private sizing: Promise<void> | undefined;
-  private readonly queue = new KeyedQueue();
-  /** Keys whose files are being swapped right now; readers wait for these. */
-  private readonly committing = new Map<string, Promise<unknown>>();
   private readonly fs: FsLayer;
-  private readonly fsyncs: FsyncGroup;
-  private tempDirReady: string | undefined;
   /** Which key holds each plain stem, case-folded (case-insensitive file systems only). */
   private fold: CaseFold | undefined;
 
+  /** Writes and deletes record files. */
+  private readonly writes: RecordWrites;
   /** Follows what other processes do to the folder (watch events and rescans go there). */
   readonly otherWriters: OtherWriters;
 
   constructor(private readonly ctx: StoreRecordsContext) {
     this.fs = ctx.fs ?? nodeFs;
-    this.fsyncs = new FsyncGroup(this.fs);
+    const adopt = (index: KeyIndex<RecordEntry>, entry: RecordEntry) => {
+      index.set(entry);
+      this.fold?.add(entry.key, entry.stem);
+    };
+    this.writes = new RecordWrites({
+      fs: this.fs,
+      dir: ctx.dir,
+      lock: ctx.lock,
+      assertAlive: () => ctx.assertAlive(),
+      now: () => ctx.now(),
+      load: () => this.load(),
+      stemFor: (index, key) => this.stemFor(index, key),
+      adopt,
+      forget: (index, key) => this.forget(index, key),
+      sizeEntries: (index, entries) => this.sizeEntries(index, entries),
+      unload: () => {
+        this.index = undefined;
+        this.loading = undefined;
+      },
+    });
     this.otherWriters = new OtherWriters({
       fs: this.fs,
       dir: ctx.dir,
       lock: ctx.lock,
       loaded: () => this.index,
-      isCommitting: (key) => this.committing.has(key),
-      inKeyTurn: (key, fn) => this.queue.run(key, fn),
-      adopt: (index, entry) => {
-        index.set(entry);
-        this.fold?.add(entry.key, entry.stem);
-      },
+      isCommitting: (key) => this.writes.isCommitting(key),
+      inKeyTurn: (key, fn) => this.writes.inKeyTurn(key, fn),
+      adopt,
       forget: (index, key) => this.forget(index, key),
       scanReadOnly: () => this.scan(true),
       sizeEntries: (index, entries) => this.sizeEntries(index, entries),
@@ -188,7 +166,7 @@ export class StoreRecords {
     await forEachLimited(entries.filter((entry) => entry.size === -1), 32, async (entry) => {
       const stats = await statRecordFile(this.fs, childPath(dir, entry.fileName));
       if (stats) applyStats(entry, stats);
-      else if (index.get(entry.key) === entry && !this.committing.has(entry.key)) {
+      else if (index.get(entry.key) === entry && !this.writes.isCommitting(entry.key)) {
         index.delete(entry.key);
         dropped = true;
       }
@@ -210,181 +188,25 @@ export class StoreRecords {
     });
   }
 
-  async put(
+  /** Writes a record crash-safely (see record-writes.ts). */
+  put(
     key: string,
     body: Readable | Uint8Array,
     contentType: string,
     maxBytes: number | undefined,
   ): Promise<RecordInfo & RecordChange> {
-    const ext = dataExtensionFor(key, extensionForContentType(contentType));
-    const stem = tempStem();
-    const progress: { bodyMoved: boolean; fileStem?: string } = { bodyMoved: false };
-    try {
-      // The slow part, in parallel with any other write (of this key too): body and sidecar
-      // written and fsynced in the temp folder.
-      const handle = await this.ctx.lock.shared(async () => {
-        this.ctx.assertAlive();
-        return this.fs.open(childPath(await this.tempDir(), stem + TEMP_DATA_SUFFIX), 'wx');
-      });
-      let written: WrittenBody;
-      try {
-        written = await writeBody(handle, body, maxBytes);
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
-      // The body's data goes to disk while its sidecar is written: both are durable before
-      // the temp folder is synced, which is all recovery needs.
-      const bodySynced = finishBody(handle);
-      bodySynced.catch(() => {}); // awaited below; a failure before that must not go unhandled
-      const modifiedAt = new Date(this.ctx.now());
-      const sidecarFor = (fileStem: string) =>
-        serializeRecordMetadata({
-          key,
-          contentType,
-          extension: ext,
-          size: written.size,
-          etag: written.etag,
-          modifiedAt: modifiedAt.toISOString(),
-          ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
-        });
-      let ino = -1;
-      const planned = await this.ctx.lock.shared(async () => {
-        try {
-          this.ctx.assertAlive();
-          const fileStem = this.stemFor(await this.load(), key);
-          const tempDir = await this.tempDir();
-          await writeNewFileSynced(this.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
-          ino = await bodySynced;
-          // Both temp files must be on disk before the body moves: recovery relies on them.
-          await this.fsyncs.sync(tempDir);
-          return fileStem;
-        } finally {
-          await bodySynced.catch(() => {});
-        }
-      });
-      // The key's turn covers only the swap.
-      return await this.queue.run(key, () =>
-        this.ctx.lock.shared(() =>
-          this.whileCommitting(key, () =>
-            this.commit(key, stem, ext, contentType, written, ino, modifiedAt, progress, planned, sidecarFor),
-          ),
-        ),
-      );
-    } catch (error) {
-      if (progress.bodyMoved) {
-        // The new body is in place but the write did not finish: put its sidecar in
-        // place if still possible (else recovery does on the next open) and rescan.
-        await this.finishSidecar(stem, progress.fileStem);
-        this.index = undefined;
-        this.loading = undefined;
-      } else {
-        await this.removeTempFiles(stem);
-      }
-      throw error;
-    }
+    return this.writes.put(key, body, contentType, maxBytes);
+  }
+
+  /** Returns the removed record's size, or `null` when there was none. */
+  delete(key: string): Promise<number | null> {
+    return this.writes.delete(key);
   }
 
   /** Closes what the records keep open, once writes are done. */
   async close(): Promise<void> {
     await this.drain();
-    await this.fsyncs.close();
-  }
-
-  private async tempDir(): Promise<string> {
-    const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
-    if (this.tempDirReady !== tempDir) {
-      await this.fs.mkdir(tempDir);
-      this.tempDirReady = tempDir;
-    }
-    return tempDir;
-  }
-
-  private async commit(
-    key: string,
-    stem: string,
-    ext: string,
-    contentType: string,
-    written: WrittenBody,
-    ino: number,
-    modifiedAt: Date,
-    progress: { bodyMoved: boolean; fileStem?: string },
-    planned: string,
-    sidecarFor: (fileStem: string) => string,
-  ): Promise<RecordInfo & RecordChange> {
-    this.ctx.assertAlive();
-    const dir = this.ctx.dir();
-    const tempDir = childPath(dir, TEMP_DIR_NAME);
-    const index = await this.load();
-    const previous = index.get(key);
-    const fileStem = this.stemFor(index, key);
-    const metaTemp = childPath(tempDir, stem + TEMP_META_SUFFIX);
-    if (fileStem !== planned) {
-      // A key differing only in case took the planned name meanwhile: the sidecar names the new stem.
-      await this.fs.remove(metaTemp);
-      await writeNewFileSynced(this.fs, metaTemp, sidecarFor(fileStem));
-      await this.fsyncs.sync(tempDir);
-    }
-    const entry = new RecordEntry(key, intern(ext), true, fileStem === key ? undefined : fileStem);
-
-    await this.fs.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, entry.fileName));
-    progress.bodyMoved = true;
-    progress.fileStem = fileStem;
-    // The body must be in place on disk before its sidecar is (else a power loss could pair
-    // the new sidecar with the old body).
-    await this.fsyncs.sync(dir);
-    // No fsync after this rename: until it is on disk, the sidecar is still durably in the
-    // temp folder, and recovery puts it in place (the body it describes already is).
-    await this.fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
-    // The old body had another extension, or was a long key's plain file (from Crawlee).
-    // No fsync: if it comes back after a power loss, the sidecar says which file is current.
-    if (previous && previous.fileName !== entry.fileName) {
-      await this.fs.remove(childPath(dir, previous.fileName));
-      const oldSidecar = sidecarFileName(previous.stem);
-      if (previous.stem !== fileStem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await this.fs.remove(childPath(dir, oldSidecar));
-    }
-
-    Object.assign(entry, {
-      contentType: intern(contentType),
-      size: written.size,
-      etag: written.etag,
-      modifiedMs: modifiedAt.getTime(),
-      ino,
-    });
-    index.set(entry);
-    this.fold?.add(key, fileStem);
-    return {
-      key,
-      contentType,
-      size: written.size,
-      etag: written.etag,
-      modifiedAt,
-      sizeDelta: written.size - Math.max(0, previous?.size ?? 0),
-    };
-  }
-
-  /** Returns the removed record's size, or `null` when there was none. */
-  async delete(key: string): Promise<number | null> {
-    return this.queue.run(key, () =>
-      this.ctx.lock.shared(() =>
-        this.whileCommitting(key, async () => {
-          this.ctx.assertAlive();
-          const index = await this.load();
-          const entry = index.get(key);
-          if (!entry) return null;
-          const dir = this.ctx.dir();
-          if (entry.size === -1) await this.sizeEntries(index, [entry]);
-          // Body first, made durable: a power loss after that leaves only a sidecar, which
-          // the scan drops; never the old body without its sidecar.
-          await this.fs.remove(childPath(dir, entry.fileName));
-          await this.fsyncs.sync(dir);
-          await this.fs.remove(childPath(dir, sidecarFileName(entry.stem)));
-          index.delete(key);
-          this.fold?.remove(key);
-          return Math.max(0, entry.size);
-        }),
-      ),
-    );
+    await this.writes.close();
   }
 
   async get(key: string): Promise<StoredRecord | null> {
@@ -393,19 +215,19 @@ export class StoreRecords {
       const index = await this.load();
       const dir = this.ctx.dir();
       for (;;) {
-        const commit = this.committing.get(key);
+        const commit = this.writes.commitOf(key);
         if (commit) await commit;
         const entry = index.get(key);
         if (!entry) {
           // Another process may have written it since the index was built.
-          if (this.committing.has(key) || !(await this.otherWriters.adoptFromDisk(index, key))) return null;
+          if (this.writes.isCommitting(key) || !(await this.otherWriters.adoptFromDisk(index, key))) return null;
           continue;
         }
         const file = childPath(dir, entry.fileName);
         if (entry.contentType === undefined || this.fs !== nodeFs) {
           // First read of this record (its sidecar is read now), or a file system of a test's own.
           const stats = await statRecordFile(this.fs, file);
-          if (this.committing.has(key) || index.get(key) !== entry) continue;
+          if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
           if (!stats) {
             this.forget(index, key);
             return null;
@@ -421,14 +243,14 @@ export class StoreRecords {
         const look = await lookAtRecordFile(file, entry);
         if (look === CHANGED) continue;
         if (look === MISSING) {
-          if (this.committing.has(key) || index.get(key) !== entry) continue;
+          if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
           // Removed behind our back: forget it.
           this.forget(index, key);
           return null;
         }
         const { stats, etag } = look;
         if (stats.ino !== entry.ino || stats.size !== entry.size || etag !== entry.etag) {
-          if (this.committing.has(key) || index.get(key) !== entry) continue;
+          if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
           // Changed behind our back (by another process or by hand): take the file as it is now.
           Object.assign(entry, { ino: stats.ino, size: stats.size, etag, modifiedMs: stats.mtimeMs });
         }
@@ -445,7 +267,7 @@ export class StoreRecords {
     return this.ctx.lock.shared(async () => {
       this.ctx.assertAlive();
       const index = await this.load();
-      const commit = this.committing.get(key);
+      const commit = this.writes.commitOf(key);
       if (commit) await commit;
       if (!index.has(key) && !(await this.otherWriters.adoptFromDisk(index, key))) return null;
       return childPath(this.ctx.dir(), index.get(key)!.fileName);
@@ -503,48 +325,8 @@ export class StoreRecords {
 
   /** Resolves once all writes and deletes started so far, and the background sizing, are finished. */
   async drain(): Promise<void> {
-    await this.queue.drain();
+    await this.writes.drain();
     await this.loading?.catch(() => {});
     await this.sizing;
-  }
-
-  private async whileCommitting<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const work = fn();
-    const settled = work.then(
-      () => undefined,
-      () => undefined,
-    );
-    this.committing.set(key, settled);
-    try {
-      return await work;
-    } finally {
-      if (this.committing.get(key) === settled) this.committing.delete(key);
-    }
-  }
-
-  private async finishSidecar(stem: string, fileStem: string | undefined): Promise<void> {
-    if (fileStem === undefined) return;
-    try {
-      await this.ctx.lock.shared(async () => {
-        const dir = this.ctx.dir();
-        const metaTemp = childPath(childPath(dir, TEMP_DIR_NAME), stem + TEMP_META_SUFFIX);
-        await this.fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
-      });
-    } catch {
-      // Left for recovery.
-    }
-  }
-
-  private async removeTempFiles(stem: string): Promise<void> {
-    try {
-      await this.ctx.lock.shared(async () => {
-        const tempDir = childPath(this.ctx.dir(), TEMP_DIR_NAME);
-        // The sidecar first: a body left alone is plain garbage to recovery.
-        await this.fs.remove(childPath(tempDir, stem + TEMP_META_SUFFIX));
-        await this.fs.remove(childPath(tempDir, stem + TEMP_DATA_SUFFIX));
-      });
-    } catch {
-      // The store may be gone; recovery cleans the temp folder on the next open anyway.
-    }
   }
 }

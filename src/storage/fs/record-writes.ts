@@ -1,0 +1,321 @@
+/**
+ * Crash-safe writes and deletes of one store's record files.
+ *
+ * A write goes, with no per-key turn held: body streamed to `.tmp/{stem}.data` (hashed,
+ * counted, fsynced) -> sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp`. Then, in the
+ * key's turn (writes of one key commit in the order their bodies finished): rename the body
+ * into place -> fsync the folder -> rename the sidecar into place -> remove the body file of
+ * the old extension if it changed. Folder fsyncs of concurrent writes are shared
+ * (`FsyncGroup`). `recoverTempFolder()` finishes or undoes each step. Each fsync is needed:
+ * the power-loss test (test/storage/power-loss.test.ts) fails without any one. A rename is
+ * taken to reach the disk as one change, as journaling file systems make it.
+ */
+import type { Readable } from 'node:stream';
+
+import { writeBody, type WrittenBody } from './body-writer.js';
+import { extensionForContentType } from '../content-types.js';
+import { writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
+import { tempStem } from './fs-utils.js';
+import { FsyncGroup } from './fsync-group.js';
+import type { KeyIndex } from './key-index.js';
+import { childPath, dataExtensionFor, fileStemFor, MAX_FILE_NAME_LENGTH, sidecarFileName, TEMP_DIR_NAME } from './layout.js';
+import { KeyedQueue, type SharedLock } from '../locks.js';
+import { intern, RecordEntry } from './record-entry.js';
+import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
+import { serializeRecordMetadata } from './record-metadata.js';
+import type { RecordInfo } from '../types.js';
+
+/** What a change did to the store's byte count. */
+export interface RecordChange {
+  sizeDelta: number;
+}
+
+/** What the store's records share with the write path: their index and its guards. */
+export interface WriteAccess {
+  readonly fs: FsLayer;
+  /** The store folder's current path (it moves when the store is renamed). */
+  dir(): string;
+  lock: SharedLock;
+  /** Throws `store-not-found` once the store is deleted. */
+  assertAlive(): void;
+  now(): number;
+  /** Loads the index once (call under the shared lock). */
+  load(): Promise<KeyIndex<RecordEntry>>;
+  /** The stem for a key's files (hashed when a key differing only in case holds the usual one). */
+  stemFor(index: KeyIndex<RecordEntry>, key: string): string;
+  /** Puts a committed record into the index. */
+  adopt(index: KeyIndex<RecordEntry>, entry: RecordEntry): void;
+  /** Drops a deleted key. */
+  forget(index: KeyIndex<RecordEntry>, key: string): void;
+  /** Stats the entries whose size is unknown. */
+  sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<unknown>;
+  /** Drops the index so the next use rescans the folder (a write stopped half way). */
+  unload(): void;
+}
+
+/** How far a put got: recovery after a failure depends on whether the body moved. */
+interface PutProgress {
+  bodyMoved: boolean;
+  fileStem?: string;
+}
+
+/** Makes a written body durable and closes it; resolves with its inode (read meanwhile). */
+async function finishBody(handle: FsHandle): Promise<number> {
+  try {
+    const [, stats] = await Promise.all([handle.sync(), handle.stat()]);
+    return stats.ino;
+  } finally {
+    await handle.close();
+  }
+}
+
+export class RecordWrites {
+  private readonly queue = new KeyedQueue();
+  /** Keys whose files are being swapped right now; readers wait for these. */
+  private readonly committing = new Map<string, Promise<unknown>>();
+  private readonly fsyncs: FsyncGroup;
+  private tempDirReady: string | undefined;
+
+  constructor(private readonly access: WriteAccess) {
+    this.fsyncs = new FsyncGroup(access.fs);
+  }
+
+  /** True while a write or delete of `key` is swapping its files. */
+  isCommitting(key: string): boolean {
+    return this.committing.has(key);
+  }
+
+  /** Settles once the swap of `key`'s files under way (if any) is done. */
+  commitOf(key: string): Promise<unknown> | undefined {
+    return this.committing.get(key);
+  }
+
+  /** Runs `fn` in `key`'s turn (after writes and deletes of that key queued before). */
+  inKeyTurn<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    return this.queue.run(key, fn);
+  }
+
+  async put(
+    key: string,
+    body: Readable | Uint8Array,
+    contentType: string,
+    maxBytes: number | undefined,
+  ): Promise<RecordInfo & RecordChange> {
+    const { access } = this;
+    const ext = dataExtensionFor(key, extensionForContentType(contentType));
+    const stem = tempStem();
+    const progress: PutProgress = { bodyMoved: false };
+    try {
+      // The slow part, in parallel with any other write (of this key too): body and sidecar
+      // written and fsynced in the temp folder.
+      const handle = await access.lock.shared(async () => {
+        access.assertAlive();
+        return access.fs.open(childPath(await this.tempDir(), stem + TEMP_DATA_SUFFIX), 'wx');
+      });
+      let written: WrittenBody;
+      try {
+        written = await writeBody(handle, body, maxBytes);
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
+      // The body's data goes to disk while its sidecar is written: both are durable before
+      // the temp folder is synced, which is all recovery needs.
+      const bodySynced = finishBody(handle);
+      bodySynced.catch(() => {}); // awaited below; a failure before that must not go unhandled
+      const modifiedAt = new Date(access.now());
+      const sidecarFor = (fileStem: string) =>
+        serializeRecordMetadata({
+          key,
+          contentType,
+          extension: ext,
+          size: written.size,
+          etag: written.etag,
+          modifiedAt: modifiedAt.toISOString(),
+          ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
+        });
+      let ino = -1;
+      const planned = await access.lock.shared(async () => {
+        try {
+          access.assertAlive();
+          const fileStem = access.stemFor(await access.load(), key);
+          const tempDir = await this.tempDir();
+          await writeNewFileSynced(access.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
+          ino = await bodySynced;
+          // Both temp files must be on disk before the body moves: recovery relies on them.
+          await this.fsyncs.sync(tempDir);
+          return fileStem;
+        } finally {
+          await bodySynced.catch(() => {});
+        }
+      });
+      // The key's turn covers only the swap.
+      return await this.queue.run(key, () =>
+        access.lock.shared(() =>
+          this.whileCommitting(key, () =>
+            this.commit(key, stem, ext, contentType, written, ino, modifiedAt, progress, planned, sidecarFor),
+          ),
+        ),
+      );
+    } catch (error) {
+      if (progress.bodyMoved) {
+        // The new body is in place but the write did not finish: put its sidecar in
+        // place if still possible (else recovery does on the next open) and rescan.
+        await this.finishSidecar(stem, progress.fileStem);
+        access.unload();
+      } else {
+        await this.removeTempFiles(stem);
+      }
+      throw error;
+    }
+  }
+
+  private async tempDir(): Promise<string> {
+    const tempDir = childPath(this.access.dir(), TEMP_DIR_NAME);
+    if (this.tempDirReady !== tempDir) {
+      await this.access.fs.mkdir(tempDir);
+      this.tempDirReady = tempDir;
+    }
+    return tempDir;
+  }
+
+  private async commit(
+    key: string,
+    stem: string,
+    ext: string,
+    contentType: string,
+    written: WrittenBody,
+    ino: number,
+    modifiedAt: Date,
+    progress: PutProgress,
+    planned: string,
+    sidecarFor: (fileStem: string) => string,
+  ): Promise<RecordInfo & RecordChange> {
+    const { access } = this;
+    const { fs } = access;
+    access.assertAlive();
+    const dir = access.dir();
+    const tempDir = childPath(dir, TEMP_DIR_NAME);
+    const index = await access.load();
+    const previous = index.get(key);
+    const fileStem = access.stemFor(index, key);
+    const metaTemp = childPath(tempDir, stem + TEMP_META_SUFFIX);
+    if (fileStem !== planned) {
+      // A key differing only in case took the planned name meanwhile: the sidecar names the new stem.
+      await fs.remove(metaTemp);
+      await writeNewFileSynced(fs, metaTemp, sidecarFor(fileStem));
+      await this.fsyncs.sync(tempDir);
+    }
+    const entry = new RecordEntry(key, intern(ext), true, fileStem === key ? undefined : fileStem);
+
+    await fs.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, entry.fileName));
+    progress.bodyMoved = true;
+    progress.fileStem = fileStem;
+    // The body must be in place on disk before its sidecar is (else a power loss could pair
+    // the new sidecar with the old body).
+    await this.fsyncs.sync(dir);
+    // No fsync after this rename: until it is on disk, the sidecar is still durably in the
+    // temp folder, and recovery puts it in place (the body it describes already is).
+    await fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
+    // The old body had another extension, or was a long key's plain file (from Crawlee).
+    // No fsync: if it comes back after a power loss, the sidecar says which file is current.
+    if (previous && previous.fileName !== entry.fileName) {
+      await fs.remove(childPath(dir, previous.fileName));
+      const oldSidecar = sidecarFileName(previous.stem);
+      if (previous.stem !== fileStem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fs.remove(childPath(dir, oldSidecar));
+    }
+
+    Object.assign(entry, {
+      contentType: intern(contentType),
+      size: written.size,
+      etag: written.etag,
+      modifiedMs: modifiedAt.getTime(),
+      ino,
+    });
+    access.adopt(index, entry);
+    return {
+      key,
+      contentType,
+      size: written.size,
+      etag: written.etag,
+      modifiedAt,
+      sizeDelta: written.size - Math.max(0, previous?.size ?? 0),
+    };
+  }
+
+  /** Returns the removed record's size, or `null` when there was none. */
+  async delete(key: string): Promise<number | null> {
+    const { access } = this;
+    return this.queue.run(key, () =>
+      access.lock.shared(() =>
+        this.whileCommitting(key, async () => {
+          access.assertAlive();
+          const index = await access.load();
+          const entry = index.get(key);
+          if (!entry) return null;
+          const dir = access.dir();
+          if (entry.size === -1) await access.sizeEntries(index, [entry]);
+          // Body first, made durable: a power loss after that leaves only a sidecar, which
+          // the scan drops; never the old body without its sidecar.
+          await access.fs.remove(childPath(dir, entry.fileName));
+          await this.fsyncs.sync(dir);
+          await access.fs.remove(childPath(dir, sidecarFileName(entry.stem)));
+          access.forget(index, key);
+          return Math.max(0, entry.size);
+        }),
+      ),
+    );
+  }
+
+  /** Resolves once all writes and deletes started so far are finished. */
+  async drain(): Promise<void> {
+    await this.queue.drain();
+  }
+
+  /** Closes the folders kept open for fsyncs, once writes are done. */
+  async close(): Promise<void> {
+    await this.fsyncs.close();
+  }
+
+  private async whileCommitting<T>(key: string, fn: () => Promise<T>): Promise<T> {
+    const work = fn();
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.committing.set(key, settled);
+    try {
+      return await work;
+    } finally {
+      if (this.committing.get(key) === settled) this.committing.delete(key);
+    }
+  }
+
+  private async finishSidecar(stem: string, fileStem: string | undefined): Promise<void> {
+    if (fileStem === undefined) return;
+    const { access } = this;
+    try {
+      await access.lock.shared(async () => {
+        const dir = access.dir();
+        const metaTemp = childPath(childPath(dir, TEMP_DIR_NAME), stem + TEMP_META_SUFFIX);
+        await access.fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
+      });
+    } catch {
+      // Left for recovery.
+    }
+  }
+
+  private async removeTempFiles(stem: string): Promise<void> {
+    const { access } = this;
+    try {
+      await access.lock.shared(async () => {
+        const tempDir = childPath(access.dir(), TEMP_DIR_NAME);
+        // The sidecar first: a body left alone is plain garbage to recovery.
+        await access.fs.remove(childPath(tempDir, stem + TEMP_META_SUFFIX));
+        await access.fs.remove(childPath(tempDir, stem + TEMP_DATA_SUFFIX));
+      });
+    } catch {
+      // The store may be gone; recovery cleans the temp folder on the next open anyway.
+    }
+  }
+}
