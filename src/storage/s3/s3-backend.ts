@@ -11,6 +11,7 @@ import type { S3StorageOptions } from './config.js';
 import { S3Layout } from './layout.js';
 import { S3RecordStore, type KeyHints } from './records.js';
 import { Bucket } from './s3-client.js';
+import { loadOrCreateS3Secret } from './signing-secret.js';
 import { BoundedMap } from './util.js';
 
 const DEFAULT_UPLOAD_URL_SECONDS = 900;
@@ -41,6 +42,11 @@ export class S3Backend implements StorageBackend {
 
   records(storeId: string): RecordStore {
     return new LazyRecordStore(() => this.recordStore(storeId));
+  }
+
+  /** `PREFIX/.apify-kv/signing-secret`, shared by every server over this prefix. */
+  loadOrCreateSecret(): Promise<Buffer> {
+    return loadOrCreateS3Secret(this.bucket, this.layout.signingSecret());
   }
 
   /**
