@@ -70,7 +70,7 @@ export class S3RecordStore implements RecordStore {
     const hint = this.hints.get(this.hintKey(key));
     const others = hint && hint.ext === ext ? [] : await this.variants(key);
     const oldSize = hint && hint.ext === ext ? hint.size : (newestOf(others)?.size ?? 0);
-    const etag = await this.bucket.put(name, bytes, { contentType });
+    const etag = await this.bucket.put(name, bytes, objectContentType(contentType));
     // Only after the new body is in place: an older object of the key under another extension.
     for (const variant of others) if (variant.name !== name) await this.bucket.delete(variant.name);
     this.hints.set(this.hintKey(key), { ext: name.slice(name.lastIndexOf('.') + 1), size: bytes.byteLength });
@@ -195,7 +195,7 @@ export class S3RecordStore implements RecordStore {
     const etag = res.ETag ?? '';
     const info: RecordInfo = {
       key,
-      contentType: res.ContentType || contentTypeForExtension(ext),
+      contentType: recordContentType(res.ContentType, res.Metadata) ?? contentTypeForExtension(ext),
       size,
       etag,
       modifiedAt: res.LastModified ?? new Date(),
@@ -238,6 +238,33 @@ export class S3RecordStore implements RecordStore {
       },
     };
   }
+}
+
+/** Object metadata holding a content type that is no valid header value, percent-encoded. */
+const CONTENT_TYPE_META = 'apify-kv-content-type';
+const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
+
+/**
+ * The object's Content-Type for a record's content type. S3 sends it as a header, which takes
+ * printable ASCII only; any other (`text/html; charset=ü`) is kept exactly, percent-encoded in
+ * the object's metadata, with a generic Content-Type on the object.
+ */
+function objectContentType(contentType: string): { contentType: string; metadata?: Record<string, string> } {
+  if (HEADER_SAFE.test(contentType)) return { contentType };
+  return { contentType: 'application/octet-stream', metadata: { [CONTENT_TYPE_META]: encodeURIComponent(contentType) } };
+}
+
+/** The record's content type from an object's Content-Type and metadata (see `objectContentType`). */
+function recordContentType(header: string | undefined, metadata: Record<string, string> | undefined): string | undefined {
+  const encoded = metadata?.[CONTENT_TYPE_META];
+  if (encoded !== undefined) {
+    try {
+      return decodeURIComponent(encoded);
+    } catch {
+      // Not ours: the header then.
+    }
+  }
+  return header || undefined;
 }
 
 function newestOf(variants: Variant[]): Variant | undefined {

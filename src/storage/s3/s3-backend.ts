@@ -7,7 +7,7 @@
 import type { RecordStore, StorageBackend } from '../backend.js';
 import { StorageError } from '../errors.js';
 import { S3StoreCatalog } from './catalog.js';
-import type { S3StorageOptions } from './config.js';
+import { DEFAULT_METADATA_CACHE_MILLIS, type S3StorageOptions } from './config.js';
 import { S3Layout } from './layout.js';
 import { S3RecordStore, type KeyHints } from './records.js';
 import { Bucket } from './s3-client.js';
@@ -27,7 +27,7 @@ export class S3Backend implements StorageBackend {
     this.options = options;
     this.bucket = new Bucket(options, options.bucket);
     this.layout = new S3Layout(options.prefix);
-    this.catalog = new S3StoreCatalog(this.bucket, this.layout);
+    this.catalog = new S3StoreCatalog(this.bucket, this.layout, options.metadataCacheMillis ?? DEFAULT_METADATA_CACHE_MILLIS);
   }
 
   async open(): Promise<void> {
@@ -37,6 +37,7 @@ export class S3Backend implements StorageBackend {
   }
 
   async close(): Promise<void> {
+    await this.catalog.settle();
     this.bucket.destroy();
   }
 
