@@ -27,7 +27,7 @@ const LOAD_MILLIS = 20_000;
  * Requests each client must at least have made. Over S3 (test/s3/reliability.test.ts) every
  * request waits on S3 round trips to a gateway sharing the same cores, so fewer fit in the time.
  */
-const MIN_REQUESTS_PER_CLIENT = processStorageKind() === 's3' ? 3 : 10;
+const MIN_REQUESTS_PER_CLIENT = processStorageKind() === 's3' ? 5 : 10;
 const KEYS_PER_WORKER = 20;
 const STORES = 4;
 const SEED = 3_2024;
