@@ -32,6 +32,8 @@ export class S3StoreCatalog implements StoreCatalog {
   /** Reads of a store's metadata under way, so concurrent requests share one GET. */
   private readonly reading = new Map<string, Promise<StoreInfo | null>>();
   private readonly lateSweeps = new Set<Promise<void>>();
+  /** Counts metadata writes made here: a read that overlapped one is not remembered (it may be older). */
+  private writes = 0;
 
   constructor(
     private readonly bucket: Bucket,
@@ -61,7 +63,9 @@ export class S3StoreCatalog implements StoreCatalog {
     if (recent && Date.now() - recent.at < this.cacheMillis) return this.handOut(recent.info);
     let read = this.reading.get(id);
     if (!read) {
+      const writesBefore = this.writes;
       read = this.readFolder(folder).then((info) => {
+        if (this.writes !== writesBefore) return info && info.id === id ? info : null;
         if (!info || info.id !== id) {
           this.recent.delete(id);
           return null;
@@ -126,6 +130,7 @@ export class S3StoreCatalog implements StoreCatalog {
       }
       if (etag === null) throw new StorageError('invalid-input', `A store with id ${info.id} already exists.`);
       await this.bucket.put(this.layout.idIndex(info.id), folder, { contentType: 'text/plain' });
+      this.writes++;
       this.folders.set(info.id, folder);
       this.bases.set(info.id, cloneStoreInfo(info));
       this.remember(info);
@@ -152,6 +157,7 @@ export class S3StoreCatalog implements StoreCatalog {
         ifMatch: current.etag,
       });
       if (etag !== null) {
+        this.writes++;
         this.bases.set(info.id, cloneStoreInfo(info));
         this.remember(merged);
         if (renamed && base?.name) await this.releaseName(base.name, info.id);
@@ -167,11 +173,13 @@ export class S3StoreCatalog implements StoreCatalog {
     const info = await this.readFolder(folder);
     if (!info || info.id !== id) return false;
     // Records first, while the name stays claimed, so no new store takes the folder meanwhile.
+    this.writes++;
     const metadataKey = this.layout.storeMetadata(folder);
     await this.deleteRecordObjects(folder);
     await this.bucket.delete(metadataKey);
     await this.bucket.delete(this.layout.idIndex(id));
     if (info.name) await this.releaseName(info.name, id);
+    this.writes++;
     this.bases.delete(id);
     this.recent.delete(id);
     this.folders.delete(id);
