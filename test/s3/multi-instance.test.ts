@@ -61,6 +61,24 @@ describe('S3 backend: two instances over one bucket', { timeout: 120_000 }, () =
     expect(await a.catalog.get(info.id)).toBeNull();
   });
 
+  it('counts the size a write adds against the object another instance wrote', async () => {
+    const [a, b] = await pair();
+    const info = storeInfo('sized');
+    await a.catalog.create(info);
+    expect((await a.records(info.id).put('k', body('12345'), 'text/plain')).sizeDelta).toBe(5);
+    // B has never seen the key: a new key under a taken name, and one under another extension.
+    expect((await b.records(info.id).put('k', body('123'), 'text/plain')).sizeDelta).toBe(-2);
+    expect((await a.records(info.id).put('j', body('1234'), 'text/plain')).sizeDelta).toBe(4);
+    expect((await b.records(info.id).put('j', body('{}'), 'application/json')).sizeDelta).toBe(-2);
+    expect((await b.records(info.id).put('new', body('12'), 'text/plain')).sizeDelta).toBe(2);
+    expect((await a.records(info.id).list({ limit: 10 })).items).toEqual([
+      { key: 'j', size: 2 },
+      { key: 'k', size: 3 },
+      { key: 'new', size: 2 },
+    ]);
+    expect((await readRecord(a, info.id, 'j'))).toMatchObject({ contentType: 'application/json' });
+  });
+
   it('keeps a content type that is no valid header value exactly', async () => {
     const [a, b] = await pair();
     const info = storeInfo('typed');
