@@ -149,6 +149,7 @@ export class S3StoreCatalog implements StoreCatalog {
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
       const current = await this.readFolderWithEtag(folder);
       if (!current || current.info.id !== info.id) {
+        this.recent.delete(info.id); // deleted through another instance
         throw new StorageError('store-not-found', `Store ${info.id} was not found.`);
       }
       const merged = base ? merge(base, info, current.info) : cloneStoreInfo(info);
