@@ -1,67 +1,7 @@
 /**
- * The server's signing secret, kept in the storage folder so that signed URLs and each store's
- * `urlSigningSecretKey` stay valid across restarts. Only `startServer` calls this, so read-only
- * commands never create the file.
+ * The server's signing secret in a storage folder. It lives with the folder backend
+ * (`storage/fs/signing-secret.ts`), which the server reaches through the storage's
+ * `loadOrCreateSigningSecret`; re-exported here for callers that name the file.
  */
-import { randomBytes } from 'node:crypto';
-import { promises as fsp } from 'node:fs';
-import path from 'node:path';
-
-/** `{storageDir}/.apify-kv/signing-secret`: beside the stores, never inside one. */
-export const SECRET_DIR_NAME = '.apify-kv';
-export const SECRET_FILE_NAME = 'signing-secret';
-
-const SECRET_PATTERN = /^[0-9a-f]{64}$/;
-
-export function secretFilePath(storageDir: string): string {
-  return path.join(storageDir, SECRET_DIR_NAME, SECRET_FILE_NAME);
-}
-
-/**
- * Reads the secret, or creates it (32 random bytes as hex, mode 0600). Creation writes a
- * temp file, fsyncs it and links it into place, so a crash never leaves a torn secret and two
- * servers starting at once agree on one. A file that is not a secret we wrote is an error,
- * never overwritten.
- */
-export async function loadOrCreateSecret(storageDir: string): Promise<Buffer> {
-  const file = secretFilePath(storageDir);
-  const existing = await readSecret(file);
-  if (existing) return existing;
-
-  const dir = path.dirname(file);
-  await fsp.mkdir(dir, { recursive: true, mode: 0o700 });
-  const temp = path.join(dir, `.${SECRET_FILE_NAME}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await fsp.open(temp, 'wx', 0o600);
-  try {
-    await handle.writeFile(`${randomBytes(32).toString('hex')}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await fsp.link(temp, file);
-  } catch (error) {
-    // Another server made one first: use theirs.
-    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-  } finally {
-    await fsp.rm(temp, { force: true });
-  }
-  const secret = await readSecret(file);
-  if (!secret) throw new Error(`The signing secret file ${file} could not be created.`);
-  return secret;
-}
-
-async function readSecret(file: string): Promise<Buffer | null> {
-  let text: string;
-  try {
-    text = await fsp.readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-  const hex = text.trim();
-  if (!SECRET_PATTERN.test(hex)) {
-    throw new Error(`The signing secret file ${file} is damaged (expected 64 hex digits). Remove it to make a new one; signed URLs made before stop working.`);
-  }
-  return Buffer.from(hex, 'hex');
-}
+export { loadOrCreateSecret, secretFilePath } from '../storage/fs/signing-secret.js';
+export { SECRET_DIR_NAME, SECRET_FILE_NAME } from '../storage/signing-secret.js';

@@ -9,7 +9,6 @@ import { Authenticator, loadUsers, type ServerUser } from './auth.js';
 import type { AppContext, ServerLogger } from './context.js';
 import { OriginPolicy, parseAllowedOrigins } from './origins.js';
 import { MAX_PAYLOAD_BYTES } from '../rules.js';
-import { loadOrCreateSecret } from './secret-file.js';
 import { UrlSigner } from './signing.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -44,9 +43,10 @@ export interface ApiOptions {
   logger?: Partial<ServerLogger>;
   /**
    * Secret for signed URLs (direct uploads, public URLs) and the stores' `urlSigningSecretKey`.
-   * Default: `startServer` keeps one in `{storageDir}/.apify-kv/signing-secret` (made on first
-   * start), so they survive restarts; a bare handler or a server over a given engine makes a
-   * random one per start.
+   * Default: `startServer` keeps one beside the stores it opens, in
+   * `{storageDir}/.apify-kv/signing-secret` or `s3://BUCKET/PREFIX/.apify-kv/signing-secret`
+   * (made on first start), so they survive restarts and every server over one prefix shares
+   * it; a bare handler or a server over a given engine makes a random one per start.
    */
   signingSecret?: string | Buffer;
   /** How long a direct upload URL is valid. Default 15 minutes, at most 1 day. */
@@ -201,9 +201,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const users = loadUsers(options);
   parseAllowedOrigins(options.allowedOrigins);
 
-  // A folder storage we open ourselves keeps the signing secret beside its records.
-  const ownsFolder = !options.storage;
-  let ownsStorage = ownsFolder || typeof options.storage === 'string';
+  let ownsStorage = !options.storage || typeof options.storage === 'string';
   const storageDir = options.storageDir ?? resolveStorageDir(process.env);
   let storage: KeyValueStorage =
     typeof options.storage === 'string'
@@ -216,10 +214,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       now: options.now,
     });
   await storage.open();
+  // A storage we open ourselves (a folder, an S3 prefix) keeps the signing secret beside its
+  // stores, so every server over it and every restart signs alike.
   let signingSecret = options.signingSecret;
-  if (signingSecret === undefined && ownsFolder) {
+  if (signingSecret === undefined && ownsStorage) {
     try {
-      signingSecret = await loadOrCreateSecret(storageDir);
+      signingSecret = (await storage.loadOrCreateSigningSecret?.()) ?? undefined;
     } catch (err) {
       await storage.close();
       throw err;

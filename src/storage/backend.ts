@@ -19,6 +19,13 @@ export interface StorageBackend {
   readonly catalog: StoreCatalog;
   /** Record I/O bound to one store. The store must exist in the catalog. */
   records(storeId: string): RecordStore;
+  /**
+   * The server's signing secret, kept beside the stores (never inside one) so that every
+   * server over this storage, and each restart, signs alike: read, or made once when missing
+   * (two servers starting at once agree on one). A damaged one is an error, never replaced.
+   * Optional: a backend without it leaves servers a random secret per start.
+   */
+  loadOrCreateSecret?(): Promise<Buffer>;
 }
 
 /** Store metadata only. */

@@ -114,6 +114,14 @@ export class StorageService implements KeyValueStorage {
     this.opening = undefined;
   }
 
+  /** The backend's signing secret (see `StorageBackend.loadOrCreateSecret`), `null` when it keeps none. */
+  async loadOrCreateSigningSecret(): Promise<Buffer | null> {
+    await this.open();
+    if (!this.backend.loadOrCreateSecret) return null;
+    this.assertWritable();
+    return this.backend.loadOrCreateSecret();
+  }
+
   // ---- stores ------------------------------------------------------------------------
 
   async listStores(options: ListStoresOptions = {}): Promise<ListStoresResult> {

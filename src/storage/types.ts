@@ -192,4 +192,10 @@ export interface KeyValueStorage {
 
   /** Deletes unnamed stores this server created that were not accessed within the retention period. Returns their ids. */
   sweepExpired(): Promise<string[]>;
+
+  /**
+   * The server's signing secret kept in this storage (made on first use, shared by every server
+   * over it), or `null` when the storage keeps none. Only a server asks for it.
+   */
+  loadOrCreateSigningSecret?(): Promise<Buffer | null>;
 }

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ApifyClient } from '../../src/index.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
-import { BIN, ensureBuilt, pseudoRandomBytes, removeTempDirs, runCli, tempDir } from './helpers.js';
+import { apiServerStorage, BIN, ensureBuilt, pseudoRandomBytes, removeTempDirs, runCli, tempDir } from './helpers.js';
 import { startFaultProxy, type Fault, type FaultProxy } from './proxy.js';
 
 const TOKEN = 'cli-faults-token-5a4b3c2d1e';
@@ -26,7 +26,7 @@ let fault: (method: string, path: string) => Fault = () => null;
 
 beforeAll(async () => {
   ensureBuilt();
-  server = await startServer({ host: '127.0.0.1', port: 0, storageDir: await tempDir(), token: TOKEN, logger: { warn() {}, error() {} } });
+  server = await startServer({ host: '127.0.0.1', port: 0, ...(await apiServerStorage()), token: TOKEN, logger: { warn() {}, error() {} } });
   proxy = await startFaultProxy(server.url, (method, p) => fault(method, p));
   client = new ApifyClient({ baseUrl: server.url, token: TOKEN });
 }, 180_000);

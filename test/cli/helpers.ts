@@ -5,6 +5,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
+import type { StartServerOptions } from '../../src/server/index.js';
+import { freshTestStorageOptions } from '../server/helpers.js';
+
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const BIN = path.join(ROOT, 'dist/cli/index.js');
 
@@ -47,6 +50,14 @@ export function runCli(args: string[], options: { env?: Record<string, string>; 
 }
 
 const dirs: string[] = [];
+
+/**
+ * Storage options for an API server the CLI suites talk to (over `--api-url`): a fresh temp
+ * folder, or a fresh S3 prefix when the test file runs its servers over S3 (test/s3/cli.test.ts).
+ */
+export async function apiServerStorage(): Promise<Partial<StartServerOptions>> {
+  return (await freshTestStorageOptions()) ?? { storageDir: await tempDir() };
+}
 
 export async function tempDir(prefix = 'kv-cli-'): Promise<string> {
   const dir = await fsp.mkdtemp(path.join(os.tmpdir(), prefix));

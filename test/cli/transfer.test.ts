@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ApifyClient } from '../../src/index.js';
 import { startServer, type RunningServer } from '../../src/server/index.js';
-import { BIN, ensureBuilt, pseudoRandomBytes, removeTempDirs, runCli, tempDir, type RunResult } from './helpers.js';
+import { apiServerStorage, BIN, ensureBuilt, pseudoRandomBytes, removeTempDirs, runCli, tempDir, type RunResult } from './helpers.js';
 
 const TOKEN = 'cli-transfer-token-9f8e7d6c5b4a';
 
@@ -163,7 +163,7 @@ describe('push and pull through the API (--api-url)', () => {
     server = await startServer({
       host: '127.0.0.1',
       port: 0,
-      storageDir: await tempDir(),
+      ...(await apiServerStorage()),
       token: TOKEN,
       logger: { warn: () => {}, error: () => {} },
     });

@@ -15,6 +15,7 @@ import {
   deterministicBytes,
   makeTempDir,
   MiB,
+  processStorageKind,
   removeDir,
   spawnServer,
   type ServerProcess,
@@ -22,7 +23,11 @@ import {
 
 const SEED = 5_2024;
 const WORKERS = 16;
-const OPS_PER_WORKER = 130; // 2,080 operations in all
+/**
+ * 2,080 operations in all; 800 when the suite runs over S3 (test/s3/reliability.test.ts), where
+ * each request costs S3 round trips to a gateway on the same cores and the fault mix is the same.
+ */
+const OPS_PER_WORKER = processStorageKind() === 's3' ? 50 : 130;
 const KEYS_PER_WORKER = 12;
 const STORE_NAMES = ['fault-run-a', 'fault-run-b', 'fault-run-c', 'fault-run-d'];
 /** 23% of requests get a fault. Truncation needs a body, so a few picks of it come to nothing. */
@@ -116,7 +121,7 @@ function describeStored(stored: Stored | null | undefined): string {
 }
 
 describe('fault run', () => {
-  it('finishes >= 2,000 mixed operations through >= 20% injected faults with nothing lost', async () => {
+  it(`finishes >= ${(WORKERS * OPS_PER_WORKER - 80).toLocaleString('en')} mixed operations through >= 20% injected faults with nothing lost`, async () => {
     const started = Date.now();
     const client = new ApifyClient({ baseUrl: proxy.url, timeoutSecs: TIMEOUT_SECS });
 
@@ -251,7 +256,7 @@ describe('fault run', () => {
       ].join('\n'),
     );
 
-    expect(operations).toBeGreaterThanOrEqual(2000);
+    expect(operations).toBeGreaterThanOrEqual(WORKERS * OPS_PER_WORKER - 80);
     expect(largePuts).toBeGreaterThan(0);
     expect(faults / proxy.counts.requests).toBeGreaterThanOrEqual(0.2);
     for (const [kind, count] of Object.entries(proxy.counts.faults)) expect(count, kind).toBeGreaterThan(0);

@@ -15,6 +15,7 @@ import {
   makeTempDir,
   MiB,
   percentile,
+  processStorageKind,
   removeDir,
   spawnServer,
   type ServerProcess,
@@ -22,6 +23,11 @@ import {
 
 const CONNECTIONS = 64;
 const LOAD_MILLIS = 20_000;
+/**
+ * Requests each client must at least have made. Over S3 (test/s3/reliability.test.ts) every
+ * request waits on S3 round trips to a gateway sharing the same cores, so fewer fit in the time.
+ */
+const MIN_REQUESTS_PER_CLIENT = processStorageKind() === 's3' ? 5 : 10;
 const KEYS_PER_WORKER = 20;
 const STORES = 4;
 const SEED = 3_2024;
@@ -134,7 +140,7 @@ describe('load', () => {
 
     expect(errors).toEqual([]);
     expect(wrongReads).toEqual([]);
-    expect(all.length).toBeGreaterThan(CONNECTIONS * 10);
+    expect(all.length).toBeGreaterThan(CONNECTIONS * MIN_REQUESTS_PER_CLIENT);
     // 64 keep-alive connections (plus the listening socket) were open at once.
     if (process.platform === 'linux') expect(socketsPeak).toBeGreaterThanOrEqual(CONNECTIONS);
     expect(rssEnd).toBeLessThan(rssStart + MAX_RSS_GROWTH);

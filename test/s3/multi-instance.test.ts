@@ -34,9 +34,10 @@ async function getOrCreate(backend: StorageBackend, name: string): Promise<Store
   }
 }
 
-async function pair(): Promise<[S3Backend, S3Backend]> {
-  const a = await s3.backend();
-  const b = await s3.backend(a.options.prefix);
+/** Two instances over one prefix; without the metadata cache unless asked, so each sees the other's changes at once. */
+async function pair(metadataCacheMillis = 0): Promise<[S3Backend, S3Backend]> {
+  const a = await s3.backend(undefined, { metadataCacheMillis });
+  const b = await s3.backend(a.options.prefix, { metadataCacheMillis });
   return [a, b];
 }
 
@@ -58,6 +59,80 @@ describe('S3 backend: two instances over one bucket', { timeout: 120_000 }, () =
     expect(await b.records(info.id).get('k')).toBeNull();
     expect(await b.catalog.remove(info.id)).toBe(true);
     expect(await a.catalog.get(info.id)).toBeNull();
+  });
+
+  it('counts the size a write adds against the object another instance wrote', async () => {
+    const [a, b] = await pair();
+    const info = storeInfo('sized');
+    await a.catalog.create(info);
+    expect((await a.records(info.id).put('k', body('12345'), 'text/plain')).sizeDelta).toBe(5);
+    // B has never seen the key: a new key under a taken name, and one under another extension.
+    expect((await b.records(info.id).put('k', body('123'), 'text/plain')).sizeDelta).toBe(-2);
+    expect((await a.records(info.id).put('j', body('1234'), 'text/plain')).sizeDelta).toBe(4);
+    expect((await b.records(info.id).put('j', body('{}'), 'application/json')).sizeDelta).toBe(-2);
+    expect((await b.records(info.id).put('new', body('12'), 'text/plain')).sizeDelta).toBe(2);
+    expect((await a.records(info.id).list({ limit: 10 })).items).toEqual([
+      { key: 'j', size: 2 },
+      { key: 'k', size: 3 },
+      { key: 'new', size: 2 },
+    ]);
+    expect((await readRecord(a, info.id, 'j'))).toMatchObject({ contentType: 'application/json' });
+  });
+
+  it('keeps a content type that is no valid header value exactly', async () => {
+    const [a, b] = await pair();
+    const info = storeInfo('typed');
+    await a.catalog.create(info);
+    for (const contentType of ['text/html; charset=ü', 'text/plain; name="漢字"']) {
+      await a.records(info.id).put('k', body('<p>x</p>'), contentType);
+      const read = await readRecord(b, info.id, 'k');
+      expect(read).toMatchObject({ contentType });
+      expect(read!.body.toString()).toBe('<p>x</p>');
+    }
+  });
+
+  it('sees another instance\'s change of a store within the metadata cache bound', async () => {
+    const bound = 1000;
+    const [a, b] = await pair(bound);
+    const info = storeInfo('cached');
+    await a.catalog.create(info);
+    const readAt = Date.now();
+    expect((await b.catalog.get(info.id))?.generalAccess).toBe(info.generalAccess);
+    const changed = { ...(await a.catalog.get(info.id))!, generalAccess: 'ANYONE_WITH_ID_CAN_READ' as const };
+    await a.catalog.save(changed);
+    const early = await b.catalog.get(info.id);
+    // Within the bound B answers from what it read (no S3 request); past it, it reads again.
+    if (Date.now() - readAt < bound) expect(early?.generalAccess).toBe(info.generalAccess);
+    await new Promise((r) => setTimeout(r, Math.max(0, readAt + bound + 20 - Date.now())));
+    expect((await b.catalog.get(info.id))?.generalAccess).toBe('ANYONE_WITH_ID_CAN_READ');
+  });
+
+  it('removes what an instance that had not yet seen a delete wrote into the deleted store', async () => {
+    const bound = 500;
+    const [a, b] = await pair(bound);
+    const info = storeInfo('late');
+    await a.catalog.create(info);
+    await a.records(info.id).put('kept', body('one'), 'text/plain');
+    expect(await b.catalog.get(info.id)).not.toBeNull();
+    expect(await a.catalog.remove(info.id)).toBe(true);
+    // B still holds the store as current: its write lands in the deleted store's folder...
+    const stale = await b.catalog.get(info.id);
+    if (stale) await b.records(info.id).put('stale', body('two'), 'text/plain');
+    // ...and is gone once the bound has passed (A sweeps the folder again; close waits for it).
+    await a.close();
+    const client = s3Client(s3.service);
+    try {
+      const left = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${a.options.prefix}/key_value_stores/late/` }));
+      expect((left.Contents ?? []).map((o) => o.Key)).toEqual([]);
+    } finally {
+      client.destroy();
+    }
+    // Past the bound B sees the delete, and a new store of that name starts empty.
+    await new Promise((r) => setTimeout(r, bound));
+    expect(await b.catalog.get(info.id)).toBeNull();
+    const again = storeInfo('late');
+    await b.catalog.create(again);
+    expect((await b.records(again.id).list({ limit: 10 })).items).toEqual([]);
   });
 
   it('gives one store to concurrent get-or-create of one name on both', async () => {

@@ -54,6 +54,8 @@ export interface TestServer extends RunningServer {
   storageDir: string;
   /** Every stored object with a digest of its body; store metadata by presence only. */
   snapshot(): Promise<Record<string, string>>;
+  /** Options that start another server over this one's storage (a restart). */
+  sameStorage: Partial<StartServerOptions>;
 }
 
 /** A server on 127.0.0.1:0 over a fresh temp dir (or the given one), closed after the test. */
@@ -64,12 +66,12 @@ export async function startTestServer(options: StartServerOptions = {}): Promise
     const storage = await testStorage.fresh();
     const server = await startServer({ ...base, ...options, ...storage.options });
     cleanups.push(() => server.close());
-    return Object.assign(server, { storageDir: '', snapshot: storage.snapshot });
+    return Object.assign(server, { storageDir: '', snapshot: storage.snapshot, sameStorage: storage.options });
   }
   const storageDir = options.storageDir ?? (await tempDir());
   const server = await startServer({ ...base, ...options, storageDir });
   cleanups.push(() => server.close());
-  return Object.assign(server, { storageDir, snapshot: () => snapshot(storageDir) });
+  return Object.assign(server, { storageDir, snapshot: () => snapshot(storageDir), sameStorage: { storageDir } });
 }
 
 export interface RawResponse {

@@ -46,8 +46,10 @@ describe('close()', () => {
     await closing;
     stalled.destroy();
 
-    // The acknowledged write is on disk: a new server over the same folder serves it.
-    const again = await startTestServer({ storageDir: server.storageDir });
+    // The acknowledged writes are stored: a new server over the same folder (or S3 prefix) serves them.
+    const again = await startTestServer(server.sameStorage);
     expect((await raw(again, 'GET', `${kvs}/${id}/records/late`)).text).toBe('helloworld');
+    const bigAgain = await raw(again, 'GET', `${kvs}/${id}/records/big`);
+    expect(bigAgain.body.equals(big)).toBe(true);
   });
 });

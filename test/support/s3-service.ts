@@ -8,8 +8,9 @@ import { CreateBucketCommand, GetObjectCommand, ListMultipartUploadsCommand, Lis
 import { afterAll, beforeAll } from 'vitest';
 
 import { startRgw } from '../../scripts/ceph/rgw.mjs';
-import { S3Backend } from '../../src/storage/s3/index.js';
+import { S3Backend, type S3StorageOptions } from '../../src/storage/s3/index.js';
 import { STORE_METADATA_FILE } from '../../src/storage/s3/layout.js';
+import { useProcessStorage } from '../reliability/support/server-process.js';
 import { useTestStorage } from '../server/helpers.js';
 
 export interface S3Service {
@@ -57,7 +58,7 @@ export interface S3Fixture {
   service: S3Service;
   bucket: string;
   /** A backend over the suite's bucket; a fresh prefix unless one is given. Closed after the file. */
-  backend(prefix?: string): Promise<S3Backend>;
+  backend(prefix?: string, options?: Partial<S3StorageOptions>): Promise<S3Backend>;
 }
 
 /** Starts the service before the file's tests, one bucket for the file, and stops it after. */
@@ -72,7 +73,7 @@ export function useS3(): S3Fixture {
     await Promise.all(backends.map((b) => b.close()));
     await fixture.service?.stop();
   }, 30_000);
-  fixture.backend = async (prefix = `p-${randomBytes(4).toString('hex')}`) => {
+  fixture.backend = async (prefix = `p-${randomBytes(4).toString('hex')}`, options = {}) => {
     const { service, bucket } = fixture;
     const backend = new S3Backend({
       bucket,
@@ -82,6 +83,7 @@ export function useS3(): S3Fixture {
       forcePathStyle: true,
       accessKeyId: service.accessKeyId,
       secretAccessKey: service.secretAccessKey,
+      ...options,
     });
     await backend.open();
     backends.push(backend);
@@ -90,13 +92,39 @@ export function useS3(): S3Fixture {
   return fixture;
 }
 
+/** The S3 prefix spawned servers use for a storage folder name: the same name, the same prefix. */
+export function prefixForStorageDir(storageDir: string): string {
+  return `proc-${createHash('sha256').update(storageDir).digest('hex').slice(0, 16)}`;
+}
+
 /**
  * Runs every `startTestServer` of the calling test file on S3: one service and bucket for the
  * file, a fresh prefix per server. Snapshots list the prefix's objects (with a digest of each
- * body) and its unfinished multipart uploads.
+ * body) and its unfinished multipart uploads. Servers the file spawns as processes
+ * (`spawnServer` of test/reliability) run on S3 too, one prefix per storage folder name.
  */
 export function serveTestServersOverS3(): S3Fixture {
   const fixture = useS3();
+  useProcessStorage({
+    kind: 's3',
+    args: (storageDir) => [
+      '--storage',
+      `s3://${fixture.bucket}/${prefixForStorageDir(storageDir)}`,
+      '--s3-endpoint',
+      fixture.service.endpoint,
+      '--s3-region',
+      fixture.service.region,
+      '--s3-path-style',
+      'true',
+    ],
+    env: () => ({ AWS_ACCESS_KEY_ID: fixture.service.accessKeyId, AWS_SECRET_ACCESS_KEY: fixture.service.secretAccessKey }),
+    objects: async (storageDir, under = '') => {
+      const prefix = prefixForStorageDir(storageDir);
+      const all = await snapshotPrefix(fixture.service, fixture.bucket, prefix, { digestMetadata: true });
+      const base = under ? `${under.replace(/\/+$/, '')}/` : '';
+      return new Map(Object.entries(all).filter(([name]) => name.startsWith(base)).map(([name, digest]) => [name.slice(base.length), digest]));
+    },
+  });
   useTestStorage({
     kind: 's3',
     async fresh() {
@@ -114,7 +142,12 @@ export function serveTestServersOverS3(): S3Fixture {
   return fixture;
 }
 
-async function snapshotPrefix(service: S3Service, bucket: string, prefix: string): Promise<Record<string, string>> {
+async function snapshotPrefix(
+  service: S3Service,
+  bucket: string,
+  prefix: string,
+  options: { digestMetadata?: boolean } = {},
+): Promise<Record<string, string>> {
   const client = s3Client(service);
   const out: Record<string, string> = {};
   try {
@@ -123,7 +156,7 @@ async function snapshotPrefix(service: S3Service, bucket: string, prefix: string
       const page = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${prefix}/`, ContinuationToken: token }));
       for (const object of page.Contents ?? []) {
         const rel = object.Key!.slice(prefix.length + 1);
-        if (rel.endsWith(`/${STORE_METADATA_FILE}`)) {
+        if (rel.endsWith(`/${STORE_METADATA_FILE}`) && !options.digestMetadata) {
           out[rel] = 'present';
           continue;
         }

@@ -11,6 +11,7 @@ import { StorageError } from '../errors.js';
 import { FolderCatalog } from './catalog.js';
 import { isNotFound } from './fs-utils.js';
 import { childPath, STORES_DIR_NAME } from './layout.js';
+import { loadOrCreateSecret } from './signing-secret.js';
 import { watchFolder } from './watch.js';
 
 export interface FolderBackendOptions {
@@ -105,6 +106,12 @@ export class FolderBackend implements StorageBackend {
         return { items, next: page.isTruncated ? items[items.length - 1]!.key : null };
       },
     };
+  }
+
+  /** `{storageDir}/.apify-kv/signing-secret` (see `signing-secret.ts`). */
+  loadOrCreateSecret(): Promise<Buffer> {
+    if (this.options.readOnly) return Promise.reject(new StorageError('read-only', 'This storage was opened read-only.'));
+    return loadOrCreateSecret(this.storageDir);
   }
 }
 

@@ -1,8 +1,10 @@
 /**
  * Store metadata in the bucket. Nothing here that instances must agree on lives only in
  * memory: names are claimed with `If-None-Match: *` and metadata is saved with `If-Match`
- * (a three-way merge on conflict). Memory holds only what never changes (id -> folder) and
- * the last version read of each store, the base of that merge.
+ * (a three-way merge on conflict). Memory holds what never changes (id -> folder), the last
+ * version read of each store (the base of that merge), and for `cacheMillis` after a read that
+ * version as the answer to the next reads: the bound on how stale a store's metadata may look
+ * here after another instance changed it (0 = always read).
  */
 import { StorageError } from '../errors.js';
 import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats, parseStoreInfo, serializeStoreInfo } from '../store-metadata.js';
@@ -18,15 +20,25 @@ import { BoundedMap, mapLimit } from './util.js';
 /** How long a name claim may point to a store not yet written before it counts as abandoned. */
 const CLAIM_GRACE_MILLIS = 30_000;
 const SAVE_ATTEMPTS = 8;
+/** A deleted store's folder is looked at again this long after the cache bound (see `remove`). */
+const LATE_SWEEP_MARGIN_MILLIS = 250;
 
 export class S3StoreCatalog implements StoreCatalog {
   private readonly folders = new BoundedMap<string, string>(100_000);
   /** The version of each store last handed out or saved here: the base of the merge on save. */
   private readonly bases = new BoundedMap<string, StoreInfo>(10_000);
+  /** Metadata read (or written) here, with when: answers reads for `cacheMillis`. */
+  private readonly recent = new BoundedMap<string, { info: StoreInfo; at: number }>(10_000);
+  /** Reads of a store's metadata under way, so concurrent requests share one GET. */
+  private readonly reading = new Map<string, Promise<StoreInfo | null>>();
+  private readonly lateSweeps = new Set<Promise<void>>();
+  /** Counts metadata writes made here: a read that overlapped one is not remembered (it may be older). */
+  private writes = 0;
 
   constructor(
     private readonly bucket: Bucket,
     private readonly layout: S3Layout,
+    private readonly cacheMillis = 0,
   ) {}
 
   async *list(): AsyncIterable<StoreInfo> {
@@ -35,7 +47,11 @@ export class S3StoreCatalog implements StoreCatalog {
       const page = await this.bucket.list({ prefix: this.layout.storesPrefix, delimiter: '/', token });
       const folders = (page.CommonPrefixes ?? []).map((p) => this.layout.folderOf(p.Prefix ?? '')).filter((f): f is string => f !== null);
       const infos = await mapLimit(folders, 16, (folder) => this.readFolder(folder));
-      for (const info of infos) if (info) yield this.handOut(info);
+      for (const info of infos) {
+        if (!info) continue;
+        this.remember(info);
+        yield this.handOut(info);
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
@@ -43,8 +59,30 @@ export class S3StoreCatalog implements StoreCatalog {
   async get(id: string): Promise<StoreInfo | null> {
     const folder = await this.folderOf(id);
     if (!folder) return null;
-    const info = await this.readFolder(folder);
-    return info && info.id === id ? this.handOut(info) : null;
+    const recent = this.recent.get(id);
+    if (recent && Date.now() - recent.at < this.cacheMillis) return this.handOut(recent.info);
+    let read = this.reading.get(id);
+    if (!read) {
+      const writesBefore = this.writes;
+      read = this.readFolder(folder).then((info) => {
+        if (this.writes !== writesBefore) return info && info.id === id ? info : null;
+        if (!info || info.id !== id) {
+          this.recent.delete(id);
+          return null;
+        }
+        this.remember(info);
+        return info;
+      });
+      this.reading.set(id, read);
+      const done = () => this.reading.delete(id);
+      read.then(done, done);
+    }
+    const info = await read;
+    return info && this.handOut(info);
+  }
+
+  private remember(info: StoreInfo): void {
+    if (this.cacheMillis > 0) this.recent.set(info.id, { info: cloneStoreInfo(info), at: Date.now() });
   }
 
   /** A copy for the caller; remembered as the base its next save is merged against. */
@@ -92,8 +130,10 @@ export class S3StoreCatalog implements StoreCatalog {
       }
       if (etag === null) throw new StorageError('invalid-input', `A store with id ${info.id} already exists.`);
       await this.bucket.put(this.layout.idIndex(info.id), folder, { contentType: 'text/plain' });
+      this.writes++;
       this.folders.set(info.id, folder);
       this.bases.set(info.id, cloneStoreInfo(info));
+      this.remember(info);
     } catch (error) {
       if (info.name !== null) await this.releaseName(info.name, info.id).catch(() => {});
       throw error;
@@ -109,6 +149,7 @@ export class S3StoreCatalog implements StoreCatalog {
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
       const current = await this.readFolderWithEtag(folder);
       if (!current || current.info.id !== info.id) {
+        this.recent.delete(info.id); // deleted through another instance
         throw new StorageError('store-not-found', `Store ${info.id} was not found.`);
       }
       const merged = base ? merge(base, info, current.info) : cloneStoreInfo(info);
@@ -117,7 +158,9 @@ export class S3StoreCatalog implements StoreCatalog {
         ifMatch: current.etag,
       });
       if (etag !== null) {
+        this.writes++;
         this.bases.set(info.id, cloneStoreInfo(info));
+        this.remember(merged);
         if (renamed && base?.name) await this.releaseName(base.name, info.id);
         return;
       }
@@ -131,21 +174,52 @@ export class S3StoreCatalog implements StoreCatalog {
     const info = await this.readFolder(folder);
     if (!info || info.id !== id) return false;
     // Records first, while the name stays claimed, so no new store takes the folder meanwhile.
+    this.writes++;
+    const metadataKey = this.layout.storeMetadata(folder);
+    await this.deleteRecordObjects(folder);
+    await this.bucket.delete(metadataKey);
+    await this.bucket.delete(this.layout.idIndex(id));
+    if (info.name) await this.releaseName(info.name, id);
+    this.writes++;
+    this.bases.delete(id);
+    this.recent.delete(id);
+    this.folders.delete(id);
+    if (this.cacheMillis > 0) this.sweepLater(folder);
+    return true;
+  }
+
+  /** Deletes a folder's objects but its metadata; with `guard`, none when the folder holds a store (metadata) again. */
+  private async deleteRecordObjects(folder: string, guard = false): Promise<void> {
     const prefix = this.layout.folderPrefix(folder);
     const metadataKey = this.layout.storeMetadata(folder);
     let token: string | undefined;
     do {
       const page = await this.bucket.list({ prefix, token });
       const keys = (page.Contents ?? []).map((o) => o.Key!).filter((k) => k !== metadataKey);
+      // A store made in this folder since writes its metadata before any record: when there
+      // is none after the listing, everything listed is left over.
+      if (guard && (await this.bucket.head(metadataKey))) return;
       await mapLimit(keys, 16, (k) => this.bucket.delete(k));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
-    await this.bucket.delete(metadataKey);
-    await this.bucket.delete(this.layout.idIndex(id));
-    if (info.name) await this.releaseName(info.name, id);
-    this.bases.delete(id);
-    this.folders.delete(id);
-    return true;
+  }
+
+  /**
+   * Another instance may still hold the deleted store as current for up to `cacheMillis` and
+   * write a record into its folder: once that bound has passed, such leftovers are removed,
+   * unless a new store took the folder meanwhile. `close()` waits for these.
+   */
+  private sweepLater(folder: string): void {
+    const sweep = new Promise<void>((resolve) => setTimeout(resolve, this.cacheMillis + LATE_SWEEP_MARGIN_MILLIS))
+      .then(() => this.deleteRecordObjects(folder, true))
+      .catch(() => {});
+    this.lateSweeps.add(sweep);
+    void sweep.then(() => this.lateSweeps.delete(sweep));
+  }
+
+  /** Waits for the late sweeps of deleted stores (see `sweepLater`). */
+  async settle(): Promise<void> {
+    while (this.lateSweeps.size > 0) await Promise.all([...this.lateSweeps]);
   }
 
   /** The folder of a store id (fixed for its life), or `null` when unknown. */

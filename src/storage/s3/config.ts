@@ -17,7 +17,16 @@ export interface S3StorageOptions {
   sessionToken?: string;
   /** Longest life of a direct-upload URL, in seconds. Default 900. */
   uploadUrlMaxSeconds?: number;
+  /**
+   * How long a store's metadata read from the bucket is used before it is read again
+   * (`APIFY_KV_S3_METADATA_CACHE_MILLIS`). Default 1000; 0 reads it on every request. Within
+   * it, a store deleted, renamed or given other access on another instance may still look as
+   * before here.
+   */
+  metadataCacheMillis?: number;
 }
+
+export const DEFAULT_METADATA_CACHE_MILLIS = 1000;
 
 export const S3_URL_SCHEME = 's3://';
 
@@ -45,7 +54,8 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
  * Options for `s3://BUCKET/PREFIX` with the rest taken from `overrides`, else the environment:
  * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION,
  * AWS_S3_FORCE_PATH_STYLE (true when an endpoint is set, unless `false`),
- * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN.
+ * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and
+ * APIFY_KV_S3_METADATA_CACHE_MILLIS.
  */
 export function s3OptionsFromUrl(
   url: string,
@@ -67,5 +77,15 @@ export function s3OptionsFromUrl(
     secretAccessKey: overrides.secretAccessKey ?? env.AWS_SECRET_ACCESS_KEY,
     sessionToken: overrides.sessionToken ?? env.AWS_SESSION_TOKEN,
     uploadUrlMaxSeconds: overrides.uploadUrlMaxSeconds,
+    metadataCacheMillis: overrides.metadataCacheMillis ?? cacheMillisFromEnv(env.APIFY_KV_S3_METADATA_CACHE_MILLIS),
   };
+}
+
+function cacheMillisFromEnv(value: string | undefined): number | undefined {
+  if (value === undefined || value === '') return undefined;
+  const millis = Number(value);
+  if (!Number.isSafeInteger(millis) || millis < 0) {
+    throw new Error(`APIFY_KV_S3_METADATA_CACHE_MILLIS must be a whole number of milliseconds (got ${JSON.stringify(value)}).`);
+  }
+  return millis;
 }

@@ -6,11 +6,13 @@
  *   PREFIX/key_value_stores/{folder}/{KEY}.{EXT}         record body; Content-Type on the object
  *   PREFIX/.apify-kv/stores/{id}                         the store's folder name (never changes)
  *   PREFIX/.apify-kv/names/{name}                        name claim: the id of the store with that name
+ *   PREFIX/.apify-kv/signing-secret                      the servers' signing secret (64 hex digits)
  *
  * A store's folder is its name when it was created named (and that folder was free), else its
  * id; a rename moves the name claim, not the records.
  */
 import { dataExtensionFor, parseFileName, RECORD_METADATA_SUFFIX, STORE_METADATA_FILE, STORES_DIR_NAME } from '../fs/layout.js';
+import { SECRET_DIR_NAME, SECRET_FILE_NAME } from '../signing-secret.js';
 import { isValidKey } from '../validation.js';
 
 export { STORE_METADATA_FILE };
@@ -22,7 +24,7 @@ export class S3Layout {
   constructor(prefix: string) {
     const root = prefix ? `${prefix}/` : '';
     this.storesPrefix = `${root}${STORES_DIR_NAME}/`;
-    this.internal = `${root}.apify-kv/`;
+    this.internal = `${root}${SECRET_DIR_NAME}/`;
   }
 
   folderPrefix(folder: string): string {
@@ -39,6 +41,11 @@ export class S3Layout {
 
   nameClaim(name: string): string {
     return `${this.internal}names/${name}`;
+  }
+
+  /** Beside the stores, never inside one: no store folder starts with a dot. */
+  signingSecret(): string {
+    return `${this.internal}${SECRET_FILE_NAME}`;
   }
 
   recordObject(folder: string, key: string, ext: string): string {

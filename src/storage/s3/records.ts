@@ -68,9 +68,29 @@ export class S3RecordStore implements RecordStore {
     const ext = extensionForContentType(contentType);
     const name = this.layout.recordObject(this.folder, key, ext);
     const hint = this.hints.get(this.hintKey(key));
-    const others = hint && hint.ext === ext ? [] : await this.variants(key);
-    const oldSize = hint && hint.ext === ext ? hint.size : (newestOf(others)?.size ?? 0);
-    const etag = await this.bucket.put(name, bytes, { contentType });
+    const type = objectContentType(contentType);
+    let others: Variant[] = [];
+    let oldSize: number;
+    let etag: string | null;
+    if (hint && hint.ext === ext) {
+      oldSize = hint.size;
+      etag = await this.bucket.put(name, bytes, type);
+    } else {
+      // A key not known here: its objects are listed while it is written, as a new object
+      // (`If-None-Match: *`), so a key new under this name costs no extra round trip. Then every
+      // listed object of that name is ours; when one was there already, it is replaced plainly.
+      const listing = this.variants(key);
+      listing.catch(() => {});
+      const created = await this.bucket.put(name, bytes, { ...type, ifNoneMatch: '*' });
+      others = await listing;
+      if (created !== null) {
+        others = others.filter((v) => v.name !== name);
+        etag = created;
+      } else {
+        etag = await this.bucket.put(name, bytes, type);
+      }
+      oldSize = newestOf(others)?.size ?? 0;
+    }
     // Only after the new body is in place: an older object of the key under another extension.
     for (const variant of others) if (variant.name !== name) await this.bucket.delete(variant.name);
     this.hints.set(this.hintKey(key), { ext: name.slice(name.lastIndexOf('.') + 1), size: bytes.byteLength });
@@ -103,7 +123,7 @@ export class S3RecordStore implements RecordStore {
     next: string | null;
   }> {
     const { prefix = '', after, limit } = options;
-    const found = new Map<string, { size: number; modified: number }>();
+    const found = new Map<string, { size: number; modified: number; ext: string | null; variants: number }>();
     let token: string | undefined;
     let lastName = '';
     let exhausted = false;
@@ -116,7 +136,9 @@ export class S3RecordStore implements RecordStore {
         if (!parsed || !parsed.key.startsWith(prefix) || (after !== undefined && parsed.key <= after)) continue;
         const modified = object.LastModified?.getTime() ?? 0;
         const seen = found.get(parsed.key);
-        if (!seen || modified >= seen.modified) found.set(parsed.key, { size: object.Size ?? 0, modified });
+        const variants = (seen?.variants ?? 0) + 1;
+        if (!seen || modified >= seen.modified) found.set(parsed.key, { size: object.Size ?? 0, modified, ext: parsed.ext, variants });
+        else seen.variants = variants;
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
       if (!token) {
@@ -128,6 +150,12 @@ export class S3RecordStore implements RecordStore {
     const keys = sortedKeys(found);
     const page = keys.slice(0, limit);
     const more = keys.length > limit || !exhausted;
+    // What was listed saves the LIST a later read or write of these keys would make (a key
+    // listing then reading each record, as a pull does, costs one GET per record).
+    for (const key of page) {
+      const { ext, size, variants } = found.get(key)!;
+      if (ext && variants === 1) this.hints.set(this.hintKey(key), { ext, size });
+    }
     return {
       items: page.map((key) => ({ key, size: found.get(key)!.size })),
       next: more && page.length > 0 ? page[page.length - 1]! : null,
@@ -195,7 +223,7 @@ export class S3RecordStore implements RecordStore {
     const etag = res.ETag ?? '';
     const info: RecordInfo = {
       key,
-      contentType: res.ContentType || contentTypeForExtension(ext),
+      contentType: recordContentType(res.ContentType, res.Metadata) ?? contentTypeForExtension(ext),
       size,
       etag,
       modifiedAt: res.LastModified ?? new Date(),
@@ -238,6 +266,33 @@ export class S3RecordStore implements RecordStore {
       },
     };
   }
+}
+
+/** Object metadata holding a content type that is no valid header value, percent-encoded. */
+const CONTENT_TYPE_META = 'apify-kv-content-type';
+const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
+
+/**
+ * The object's Content-Type for a record's content type. S3 sends it as a header, which takes
+ * printable ASCII only; any other (`text/html; charset=ü`) is kept exactly, percent-encoded in
+ * the object's metadata, with a generic Content-Type on the object.
+ */
+function objectContentType(contentType: string): { contentType: string; metadata?: Record<string, string> } {
+  if (HEADER_SAFE.test(contentType)) return { contentType };
+  return { contentType: 'application/octet-stream', metadata: { [CONTENT_TYPE_META]: encodeURIComponent(contentType) } };
+}
+
+/** The record's content type from an object's Content-Type and metadata (see `objectContentType`). */
+function recordContentType(header: string | undefined, metadata: Record<string, string> | undefined): string | undefined {
+  const encoded = metadata?.[CONTENT_TYPE_META];
+  if (encoded !== undefined) {
+    try {
+      return decodeURIComponent(encoded);
+    } catch {
+      // Not ours: the header then.
+    }
+  }
+  return header || undefined;
 }
 
 function newestOf(variants: Variant[]): Variant | undefined {

@@ -7,10 +7,11 @@
 import type { RecordStore, StorageBackend } from '../backend.js';
 import { StorageError } from '../errors.js';
 import { S3StoreCatalog } from './catalog.js';
-import type { S3StorageOptions } from './config.js';
+import { DEFAULT_METADATA_CACHE_MILLIS, type S3StorageOptions } from './config.js';
 import { S3Layout } from './layout.js';
 import { S3RecordStore, type KeyHints } from './records.js';
 import { Bucket } from './s3-client.js';
+import { loadOrCreateS3Secret } from './signing-secret.js';
 import { BoundedMap } from './util.js';
 
 const DEFAULT_UPLOAD_URL_SECONDS = 900;
@@ -26,7 +27,7 @@ export class S3Backend implements StorageBackend {
     this.options = options;
     this.bucket = new Bucket(options, options.bucket);
     this.layout = new S3Layout(options.prefix);
-    this.catalog = new S3StoreCatalog(this.bucket, this.layout);
+    this.catalog = new S3StoreCatalog(this.bucket, this.layout, options.metadataCacheMillis ?? DEFAULT_METADATA_CACHE_MILLIS);
   }
 
   async open(): Promise<void> {
@@ -36,11 +37,17 @@ export class S3Backend implements StorageBackend {
   }
 
   async close(): Promise<void> {
+    await this.catalog.settle();
     this.bucket.destroy();
   }
 
   records(storeId: string): RecordStore {
     return new LazyRecordStore(() => this.recordStore(storeId));
+  }
+
+  /** `PREFIX/.apify-kv/signing-secret`, shared by every server over this prefix. */
+  loadOrCreateSecret(): Promise<Buffer> {
+    return loadOrCreateS3Secret(this.bucket, this.layout.signingSecret());
   }
 
   /**

@@ -131,7 +131,7 @@ export class Bucket {
   async put(
     key: string,
     body: Uint8Array | string,
-    options: { contentType?: string; ifNoneMatch?: '*'; ifMatch?: string } = {},
+    options: { contentType?: string; metadata?: Record<string, string>; ifNoneMatch?: '*'; ifMatch?: string } = {},
   ): Promise<string | null> {
     const { sdk, s3 } = await this.ready();
     const send = (ifMatch?: string) =>
@@ -142,6 +142,7 @@ export class Bucket {
           Body: body,
           ContentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
           ContentType: options.contentType,
+          Metadata: options.metadata,
           IfNoneMatch: options.ifNoneMatch,
           IfMatch: ifMatch,
         }),

@@ -67,17 +67,52 @@ export interface ServerProcess {
 }
 
 export interface ServerProcessOptions {
+  /** The storage folder; under `useProcessStorage`, the name of the storage (same name, same storage). */
   storageDir: string;
   consistencyLagMillis?: number;
   maxPayloadBytes?: number;
 }
 
+/**
+ * Where spawned servers keep their stores, when not in their `storageDir` folder: the S3 suites
+ * (test/s3/) switch a test file's servers to a prefix of a bucket, one prefix per `storageDir`.
+ */
+export interface ProcessStorage {
+  kind: 's3';
+  /** Command-line arguments selecting the storage named `storageDir`. */
+  args(storageDir: string): string[];
+  /** Variables the server process needs for it (credentials). */
+  env(): Record<string, string>;
+  /** Every object of the storage named `storageDir` under `under` (relative names), with a digest of its body. */
+  objects(storageDir: string, under?: string): Promise<Map<string, string>>;
+}
+
+let processStorage: ProcessStorage | undefined;
+
+/** Makes every later `spawnServer` of this test file run over the given storage. */
+export function useProcessStorage(storage: ProcessStorage): void {
+  processStorage = storage;
+}
+
+/** The storage that spawned servers of this test file run on. */
+export function processStorageKind(): 'folder' | 's3' {
+  return processStorage?.kind ?? 'folder';
+}
+
+/** The S3 equivalent of reading a storage folder: objects of that storage under `under`. */
+export function storedObjects(storageDir: string, under = ''): Promise<Map<string, string>> {
+  if (!processStorage) throw new Error('storedObjects is for servers over S3; read the folder itself on folder storage.');
+  return processStorage.objects(storageDir, under);
+}
+
 /** Starts the server on 127.0.0.1, port 0, and waits for its "Listening on" line. */
 export async function spawnServer(launcher: string, options: ServerProcessOptions): Promise<ServerProcess> {
-  const args = [launcher, '--host', '127.0.0.1', '--port', '0', '--storage-dir', options.storageDir];
+  const storageArgs = processStorage ? processStorage.args(options.storageDir) : ['--storage-dir', options.storageDir];
+  const args = [launcher, '--host', '127.0.0.1', '--port', '0', ...storageArgs];
   if (options.consistencyLagMillis !== undefined) args.push('--consistency-lag-ms', String(options.consistencyLagMillis));
   if (options.maxPayloadBytes !== undefined) args.push('--max-payload-bytes', String(options.maxPayloadBytes));
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const env = processStorage ? { ...process.env, ...processStorage.env() } : process.env;
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d) => (out += d));
