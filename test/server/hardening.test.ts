@@ -4,7 +4,7 @@ import path from 'node:path';
 import zlib from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { FileStorage } from '../../src/storage/index.js';
-import { secretFilePath } from '../../src/server/secret-file.js';
+import { secretFilePath } from '../../src/storage/fs/signing-secret.js';
 import { createStore, expectError, kvs, putRecord, raw, startTestServer, tempDir } from './helpers.js';
 
 const pathOf = (url: string) => {
