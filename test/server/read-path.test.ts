@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import fs, { promises as fsp, type Stats } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RecordFileCache, CHANGED_SINCE, RACY_MILLIS } from '../../src/storage/fs/record-cache.js';
+import { usesSyncLstat } from '../../src/storage/fs/record-reader.js';
 import { createStore, kvs, putRecord, raw, startTestServer, type TestServer } from './helpers.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -46,6 +48,58 @@ describe('reading records another process writes', () => {
     // The old ETag no longer matches.
     expect((await raw(server, 'GET', url, { headers: { 'If-None-Match': etag } })).status).toBe(200);
     expect((await raw(server, 'GET', url, { headers: { 'If-None-Match': get.headers.etag as string } })).status).toBe(304);
+  });
+
+  it('HEAD answers from what is known after one look at the file, and sees every foreign change at once', async () => {
+    const server = await startTestServer();
+    const { file, url, etag } = await settledRecord(server, '{"v":"aaaa"}');
+    const md5 = (text: string) => `"${createHash('md5').update(text).digest('hex')}"`;
+    const calls = (spy: { mock: { calls: unknown[][] } }) => spy.mock.calls.filter((c) => c[0] === file).length;
+    const opens = vi.spyOn(fs, 'open');
+    const pooled = vi.spyOn(fs, 'lstat');
+    const direct = vi.spyOn(fs, 'lstatSync');
+    let head = await raw(server, 'HEAD', url);
+    expect(head.status).toBe(200);
+    expect(head.headers.etag).toBe(etag);
+    expect(head.headers['content-length']).toBe('12');
+    expect(head.headers['content-type']).toBe('application/json');
+    // Known file: one synchronous lstat, nothing opened, nothing sent to the thread pool.
+    expect(usesSyncLstat()).toBe(true);
+    expect(calls(direct)).toBe(1);
+    expect(calls(pooled)).toBe(0);
+    expect(opens).not.toHaveBeenCalled();
+
+    // Rewritten in place, same size (as Crawlee writes).
+    await fsp.writeFile(file, '{"v":"bbbb"}');
+    head = await raw(server, 'HEAD', url);
+    expect(head.headers.etag).toBe(md5('{"v":"bbbb"}'));
+    expect(head.headers['content-length']).toBe('12');
+    // Grown.
+    await fsp.writeFile(file, '{"v":"a longer one"}');
+    head = await raw(server, 'HEAD', url);
+    expect(head.headers.etag).toBe(md5('{"v":"a longer one"}'));
+    expect(head.headers['content-length']).toBe(String('{"v":"a longer one"}'.length));
+    // Replaced by another file (a new inode).
+    await fsp.writeFile(`${file}.tmp`, '{"v":"cccc"}');
+    await fsp.rename(`${file}.tmp`, file);
+    head = await raw(server, 'HEAD', url);
+    expect(head.headers.etag).toBe(md5('{"v":"cccc"}'));
+    // Removed.
+    await fsp.rm(file);
+    expect((await raw(server, 'HEAD', url)).status).toBe(404);
+    expect((await raw(server, 'GET', url)).status).toBe(404);
+  });
+
+  it('HEAD right after a write through the API answers for the new body', async () => {
+    const server = await startTestServer();
+    const { id, url } = await settledRecord(server, '{"v":1}');
+    for (const body of ['{"v":2}', '{"v":"three"}', '{"v":4}']) {
+      const put = await putRecord(server, id, 'k', body, 'application/json');
+      const head = await raw(server, 'HEAD', url);
+      expect(head.headers.etag).toBe(put.headers.etag);
+      expect(head.headers['content-length']).toBe(String(body.length));
+      expect((await raw(server, 'GET', url)).text).toBe(body);
+    }
   });
 
   it('sees a new size, a replaced file and a removed file on the next read', async () => {
