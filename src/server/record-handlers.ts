@@ -14,10 +14,11 @@ import {
   recordNotFound,
   storeNotFound,
 } from './errors.js';
-import { cannotRespond, sendData, sendJson, sendJsonText, sendNoContent } from './responses.js';
+import { cannotRespond, sendData, sendJson, sendJsonBytes, sendNoContent } from './responses.js';
 import { queryValue } from './routes.js';
 import { assertValidKey, assertValidStoreRef, parseBoolean, parseLimit } from './validation.js';
-import { keyItemsJson, recordUrl } from './views.js';
+import { KeysPageCache } from './keys-page.js';
+import { recordUrl } from './views.js';
 import { sendRecordsZip } from './zip.js';
 
 const MAX_CONTENT_TYPE_LENGTH = 1000;
@@ -37,16 +38,17 @@ export async function listKeys(ctx: AppContext, state: RequestState, ref: string
   const store = await resolveStore(ctx, state, ref, 'read', contentSigned(ctx, state));
   const page = await ctx.storage.listKeys(store.id, { exclusiveStartKey, limit, prefix });
   const view = viewContext(ctx, state, canWrite(state.principal, store));
-  // Built as text from per-key fragments (the page is the largest JSON answer on the hot path).
-  const rest = JSON.stringify({
-    count: page.count,
-    limit: page.limit,
-    exclusiveStartKey: page.exclusiveStartKey,
-    isTruncated: page.isTruncated,
-    nextExclusiveStartKey: page.nextExclusiveStartKey,
-  });
-  const text = `{"data":{"items":${keyItemsJson(store.id, page.items, view)},${rest.slice(1)}}`;
-  sendJsonText(state.res, 200, text, ctx.origins.headerPairs(state.req));
+  const body = keysPageCache(ctx).body(store.id, page, view, `${exclusiveStartKey ?? ''}\n${prefix ?? ''}\n${limit ?? ''}`);
+  sendJsonBytes(state.res, 200, body, ctx.origins.headerPairs(state.req));
+}
+
+const keysPages = new WeakMap<AppContext, KeysPageCache>();
+
+/** One cache of keys pages per server (their signatures are the server's). */
+function keysPageCache(ctx: AppContext): KeysPageCache {
+  let cache = keysPages.get(ctx);
+  if (!cache) keysPages.set(ctx, (cache = new KeysPageCache()));
+  return cache;
 }
 
 export async function downloadRecords(ctx: AppContext, state: RequestState, ref: string | undefined): Promise<void> {

@@ -25,12 +25,11 @@ export function sendJson(
 }
 
 /**
- * Sends JSON already turned into text, with all headers in one `writeHead` call: `pairs` are
- * extra name/value pairs (the CORS ones), and the body goes out as one Buffer.
+ * Sends JSON already encoded, with all headers in one `writeHead` call: `pairs` are extra
+ * name/value pairs (the CORS ones).
  */
-export function sendJsonText(res: ServerResponse, status: number, text: string, pairs: readonly string[]): void {
+export function sendJsonBytes(res: ServerResponse, status: number, body: Buffer, pairs: readonly string[]): void {
   if (cannotRespond(res)) return;
-  const body = Buffer.from(text);
   res.writeHead(status, [...pairs, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(body.length)]);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }

@@ -185,3 +185,74 @@ describe('RecordFileCache', () => {
     expect(cache.size).toBeLessThanOrEqual(10_000);
   });
 });
+
+describe('keys pages answered from memory', () => {
+  const keysOf = (res: { json: any }) => res.json.data.items.map((i: { key: string; size: number }) => `${i.key}:${i.size}`);
+
+  it('answer the same page with the same bytes, and never a page the store has since changed', async () => {
+    const server = await startTestServer();
+    const id = await createStore(server, 'listed');
+    for (const k of ['a', 'b', 'c']) await putRecord(server, id, k, 'xx');
+    const url = `${kvs}/${id}/keys`;
+    const first = await raw(server, 'GET', url);
+    expect(keysOf(first)).toEqual(['a:2', 'b:2', 'c:2']);
+    expect((await raw(server, 'GET', url)).body.equals(first.body)).toBe(true);
+
+    await putRecord(server, id, 'bb', 'yyy');
+    expect(keysOf(await raw(server, 'GET', url))).toEqual(['a:2', 'b:2', 'bb:3', 'c:2']);
+    await putRecord(server, id, 'a', 'longer');
+    expect(keysOf(await raw(server, 'GET', url))).toEqual(['a:6', 'b:2', 'bb:3', 'c:2']);
+    await raw(server, 'DELETE', `${url.replace('/keys', '')}/records/b`);
+    let page = await raw(server, 'GET', url);
+    expect(keysOf(page)).toEqual(['a:6', 'bb:3', 'c:2']);
+    expect(page.json.data.count).toBe(3);
+
+    // Pages asked for in turn, each right; a page that became truncated says so.
+    const limited = `${url}?limit=2`;
+    page = await raw(server, 'GET', limited);
+    expect(page.json.data).toMatchObject({ count: 2, isTruncated: true, nextExclusiveStartKey: 'bb' });
+    const next = await raw(server, 'GET', `${limited}&exclusiveStartKey=bb`);
+    expect(keysOf(next)).toEqual(['c:2']);
+    expect(next.json.data).toMatchObject({ isTruncated: false, nextExclusiveStartKey: null });
+    await putRecord(server, id, 'd', 'z');
+    expect((await raw(server, 'GET', `${limited}&exclusiveStartKey=bb`)).json.data).toMatchObject({
+      count: 2,
+      isTruncated: false,
+      items: [{ key: 'c' }, { key: 'd' }],
+    });
+    expect(keysOf(await raw(server, 'GET', `${url}?prefix=b`))).toEqual(['bb:3']);
+    expect(keysOf(await raw(server, 'GET', `${url}?prefix=c`))).toEqual(['c:2']);
+  });
+
+  it('a record another process adds to the folder shows in the next page once the store has seen it', async () => {
+    const server = await startTestServer();
+    const id = await createStore(server, 'foreign');
+    await putRecord(server, id, 'a', 'xx');
+    const url = `${kvs}/${id}/keys`;
+    expect(keysOf(await raw(server, 'GET', url))).toEqual(['a:2']);
+    await fsp.writeFile(path.join(server.storageDir, 'key_value_stores', 'foreign', 'b.txt'), 'hello');
+    // The store learns of the file from a folder watch; its GET adopts it at once.
+    expect((await raw(server, 'GET', `${kvs}/${id}/records/b`)).text).toBe('hello');
+    expect(keysOf(await raw(server, 'GET', url))).toEqual(['a:2', 'b:5']);
+  });
+
+  it('keep URLs per host name and per caller (signed for the owner, plain for others)', async () => {
+    const token = 'owner-token-0123456789';
+    const server = await startTestServer({ token });
+    const auth = { Authorization: `Bearer ${token}` };
+    const id = await createStore(server, 'public', token);
+    await putRecord(server, id, 'k', 'v', 'text/plain', token);
+    const update = await raw(server, 'PUT', `${kvs}/${id}`, { headers: auth, body: JSON.stringify({ generalAccess: 'ANYONE_WITH_ID_CAN_READ' }) });
+    expect(update.status).toBe(200);
+    const url = `${kvs}/${id}/keys`;
+    const urlOf = (res: { json: any }) => res.json.data.items[0].recordPublicUrl as string;
+
+    const owner = urlOf(await raw(server, 'GET', url, { headers: auth }));
+    expect(owner).toMatch(new RegExp(`^http://127\\.0\\.0\\.1:${server.port}/v2/key-value-stores/${id}/records/k\\?signature=\\w+$`));
+    const anonymous = urlOf(await raw(server, 'GET', url));
+    expect(anonymous).toBe(`http://127.0.0.1:${server.port}/v2/key-value-stores/${id}/records/k`);
+    const otherHost = urlOf(await raw(server, 'GET', url, { headers: { ...auth, Host: `localhost:${server.port}` } }));
+    expect(otherHost.startsWith(`http://localhost:${server.port}/`)).toBe(true);
+    expect(urlOf(await raw(server, 'GET', url, { headers: auth }))).toBe(owner);
+  });
+});
