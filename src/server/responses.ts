@@ -34,6 +34,13 @@ export function sendJsonBytes(res: ServerResponse, status: number, body: Buffer,
   res.end(res.req?.method === 'HEAD' ? undefined : body);
 }
 
+/** The same for JSON as text (small bodies: the socket encodes a string straight into its buffer). */
+export function sendJsonText(res: ServerResponse, status: number, text: string, pairs: readonly string[]): void {
+  if (cannotRespond(res)) return;
+  res.writeHead(status, [...pairs, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(text))]);
+  res.end(res.req?.method === 'HEAD' ? undefined : text);
+}
+
 export function sendData(res: ServerResponse, status: number, data: unknown, headers: Record<string, string> = {}): void {
   sendJson(res, status, { data }, headers);
 }
