@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import fs, { promises as fsp, type Stats } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RecordFileCache, CHANGED_SINCE, RACY_MILLIS } from '../../src/storage/fs/record-cache.js';
@@ -145,6 +146,57 @@ describe('reading records another process writes', () => {
     await fsp.writeFile(file, other);
     res = await raw(server, 'GET', `${kvs}/${id}/records/blob`);
     expect(res.body.equals(other)).toBe(true);
+  });
+});
+
+describe('large records', () => {
+  it('are read from disk only as fast as the client takes them', async () => {
+    const server = await startTestServer();
+    const id = await createStore(server, 'huge');
+    const size = 48 * 1024 * 1024;
+    const body = Buffer.alloc(size);
+    for (let i = 0; i < size; i += 4096) body.writeUInt32BE(i, i);
+    await fsp.writeFile(path.join(server.storageDir, 'key_value_stores', 'huge', 'blob.bin'), body);
+    let readBytes = 0;
+    // Count what the server reads from the file, through the real fs.read.
+    const realRead = fs.read;
+    vi.spyOn(fs, 'read').mockImplementation(((...args: unknown[]) => {
+      readBytes += args[3] as number;
+      return (realRead as (...a: unknown[]) => void)(...args);
+    }) as never);
+
+    const received: Buffer[] = [];
+    let receivedBytes = 0;
+    const done = new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: server.port, path: `${kvs}/${id}/records/blob`, agent: false }, (res) => {
+        expect(res.statusCode).toBe(200);
+        expect(res.headers['content-length']).toBe(String(size));
+        res.once('data', async (chunk: Buffer) => {
+          received.push(chunk);
+          receivedBytes += chunk.length;
+          res.pause();
+          // The client stops reading: the server's reads stop well short of the record.
+          let last = -1;
+          for (let waited = 0; waited < 5000 && readBytes !== last; waited += 300) {
+            last = readBytes;
+            await sleep(300);
+          }
+          expect(readBytes).toBeLessThan(size / 3);
+          res.on('data', (c: Buffer) => {
+            received.push(c);
+            receivedBytes += c.length;
+          });
+          res.on('end', resolve);
+          res.resume();
+        });
+        res.on('error', reject);
+      });
+      req.on('error', reject);
+    });
+    await done;
+    expect(receivedBytes).toBe(size);
+    expect(Buffer.concat(received).equals(body)).toBe(true);
+    expect(readBytes).toBeGreaterThanOrEqual(size);
   });
 });
 
