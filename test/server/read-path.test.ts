@@ -198,6 +198,39 @@ describe('large records', () => {
     expect(Buffer.concat(received).equals(body)).toBe(true);
     expect(readBytes).toBeGreaterThanOrEqual(size);
   });
+  it('a client that goes away mid-record closes the file, and the record serves on', async () => {
+    const server = await startTestServer();
+    const id = await createStore(server, 'gone');
+    const body = Buffer.alloc(16 * 1024 * 1024, 3);
+    const file = path.join(server.storageDir, 'key_value_stores', 'gone', 'blob.bin');
+    await fsp.writeFile(file, body);
+    const realOpen = fs.open;
+    const fds: number[] = [];
+    vi.spyOn(fs, 'open').mockImplementation(((...args: unknown[]) => {
+      const callback = args[args.length - 1] as (error: Error | null, fd: number) => void;
+      const rest = args.slice(0, -1);
+      return (realOpen as (...a: unknown[]) => void)(...rest, (error: Error | null, fd: number) => {
+        if (!error && rest[0] === file) fds.push(fd);
+        callback(error, fd);
+      });
+    }) as never);
+    const closes = vi.spyOn(fs, 'close');
+    await new Promise<void>((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: server.port, path: `${kvs}/${id}/records/blob`, agent: false }, (res) => {
+        res.once('data', () => {
+          req.destroy();
+          resolve();
+        });
+      });
+      req.on('error', () => {});
+      setTimeout(() => reject(new Error('no body')), 5000);
+    });
+    expect(fds).toHaveLength(1);
+    for (let waited = 0; waited < 5000 && !closes.mock.calls.some((c) => c[0] === fds[0]); waited += 50) await sleep(50);
+    expect(closes.mock.calls.some((c) => c[0] === fds[0])).toBe(true);
+    const again = await raw(server, 'GET', `${kvs}/${id}/records/blob`);
+    expect(again.body.equals(body)).toBe(true);
+  });
 });
 
 describe('RecordFileCache', () => {
