@@ -127,7 +127,7 @@ function isGone(error: Error): boolean {
 /**
  * Copies with backpressure: each chunk the stream has is written until the socket wants a
  * `drain`. A plain loop, because `pipeline()` makes an AbortController per call and `pipe()`
- * cost about a third more CPU per 1 MiB record in the server bench.
+ * cost about a quarter more CPU per 1 MiB record in the server bench.
  * A read error mid-body cuts the response: the client sees a broken transfer, never a short 200.
  */
 function sendStream(stream: Readable, res: ServerResponse): void {
