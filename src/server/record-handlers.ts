@@ -135,7 +135,7 @@ function sendStream(stream: Readable, res: ServerResponse): void {
   res.on('close', () => stream.destroy());
   let waiting = false;
   const pump = () => {
-    if (waiting) return;
+    if (waiting || res.destroyed) return;
     for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
       if (!res.write(chunk)) {
         waiting = true;
@@ -148,7 +148,9 @@ function sendStream(stream: Readable, res: ServerResponse): void {
     }
   };
   stream.on('readable', pump);
-  stream.once('end', () => res.end());
+  stream.once('end', () => {
+    if (!res.destroyed) res.end();
+  });
   pump();
 }
 
