@@ -1,11 +1,13 @@
 // One server under test for bench/server.mjs, in its own process: `ours` is the project's server
 // on the storage folder; `bare` is the cheapest node:http server that answers the same requests
-// over the same files:
+// correctly over the same files (a record read must see another process's write, so it touches
+// the file per request; lists and metadata may come from memory, as an index's would):
 //   GET record     fs.promises.readFile of the record's file per request
 //   HEAD record    fs.promises.stat of the file per request
-//   GET keys       a page of 1,000 keys from a list read once at start (as an index would)
-//   GET store      the store's metadata read once at start
-//   PUT record     write + fsync + rename of the body into the store folder
+//   GET keys       a page of 1,000 keys from a list read once at start, JSON.stringify'd per
+//                  request, with plain record URLs (ours are signed, so its pages are larger)
+//   GET store      the store's metadata read once at start, JSON.stringify'd per request
+//   PUT record     write + fsync + rename of the body (no folder fsync, no metadata file)
 // Prints nothing; sends `{ url }` to the parent once listening, `{ cpu }` when asked.
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';

@@ -12,6 +12,9 @@ import { findWebFile, sendWebFile } from './web.js';
 /** After answering early, at most this much of an unread body is read and dropped before the connection is cut. */
 const MAX_DISCARD_BYTES = 64 * 1024 * 1024;
 
+/** Reads answered with all their headers in one `writeHead` call. */
+const HOT_READS: ReadonlySet<Route['kind']> = new Set(['record', 'keys', 'store']);
+
 export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** The handler over a ready context; `createRequestHandler` in server.ts builds one from options. */
@@ -25,11 +28,13 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
   ctx.origins.check(req);
   const method = (req.method ?? 'GET').toUpperCase();
   const { route, query } = parseTarget(req.url ?? '/');
-  if (route && !route.segmentError && (method === 'GET' || method === 'HEAD') && (route.kind === 'record' || route.kind === 'keys')) {
+  if (route && !route.segmentError && (method === 'GET' || method === 'HEAD') && HOT_READS.has(route.kind)) {
     // The hot reads send their CORS headers in their one writeHead call; a failure gets them here.
     try {
       const state: RequestState = { req, res, query, principal: ctx.auth.authenticate(req, query) };
-      await (route.kind === 'record' ? getRecord(ctx, state, route.storeRef, route.key) : listKeys(ctx, state, route.storeRef));
+      if (route.kind === 'record') await getRecord(ctx, state, route.storeRef, route.key);
+      else if (route.kind === 'keys') await listKeys(ctx, state, route.storeRef);
+      else await getStore(ctx, state, route.storeRef);
     } catch (err) {
       if (!cannotRespond(res)) ctx.origins.applyHeaders(req, res);
       throw err;

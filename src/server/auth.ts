@@ -29,6 +29,9 @@ export type AccessMode = 'read' | 'write';
 
 const USERNAME_PATTERN = /^[a-zA-Z0-9._-]{1,100}$/;
 
+/** Every request of single-user mode acts as this one (shared: principals are never changed). */
+const LOCAL_PRINCIPAL: Principal = Object.freeze({ user: LOCAL_USER, local: true });
+
 const digest = (token: string) => createHash('sha256').update(token, 'utf8').digest();
 
 export class Authenticator {
@@ -45,7 +48,7 @@ export class Authenticator {
 
   /** Throws 401 `invalid-token` for a token that matches no user. */
   authenticate(req: IncomingMessage, query: URLSearchParams): Principal {
-    if (!this.enabled) return { user: LOCAL_USER, local: true };
+    if (!this.enabled) return LOCAL_PRINCIPAL;
     const token = presentedToken(req, query);
     if (token === undefined) return { user: null, local: false };
     const hash = digest(token);

@@ -21,6 +21,7 @@ const DEFAULT_ALLOWED_HEADERS = 'Authorization, Content-Type, Content-Encoding, 
 const EXPOSED_HEADERS = 'ETag, Location, Content-Length, Content-Disposition, Content-Type, Last-Modified';
 const ANY_ORIGIN_PAIRS: readonly string[] = ['Access-Control-Allow-Origin', '*', 'Access-Control-Expose-Headers', EXPOSED_HEADERS];
 const VARY_PAIRS: readonly string[] = ['Vary', 'Origin', 'Access-Control-Expose-Headers', EXPOSED_HEADERS];
+const MAX_JUDGED_HOSTS = 256;
 /** A header list as a browser sends it in Access-Control-Request-Headers: tokens and commas only. */
 const HEADER_LIST = /^[A-Za-z0-9!#$%&'*+.^_`|~-]+(\s*,\s*[A-Za-z0-9!#$%&'*+.^_`|~-]+)*$/;
 
@@ -61,6 +62,8 @@ export class OriginPolicy {
   private readonly anyOrigin: boolean;
   private readonly origins: Set<string>;
   private readonly hosts: Set<string>;
+  /** `Host` header values already judged (a client sends the same one on every request). */
+  private readonly judgedHosts = new Map<string, boolean>();
 
   constructor(
     /** Whether requests need a token (then any origin may call). */
@@ -81,7 +84,7 @@ export class OriginPolicy {
     if (this.anyOrigin) return;
     const host = req.headers.host;
     // No Host header at all: not a browser (every browser sends one).
-    if (host !== undefined && !this.isOwnHost(hostnameOf(host))) {
+    if (host !== undefined && !this.isOwnHostHeader(host)) {
       throw new ApiError(
         403,
         'insufficient-permissions',
@@ -120,6 +123,16 @@ export class OriginPolicy {
       if (req.headers.origin !== undefined) res.setHeader('Access-Control-Allow-Origin', req.headers.origin);
     }
     res.setHeader('Access-Control-Expose-Headers', EXPOSED_HEADERS);
+  }
+
+  private isOwnHostHeader(host: string): boolean {
+    let own = this.judgedHosts.get(host);
+    if (own === undefined) {
+      own = this.isOwnHost(hostnameOf(host));
+      if (this.judgedHosts.size >= MAX_JUDGED_HOSTS) this.judgedHosts.clear();
+      this.judgedHosts.set(host, own);
+    }
+    return own;
   }
 
   private isOwnHost(hostname: string): boolean {

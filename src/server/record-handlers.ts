@@ -14,10 +14,11 @@ import {
   recordNotFound,
   storeNotFound,
 } from './errors.js';
-import { cannotRespond, sendData, sendJson, sendJsonText, sendNoContent } from './responses.js';
+import { cannotRespond, sendData, sendJson, sendJsonBytes, sendNoContent } from './responses.js';
 import { queryValue } from './routes.js';
 import { assertValidKey, assertValidStoreRef, parseBoolean, parseLimit } from './validation.js';
-import { keyItemsJson, recordUrl } from './views.js';
+import { KeysPageCache } from './keys-page.js';
+import { recordUrl } from './views.js';
 import { sendRecordsZip } from './zip.js';
 
 const MAX_CONTENT_TYPE_LENGTH = 1000;
@@ -37,16 +38,17 @@ export async function listKeys(ctx: AppContext, state: RequestState, ref: string
   const store = await resolveStore(ctx, state, ref, 'read', contentSigned(ctx, state));
   const page = await ctx.storage.listKeys(store.id, { exclusiveStartKey, limit, prefix });
   const view = viewContext(ctx, state, canWrite(state.principal, store));
-  // Built as text from per-key fragments (the page is the largest JSON answer on the hot path).
-  const rest = JSON.stringify({
-    count: page.count,
-    limit: page.limit,
-    exclusiveStartKey: page.exclusiveStartKey,
-    isTruncated: page.isTruncated,
-    nextExclusiveStartKey: page.nextExclusiveStartKey,
-  });
-  const text = `{"data":{"items":${keyItemsJson(store.id, page.items, view)},${rest.slice(1)}}`;
-  sendJsonText(state.res, 200, text, ctx.origins.headerPairs(state.req));
+  const body = keysPageCache(ctx).body(store.id, page, view, `${exclusiveStartKey ?? ''}\n${prefix ?? ''}\n${limit ?? ''}`);
+  sendJsonBytes(state.res, 200, body, ctx.origins.headerPairs(state.req));
+}
+
+const keysPages = new WeakMap<AppContext, KeysPageCache>();
+
+/** One cache of keys pages per server (their signatures are the server's). */
+function keysPageCache(ctx: AppContext): KeysPageCache {
+  let cache = keysPages.get(ctx);
+  if (!cache) keysPages.set(ctx, (cache = new KeysPageCache()));
+  return cache;
 }
 
 export async function downloadRecords(ctx: AppContext, state: RequestState, ref: string | undefined): Promise<void> {
@@ -123,13 +125,33 @@ function isGone(error: Error): boolean {
 }
 
 /**
- * Pipes with backpressure, without `pipeline()` (which makes an AbortController per call).
+ * Copies with backpressure: each chunk the stream has is written until the socket wants a
+ * `drain`. A plain loop, because `pipeline()` makes an AbortController per call and `pipe()`
+ * cost about a quarter more CPU per 1 MiB record in the server bench.
  * A read error mid-body cuts the response: the client sees a broken transfer, never a short 200.
  */
 function sendStream(stream: Readable, res: ServerResponse): void {
   stream.on('error', () => res.destroy());
   res.on('close', () => stream.destroy());
-  stream.pipe(res);
+  let waiting = false;
+  const pump = () => {
+    if (waiting || res.destroyed) return;
+    for (let chunk = stream.read() as Buffer | null; chunk !== null; chunk = stream.read() as Buffer | null) {
+      if (!res.write(chunk)) {
+        waiting = true;
+        res.once('drain', () => {
+          waiting = false;
+          pump();
+        });
+        return;
+      }
+    }
+  };
+  stream.on('readable', pump);
+  stream.once('end', () => {
+    if (!res.destroyed) res.end();
+  });
+  pump();
 }
 
 function etagMatches(header: string | undefined, etag: string): boolean {

@@ -25,14 +25,20 @@ export function sendJson(
 }
 
 /**
- * Sends JSON already turned into text, with all headers in one `writeHead` call: `pairs` are
- * extra name/value pairs (the CORS ones), and the body goes out as one Buffer.
+ * Sends JSON already encoded, with all headers in one `writeHead` call: `pairs` are extra
+ * name/value pairs (the CORS ones).
  */
-export function sendJsonText(res: ServerResponse, status: number, text: string, pairs: readonly string[]): void {
+export function sendJsonBytes(res: ServerResponse, status: number, body: Buffer, pairs: readonly string[]): void {
   if (cannotRespond(res)) return;
-  const body = Buffer.from(text);
   res.writeHead(status, [...pairs, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(body.length)]);
   res.end(res.req?.method === 'HEAD' ? undefined : body);
+}
+
+/** The same for JSON as text (small bodies: the socket encodes a string straight into its buffer). */
+export function sendJsonText(res: ServerResponse, status: number, text: string, pairs: readonly string[]): void {
+  if (cannotRespond(res)) return;
+  res.writeHead(status, [...pairs, 'Content-Type', 'application/json; charset=utf-8', 'Content-Length', String(Buffer.byteLength(text))]);
+  res.end(res.req?.method === 'HEAD' ? undefined : text);
 }
 
 export function sendData(res: ServerResponse, status: number, data: unknown, headers: Record<string, string> = {}): void {

@@ -35,17 +35,19 @@ export interface RequestTarget {
   query: URLSearchParams;
 }
 
+/** The query of a target without one: shared by all such requests, and never changed. */
+const NO_QUERY = new URLSearchParams();
+
 export function splitTarget(rawUrl: string): { path: string; query: URLSearchParams } {
   const q = rawUrl.indexOf('?');
-  const path = q === -1 ? rawUrl : rawUrl.slice(0, q);
-  const search = q === -1 ? '' : rawUrl.slice(q + 1);
+  if (q === -1 || q === rawUrl.length - 1) return { path: q === -1 ? rawUrl : rawUrl.slice(0, q), query: NO_QUERY };
   let query: URLSearchParams;
   try {
-    query = new URLSearchParams(search);
+    query = new URLSearchParams(rawUrl.slice(q + 1));
   } catch {
-    query = new URLSearchParams();
+    query = NO_QUERY;
   }
-  return { path, query };
+  return { path: rawUrl.slice(0, q), query };
 }
 
 export function parseTarget(rawUrl: string): RequestTarget {
@@ -53,40 +55,45 @@ export function parseTarget(rawUrl: string): RequestTarget {
   return { route: matchRoute(path), query };
 }
 
+const PREFIX = `/${BASE.join('/')}`;
+
 function matchRoute(path: string): Route | null {
-  if (!path.startsWith('/')) return null;
-  const raw = path.slice(1).split('/');
-  if (raw.length > BASE.length && raw[raw.length - 1] === '') raw.pop(); // one trailing slash is fine
-  if (raw.length < BASE.length || raw[0] !== BASE[0] || raw[1] !== BASE[1]) return null;
-  const rest = raw.slice(BASE.length);
+  if (!path.startsWith(PREFIX) || (path.length > PREFIX.length && path[PREFIX.length] !== '/')) return null;
+  const rest = path.slice(PREFIX.length + 1).split('/');
+  if (rest.length > 0 && rest[rest.length - 1] === '') rest.pop(); // one trailing slash is fine
   if (rest.some((s) => s === '')) return null;
 
   if (rest.length === 0) return { kind: 'stores' };
+  let kind: RouteKind;
+  if (rest.length === 1) kind = 'store';
+  else if (rest.length === 2 && rest[1] === 'keys') kind = 'keys';
+  else if (rest[1] !== 'records') return null;
+  else if (rest.length === 2) kind = 'records';
+  else if (rest.length === 3) kind = 'record';
+  else if (rest.length === 4 && rest[3] === 'direct-upload-url') kind = 'direct-upload-url';
+  else if (rest.length === 4 && rest[3] === 'direct-upload') kind = 'direct-upload';
+  else return null;
+
   const store = decodeSegment(rest[0]!);
-  const route: Route = { kind: 'store', storeRef: store.value };
-  if (store.error) route.segmentError = invalidInput('The store ID in the URL is not validly percent-encoded.');
-
-  if (rest.length === 1) return route;
-  if (rest.length === 2 && rest[1] === 'keys') return { ...route, kind: 'keys' };
-  if (rest[1] !== 'records') return null;
-  if (rest.length === 2) return { ...route, kind: 'records' };
-
-  const key = decodeSegment(rest[2]!);
-  const withKey: Route = { ...route, kind: 'record', key: key.value };
-  if (key.error && !route.segmentError) {
-    withKey.segmentError = invalidRecordKey('The record key in the URL is not validly percent-encoded.');
+  const route: Route = { kind, storeRef: store ?? rest[0]! };
+  if (store === undefined) route.segmentError = invalidInput('The store ID in the URL is not validly percent-encoded.');
+  if (rest.length > 2) {
+    const key = decodeSegment(rest[2]!);
+    route.key = key ?? rest[2]!;
+    if (key === undefined && store !== undefined) {
+      route.segmentError = invalidRecordKey('The record key in the URL is not validly percent-encoded.');
+    }
   }
-  if (rest.length === 3) return withKey;
-  if (rest.length === 4 && rest[3] === 'direct-upload-url') return { ...withKey, kind: 'direct-upload-url' };
-  if (rest.length === 4 && rest[3] === 'direct-upload') return { ...withKey, kind: 'direct-upload' };
-  return null;
+  return route;
 }
 
-function decodeSegment(segment: string): { value: string; error: boolean } {
+/** `segment` percent-decoded; `undefined` when it is not validly encoded. */
+function decodeSegment(segment: string): string | undefined {
+  if (!segment.includes('%')) return segment;
   try {
-    return { value: decodeURIComponent(segment), error: false };
+    return decodeURIComponent(segment);
   } catch {
-    return { value: segment, error: true };
+    return undefined;
   }
 }
 

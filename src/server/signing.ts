@@ -78,7 +78,7 @@ export function safeEqual(a: string, b: string): boolean {
 export class UrlSigner {
   private readonly secret: Buffer;
   /** Per store: its `urlSigningSecretKey` and an HMAC ready to sign with it. */
-  private readonly storeKeys = new Map<string, { key: string; hmac: Hmac256 }>();
+  private readonly storeKeys = new Map<string, { key: string; hmac: Hmac256; contentSignature?: string }>();
   private readonly recordSignatures = new Map<string, string>();
 
   constructor(secret?: string | Buffer) {
@@ -86,7 +86,7 @@ export class UrlSigner {
     if (this.secret.length < 16) throw new Error('The signing secret must be at least 16 bytes.');
   }
 
-  private storeKey(storeId: string): { key: string; hmac: Hmac256 } {
+  private storeKey(storeId: string): { key: string; hmac: Hmac256; contentSignature?: string } {
     let entry = this.storeKeys.get(storeId);
     if (!entry) {
       const key = createHmac('sha256', this.secret).update(`url-signing-key\n${storeId}`).digest('base64url').slice(0, 24);
@@ -119,8 +119,13 @@ export class UrlSigner {
 
   /** Signature for a store's keys/records public URLs; `expiresAt` 0 = never expires. */
   storeContentSignature(storeId: string, expiresAt = 0): string {
-    const hmac = toBase62(this.storeKey(storeId).hmac.digest(`0.${expiresAt}.${storeId}`));
-    return Buffer.from(`0.${expiresAt}.${hmac}`).toString('base64url');
+    const entry = this.storeKey(storeId);
+    // The one that never expires is in every store view: made once per store.
+    if (expiresAt === 0 && entry.contentSignature !== undefined) return entry.contentSignature;
+    const hmac = toBase62(entry.hmac.digest(`0.${expiresAt}.${storeId}`));
+    const signature = Buffer.from(`0.${expiresAt}.${hmac}`).toString('base64url');
+    if (expiresAt === 0) entry.contentSignature = signature;
+    return signature;
   }
 
   verifyRecordSignature(storeId: string, key: string, signature: string): boolean {

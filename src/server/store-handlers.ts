@@ -4,7 +4,7 @@ import { canWrite, requireUser } from './auth.js';
 import { corruptBody, readSmallBody, bodyEncoding } from './body.js';
 import { allowBody, baseUrl, resolveStore, viewContext, type AppContext, type RequestState } from './context.js';
 import { ApiError, invalidInput, payloadTooLarge, storeNotFound } from './errors.js';
-import { sendData, sendNoContent } from './responses.js';
+import { sendData, sendJsonText, sendNoContent } from './responses.js';
 import { queryValue } from './routes.js';
 import { assertValidStoreName, parseBoolean, parseLimit, parseNonNegativeInt } from './validation.js';
 import { storeUrl, storeView } from './views.js';
@@ -60,7 +60,8 @@ export async function getOrCreateStore(ctx: AppContext, state: RequestState): Pr
 
 export async function getStore(ctx: AppContext, state: RequestState, ref: string | undefined): Promise<void> {
   const store = await resolveStore(ctx, state, ref, 'read');
-  sendData(state.res, 200, storeView(store, viewContext(ctx, state, canWrite(state.principal, store))));
+  const data = storeView(store, viewContext(ctx, state, canWrite(state.principal, store)));
+  sendJsonText(state.res, 200, JSON.stringify({ data }), ctx.origins.headerPairs(state.req));
 }
 
 export async function updateStore(ctx: AppContext, state: RequestState, ref: string | undefined): Promise<void> {

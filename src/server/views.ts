@@ -55,20 +55,3 @@ export function keyItemView(storeId: string, item: { key: string; size: number }
     recordPublicUrl: ctx.canWrite ? `${url}?signature=${ctx.signer.recordSignature(storeId, item.key)}` : url,
   };
 }
-
-/**
- * The JSON text of a keys page's `items`, the same as JSON.stringify of `keyItemView` for each
- * item but without building the objects: the URL prefix is encoded once, and what varies per
- * item (encodeURIComponent of a key, a base-62 signature, a number) never needs JSON escaping.
- */
-export function keyItemsJson(storeId: string, items: readonly { key: string; size: number }[], ctx: ViewContext): string {
-  const prefix = JSON.stringify(`${storeUrl(ctx.base, storeId)}/records/`).slice(0, -1);
-  let text = '[';
-  for (let i = 0; i < items.length; i++) {
-    const { key, size } = items[i]!;
-    const signature = ctx.canWrite ? `?signature=${ctx.signer.recordSignature(storeId, key)}` : '';
-    if (i > 0) text += ',';
-    text += `{"key":${JSON.stringify(key)},"size":${JSON.stringify(size)},"recordPublicUrl":${prefix}${encodeURIComponent(key)}${signature}"}`;
-  }
-  return text + ']';
-}

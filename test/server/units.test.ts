@@ -27,6 +27,17 @@ describe('routing table', () => {
     expect(parseTarget('/v2/key-value-storesX').route).toBeNull();
     expect(parseTarget('v2/key-value-stores').route).toBeNull();
     expect(parseTarget('/v2/key-value-stores?token=t').query.get('token')).toBe('t');
+    // One trailing slash is fine, an empty segment is not; a target without a query has an empty one.
+    expect(parseTarget('/v2/key-value-stores/').route).toEqual({ kind: 'stores' });
+    expect(parseTarget('/v2/key-value-stores/abc/keys/').route).toEqual({ kind: 'keys', storeRef: 'abc' });
+    expect(parseTarget('/v2/key-value-stores//').route).toBeNull();
+    expect(parseTarget('/v2/key-value-stores/abc//records').route).toBeNull();
+    expect(parseTarget('/v2/key-value-stores/abc/records/k?').route).toEqual({ kind: 'record', storeRef: 'abc', key: 'k' });
+    expect([...parseTarget('/v2/key-value-stores/abc/records/k').query]).toEqual([]);
+    expect(parseTarget('/v2/key-value-stores/a%7Eb/records/%E0%A4%A').route).toMatchObject({ storeRef: 'a~b', segmentError: { type: 'invalid-record-key' } });
+    expect(parseTarget('/v2/key-value-stores/abc/records/k/direct-upload').route).toMatchObject({ kind: 'direct-upload', key: 'k' });
+    expect(parseTarget('/v2/key-value-stores/abc/records/k/other').route).toBeNull();
+    expect(parseTarget('/v2/key-value-stores/abc/other').route).toBeNull();
   });
 });
 

@@ -10,7 +10,7 @@ import { Readable } from 'node:stream';
 import { nodeFs, type FsLayer, type FsStats } from './fs-layer.js';
 
 /** Large reads keep the syscall count low for big records; memory per stream stays bounded. */
-const CHUNK_SIZE = 256 * 1024;
+const CHUNK_SIZE = 512 * 1024;
 
 /** Opens for reading without following a symlink (only regular files are records). */
 const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NOFOLLOW ?? 0);

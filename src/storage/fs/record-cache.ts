@@ -58,6 +58,11 @@ export class RecordFileCache {
     return CHANGED_SINCE;
   }
 
+  /** Whether anything is remembered of `file` (in whatever state). */
+  knows(file: string): boolean {
+    return this.files.has(file);
+  }
+
   /** Remembers the ETag (and the body, if given) of `file` in the state `stats`, unless that state is racy. */
   remember(file: string, stats: Stats, etag: string, body?: Buffer): void {
     this.forget(file);
