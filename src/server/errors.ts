@@ -101,6 +101,16 @@ export function fromStorageError(err: unknown): ApiError | null {
       return recordNotFound();
     case 'name-not-unique':
       return new ApiError(400, 'name-not-unique', text);
+    case 'insufficient-storage':
+      return new ApiError(507, 'insufficient-storage', text);
+    case 'storage-unavailable': {
+      const secs = (err as { retryAfterSecs?: number }).retryAfterSecs ?? 1;
+      return new ApiError(503, 'storage-unavailable', text, { 'Retry-After': String(secs) });
+    }
+    case 'storage-read-only':
+      return new ApiError(503, 'storage-read-only', text);
+    case 'storage-io-error':
+      return new ApiError(500, 'storage-io-error', text);
     default:
       return null;
   }

@@ -1,14 +1,21 @@
 import type { StorageErrorCode } from './types.js';
 
-/** Bad input or a missing store/record, raised by the storage engine. */
+/**
+ * Bad input, a missing store/record, or a fault of the storage itself, raised by the engine.
+ * Messages never name absolute paths: they reach anonymous callers.
+ */
 export class StorageError extends Error {
   override readonly name = 'StorageError';
   constructor(
     readonly code: StorageErrorCode,
     message: string,
+    options: { cause?: unknown; retryAfterSecs?: number } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAfterSecs = options.retryAfterSecs;
   }
+  /** For `storage-unavailable`: when a retry may succeed. */
+  readonly retryAfterSecs: number | undefined;
 }
 
 /** A record body grew past the allowed size while it was being written. Nothing was stored. */

@@ -150,7 +150,12 @@ export type StorageErrorCode =
   | 'store-not-found'
   | 'record-not-found'
   | 'name-not-unique'
-  | 'read-only';
+  | 'read-only'
+  // Faults of the storage itself (see server/errors.ts for their answers):
+  | 'insufficient-storage' // disk or quota full: 507
+  | 'storage-unavailable' // descriptors exhausted, S3 failing or timing out: 503 + Retry-After
+  | 'storage-read-only' // the folder or bucket refuses writes: 503
+  | 'storage-io-error'; // the device failed a read or write: 500 with its own type
 
 /**
  * The engine. `FileStorage` (in `file-storage.ts`) implements it over the Apify SDK /
