@@ -66,7 +66,7 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
     expect(hashOf(page)).toBe(`#/stores/${id}`);
     expect(await statusText(page)).toBe('Created the store "fresh".');
     // Focus moved to the new page's heading.
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('store-title');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('store-title');
 
     await page.click('#tab-settings');
     await page.locator('#name-form').waitFor();
@@ -123,7 +123,7 @@ describe('storage browser on a server that wants a token', () => {
     await createStore(s, 'private', TOKEN);
     const { page, problems } = await openApp(s, { width: 375 });
     await expect.poll(() => errorText(page)).toBe('This server needs an API token: enter it at the top and press "Use token".');
-    expect(await page.evaluate(() => document.activeElement?.id)).toBe('token');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('token');
     // The message region stays in view.
     expect(await page.locator('#error').evaluate((el) => el.getBoundingClientRect().bottom <= window.innerHeight)).toBe(true);
 
