@@ -66,6 +66,8 @@ Options:
   --max-direct-upload-bytes N largest record body through a direct upload URL (default 1073741824)
   --max-connections N         connections served at once; more are closed (default 1000)
   --consistency-lag-ms N      simulate eventual consistency for up to N ms after writes (default 0)
+  --rate-limit N              simulate the platform's rate limit: N requests per second per
+                              store, more answered 429 with Retry-After (default off)
   --allow-origin ORIGIN       without a token, also answer web pages from ORIGIN (repeatable;
                               * for any); pages from this machine are always answered
   -h, --help                  show this help`;
@@ -90,6 +92,7 @@ export function parseServeArgs(argv: readonly string[]): StartServerOptions & { 
       'max-direct-upload-bytes': { type: 'string' },
       'max-connections': { type: 'string' },
       'consistency-lag-ms': { type: 'string' },
+      'rate-limit': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
@@ -119,6 +122,7 @@ export function parseServeArgs(argv: readonly string[]): StartServerOptions & { 
     maxDirectUploadBytes: int(values['max-direct-upload-bytes'], '--max-direct-upload-bytes', 1),
     maxConnections: int(values['max-connections'], '--max-connections', 1),
     consistencyLagMillis: int(values['consistency-lag-ms'], '--consistency-lag-ms', 0),
+    rateLimitPerSecond: int(values['rate-limit'], '--rate-limit', 1),
     allowedOrigins: values['allow-origin'] && parseAllowedOrigins(values['allow-origin']),
     help: values.help,
   };

@@ -4,6 +4,7 @@ import type { KeyValueStorage, StoreInfo } from '../storage/types.js';
 import { checkStoreAccess, type AccessMode, type Authenticator, type Principal } from './auth.js';
 import { storeNotFound, tokenNotProvided } from './errors.js';
 import type { OriginPolicy } from './origins.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { UrlSigner } from './signing.js';
 import { assertValidStoreRef } from './validation.js';
 import type { ViewContext } from './views.js';
@@ -33,6 +34,8 @@ export interface AppContext {
   defaultBaseUrl: () => string;
   /** Requests that sent `Expect: 100-continue` and still wait for the go-ahead. */
   awaitingContinue: WeakSet<IncomingMessage>;
+  /** The simulated platform rate limit, when the server has one. */
+  rateLimiter?: RateLimiter;
 }
 
 /** The per-request state handlers share. */

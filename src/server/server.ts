@@ -9,6 +9,7 @@ import { Authenticator, loadUsers, type ServerUser } from './auth.js';
 import type { AppContext, ServerLogger } from './context.js';
 import { OriginPolicy, parseAllowedOrigins } from './origins.js';
 import { MAX_PAYLOAD_BYTES } from '../rules.js';
+import { RateLimiter } from './rate-limit.js';
 import { UrlSigner } from './signing.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
@@ -61,6 +62,12 @@ export interface ApiOptions {
    * and every host name. An API with a token answers every origin, as the Apify API does.
    */
   allowedOrigins?: string[];
+  /**
+   * Simulate the platform's rate limit: each store (and the store collection) takes at most this
+   * many requests per second; more are answered `429 rate-limit-exceeded` with `Retry-After`.
+   * Default: no limit.
+   */
+  rateLimitPerSecond?: number;
 }
 
 /** Options of a bare request handler (for mounting the API in another `node:http` server). */
@@ -88,6 +95,7 @@ function buildContext(
     publicBaseUrl: options.publicBaseUrl,
     defaultBaseUrl,
     awaitingContinue: new WeakSet(),
+    rateLimiter: options.rateLimitPerSecond ? new RateLimiter(options.rateLimitPerSecond, options.now) : undefined,
   };
 }
 
@@ -160,6 +168,7 @@ function checkApiOptions(options: ApiOptions): void {
   checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
   checkCount(options.maxDirectUploadBytes, 'maxDirectUploadBytes', 1);
   checkCount(options.directUploadTtlMillis, 'directUploadTtlMillis', 1000, MAX_DIRECT_UPLOAD_TTL_MILLIS);
+  checkCount(options.rateLimitPerSecond, 'rateLimitPerSecond', 1, 1_000_000);
 }
 
 export function makeLogger(logger: Partial<ServerLogger> | undefined): ServerLogger {
