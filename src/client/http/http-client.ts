@@ -12,12 +12,18 @@
  * again. Whatever the last attempt threw is converted in one place, `toClientError`.
  */
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import axiosRetry from 'axios-retry';
+import axiosRetryImport from 'axios-retry';
 import type { PreparedBody } from '../body.js';
 import { platform } from '../platform/node.js';
 import type { PreparedRequest, StreamSource, Transport } from '../platform/types.js';
 import { ApifyApiError, ApifyNetworkError, redact } from './errors.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
+
+// axios-retry's CommonJS build puts the function on `exports.default`. Node's interop (which our
+// CommonJS build follows) hands the whole exports object over as the default import there, so
+// `require('apify-kv-client')` needs the `.default` of it; the ESM builds get the function itself.
+const axiosRetry: typeof axiosRetryImport =
+  (axiosRetryImport as unknown as { default?: typeof axiosRetryImport }).default ?? axiosRetryImport;
 import { abortReason } from './sleep.js';
 
 /** HTTP methods the client uses. */
