@@ -346,7 +346,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 /** An `s3://` storage; its module (and through it the AWS SDK) is loaded only now. */
 async function openS3(url: string, options: StartServerOptions): Promise<KeyValueStorage> {
   if (!isS3Url(url)) throw new Error(`Option storage must be a storage engine or an s3://BUCKET/PREFIX URL (got ${JSON.stringify(url)}).`);
-  const { openS3Storage } = await import('../storage/s3/open.js');
+  const { openS3Storage, loadS3Peers } = await import('../storage/s3/open.js');
+  // Fails at once, with the packages to install, when the AWS SDK is missing.
+  await loadS3Peers();
   return openS3Storage(url, options.s3, {
     unnamedRetentionMillis: options.unnamedRetentionMillis,
     sweepIntervalMillis: options.sweepIntervalMillis,

@@ -12,7 +12,7 @@
  * again. Whatever the last attempt threw is converted in one place, `toClientError`.
  */
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import axiosRetry from 'axios-retry';
+import axiosRetryImport from 'axios-retry';
 import type { PreparedBody } from '../body.js';
 import { platform } from '../platform/node.js';
 import type { PreparedRequest, StreamSource, Transport } from '../platform/types.js';
@@ -22,6 +22,12 @@ import { resourceOfPath } from './adaptive-rate.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
 import type { RetryBudget } from './retry-budget.js';
 import { abortReason } from './sleep.js';
+
+// axios-retry's CommonJS build puts the function on `exports.default`. Node's interop (which our
+// CommonJS build follows) hands the whole exports object over as the default import there, so
+// `require('apify-kv-client')` needs the `.default` of it; the ESM builds get the function itself.
+const axiosRetry: typeof axiosRetryImport =
+  (axiosRetryImport as unknown as { default?: typeof axiosRetryImport }).default ?? axiosRetryImport;
 
 /** HTTP methods the client uses. */
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';

@@ -9,6 +9,7 @@ import { StorageError } from '../errors.js';
 import { S3StoreCatalog } from './catalog.js';
 import { DEFAULT_METADATA_CACHE_MILLIS, type S3StorageOptions } from './config.js';
 import { S3Layout } from './layout.js';
+import { loadS3Presigner } from './peers.js';
 import { S3RecordStore, type KeyHints } from './records.js';
 import { Bucket } from './s3-client.js';
 import { loadOrCreateS3Secret } from './signing-secret.js';
@@ -64,7 +65,7 @@ export class S3Backend implements StorageBackend {
     const cap = this.options.uploadUrlMaxSeconds ?? DEFAULT_UPLOAD_URL_SECONDS;
     const seconds = Math.max(1, Math.min(options.expiresInSeconds ?? cap, cap));
     const { sdk, s3 } = await this.bucket.ready();
-    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const { getSignedUrl } = await loadS3Presigner();
     const command = new sdk.PutObjectCommand({
       Bucket: this.options.bucket,
       Key: await store.uploadObjectName(key, options.contentType),

@@ -2,22 +2,13 @@
  * The S3 calls the backend makes, in one place: client settings that Ceph RGW 16.2 and AWS
  * both accept, not-found / precondition detection, and conditional writes.
  *
- * The AWS SDK is loaded on first use (a dynamic import), so a server or CLI that never asks
- * for S3 storage never loads it, whatever imports this module.
+ * The AWS SDK is loaded on first use (`peers.ts`), so a server or CLI that never asks for S3
+ * storage never loads it, whatever imports this module, and runs without it installed.
  */
-import type * as S3 from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 
 import type { S3StorageOptions } from './config.js';
-
-export type S3Sdk = typeof S3;
-
-let sdkLoading: Promise<S3Sdk> | undefined;
-
-export function loadS3Sdk(): Promise<S3Sdk> {
-  sdkLoading ??= import('@aws-sdk/client-s3');
-  return sdkLoading;
-}
+import { loadS3Sdk, type S3Sdk } from './peers.js';
 
 export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client {
   return new sdk.S3Client({
