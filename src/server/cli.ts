@@ -64,7 +64,11 @@ Options:
   --users-file FILE           JSON file with users and their tokens
   --max-payload-bytes N       largest record body of a plain PUT (default 9437184)
   --max-direct-upload-bytes N largest record body through a direct upload URL (default 1073741824)
-  --max-connections N         connections served at once; more are closed (default 1000)
+  --max-connections N         connections served at once; more are closed (default 1000,
+                              lowered to what the open-files limit, ulimit -n, leaves room for)
+  --max-connections-per-address N
+                              connections one client address may hold; more are closed
+                              (default 256; 0 for no limit, e.g. behind a local reverse proxy)
   --consistency-lag-ms N      simulate eventual consistency for up to N ms after writes (default 0)
   --rate-limit N              simulate the platform's rate limit: N requests per second per
                               store, more answered 429 with Retry-After (default off)
@@ -91,6 +95,7 @@ export function parseServeArgs(argv: readonly string[]): StartServerOptions & { 
       'max-payload-bytes': { type: 'string' },
       'max-direct-upload-bytes': { type: 'string' },
       'max-connections': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
       'consistency-lag-ms': { type: 'string' },
       'rate-limit': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
@@ -121,6 +126,7 @@ export function parseServeArgs(argv: readonly string[]): StartServerOptions & { 
     maxPayloadBytes: int(values['max-payload-bytes'], '--max-payload-bytes', 1),
     maxDirectUploadBytes: int(values['max-direct-upload-bytes'], '--max-direct-upload-bytes', 1),
     maxConnections: int(values['max-connections'], '--max-connections', 1),
+    maxConnectionsPerAddress: int(values['max-connections-per-address'], '--max-connections-per-address', 0),
     consistencyLagMillis: int(values['consistency-lag-ms'], '--consistency-lag-ms', 0),
     rateLimitPerSecond: int(values['rate-limit'], '--rate-limit', 1),
     allowedOrigins: values['allow-origin'] && parseAllowedOrigins(values['allow-origin']),

@@ -1,5 +1,6 @@
 /** Starting and stopping the HTTP server over a storage engine. */
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { FileStorage, LaggingStorage, resolveStorageDir } from '../storage/index.js';
 import type { KeyValueStorage } from '../storage/types.js';
@@ -11,6 +12,15 @@ import { OriginPolicy, parseAllowedOrigins } from './origins.js';
 import { MAX_PAYLOAD_BYTES } from '../rules.js';
 import { RateLimiter } from './rate-limit.js';
 import { UrlSigner } from './signing.js';
+import {
+  answerAndDrop,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  limitConnectionsPerAddress,
+  resolveConnectionCap,
+} from './connection-limits.js';
+
+export { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS };
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8010;
@@ -25,8 +35,6 @@ const MAX_DIRECT_UPLOAD_TTL_MILLIS = 24 * 60 * 60_000;
 export const DEFAULT_HEADERS_TIMEOUT_MILLIS = 20_000;
 /** ... and this long to send the whole request, body included. */
 export const DEFAULT_REQUEST_TIMEOUT_MILLIS = 10 * 60_000;
-/** Connections beyond this many are closed at once. */
-export const DEFAULT_MAX_CONNECTIONS = 1000;
 
 /** Options of the API itself, whether it runs as a server or as a bare request handler. */
 export interface ApiOptions {
@@ -131,8 +139,13 @@ export interface StartServerOptions extends ApiOptions {
   headersTimeoutMillis?: number;
   /** A client that has not sent its whole request (body included) within this long is cut off. Default 10 minutes; 0 = no limit. */
   requestTimeoutMillis?: number;
-  /** Connections beyond this many at once are closed as they arrive. Default 1000. */
+  /**
+   * Connections beyond this many at once are closed as they arrive. Default 1000, lowered to
+   * what the process's open-files limit leaves room for (see `connection-limits.ts`).
+   */
   maxConnections?: number;
+  /** Connections one client address may hold at once; more are closed as they arrive. Default 256; 0 = no limit. */
+  maxConnectionsPerAddress?: number;
   /** On `close()`, requests still running after this long are cut. Default 30 s. */
   shutdownTimeoutMillis?: number;
 }
@@ -184,10 +197,13 @@ export function makeLogger(logger: Partial<ServerLogger> | undefined): ServerLog
  * the target, conflicting Content-Length headers, ...): a contract error like any other.
  */
 function unparsableRequestAnswer(err: NodeJS.ErrnoException): string {
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  const message = tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP/1.1.';
-  const body = JSON.stringify({ error: { type: 'invalid-input', message } });
+  const [status, type, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? ['431 Request Header Fields Too Large', 'invalid-input', 'The request headers are too large.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['408 Request Timeout', 'request-timeout', 'The request was not received in time.']
+        : ['400 Bad Request', 'invalid-input', 'The request is not valid HTTP/1.1.'];
+  const body = JSON.stringify({ error: { type, message } });
   return (
     `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
@@ -204,6 +220,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   checkCount(options.headersTimeoutMillis, 'headersTimeoutMillis', 1);
   checkCount(options.requestTimeoutMillis, 'requestTimeoutMillis', 0);
   checkCount(options.maxConnections, 'maxConnections', 1);
+  checkCount(options.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 0);
   checkCount(options.sweepIntervalMillis, 'sweepIntervalMillis', 0);
   const logger = makeLogger(options.logger);
   // Users and origins are checked before anything touches the disk.
@@ -278,7 +295,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     },
     track,
   );
-  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const connectionCap = resolveConnectionCap(options.maxConnections);
+  if (connectionCap.note) logger.warn(connectionCap.note);
+  server.maxConnections = connectionCap.cap;
+  limitConnectionsPerAddress(server, options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
   server.on('checkContinue', (req, res) => {
     // Answer "100 Continue" only once we know we want the body (see allowBody).
     ctx.awaitingContinue.add(req);
@@ -289,8 +309,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Bytes after a request that said `Connection: close` are not a request (RFC 9112 9.6):
     // let that request's answer finish; the connection closes after it.
     if (err.code === 'HPE_CLOSED_CONNECTION' && inFlight && !inFlight.writableEnded) return;
-    // As Node's own handler: answer only if no response already started on this connection.
-    if (socket.writable && !inFlight?.headersSent) socket.end(unparsableRequestAnswer(err));
+    // As Node's own handler: answer only if no response already started on this connection,
+    // then drop the connection (a half-closed one stays open while the client keeps sending).
+    if (socket.writable && !inFlight?.headersSent) answerAndDrop(socket as net.Socket, unparsableRequestAnswer(err));
     else socket.destroy();
   });
   server.setTimeout(options.idleTimeoutMillis ?? 120_000);
