@@ -3,6 +3,9 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyValueStorage, StoreInfo } from '../storage/types.js';
 import { checkStoreAccess, type AccessMode, type Authenticator, type Principal } from './auth.js';
 import { storeNotFound, tokenNotProvided } from './errors.js';
+import type { Logger } from 'pino';
+import type { Health } from './health.js';
+import type { ServerMetrics } from './metrics.js';
 import type { OriginPolicy } from './origins.js';
 import type { RateLimiter } from './rate-limit.js';
 import type { UrlSigner } from './signing.js';
@@ -36,6 +39,12 @@ export interface AppContext {
   awaitingContinue: WeakSet<IncomingMessage>;
   /** The simulated platform rate limit, when the server has one. */
   rateLimiter?: RateLimiter;
+  /** The readiness probe's state. */
+  health: Health;
+  /** Set when `/metrics` is on. */
+  metrics?: ServerMetrics;
+  /** Set when requests are logged. */
+  requestLog?: Logger;
 }
 
 /** The per-request state handlers share. */

@@ -21,6 +21,10 @@ import {
 } from './connection-limits.js';
 
 export { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS };
+import { Health } from './health.js';
+import { createRequestLogger } from './logger.js';
+import { ServerMetrics } from './metrics.js';
+import type { RequestLogOptions } from './request-log.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8010;
@@ -87,11 +91,14 @@ export interface RequestHandlerOptions extends ApiOptions {
 function buildContext(
   options: Omit<RequestHandlerOptions, 'storage'> & { storage: KeyValueStorage },
   defaultBaseUrl: () => string,
+  operations: Pick<AppContext, 'metrics' | 'requestLog'> = {},
 ): AppContext {
   checkApiOptions(options);
   const auth = new Authenticator(loadUsers(options));
+  const logger = makeLogger(options.logger);
+  const { metrics, requestLog } = operations;
   return {
-    storage: options.storage,
+    storage: metrics ? metrics.meter(options.storage) : options.storage,
     auth,
     origins: new OriginPolicy(auth.enabled, options.allowedOrigins, options.publicBaseUrl),
     signer: new UrlSigner(options.signingSecret),
@@ -99,11 +106,14 @@ function buildContext(
     maxDirectUploadBytes: options.maxDirectUploadBytes ?? DEFAULT_MAX_DIRECT_UPLOAD_BYTES,
     directUploadTtlMillis: options.directUploadTtlMillis ?? DEFAULT_DIRECT_UPLOAD_TTL_MILLIS,
     now: options.now ?? Date.now,
-    logger: makeLogger(options.logger),
+    logger,
     publicBaseUrl: options.publicBaseUrl,
     defaultBaseUrl,
     awaitingContinue: new WeakSet(),
     rateLimiter: options.rateLimitPerSecond ? new RateLimiter(options.rateLimitPerSecond, options.now) : undefined,
+    health: new Health(options.storage, logger.warn),
+    metrics,
+    requestLog,
   };
 }
 
@@ -148,6 +158,10 @@ export interface StartServerOptions extends ApiOptions {
   maxConnectionsPerAddress?: number;
   /** On `close()`, requests still running after this long are cut. Default 30 s. */
   shutdownTimeoutMillis?: number;
+  /** Serve Prometheus metrics at `GET /metrics` (with a token when the server has any). Default off. */
+  metrics?: boolean;
+  /** Log one line per request (see `RequestLogOptions`). Default: no request lines. */
+  requestLog?: RequestLogOptions;
 }
 
 export interface RunningServer {
@@ -262,6 +276,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const ctx = buildContext(
     { ...options, users, token: undefined, usersFile: undefined, storage, logger, signingSecret },
     () => url,
+    await loadOperations(options, storage),
   );
   const handler = createHandler(ctx);
 
@@ -299,6 +314,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   if (connectionCap.note) logger.warn(connectionCap.note);
   server.maxConnections = connectionCap.cap;
   limitConnectionsPerAddress(server, options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
+  ctx.metrics?.watch(server);
   server.on('checkContinue', (req, res) => {
     // Answer "100 Continue" only once we know we want the body (see allowBody).
     ctx.awaitingContinue.add(req);
@@ -342,6 +358,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const close = () => {
     closed ??= (async () => {
       closing = true;
+      ctx.health.draining = true;
       for (const res of active) if (!res.headersSent) res.setHeader('Connection', 'close');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -362,6 +379,13 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   };
 
   return { url, host, port: realPort, server, storage, close };
+}
+
+/** Metrics and the request logger, when asked for; their libraries are loaded only then. */
+async function loadOperations(options: StartServerOptions, storage: KeyValueStorage): Promise<Pick<AppContext, 'metrics' | 'requestLog'>> {
+  const metrics = options.metrics ? await ServerMetrics.create(storage) : undefined;
+  const requestLog = options.requestLog ? await createRequestLogger(options.requestLog) : undefined;
+  return { metrics, requestLog };
 }
 
 /** An `s3://` storage; its module (and through it the AWS SDK) is loaded only now. */

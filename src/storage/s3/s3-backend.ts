@@ -11,13 +11,14 @@ import { DEFAULT_METADATA_CACHE_MILLIS, type S3StorageOptions } from './config.j
 import { S3Layout } from './layout.js';
 import { loadS3Presigner } from './peers.js';
 import { S3RecordStore, type KeyHints } from './records.js';
-import { Bucket } from './s3-client.js';
+import { Bucket, type S3RequestStats } from './s3-client.js';
 import { loadOrCreateS3Secret } from './signing-secret.js';
 import { BoundedMap } from './util.js';
 
 const DEFAULT_UPLOAD_URL_SECONDS = 900;
 
 export class S3Backend implements StorageBackend {
+  readonly kind = 's3';
   readonly catalog: S3StoreCatalog;
   readonly options: S3StorageOptions;
   private readonly bucket: Bucket;
@@ -35,6 +36,16 @@ export class S3Backend implements StorageBackend {
     if (!(await this.bucket.exists())) {
       throw new Error(`S3 bucket "${this.options.bucket}" does not exist (or these credentials cannot see it).`);
     }
+  }
+
+  /** A HEAD of the bucket: it answers and these credentials may see it. */
+  async checkReady(): Promise<void> {
+    if (!(await this.bucket.exists())) throw new Error(`S3 bucket "${this.options.bucket}" does not exist.`);
+  }
+
+  /** Counts of the S3 requests made so far (for metrics). */
+  get requestStats(): Readonly<S3RequestStats> {
+    return this.bucket.stats;
   }
 
   async close(): Promise<void> {
