@@ -39,13 +39,27 @@ export async function describeEntry(fs: FsLayer, storeDir: string, entry: Record
   // A data file named after the key alone (`page.html`, as Crawlee writes) is the sidecar's too.
   if (sidecar && sidecar.key === entry.key && (sidecar.extension === entry.ext || entry.ext === null)) {
     entry.contentType = intern(sidecar.contentType);
-    if (entry.etag === undefined && sidecar.size === stats.size) entry.etag = sidecar.etag;
+    if (entry.etag === undefined) takeSidecarEtag(entry, sidecar, stats);
     const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
     if (!Number.isNaN(modified)) entry.modifiedMs = modified;
   } else {
     entry.contentType = contentTypeOfExtension(entry.ext);
   }
   if (Number.isNaN(entry.modifiedMs)) entry.modifiedMs = stats.mtimeMs;
+}
+
+/**
+ * Takes the sidecar's ETag for the file in the state `stats` describes when the sidecar can
+ * vouch for it: same size, and the file not modified after the sidecar's time (a same-size
+ * rewrite in place by another program keeps the size; its mtime is later). Our write takes
+ * that time once the body is whole, so the body's mtime is never later (1 ms: rounding).
+ */
+export function takeSidecarEtag(entry: RecordEntry, sidecar: RecordMetadataFile, stats: FsStats): void {
+  const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
+  if (sidecar.etag === undefined || sidecar.size !== stats.size || !(stats.mtimeMs < modified + 1)) return;
+  entry.etag = sidecar.etag;
+  entry.etagMtimeMs = stats.mtimeMs;
+  entry.etagCtimeMs = stats.ctimeMs ?? NaN;
 }
 
 /** Takes size and inode from a stat; a file that changed since drops what was known of its content. */

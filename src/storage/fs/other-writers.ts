@@ -93,7 +93,12 @@ export class OtherWriters {
         const before = old.get(entry.key);
         // Keep what is known of a record while its file is the same one.
         if (before && before.fileName === entry.fileName && before.ino === entry.ino && before.size === entry.size) {
-          entry.etag ??= before.etag;
+          if (entry.etag === undefined) {
+            // Checked against the file's times at the next read.
+            entry.etag = before.etag;
+            entry.etagMtimeMs = before.etagMtimeMs;
+            entry.etagCtimeMs = before.etagCtimeMs;
+          }
         }
         total += Math.max(0, entry.size);
       }

@@ -2,7 +2,7 @@
  * Reading one record's files from disk without listing the folder: for records another
  * process (Crawlee, the Apify SDK, a second server) wrote since the index was built.
  */
-import { readSidecar, statRecordFile } from './describe.js';
+import { readSidecar, statRecordFile, takeSidecarEtag } from './describe.js';
 import type { FsLayer } from './fs-layer.js';
 import { childPath, dataFileName, isLongKeyStem, sidecarFileName } from './layout.js';
 import { contentTypeOfExtension, dataFileOf, intern, RecordEntry } from './record-entry.js';
@@ -43,7 +43,7 @@ export async function probeRecord(
       entry.size = stats.size;
       entry.ino = stats.ino;
       entry.contentType = intern(sidecar.contentType);
-      entry.etag = sidecar.size === stats.size ? sidecar.etag : undefined;
+      takeSidecarEtag(entry, sidecar, stats);
       const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
       entry.modifiedMs = Number.isNaN(modified) ? stats.mtimeMs : modified;
       return entry;

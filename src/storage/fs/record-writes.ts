@@ -59,11 +59,11 @@ interface PutProgress {
   fileStem?: string;
 }
 
-/** Makes a written body durable and closes it; resolves with its inode (read meanwhile). */
-async function finishBody(handle: FsHandle): Promise<number> {
+/** Makes a written body durable and closes it; resolves with its inode and mtime (read meanwhile). */
+async function finishBody(handle: FsHandle): Promise<{ ino: number; mtimeMs: number }> {
   try {
     const [, stats] = await Promise.all([handle.sync(), handle.stat()]);
-    return stats.ino;
+    return { ino: stats.ino, mtimeMs: stats.mtimeMs };
   } finally {
     await handle.close();
   }
@@ -134,14 +134,14 @@ export class RecordWrites {
           modifiedAt: modifiedAt.toISOString(),
           ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
         });
-      let ino = -1;
+      let bodyFile = { ino: -1, mtimeMs: NaN };
       const planned = await access.lock.shared(async () => {
         try {
           access.assertAlive();
           const fileStem = access.stemFor(await access.load(), key);
           const tempDir = await this.tempDir();
           await writeNewFileSynced(access.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
-          ino = await bodySynced;
+          bodyFile = await bodySynced;
           // Both temp files must be on disk before the body moves: recovery relies on them.
           await this.fsyncs.sync(tempDir);
           return fileStem;
@@ -153,7 +153,7 @@ export class RecordWrites {
       return await this.queue.run(key, () =>
         access.lock.shared(() =>
           this.whileCommitting(key, () =>
-            this.commit(key, stem, ext, contentType, written, ino, modifiedAt, progress, planned, sidecarFor),
+            this.commit(key, stem, ext, contentType, written, bodyFile, modifiedAt, progress, planned, sidecarFor),
           ),
         ),
       );
@@ -185,7 +185,7 @@ export class RecordWrites {
     ext: string,
     contentType: string,
     written: WrittenBody,
-    ino: number,
+    bodyFile: { ino: number; mtimeMs: number },
     modifiedAt: Date,
     progress: PutProgress,
     planned: string,
@@ -230,7 +230,9 @@ export class RecordWrites {
       size: written.size,
       etag: written.etag,
       modifiedMs: modifiedAt.getTime(),
-      ino,
+      ino: bodyFile.ino,
+      // The rename changes the ctime: it is learned at the first read.
+      etagMtimeMs: bodyFile.mtimeMs,
     });
     access.adopt(index, entry);
     return {

@@ -254,6 +254,9 @@ export class StoreRecords {
           // Changed behind our back (by another process or by hand): take the file as it is now.
           Object.assign(entry, { ino: stats.ino, size: stats.size, etag, modifiedMs: stats.mtimeMs });
         }
+        // The ETag holds for the file in this state.
+        entry.etagMtimeMs = stats.mtimeMs;
+        entry.etagCtimeMs = stats.ctimeMs;
         return this.toStoredRecord(entry, look.body);
       }
     });
