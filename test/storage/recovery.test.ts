@@ -105,11 +105,13 @@ describe.each([
     expect((await storage.listStores({ unnamed: true })).total).toBe(1);
   });
 
-  it('drops the sidecar of a delete that died after removing the body', async () => {
+  it('drops the sidecar of a delete that died after removing the body, at the next delete of the key (never by a scan)', async () => {
     await fsp.rm(path.join(folder, file('txt')));
     expect(await reopenAndRead()).toBeNull();
-    expect(await fsp.readdir(folder)).not.toContain(file('__metadata__.json'));
     expect((await storage.listKeys(storeId)).items).toEqual([]);
+    expect(await fsp.readdir(folder)).toContain(file('__metadata__.json'));
+    expect(await storage.deleteRecord(storeId, key)).toBe(false);
+    expect(await fsp.readdir(folder)).not.toContain(file('__metadata__.json'));
   });
 
   it('rebuilds unreadable store metadata from the folder name', async () => {
@@ -173,7 +175,8 @@ describe('long-key files', () => {
     await fsp.writeFile(plain, '{"stale":true}');
     await fsp.utimes(plain, new Date(0), new Date(0));
     expect(await reopenAndRead()).toMatchObject({ contentType: 'text/plain; charset=ascii', body: 'old body' });
-    expect(await fsp.readdir(folder)).not.toContain(`${LONG_KEY}.json`);
+    // Not provably ours (no sidecar of ours names it): kept, and not served.
+    expect(await fsp.readdir(folder)).toContain(`${LONG_KEY}.json`);
     expect((await storage.listKeys(storeId)).items).toEqual([{ key, size: 8 }]);
   });
 });

@@ -60,3 +60,46 @@ describe('ETags', () => {
     expect(second.body.equals(after)).toBe(true);
   });
 });
+
+describe('two data files of one key', () => {
+  it("serves Crawlee's newer file over ours and deletes nothing when the index is built", async () => {
+    storage = await openStorage(dir);
+    const { store } = await storage.getOrCreateStore({ name: 'crawl', user: LOCAL_USER });
+    await storage.putRecord(store.id, 'state', Buffer.from('{"ours":1}'), { contentType: 'application/json' });
+    await storage.close();
+    storage = undefined;
+    // Crawlee (no metadata files, its default) writes the key as text: `state.txt`.
+    await crawleeWrite(dir, 'crawl', { state: { value: 'from crawlee', contentType: 'text/plain' } }, false);
+    const folder = path.join(dir, 'key_value_stores', 'crawl');
+    expect((await fsp.readdir(folder)).sort()).toEqual(expect.arrayContaining(['state.json', 'state.txt']));
+
+    for (let run = 0; run < 2; run++) {
+      storage = await openStorage(dir);
+      expect(await read(storage, store.id, 'state')).toMatchObject({ body: 'from crawlee', contentType: expect.stringMatching(/^text\/plain/) });
+      expect((await storage.listKeys(store.id)).items).toEqual([{ key: 'state', size: 12 }]);
+      await storage.close();
+      storage = undefined;
+      expect(await fsp.readdir(folder)).toEqual(expect.arrayContaining(['state.json', 'state.txt']));
+    }
+
+    // A write of ours replaces the record: Crawlee's file is the record replaced, and our
+    // superseded `state.json` (our sidecar still vouches for it) goes too.
+    storage = await openStorage(dir);
+    expect(await read(storage, store.id, 'state')).toMatchObject({ body: 'from crawlee' });
+    await storage.putRecord(store.id, 'state', Buffer.from('ours again'), { contentType: 'text/plain' });
+    expect(await read(storage, store.id, 'state')).toMatchObject({ body: 'ours again', contentType: 'text/plain' });
+    const names = await fsp.readdir(folder);
+    expect(names).toContain('state.txt');
+    expect(names).not.toContain('state.json');
+  });
+
+  it("picks up Crawlee's newer file under another extension while open", async () => {
+    storage = await openStorage(dir);
+    const { store } = await storage.getOrCreateStore({ name: 'crawl', user: LOCAL_USER });
+    await storage.putRecord(store.id, 'state', Buffer.from('{"ours":1}'), { contentType: 'application/json' });
+    expect(await read(storage, store.id, 'state')).toMatchObject({ body: '{"ours":1}' });
+    await crawleeWrite(dir, 'crawl', { state: { value: 'from crawlee', contentType: 'text/plain' } }, false);
+    await waitFor(async () => ((await read(storage!, store.id, 'state'))?.body === 'from crawlee' ? true : undefined));
+    expect(await fsp.readdir(path.join(dir, 'key_value_stores', 'crawl'))).toEqual(expect.arrayContaining(['state.json', 'state.txt']));
+  });
+});

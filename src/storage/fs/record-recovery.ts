@@ -36,7 +36,12 @@ export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs):
     const metaPath = childPath(tempDir, name);
     const meta = await readSidecar(fs, metaPath);
     if (meta && (await bodyMatches(fs, storeDir, meta))) {
-      await fs.rename(metaPath, childPath(storeDir, sidecarFileName(sidecarStem(meta))));
+      const sidecarPath = childPath(storeDir, sidecarFileName(sidecarStem(meta)));
+      const replaced = await supersededBody(fs, storeDir, sidecarPath, meta);
+      await fs.rename(metaPath, sidecarPath);
+      // The write changed the extension: the old body is ours (our sidecar gives its size and
+      // ETag) and older than the one that replaced it.
+      if (replaced) await fs.remove(replaced);
       changed = true;
     } else {
       await fs.remove(metaPath);
@@ -60,4 +65,18 @@ async function bodyMatches(fs: FsLayer, storeDir: string, meta: RecordMetadataFi
   const stats = await statRecordFile(fs, file);
   if (!stats || (meta.size !== undefined && stats.size !== meta.size)) return false;
   return meta.size !== undefined && meta.etag !== undefined && (await fileEtag(file, fs)) === meta.etag;
+}
+
+/**
+ * The data file our sidecar at `sidecarPath` describes, when it is not the one `meta` puts in
+ * place and still is exactly what that sidecar says (size and ETag): a body of ours that the
+ * write being finished replaced. `null` otherwise.
+ */
+async function supersededBody(fs: FsLayer, storeDir: string, sidecarPath: string, meta: RecordMetadataFile): Promise<string | null> {
+  const old = await readSidecar(fs, sidecarPath);
+  if (!old || old.key !== meta.key || old.extension === meta.extension || old.etag === undefined) return null;
+  const file = childPath(storeDir, dataFileName(sidecarStem(old), old.extension));
+  const stats = await statRecordFile(fs, file);
+  if (!stats || stats.size !== old.size) return null;
+  return (await fileEtag(file, fs)) === old.etag ? file : null;
 }

@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 
 import { writeBody, type WrittenBody } from './body-writer.js';
+import { statRecordFile, type Leftover } from './describe.js';
 import { extensionForContentType } from '../content-types.js';
 import { writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
 import { tempStem } from './fs-utils.js';
@@ -49,6 +50,8 @@ export interface WriteAccess {
   forget(index: KeyIndex<RecordEntry>, key: string): void;
   /** Stats the entries whose size is unknown. */
   sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<unknown>;
+  /** Takes the files of ours a scan found superseded for `key` (see `Leftover`). */
+  takeLeftovers(key: string): Leftover[];
   /** Drops the index so the next use rescans the folder (a write stopped half way). */
   unload(): void;
 }
@@ -225,6 +228,8 @@ export class RecordWrites {
       if (previous.stem !== fileStem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fs.remove(childPath(dir, oldSidecar));
     }
 
+    await this.removeLeftovers(key);
+
     Object.assign(entry, {
       contentType: intern(contentType),
       size: written.size,
@@ -254,7 +259,10 @@ export class RecordWrites {
           access.assertAlive();
           const index = await access.load();
           const entry = index.get(key);
-          if (!entry) return null;
+          if (!entry) {
+            await this.removeLeftovers(key);
+            return null;
+          }
           const dir = access.dir();
           if (entry.size === -1) await access.sizeEntries(index, [entry]);
           // Body first, made durable: a power loss after that leaves only a sidecar, which
@@ -262,11 +270,27 @@ export class RecordWrites {
           await access.fs.remove(childPath(dir, entry.fileName));
           await this.fsyncs.sync(dir);
           await access.fs.remove(childPath(dir, sidecarFileName(entry.stem)));
+          await this.removeLeftovers(key);
           access.forget(index, key);
           return Math.max(0, entry.size);
         }),
       ),
     );
+  }
+
+  /**
+   * Removes the files of ours a scan found superseded for `key` (a write of ours that changed
+   * the extension cut short, our sidecar left by a delete cut short), each only while it is
+   * still the file the scan saw: what another program wrote since is theirs.
+   */
+  private async removeLeftovers(key: string): Promise<void> {
+    const { fs } = this.access;
+    const dir = this.access.dir();
+    for (const file of this.access.takeLeftovers(key)) {
+      const path = childPath(dir, file.fileName);
+      const stats = await statRecordFile(fs, path);
+      if (stats && stats.ino === file.ino && stats.size === file.size && stats.mtimeMs === file.mtimeMs) await fs.remove(path);
+    }
   }
 
   /** Resolves once all writes and deletes started so far are finished. */
