@@ -103,3 +103,49 @@ describe('two data files of one key', () => {
     expect(await fsp.readdir(path.join(dir, 'key_value_stores', 'crawl'))).toEqual(expect.arrayContaining(['state.json', 'state.txt']));
   });
 });
+
+describe("a store's __metadata__.json", () => {
+  const metaFile = () => path.join(dir, 'key_value_stores', 'crawl', '__metadata__.json');
+  const crawleeStore = async () => {
+    const id = await crawleeWrite(dir, 'crawl', { a: { value: 'x', contentType: 'text/plain' } });
+    return { id, written: JSON.parse(await fsp.readFile(metaFile(), 'utf8')) as Record<string, unknown> };
+  };
+
+  it('is never replaced while it does not parse (another program writing it), and is merged with once whole', async () => {
+    const { id, written } = await crawleeStore();
+    // Crawlee truncates, then writes: caught in between.
+    await fsp.writeFile(metaFile(), '');
+    storage = await openStorage(dir, { metadataFlushMillis: 0 });
+    expect((await storage.getStore('crawl'))!.name).toBe('crawl');
+    await storage.putRecord((await storage.getStore('crawl'))!.id, 'b', Buffer.from('y'), { contentType: 'text/plain' });
+    await storage.close();
+    storage = undefined;
+    expect(await fsp.readFile(metaFile(), 'utf8')).toBe('');
+
+    // Whole again, with a field of its own: our next save keeps it and Crawlee's id.
+    await fsp.writeFile(metaFile(), JSON.stringify({ ...written, theirs: { kept: true } }));
+    storage = await openStorage(dir, { metadataFlushMillis: 0 });
+    await storage.putRecord(id, 'c', Buffer.from('z'), { contentType: 'text/plain' });
+    await storage.close();
+    storage = undefined;
+    const saved = JSON.parse(await fsp.readFile(metaFile(), 'utf8'));
+    expect(saved).toMatchObject({ id, name: 'crawl', theirs: { kept: true } });
+    expect(saved.stats.writeCount).toBeGreaterThanOrEqual(1);
+  });
+
+  it("keeps another writer's later changes when saving ours", async () => {
+    const { id } = await crawleeStore();
+    storage = await openStorage(dir, { metadataFlushMillis: 0 });
+    await storage.putRecord(id, 'b', Buffer.from('y'), { contentType: 'text/plain' });
+    await waitFor(async () => ((JSON.parse(await fsp.readFile(metaFile(), 'utf8')).stats?.writeCount ?? 0) >= 1 ? true : undefined));
+    // Another program changes the file after we loaded it.
+    const now = JSON.parse(await fsp.readFile(metaFile(), 'utf8'));
+    await fsp.writeFile(metaFile(), JSON.stringify({ ...now, addedLater: 'theirs', generalAccess: 'ANYONE_WITH_ID_CAN_READ' }));
+    await storage.putRecord(id, 'c', Buffer.from('z'), { contentType: 'text/plain' });
+    await storage.close();
+    storage = undefined;
+    const saved = JSON.parse(await fsp.readFile(metaFile(), 'utf8'));
+    expect(saved).toMatchObject({ id, addedLater: 'theirs', generalAccess: 'ANYONE_WITH_ID_CAN_READ' });
+    expect(saved.stats.writeCount).toBe(2);
+  });
+});

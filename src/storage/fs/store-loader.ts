@@ -11,8 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 
-import { isNotFound, readJsonFile } from './fs-utils.js';
 import { childPath, STORE_METADATA_FILE } from './layout.js';
+import { readMetadataFile } from './store-metadata-file.js';
 import { parseStoreInfo } from '../store-metadata.js';
 import { LOCAL_USER, type StoreInfo } from '../types.js';
 
@@ -38,16 +38,10 @@ export async function readStoreFolder(
   now: Date,
   isIdTaken: (id: string) => boolean,
 ): Promise<LoadedStoreFolder> {
-  let raw: unknown;
-  try {
-    raw = await readJsonFile(childPath(childPath(storesDir, folder), STORE_METADATA_FILE));
-  } catch (error) {
-    // Missing, or unreadable JSON (a hand-edited file, one being written): go by the folder.
-    if (!isNotFound(error) && !(error instanceof SyntaxError)) throw error;
-    raw = undefined;
-  }
-  const hasMetadata = raw !== null && typeof raw === 'object' && !Array.isArray(raw);
-  const data = (hasMetadata ? raw : {}) as Record<string, unknown>;
+  // Missing, or unreadable (a hand-edited file, one being written): go by the folder.
+  const onDisk = await readMetadataFile(childPath(childPath(storesDir, folder), STORE_METADATA_FILE));
+  const hasMetadata = onDisk.kind === 'object';
+  const data = onDisk.kind === 'object' ? onDisk.data : {};
   const parsed = parseStoreInfo(data, now);
   if (typeof data.username !== 'string') {
     // Not written by us (Crawlee writes `userId: "1"`): the folder's owner is the local user.
@@ -84,8 +78,9 @@ export async function readStoreFolder(
   return {
     info,
     extra: hasMetadata ? { ...data } : {},
-    // A metadata file that exists is left as it is until the store changes; a missing one is added.
-    needsSave: !hasMetadata,
+    // A metadata file that exists is left as it is until the store changes (one that does not
+    // parse, maybe being written, is never replaced); a missing one is added.
+    needsSave: onDisk.kind === 'missing',
     needsStats: !(data.stats && typeof data.stats === 'object'),
   };
 }
