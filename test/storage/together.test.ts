@@ -9,6 +9,7 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
+import { nodeFs } from '../../src/storage/fs/fs-layer.js';
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
 import { createStore, kvs, putRecord, raw, startTestServer } from '../server/helpers.js';
 import { crawleeWrite, waitFor } from './crawlee.js';
@@ -148,4 +149,42 @@ describe("a store's __metadata__.json", () => {
     expect(saved).toMatchObject({ id, addedLater: 'theirs', generalAccess: 'ANYONE_WITH_ID_CAN_READ' });
     expect(saved.stats.writeCount).toBe(2);
   });
+});
+
+describe('a commit that fails half way', () => {
+  for (const code of ['ENOSPC', 'EIO']) {
+    it(`settles on the new record when the sidecar rename fails with ${code} after the body moved`, async () => {
+      storage = await openStorage(dir);
+      const { store } = await storage.getOrCreateStore({ name: 'faults', user: LOCAL_USER });
+      // Same size and extension: only the content type and the ETag tell the two apart.
+      await storage.putRecord(store.id, 'k', Buffer.from('old!'), { contentType: 'text/plain; charset=x-old' });
+      expect(await read(storage, store.id, 'k')).toMatchObject({ body: 'old!', contentType: 'text/plain; charset=x-old' });
+
+      // The disk keeps failing that rename until the test lets it go.
+      const rename = nodeFs.rename;
+      let failures = 0;
+      nodeFs.rename = async (from, to) => {
+        if (path.basename(to) === 'k.__metadata__.json') {
+          failures++;
+          throw Object.assign(new Error(`${code}: injected`), { code });
+        }
+        return rename(from, to);
+      };
+      const expected = { body: 'new!', contentType: 'text/plain; charset=x-new', etag: md5('new!') };
+      try {
+        await expect(storage.putRecord(store.id, 'k', Buffer.from('new!'), { contentType: 'text/plain; charset=x-new' })).rejects.toBeDefined();
+        expect(failures).toBeGreaterThanOrEqual(1);
+        // The body moved: the record is the new one, whole (body, type and ETag together).
+        expect(await read(storage, store.id, 'k')).toEqual(expected);
+        expect(await read(storage, store.id, 'k')).toEqual(expected);
+      } finally {
+        nodeFs.rename = rename;
+      }
+      // The next commit puts the waiting sidecar in place; a restart also finds the new record.
+      await storage.putRecord(store.id, 'other', Buffer.from('x'), { contentType: 'text/plain' });
+      await storage.close();
+      storage = await openStorage(dir);
+      expect(await read(storage, store.id, 'k')).toEqual(expected);
+    });
+  }
 });

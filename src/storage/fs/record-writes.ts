@@ -52,14 +52,11 @@ export interface WriteAccess {
   sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<unknown>;
   /** Takes the files of ours a scan found superseded for `key` (see `Leftover`). */
   takeLeftovers(key: string): Leftover[];
-  /** Drops the index so the next use rescans the folder (a write stopped half way). */
-  unload(): void;
 }
 
-/** How far a put got: recovery after a failure depends on whether the body moved. */
+/** How far a put got: after a failure, whether its temp files are still to be removed. */
 interface PutProgress {
   bodyMoved: boolean;
-  fileStem?: string;
 }
 
 /** Makes a written body durable and closes it; resolves with its inode and mtime (read meanwhile). */
@@ -78,6 +75,8 @@ export class RecordWrites {
   private readonly committing = new Map<string, Promise<unknown>>();
   private readonly fsyncs: FsyncGroup;
   private tempDirReady: string | undefined;
+  /** Sidecars of commits that failed after their body moved, by key (see `commit`). */
+  private readonly pendingSidecars = new Map<string, { metaTemp: string; fileStem: string }>();
 
   constructor(private readonly access: WriteAccess) {
     this.fsyncs = new FsyncGroup(access.fs);
@@ -161,14 +160,8 @@ export class RecordWrites {
         ),
       );
     } catch (error) {
-      if (progress.bodyMoved) {
-        // The new body is in place but the write did not finish: put its sidecar in
-        // place if still possible (else recovery does on the next open) and rescan.
-        await this.finishSidecar(stem, progress.fileStem);
-        access.unload();
-      } else {
-        await this.removeTempFiles(stem);
-      }
+      // A write whose body moved was settled by the commit; any other leaves nothing behind.
+      if (!progress.bodyMoved) await this.removeTempFiles(stem);
       throw error;
     }
   }
@@ -211,25 +204,9 @@ export class RecordWrites {
     }
     const entry = new RecordEntry(key, intern(ext), true, fileStem === key ? undefined : fileStem);
 
+    await this.retryPendingSidecars(key);
     await fs.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, entry.fileName));
     progress.bodyMoved = true;
-    progress.fileStem = fileStem;
-    // The body must be in place on disk before its sidecar is (else a power loss could pair
-    // the new sidecar with the old body).
-    await this.fsyncs.sync(dir);
-    // No fsync after this rename: until it is on disk, the sidecar is still durably in the
-    // temp folder, and recovery puts it in place (the body it describes already is).
-    await fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
-    // The old body had another extension, or was a long key's plain file (from Crawlee).
-    // No fsync: if it comes back after a power loss, the sidecar says which file is current.
-    if (previous && previous.fileName !== entry.fileName) {
-      await fs.remove(childPath(dir, previous.fileName));
-      const oldSidecar = sidecarFileName(previous.stem);
-      if (previous.stem !== fileStem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fs.remove(childPath(dir, oldSidecar));
-    }
-
-    await this.removeLeftovers(key);
-
     Object.assign(entry, {
       contentType: intern(contentType),
       size: written.size,
@@ -239,6 +216,31 @@ export class RecordWrites {
       // The rename changes the ctime: it is learned at the first read.
       etagMtimeMs: bodyFile.mtimeMs,
     });
+    try {
+      // The body must be in place on disk before its sidecar is (else a power loss could pair
+      // the new sidecar with the old body).
+      await this.fsyncs.sync(dir);
+      // No fsync after this rename: until it is on disk, the sidecar is still durably in the
+      // temp folder, and recovery puts it in place (the body it describes already is).
+      await fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
+    } catch (error) {
+      // The new body is in place: from now on the record is the new one, whatever the disk
+      // says next. The index takes it before any reader looks (never the new body with the
+      // old content type or ETag); the sidecar waits in the temp folder for a retry (the next
+      // commit in this store) or for recovery.
+      access.adopt(index, entry);
+      this.pendingSidecars.set(key, { metaTemp, fileStem });
+      throw error;
+    }
+    // The old body had another extension, or was a long key's plain file (from Crawlee).
+    // No fsync: if it comes back after a power loss, the sidecar says which file is current.
+    if (previous && previous.fileName !== entry.fileName) {
+      await fs.remove(childPath(dir, previous.fileName));
+      const oldSidecar = sidecarFileName(previous.stem);
+      if (previous.stem !== fileStem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fs.remove(childPath(dir, oldSidecar));
+    }
+
+    await this.removeLeftovers(key);
     access.adopt(index, entry);
     return {
       key,
@@ -317,17 +319,26 @@ export class RecordWrites {
     }
   }
 
-  private async finishSidecar(stem: string, fileStem: string | undefined): Promise<void> {
-    if (fileStem === undefined) return;
+  /** True while a sidecar of `key` waits in the temp folder (its commit failed half way). */
+  isSettling(key: string): boolean {
+    return this.pendingSidecars.has(key);
+  }
+
+  /**
+   * Puts in place the sidecars of commits that failed after their body moved (call in a
+   * commit). `key`'s own is dropped instead: the write being committed supersedes it.
+   */
+  private async retryPendingSidecars(key: string): Promise<void> {
+    if (this.pendingSidecars.size === 0) return;
     const { access } = this;
-    try {
-      await access.lock.shared(async () => {
-        const dir = access.dir();
-        const metaTemp = childPath(childPath(dir, TEMP_DIR_NAME), stem + TEMP_META_SUFFIX);
-        await access.fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
-      });
-    } catch {
-      // Left for recovery.
+    for (const [pendingKey, { metaTemp, fileStem }] of [...this.pendingSidecars]) {
+      try {
+        if (pendingKey === key) await access.fs.remove(metaTemp);
+        else await access.fs.rename(metaTemp, childPath(access.dir(), sidecarFileName(fileStem)));
+        this.pendingSidecars.delete(pendingKey);
+      } catch {
+        // Still failing: tried again at the next commit, or by recovery.
+      }
     }
   }
 

@@ -82,10 +82,6 @@ export class StoreRecords {
         this.leftovers.delete(key);
         return files ?? [];
       },
-      unload: () => {
-        this.index = undefined;
-        this.loading = undefined;
-      },
     });
     this.otherWriters = new OtherWriters({
       fs: this.fs,
@@ -93,6 +89,7 @@ export class StoreRecords {
       lock: ctx.lock,
       loaded: () => this.index,
       isCommitting: (key) => this.writes.isCommitting(key),
+      isSettling: (key) => this.writes.isSettling(key),
       inKeyTurn: (key, fn) => this.writes.inKeyTurn(key, fn),
       adopt,
       forget: (index, key) => this.forget(index, key),
