@@ -7,13 +7,16 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { PassThrough } from 'node:stream';
+
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { nodeFs } from '../../src/storage/fs/fs-layer.js';
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
 import { createStore, kvs, putRecord, raw, startTestServer } from '../server/helpers.js';
 import { crawleeWrite, waitFor } from './crawlee.js';
 import { makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
+import { buildSecondWriter, startSecondWriter } from './support/second-writer.js';
 
 const md5 = (data: Buffer | string) => `"${createHash('md5').update(data).digest('hex')}"`;
 
@@ -187,4 +190,37 @@ describe('a commit that fails half way', () => {
       expect(await read(storage, store.id, 'k')).toEqual(expected);
     });
   }
+});
+
+describe('a second process on the same folder', () => {
+  let scriptDir: string;
+  let script: string;
+  beforeAll(async () => {
+    scriptDir = await makeTempDir();
+    script = await buildSecondWriter(scriptDir);
+  });
+  afterAll(async () => {
+    await removeDir(scriptDir);
+  });
+
+  it("opening it (crash recovery) leaves this process's in-flight temp files alone", async () => {
+    storage = await openStorage(dir);
+    const { store } = await storage.getOrCreateStore({ name: 'shared', user: LOCAL_USER });
+    // A put whose body is still arriving: its temp file is open in `.tmp`.
+    const body = new PassThrough();
+    body.write('first half, ');
+    const put = storage.putRecord(store.id, 'slow', body, { contentType: 'text/plain' });
+    const tempDir = path.join(dir, 'key_value_stores', 'shared', '.tmp');
+    await waitFor(async () => ((await fsp.readdir(tempDir).catch(() => [])).some((name) => name.endsWith('.data')) ? true : undefined));
+
+    const other = await startSecondWriter(script, dir);
+    expect(await other.put('shared', 'theirs', 'text/plain', 'from-the-other-process')).toBe('ok');
+    await other.quit();
+    expect((await fsp.readdir(tempDir)).some((name) => name.endsWith('.data'))).toBe(true);
+
+    body.end('second half');
+    await put;
+    expect(await read(storage, store.id, 'slow')).toMatchObject({ body: 'first half, second half' });
+    expect(await read(storage, store.id, 'theirs')).toMatchObject({ body: 'from-the-other-process' });
+  });
 });

@@ -7,7 +7,8 @@
  * sidecar did not, so it is put in place too, keeping the content type consistent with the
  * body. This is decided by content, not by whether `.data` is still listed in the temp
  * folder: a file system need not make a rename's two folder changes durable together.
- * Any other leftover is dropped: that write never became visible.
+ * Any other leftover is dropped: that write never became visible. Temp files of a writer
+ * still running (this process, or another on the same folder) are left alone.
  */
 import { fileEtag } from './file-stream.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
@@ -15,6 +16,7 @@ import { isNotFound } from './fs-utils.js';
 import { childPath, dataFileName, fileStemFor, isStemOf, sidecarFileName, TEMP_DIR_NAME } from './layout.js';
 import { readSidecar, statRecordFile } from './describe.js';
 import type { RecordMetadataFile } from './record-metadata.js';
+import { isWriterAlive } from './temp-owner.js';
 import { isValidKey } from '../validation.js';
 
 /** Temp files of a record write: `{stem}.data` (the body) and `{stem}.meta` (its sidecar). */
@@ -32,7 +34,8 @@ export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs):
   }
   let changed = false;
   for (const name of names) {
-    if (!name.endsWith(TEMP_META_SUFFIX)) continue;
+    // A live writer's (another process on this folder, or this one) is not ours to settle.
+    if (!name.endsWith(TEMP_META_SUFFIX) || isWriterAlive(name)) continue;
     const metaPath = childPath(tempDir, name);
     const meta = await readSidecar(fs, metaPath);
     if (meta && (await bodyMatches(fs, storeDir, meta))) {
@@ -49,7 +52,7 @@ export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs):
   }
   // Whatever is left (bodies never committed, store metadata temp files) is garbage.
   for (const dirent of await fs.readdir(tempDir)) {
-    if (dirent.isFile()) await fs.remove(childPath(tempDir, dirent.name));
+    if (dirent.isFile() && !isWriterAlive(dirent.name)) await fs.remove(childPath(tempDir, dirent.name));
   }
   if (changed) await fs.syncDir(storeDir);
 }
