@@ -23,7 +23,8 @@ import { isValidKey } from '../validation.js';
 export const TEMP_DATA_SUFFIX = '.data';
 export const TEMP_META_SUFFIX = '.meta';
 
-export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs): Promise<void> {
+/** `isAlive` tells whether a temp file's writer may still be writing it (a test after a simulated reboot says none is). */
+export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs, isAlive: (name: string) => boolean = isWriterAlive): Promise<void> {
   const tempDir = childPath(storeDir, TEMP_DIR_NAME);
   let names: string[];
   try {
@@ -35,7 +36,7 @@ export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs):
   let changed = false;
   for (const name of names) {
     // A live writer's (another process on this folder, or this one) is not ours to settle.
-    if (!name.endsWith(TEMP_META_SUFFIX) || isWriterAlive(name)) continue;
+    if (!name.endsWith(TEMP_META_SUFFIX) || isAlive(name)) continue;
     const metaPath = childPath(tempDir, name);
     const meta = await readSidecar(fs, metaPath);
     if (meta && (await bodyMatches(fs, storeDir, meta))) {
@@ -52,7 +53,7 @@ export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs):
   }
   // Whatever is left (bodies never committed, store metadata temp files) is garbage.
   for (const dirent of await fs.readdir(tempDir)) {
-    if (dirent.isFile() && !isWriterAlive(dirent.name)) await fs.remove(childPath(tempDir, dirent.name));
+    if (dirent.isFile() && !isAlive(dirent.name)) await fs.remove(childPath(tempDir, dirent.name));
   }
   if (changed) await fs.syncDir(storeDir);
 }
