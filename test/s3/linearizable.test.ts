@@ -15,7 +15,7 @@ import { prefixForStorageDir, serveTestServersOverS3 } from '../support/s3-servi
 const s3 = serveTestServersOverS3();
 
 const KEYS = ['a', 'b'];
-const CONTENT_TYPES = ['text/plain; charset=utf-8', 'application/json; charset=utf-8', 'application/octet-stream'];
+const CONTENT_TYPES = ['application/json; charset=utf-8', 'application/octet-stream'];
 const WORKERS = 10;
 const RUN_MILLIS = 6000;
 
@@ -32,25 +32,28 @@ async function inProcessServer(storageDir: string): Promise<RunningServer> {
 
 /**
  * Workers doing put / get / delete on a few keys, each request through a server picked at
- * random among `urls()` (the ones up at that moment), until `RUN_MILLIS` have passed.
+ * random among `urls()` (the ones up at that moment), until `RUN_MILLIS` have passed. Values
+ * are unique; a value read is its body and content type together.
  */
 async function runWorkers(storeId: string, urls: () => string[]): Promise<History> {
   const history = new History();
   const end = Date.now() + RUN_MILLIS;
-  const pick = <T>(list: readonly T[]) => list[Math.floor(Math.random() * list.length)]!;
   await Promise.all(
     Array.from({ length: WORKERS }, async (_, worker) => {
       for (let n = 0; Date.now() < end; n++) {
-        const key = pick(KEYS);
+        const key = KEYS[Math.floor(Math.random() * KEYS.length)]!;
         const up = urls();
         if (up.length === 0) continue;
-        const base = pick(up);
+        const server = Math.floor(Math.random() * up.length);
+        const base = up[server]!;
         const dice = Math.random();
-        if (dice < 0.5) {
-          const contentType = CONTENT_TYPES[n % CONTENT_TYPES.length]!;
+        if (dice < 0.75) {
+          // Mostly the content type this server writes, now and then the other's, and puts more
+          // often than reads: the worst case for any per-instance memory of a key's object.
+          const contentType = CONTENT_TYPES[(server + (n % 4 === 3 ? 1 : 0)) % CONTENT_TYPES.length]!;
           const body = `w${worker}-${n}`;
           await history.put(key, `${body}|${contentType}`, () => putRecord(base, storeId, key, body, contentType));
-        } else if (dice < 0.9) {
+        } else if (dice < 0.95) {
           await history.get(key, () => getRecord(base, storeId, key));
         } else {
           await history.delete(key, () => deleteRecord(base, storeId, key));
@@ -71,7 +74,7 @@ describe('S3 records: linearizable per key across server instances', { timeout: 
       expect(checkHistory(history.ops)).toEqual({ ok: true });
       const counts = history.counts();
       expect(counts.put).toBeGreaterThan(30);
-      expect(counts.get).toBeGreaterThan(30);
+      expect(counts.get).toBeGreaterThan(15);
       expect(counts.unknown).toBe(0);
     } finally {
       await Promise.all(servers.map((s) => s.close()));
@@ -107,7 +110,7 @@ describe('S3 records: linearizable per key across server instances', { timeout: 
       expect(checkHistory(history.ops)).toEqual({ ok: true });
       const counts = history.counts();
       expect(counts.put).toBeGreaterThan(30);
-      expect(counts.get).toBeGreaterThan(30);
+      expect(counts.get).toBeGreaterThan(15);
     } finally {
       await Promise.all(spawned.map((p) => p.kill('SIGKILL')));
       await inProcess.close();

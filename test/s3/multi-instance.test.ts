@@ -114,6 +114,8 @@ describe('S3 backend: two instances over one bucket', { timeout: 120_000 }, () =
     await a.catalog.create(info);
     await a.records(info.id).put('kept', body('one'), 'text/plain');
     expect(await b.catalog.get(info.id)).not.toBeNull();
+    // B has used the store's records (it knows their layout, which it reads once per store).
+    expect((await readRecord(b, info.id, 'kept'))?.body.toString()).toBe('one');
     expect(await a.catalog.remove(info.id)).toBe(true);
     // B still holds the store as current: its write lands in the deleted store's folder...
     const stale = await b.catalog.get(info.id);
