@@ -4,15 +4,17 @@
  * key costs the same few requests whatever keys surround it (no LIST).
  */
 import { Readable } from 'node:stream';
+import { ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { mapLimit } from '../../src/storage/s3/util.js';
+import { LOCAL_USER } from '../../src/storage/types.js';
 import { body, readRecord, storeInfo } from '../support/backend-contract.js';
 import type { S3Backend } from '../../src/storage/s3/index.js';
 import { getRecord, putRecord, storeNamed } from '../support/record-http.js';
 import { startCountingProxy } from '../support/s3-counting-proxy.js';
-import { useS3 } from '../support/s3-service.js';
+import { s3Client, useS3 } from '../support/s3-service.js';
 
 const s3 = useS3();
 
@@ -116,6 +118,36 @@ describe('S3 records: consistency case by case', { timeout: 120_000 }, () => {
       expect(total).toBeLessThanOrEqual(7);
     } finally {
       await proxy.close();
+    }
+  });
+
+  it('serves a store in the first layout ({KEY}.{EXT}, e.g. a synced Crawlee folder) in that layout', async () => {
+    const backend = await s3.backend();
+    const client = s3Client(s3.service);
+    const folder = `${backend.options.prefix}/key_value_stores/crawled`;
+    try {
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${folder}/INPUT.json`, Body: '{"a":1}', ContentType: 'application/json' }));
+      const info = (await backend.catalog.findByName(LOCAL_USER.id, 'crawled'))!;
+      expect(info).not.toBeNull();
+      const records = backend.records(info.id);
+      expect((await readRecord(backend, info.id, 'INPUT'))?.body.toString()).toBe('{"a":1}');
+      await records.put('OUTPUT', body('done'), 'text/plain');
+      const names = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${folder}/` }));
+      expect((names.Contents ?? []).map((o) => o.Key!.slice(folder.length + 1)).sort()).toEqual(['INPUT.json', 'OUTPUT.txt', '__metadata__.json']);
+      // A new store has the object-per-key layout.
+      const fresh = storeInfo('fresh');
+      await backend.catalog.create(fresh);
+      await backend.records(fresh.id).put('INPUT', body('{}'), 'application/json');
+      const fresher = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${backend.options.prefix}/key_value_stores/fresh/` }));
+      expect((fresher.Contents ?? []).map((o) => o.Key!.split('/fresh/')[1]).sort()).toEqual(['__metadata__.json', 'records/INPUT']);
+      // A save (here a rename) keeps the layout for instances that read it afterwards.
+      await backend.catalog.save({ ...(await backend.catalog.get(fresh.id))!, name: 'fresh-renamed' });
+      const other = await s3.backend(backend.options.prefix);
+      await other.records(fresh.id).put('after', body('1'), 'text/plain');
+      const renamed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${backend.options.prefix}/key_value_stores/fresh/` }));
+      expect((renamed.Contents ?? []).map((o) => o.Key!.split('/fresh/')[1]).sort()).toEqual(['__metadata__.json', 'records/INPUT', 'records/after']);
+    } finally {
+      client.destroy();
     }
   });
 });
