@@ -282,6 +282,17 @@ describe('S3 faults: timeouts and errors answered', { timeout: 120_000 }, () => 
       expect(Number(slowed.headers.get('retry-after'))).toBeGreaterThanOrEqual(2);
       const still = await fetch(`${api}/${id}/records/k`);
       expect(await still.text()).toBe('v1');
+
+      // A record whose body stops halfway: 503, not a hang and not a torn body.
+      const big = 'x'.repeat(100_000);
+      expect((await fetch(`${api}/${id}/records/big`, { method: 'PUT', body: big, headers: { 'content-type': 'text/plain' } })).status).toBe(201);
+      proxy.add({ action: 'stallBody', method: 'GET', path: /\/big(\.|\?|$)/, times: Infinity });
+      const torn = await fetch(`${api}/${id}/records/big`, { signal: AbortSignal.timeout(BOUND_MILLIS) });
+      proxy.clear();
+      expect(torn.status).toBe(503);
+      expect(Number(torn.headers.get('retry-after'))).toBeGreaterThan(0);
+      const whole = await fetch(`${api}/${id}/records/big`);
+      expect(await whole.text()).toBe(big);
     } finally {
       proxy.clear();
       proxy.release();

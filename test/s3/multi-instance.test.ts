@@ -122,7 +122,7 @@ describe('S3 backend: two instances over one bucket', { timeout: 120_000 }, () =
     await a.close();
     const client = s3Client(s3.service);
     try {
-      const left = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${a.options.prefix}/key_value_stores/late/` }));
+      const left = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${a.options.prefix}/key_value_stores/${info.id}/` }));
       expect((left.Contents ?? []).map((o) => o.Key)).toEqual([]);
     } finally {
       client.destroy();

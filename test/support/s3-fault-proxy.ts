@@ -7,12 +7,13 @@
  * Faults: `status500` (InternalError), `status503` (ServiceUnavailable), `slowDown` (503
  * SlowDown), `reset` (the connection is reset, nothing forwarded), `dropAnswer` (forwarded and
  * applied, then the connection is reset instead of the answer), `stall` (accepted, never
- * answered), `hold` (forwarded only when `release()` is called).
+ * answered), `stallBody` (the answer's headers and part of its body, then nothing), `hold`
+ * (forwarded only when `release()` is called).
  */
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
-export type S3FaultAction = 'status500' | 'status503' | 'slowDown' | 'reset' | 'dropAnswer' | 'stall' | 'hold';
+export type S3FaultAction = 'status500' | 'status503' | 'slowDown' | 'reset' | 'dropAnswer' | 'stall' | 'stallBody' | 'hold';
 
 export interface S3FaultRule {
   action: S3FaultAction;
@@ -69,17 +70,25 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
     return null;
   };
 
-  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, dropAnswer: boolean) => {
+  const forward = (req: http.IncomingMessage, body: Buffer, res: http.ServerResponse, fault: S3FaultAction | null) => {
     const out = http.request(
       { host: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
-        if (dropAnswer) {
+        if (fault === 'dropAnswer') {
           // The write is applied; the client never hears so.
           answer.resume();
           answer.on('end', () => req.socket.destroy());
           return;
         }
         res.writeHead(answer.statusCode ?? 502, answer.headers);
+        if (fault === 'stallBody') {
+          // The first chunk, then silence until the client gives up.
+          answer.once('data', (chunk: Buffer) => res.write(chunk.subarray(0, Math.ceil(chunk.length / 2))));
+          answer.resume();
+          stalled++;
+          req.socket.once('close', () => stalled--);
+          return;
+        }
         answer.pipe(res);
       },
     );
@@ -114,8 +123,8 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
         req.socket.once('close', () => stalled--);
         return;
       }
-      if (fault === 'hold') return held.push(() => forward(req, body, res, false));
-      forward(req, body, res, fault === 'dropAnswer');
+      if (fault === 'hold') return held.push(() => forward(req, body, res, null));
+      forward(req, body, res, fault);
     });
   });
   server.on('connection', (socket) => {

@@ -59,6 +59,13 @@ const UNAVAILABLE_NAMES = new Set([
 ]);
 const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
 
+/** Whether `error` came from S3 or the connection to it (not from our own code or a caller's stream). */
+export function isS3Failure(error: unknown): boolean {
+  if (error instanceof StorageError) return false;
+  const { name, code } = (error ?? {}) as { name?: string; code?: string };
+  return status(error) !== undefined || (name !== undefined && UNAVAILABLE_NAMES.has(name)) || (code !== undefined && NETWORK_CODES.has(code));
+}
+
 /**
  * An S3 failure as a storage error: the service down, slow, throttling or unreachable (after
  * the SDK's own retries) is `storage-unavailable` (503 + Retry-After); anything else S3 refused
