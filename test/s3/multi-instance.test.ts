@@ -219,7 +219,7 @@ describe('S3 backend: two instances over one bucket', { timeout: 120_000 }, () =
         // Nothing but records and the store's metadata in its folder: no partial objects.
         const client = s3Client(service);
         try {
-          const objects = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${writer.options.prefix}/key_value_stores/killed/` }));
+          const objects = await client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: `${writer.options.prefix}/key_value_stores/${info.id}/` }));
           for (const object of objects.Contents ?? []) {
             expect(object.Key).toMatch(/\/(r[0-3]\.(png|bin)|__metadata__\.json)$/);
           }
