@@ -13,9 +13,10 @@ import { startServer } from '../../src/server/server.js';
 import { StorageError } from '../../src/storage/errors.js';
 import type { S3Backend } from '../../src/storage/s3/index.js';
 import { StorageService } from '../../src/storage/service.js';
-import { LOCAL_USER, type StoreInfo } from '../../src/storage/types.js';
+import { LOCAL_USER } from '../../src/storage/types.js';
 import { body, readRecord } from '../support/backend-contract.js';
 import { startS3FaultProxy, type S3FaultProxy } from '../support/s3-fault-proxy.js';
+import { BOUND_MILLIS, expectConsistent, expectPrecise, FAST, waitFor, within } from '../support/s3-invariants.js';
 import { useS3 } from '../support/s3-service.js';
 
 const s3 = useS3();
@@ -29,51 +30,11 @@ afterAll(async () => {
   await proxy.close();
 });
 
-/** Short timeouts and two attempts per call, so that faults end calls quickly. */
-const FAST = { requestTimeoutMillis: 500, connectTimeoutMillis: 500, maxAttempts: 2 };
-/** Longest a call may take with FAST: two attempts, their backoff, and a loaded machine. */
-const BOUND_MILLIS = 8000;
-
 /** One instance through the proxy and one straight to the gateway, on one prefix. */
 async function instances(metadataCacheMillis = 0): Promise<{ faulty: S3Backend; clean: S3Backend }> {
   const faulty = await s3.backend(undefined, { ...FAST, endpoint: proxy.url, metadataCacheMillis });
   const clean = await s3.backend(faulty.options.prefix, { metadataCacheMillis });
   return { faulty, clean };
-}
-
-/** The call's outcome, failing the test when it takes longer than the bound. */
-async function within<T>(call: Promise<T>, millis = BOUND_MILLIS): Promise<{ value?: T; error?: unknown }> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${millis} ms`)), millis);
-  });
-  try {
-    return { value: await Promise.race([call, late]) };
-  } catch (error) {
-    if (error instanceof Error && error.message.startsWith('no answer within')) throw error;
-    return { error };
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** A failure is a storage error with a code the API answers precisely (never an anonymous one). */
-function expectPrecise(error: unknown): void {
-  expect(error).toBeInstanceOf(StorageError);
-  expect(['storage-unavailable', 'name-not-unique', 'store-not-found']).toContain((error as StorageError).code);
-}
-
-/** No orphan or duplicate: every listed store opens by id and by name; no name twice. */
-async function expectConsistent(backend: S3Backend): Promise<StoreInfo[]> {
-  const listed: StoreInfo[] = [];
-  for await (const info of backend.catalog.list()) listed.push(info);
-  const names = listed.flatMap((s) => (s.name ? [s.name] : []));
-  expect(new Set(names).size, `names listed: ${names.join(', ')}`).toBe(names.length);
-  for (const info of listed) {
-    expect((await backend.catalog.get(info.id))?.id, `store ${info.id} listed but not found`).toBe(info.id);
-    if (info.name) expect((await backend.catalog.findByName(info.userId, info.name))?.id).toBe(info.id);
-  }
-  return listed;
 }
 
 describe('S3 faults: store creation', { timeout: 120_000 }, () => {
@@ -300,11 +261,3 @@ describe('S3 faults: timeouts and errors answered', { timeout: 120_000 }, () => 
     }
   });
 });
-
-async function waitFor(condition: () => boolean | Promise<boolean>, millis: number): Promise<void> {
-  const deadline = Date.now() + millis;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${millis} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}

@@ -13,6 +13,8 @@
 import http from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 
+import { seededRandom } from '../reliability/support/fault-proxy.js';
+
 export type S3FaultAction = 'status500' | 'status503' | 'slowDown' | 'reset' | 'dropAnswer' | 'stall' | 'stallBody' | 'hold';
 
 export interface S3FaultRule {
@@ -22,6 +24,8 @@ export interface S3FaultRule {
   path?: RegExp | string;
   /** How many matching requests get the fault (default 1; `Infinity` until removed). */
   times?: number;
+  /** The chance a matching request gets it (default 1), drawn from the proxy's seeded random. */
+  probability?: number;
 }
 
 export interface S3ProxyRequest {
@@ -51,8 +55,9 @@ const ERRORS: Partial<Record<S3FaultAction, { status: number; code: string; mess
   slowDown: { status: 503, code: 'SlowDown', message: 'Please reduce your request rate.' },
 };
 
-export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
+export async function startS3FaultProxy(target: string, seed = 1): Promise<S3FaultProxy> {
   const upstream = new URL(target);
+  const random = seededRandom(seed);
   const rules: Array<S3FaultRule & { left: number }> = [];
   const requests: S3ProxyRequest[] = [];
   const held: Array<() => void> = [];
@@ -64,6 +69,7 @@ export async function startS3FaultProxy(target: string): Promise<S3FaultProxy> {
       if (rule.left <= 0) continue;
       if (rule.method && rule.method !== method) continue;
       if (rule.path !== undefined && !(typeof rule.path === 'string' ? path.includes(rule.path) : rule.path.test(path))) continue;
+      if (rule.probability !== undefined && random() >= rule.probability) continue;
       rule.left--;
       return rule.action;
     }
