@@ -18,6 +18,7 @@ const KEYS = ['a', 'b'];
 const CONTENT_TYPES = ['application/json; charset=utf-8', 'application/octet-stream'];
 const WORKERS = 10;
 const RUN_MILLIS = 6000;
+const MIN_OPS = 25;
 
 async function inProcessServer(storageDir: string): Promise<RunningServer> {
   const { service, bucket } = s3;
@@ -38,12 +39,20 @@ async function inProcessServer(storageDir: string): Promise<RunningServer> {
 async function runWorkers(storeId: string, urls: () => string[]): Promise<History> {
   const history = new History();
   const end = Date.now() + RUN_MILLIS;
+  // Each worker also does at least MIN_OPS operations, however slow a busy machine makes them
+  // (within a hard bound), so the history always holds enough of each kind to mean something.
+  const hardEnd = end + 60_000;
   await Promise.all(
     Array.from({ length: WORKERS }, async (_, worker) => {
-      for (let n = 0; Date.now() < end; n++) {
+      for (let n = 0; (Date.now() < end || n < MIN_OPS) && Date.now() < hardEnd; n++) {
         const key = KEYS[Math.floor(Math.random() * KEYS.length)]!;
         const up = urls();
-        if (up.length === 0) continue;
+        if (up.length === 0) {
+          // Every server is down for a moment (a restart): wait for one, and do not count this turn.
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          n--;
+          continue;
+        }
         const server = Math.floor(Math.random() * up.length);
         const base = up[server]!;
         const dice = Math.random();
