@@ -20,6 +20,9 @@ export {
   type StartServerOptions,
   type RunningServer,
 } from './server.js';
+export { S3PackagesMissingError, S3_PEER_PACKAGES } from '../storage/s3/peers.js';
+export type { S3StorageOptions } from '../storage/s3/config.js';
+export type { RecordBody, RecordStore, StorageBackend, StoreCatalog } from '../storage/backend.js';
 export { serveFromCli, runServeCommand, parseServeArgs, SERVE_USAGE, type ServeOptions } from './cli.js';
 export type { RequestHandler } from './app.js';
 export type { ServerLogger } from './context.js';
