@@ -13,7 +13,7 @@ import { isValidStoreName } from '../validation.js';
 import type { StoreCatalog } from '../backend.js';
 import { LOCAL_USER } from '../types.js';
 import { randomId } from '../ids.js';
-import type { S3Layout } from './layout.js';
+import { RECORD_LAYOUT, RECORD_LAYOUT_FIELD, type S3Layout } from './layout.js';
 import type { Bucket } from './s3-client.js';
 import { BoundedMap, mapLimit } from './util.js';
 
@@ -112,18 +112,20 @@ export class S3StoreCatalog implements StoreCatalog {
     return info && info.username === username && info.name === name ? this.findByName(info.userId, name) : null;
   }
 
-  async create(info: StoreInfo): Promise<void> {
+  /** `recordLayout` false: a folder adopted with its records in the first layout (`{KEY}.{EXT}`). */
+  async create(info: StoreInfo, recordLayout = true): Promise<void> {
+    const layoutField = recordLayout ? { [RECORD_LAYOUT_FIELD]: RECORD_LAYOUT } : {};
     if (info.name !== null) await this.claimName(info.name, info.id);
     try {
       // The folder is the name when free (as the SDK would name it), else the id.
       let folder = info.name ?? info.id;
-      let etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(info), {
+      let etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(info, layoutField), {
         contentType: 'application/json; charset=utf-8',
         ifNoneMatch: '*',
       });
       if (etag === null && folder !== info.id) {
         folder = info.id;
-        etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(info), {
+        etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(info, layoutField), {
           contentType: 'application/json; charset=utf-8',
           ifNoneMatch: '*',
         });
@@ -153,7 +155,7 @@ export class S3StoreCatalog implements StoreCatalog {
         throw new StorageError('store-not-found', `Store ${info.id} was not found.`);
       }
       const merged = base ? merge(base, info, current.info) : cloneStoreInfo(info);
-      const etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(merged), {
+      const etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(merged, current.raw), {
         contentType: 'application/json; charset=utf-8',
         ifMatch: current.etag,
       });
@@ -234,7 +236,8 @@ export class S3StoreCatalog implements StoreCatalog {
     return folder;
   }
 
-  private async readFolderWithEtag(folder: string): Promise<{ info: StoreInfo; etag: string } | null> {
+  /** Also the file's fields as read (`raw`): a save keeps those it does not know (the record layout). */
+  private async readFolderWithEtag(folder: string): Promise<{ info: StoreInfo; etag: string; raw: Record<string, unknown> } | null> {
     const found = await this.bucket.getText(this.layout.storeMetadata(folder));
     if (!found) return null;
     let raw: unknown;
@@ -246,7 +249,7 @@ export class S3StoreCatalog implements StoreCatalog {
     const parsed = parseStoreInfo(raw, new Date());
     if (!parsed.id) return null;
     const info: StoreInfo = { ...parsed, id: parsed.id, name: parsed.name ?? null };
-    return { info, etag: found.etag };
+    return { info, etag: found.etag, raw: raw as Record<string, unknown> };
   }
 
   private async readFolder(folder: string): Promise<StoreInfo | null> {
@@ -304,7 +307,7 @@ export class S3StoreCatalog implements StoreCatalog {
       stats: emptyStats(),
     };
     try {
-      await this.create(info);
+      await this.create(info, false);
       return this.handOut(info);
     } catch (error) {
       if (error instanceof StorageError && error.code === 'name-not-unique') return this.findByName(userId, name);

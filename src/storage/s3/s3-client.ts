@@ -10,8 +10,17 @@ import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } fro
 import type { S3StorageOptions } from './config.js';
 import { loadS3Sdk, type S3Sdk } from './peers.js';
 
-export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client {
-  return new sdk.S3Client({
+/** S3 calls made by one client: each call counts once, its retries apart. */
+export interface S3RequestStats {
+  requests: number;
+  /** Calls that failed for good, except the answers we expect (not found, precondition failed). */
+  errors: number;
+  /** Attempts beyond the first, made by the SDK's retry strategy. */
+  retries: number;
+}
+
+export function createS3Client(sdk: S3Sdk, options: S3StorageOptions, stats?: S3RequestStats): S3Client {
+  const client = new sdk.S3Client({
     endpoint: options.endpoint,
     region: options.region ?? 'us-east-1',
     forcePathStyle: options.forcePathStyle,
@@ -23,6 +32,25 @@ export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client 
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
   });
+  if (stats) {
+    // Outside the retry step, so it sees each call once with its final attempt count.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        stats.requests++;
+        try {
+          const result = await next(args);
+          stats.retries += Math.max(0, ((result.output as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) - 1);
+          return result;
+        } catch (error) {
+          stats.retries += Math.max(0, ((error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) - 1);
+          if (!isNotFound(error) && !isPreconditionFailed(error)) stats.errors++;
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'apifyKvRequestStats' },
+    );
+  }
+  return client;
 }
 
 function status(error: unknown): number | undefined {
@@ -53,6 +81,7 @@ export class Bucket {
 
   private sdk: S3Sdk | undefined;
   private client: S3Client | undefined;
+  readonly stats: S3RequestStats = { requests: 0, errors: 0, retries: 0 };
 
   constructor(
     private readonly options: S3StorageOptions,
@@ -63,7 +92,7 @@ export class Bucket {
   async ready(): Promise<{ sdk: S3Sdk; s3: S3Client }> {
     if (!this.sdk || !this.client) {
       const sdk = await loadS3Sdk();
-      this.client ??= createS3Client(sdk, this.options);
+      this.client ??= createS3Client(sdk, this.options, this.stats);
       this.sdk = sdk;
     }
     return { sdk: this.sdk, s3: this.client };
