@@ -67,6 +67,9 @@ Options:
   --s3-endpoint URL           S3 endpoint, e.g. http://127.0.0.1:7480 (default $AWS_ENDPOINT_URL)
   --s3-region REGION          S3 region (default $AWS_REGION or us-east-1)
   --s3-path-style true|false  path-style URLs (default true with an endpoint; $AWS_S3_FORCE_PATH_STYLE)
+  --s3-connect-timeout-ms N   longest wait for a connection to S3 (default 3000)
+  --s3-request-timeout-ms N   longest wait for an S3 answer to begin or a body to move (default 10000)
+  --s3-max-attempts N         attempts per S3 call, retries included (default 3)
   --token TOKEN               require this API token (default $${SERVER_TOKEN_ENV}; prefer the
                               variable: a flag's value shows in process lists)
   --users-file FILE           JSON file with users and their tokens
@@ -109,6 +112,9 @@ export function parseServeArgs(
       's3-endpoint': { type: 'string' },
       's3-region': { type: 'string' },
       's3-path-style': { type: 'string' },
+      's3-connect-timeout-ms': { type: 'string' },
+      's3-request-timeout-ms': { type: 'string' },
+      's3-max-attempts': { type: 'string' },
       token: { type: 'string' },
       'users-file': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
@@ -149,7 +155,14 @@ export function parseServeArgs(
     s3:
       values.storage === undefined
         ? undefined
-        : { endpoint: values['s3-endpoint'], region: values['s3-region'], forcePathStyle: pathStyle === undefined ? undefined : pathStyle === 'true' },
+        : {
+            endpoint: values['s3-endpoint'],
+            region: values['s3-region'],
+            forcePathStyle: pathStyle === undefined ? undefined : pathStyle === 'true',
+            connectTimeoutMillis: int(values['s3-connect-timeout-ms'], '--s3-connect-timeout-ms', 1),
+            requestTimeoutMillis: int(values['s3-request-timeout-ms'], '--s3-request-timeout-ms', 1),
+            maxAttempts: int(values['s3-max-attempts'], '--s3-max-attempts', 1),
+          },
     token: values.token ?? envToken,
     usersFile: values['users-file'],
     maxPayloadBytes: int(values['max-payload-bytes'], '--max-payload-bytes', 1),

@@ -11,7 +11,7 @@ import { DEFAULT_METADATA_CACHE_MILLIS, type S3StorageOptions } from './config.j
 import { hasObjectPerKeyLayout, S3Layout } from './layout.js';
 import { LegacyS3RecordStore, type KeyHints } from './legacy-records.js';
 import { S3RecordStore, type KnownSizes } from './records.js';
-import { Bucket, type S3RequestStats } from './s3-client.js';
+import { Bucket, isS3Failure, toStorageError, type S3RequestStats } from './s3-client.js';
 import { loadS3Presigner } from './peers.js';
 import { loadOrCreateS3Secret } from './signing-secret.js';
 import { BoundedMap } from './util.js';
@@ -135,8 +135,17 @@ class LazyRecordStore implements RecordStore {
     return this.store;
   }
 
-  get: RecordStore['get'] = async (key) => (await this.target()).get(key);
-  put: RecordStore['put'] = async (key, body, contentType) => (await this.target()).put(key, body, contentType);
-  delete: RecordStore['delete'] = async (key) => (await this.target()).delete(key);
-  list: RecordStore['list'] = async (options) => (await this.target()).list(options);
+  get: RecordStore['get'] = (key) => precise(async () => (await this.target()).get(key));
+  put: RecordStore['put'] = (key, body, contentType) => precise(async () => (await this.target()).put(key, body, contentType));
+  delete: RecordStore['delete'] = (key) => precise(async () => (await this.target()).delete(key));
+  list: RecordStore['list'] = (options) => precise(async () => (await this.target()).list(options));
+}
+
+/** A failure of S3 met outside a request's own call (a body that stopped mid-read) as a storage error. */
+async function precise<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw isS3Failure(error) ? toStorageError(error, 'a record read or write') : error;
+  }
 }
