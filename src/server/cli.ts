@@ -62,7 +62,8 @@ Options:
   --storage-dir DIR           storage root (default $APIFY_LOCAL_STORAGE_DIR, $CRAWLEE_STORAGE_DIR or ./storage)
   --storage s3://BUCKET/PREFIX
                               keep the stores in S3 instead (any number of servers may share
-                              one bucket); credentials and region from $AWS_* variables
+                              one bucket); credentials and region from $AWS_* variables;
+                              needs npm install @aws-sdk/client-s3 @aws-sdk/s3-request-presigner
   --s3-endpoint URL           S3 endpoint, e.g. http://127.0.0.1:7480 (default $AWS_ENDPOINT_URL)
   --s3-region REGION          S3 region (default $AWS_REGION or us-east-1)
   --s3-path-style true|false  path-style URLs (default true with an endpoint; $AWS_S3_FORCE_PATH_STYLE)
