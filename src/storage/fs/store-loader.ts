@@ -11,7 +11,8 @@
  */
 import { createHash } from 'node:crypto';
 
-import { isNotFound, readJsonFile } from './fs-utils.js';
+import { isNotFound } from './fs-utils.js';
+import { nodeFs, type FsLayer } from './fs-layer.js';
 import { childPath, STORE_METADATA_FILE } from './layout.js';
 import { parseStoreInfo } from '../store-metadata.js';
 import { LOCAL_USER, type StoreInfo } from '../types.js';
@@ -37,10 +38,11 @@ export async function readStoreFolder(
   folder: string,
   now: Date,
   isIdTaken: (id: string) => boolean,
+  fs: FsLayer = nodeFs,
 ): Promise<LoadedStoreFolder> {
   let raw: unknown;
   try {
-    raw = await readJsonFile(childPath(childPath(storesDir, folder), STORE_METADATA_FILE));
+    raw = JSON.parse((await fs.readFile(childPath(childPath(storesDir, folder), STORE_METADATA_FILE))).toString('utf8'));
   } catch (error) {
     // Missing, or unreadable JSON (a hand-edited file, one being written): go by the folder.
     if (!isNotFound(error) && !(error instanceof SyntaxError)) throw error;

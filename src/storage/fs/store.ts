@@ -4,7 +4,8 @@
  * processes' changes to them.
  */
 import { StorageError } from '../errors.js';
-import { isNotFound, writeFileAtomic } from './fs-utils.js';
+import { isNotFound } from './fs-utils.js';
+import { nodeFs, replaceFileSynced, type FsLayer } from './fs-layer.js';
 import { childPath, STORE_METADATA_FILE, TEMP_DIR_NAME } from './layout.js';
 import { Mutex, SharedLock } from '../locks.js';
 import { serializeStoreInfo } from '../store-metadata.js';
@@ -19,6 +20,8 @@ export interface StoreOptions {
   caseInsensitive: boolean;
   watch: boolean;
   rescanIntervalMillis: number;
+  /** The file system the store's folder is on. Default: the real one. */
+  fs?: FsLayer;
 }
 
 export class Store {
@@ -47,6 +50,7 @@ export class Store {
       now: options.now,
       readOnly: options.readOnly,
       caseInsensitive: options.caseInsensitive,
+      fs: options.fs,
       onLoaded: (totalBytes) => {
         this.info.stats.storageBytes = totalBytes;
         this.watch();
@@ -68,7 +72,8 @@ export class Store {
       this.lock.shared(async () => {
         if (this.deleted) return;
         const dir = this.dir;
-        await writeFileAtomic(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), serializeStoreInfo(this.info, this.extra));
+        const fs = this.options.fs ?? nodeFs;
+        await replaceFileSynced(fs, childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), serializeStoreInfo(this.info, this.extra));
       }),
     );
   }

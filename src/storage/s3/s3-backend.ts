@@ -9,14 +9,16 @@ import { StorageError } from '../errors.js';
 import { S3StoreCatalog } from './catalog.js';
 import { DEFAULT_METADATA_CACHE_MILLIS, type S3StorageOptions } from './config.js';
 import { S3Layout } from './layout.js';
+import { loadS3Presigner } from './peers.js';
 import { S3RecordStore, type KeyHints } from './records.js';
-import { Bucket, isS3Failure, toStorageError } from './s3-client.js';
+import { Bucket, isS3Failure, toStorageError, type S3RequestStats } from './s3-client.js';
 import { loadOrCreateS3Secret } from './signing-secret.js';
 import { BoundedMap } from './util.js';
 
 const DEFAULT_UPLOAD_URL_SECONDS = 900;
 
 export class S3Backend implements StorageBackend {
+  readonly kind = 's3';
   readonly catalog: S3StoreCatalog;
   readonly options: S3StorageOptions;
   private readonly bucket: Bucket;
@@ -34,6 +36,16 @@ export class S3Backend implements StorageBackend {
     if (!(await this.bucket.exists())) {
       throw new Error(`S3 bucket "${this.options.bucket}" does not exist (or these credentials cannot see it).`);
     }
+  }
+
+  /** A HEAD of the bucket: it answers and these credentials may see it. */
+  async checkReady(): Promise<void> {
+    if (!(await this.bucket.exists())) throw new Error(`S3 bucket "${this.options.bucket}" does not exist.`);
+  }
+
+  /** Counts of the S3 requests made so far (for metrics). */
+  get requestStats(): Readonly<S3RequestStats> {
+    return this.bucket.stats;
   }
 
   async close(): Promise<void> {
@@ -64,7 +76,7 @@ export class S3Backend implements StorageBackend {
     const cap = this.options.uploadUrlMaxSeconds ?? DEFAULT_UPLOAD_URL_SECONDS;
     const seconds = Math.max(1, Math.min(options.expiresInSeconds ?? cap, cap));
     const { sdk, s3 } = await this.bucket.ready();
-    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const { getSignedUrl } = await loadS3Presigner();
     const command = new sdk.PutObjectCommand({
       Bucket: this.options.bucket,
       Key: await store.uploadObjectName(key, options.contentType),

@@ -2,26 +2,26 @@
  * The S3 calls the backend makes, in one place: client settings that Ceph RGW 16.2 and AWS
  * both accept, not-found / precondition detection, and conditional writes.
  *
- * The AWS SDK is loaded on first use (a dynamic import), so a server or CLI that never asks
- * for S3 storage never loads it, whatever imports this module.
+ * The AWS SDK is loaded on first use (`peers.ts`), so a server or CLI that never asks for S3
+ * storage never loads it, whatever imports this module, and runs without it installed.
  */
-import type * as S3 from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 
 import { StorageError } from '../errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_MAX_ATTEMPTS, DEFAULT_REQUEST_TIMEOUT_MILLIS, type S3StorageOptions } from './config.js';
+import { loadS3Sdk, type S3Sdk } from './peers.js';
 
-export type S3Sdk = typeof S3;
-
-let sdkLoading: Promise<S3Sdk> | undefined;
-
-export function loadS3Sdk(): Promise<S3Sdk> {
-  sdkLoading ??= import('@aws-sdk/client-s3');
-  return sdkLoading;
+/** S3 calls made by one client: each call counts once, its retries apart. */
+export interface S3RequestStats {
+  requests: number;
+  /** Calls that failed for good, except the answers we expect (not found, precondition failed). */
+  errors: number;
+  /** Attempts beyond the first, made by the SDK's retry strategy. */
+  retries: number;
 }
 
-export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client {
-  return new sdk.S3Client({
+export function createS3Client(sdk: S3Sdk, options: S3StorageOptions, stats?: S3RequestStats): S3Client {
+  const client = new sdk.S3Client({
     endpoint: options.endpoint,
     region: options.region ?? 'us-east-1',
     forcePathStyle: options.forcePathStyle,
@@ -43,6 +43,25 @@ export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client 
       socketTimeout: options.requestTimeoutMillis ?? DEFAULT_REQUEST_TIMEOUT_MILLIS,
     },
   });
+  if (stats) {
+    // Outside the retry step, so it sees each call once with its final attempt count.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        stats.requests++;
+        try {
+          const result = await next(args);
+          stats.retries += Math.max(0, ((result.output as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) - 1);
+          return result;
+        } catch (error) {
+          stats.retries += Math.max(0, ((error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) - 1);
+          if (!isNotFound(error) && !isPreconditionFailed(error)) stats.errors++;
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'apifyKvRequestStats' },
+    );
+  }
+  return client;
 }
 
 const UNAVAILABLE_NAMES = new Set([
@@ -119,6 +138,7 @@ export class Bucket {
 
   private sdk: S3Sdk | undefined;
   private client: S3Client | undefined;
+  readonly stats: S3RequestStats = { requests: 0, errors: 0, retries: 0 };
 
   constructor(
     private readonly options: S3StorageOptions,
@@ -129,7 +149,7 @@ export class Bucket {
   async ready(): Promise<{ sdk: S3Sdk; s3: S3Client }> {
     if (!this.sdk || !this.client) {
       const sdk = await loadS3Sdk();
-      this.client ??= createS3Client(sdk, this.options);
+      this.client ??= createS3Client(sdk, this.options, this.stats);
       this.sdk = sdk;
     }
     return { sdk: this.sdk, s3: this.client };
