@@ -159,6 +159,8 @@ describe('S3 faults: the late sweep of a deleted store', { timeout: 120_000 }, (
     const info = (await new StorageService(faulty).getOrCreateStore({ name: 'swept', user: LOCAL_USER })).store;
     await faulty.records(info.id).put('sweepkey', body('old'), 'text/plain');
     expect(await clean.catalog.get(info.id)).not.toBeNull();
+    // The clean instance has used the store's records (it knows their layout).
+    expect((await readRecord(clean, info.id, 'sweepkey'))?.body.toString()).toBe('old');
     expect(await faulty.catalog.remove(info.id)).toBe(true);
     // The clean instance still holds the store for up to the bound: its write is a leftover.
     await clean.records(info.id).put('sweepkey', body('stale'), 'text/plain');

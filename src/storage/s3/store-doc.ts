@@ -24,12 +24,16 @@ export interface StoreDoc {
   info: StoreInfo;
   pending: PendingName | null;
   etag: string;
+  /** The object's fields as read: a save keeps those it does not know (the record layout). */
+  raw: Record<string, unknown>;
 }
 
 const PENDING_FIELD = 'apifyKvPendingName';
 
-export function serializeDoc(info: StoreInfo, pending: PendingName | null): string {
-  return serializeStoreInfo(info, pending ? { [PENDING_FIELD]: pending } : {});
+/** The metadata object's text; `extra` holds fields to keep as they were (see `StoreDoc.raw`). */
+export function serializeDoc(info: StoreInfo, pending: PendingName | null, extra: Record<string, unknown> = {}): string {
+  const { [PENDING_FIELD]: _previous, ...kept } = extra;
+  return serializeStoreInfo(info, pending ? { ...kept, [PENDING_FIELD]: pending } : kept);
 }
 
 /** The metadata object's text as a doc, or `null` when it is none of ours. */
@@ -43,7 +47,8 @@ export function parseDoc(text: string, etag: string): StoreDoc | null {
   const parsed = parseStoreInfo(raw, new Date());
   if (!parsed.id) return null;
   const info: StoreInfo = { ...parsed, id: parsed.id, name: parsed.name ?? null };
-  return { info, pending: parsePending((raw as Record<string, unknown>)[PENDING_FIELD]), etag };
+  const fields = raw as Record<string, unknown>;
+  return { info, pending: parsePending(fields[PENDING_FIELD]), etag, raw: fields };
 }
 
 function parsePending(value: unknown): PendingName | null {
