@@ -138,7 +138,6 @@ describe('S3 records: consistency case by case', { timeout: 120_000 }, () => {
       const fresh = storeInfo('fresh');
       await backend.catalog.create(fresh);
       await backend.records(fresh.id).put('INPUT', body('{}'), 'application/json');
-      // Its folder is named by its id (see catalog.ts).
       const freshFolder = `${backend.options.prefix}/key_value_stores/${fresh.id}/`;
       const fresher = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: freshFolder }));
       expect((fresher.Contents ?? []).map((o) => o.Key!.slice(freshFolder.length)).sort()).toEqual(['__metadata__.json', 'records/INPUT']);

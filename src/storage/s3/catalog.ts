@@ -90,12 +90,14 @@ export class S3StoreCatalog implements StoreCatalog {
     let read = this.reading.get(id);
     if (!read) {
       const writesBefore = this.writes;
+      const startedAt = Date.now();
       read = this.locate(id).then((located) => {
         if (!located) {
           if (this.writes === writesBefore) this.recent.delete(id);
           return null;
         }
-        if (this.writes === writesBefore) this.remember(located.info);
+        // Its age counts from the read's start: what it says may be that old already.
+        if (this.writes === writesBefore) this.remember(located.info, startedAt);
         return located.info;
       });
       this.reading.set(id, read);
@@ -107,8 +109,8 @@ export class S3StoreCatalog implements StoreCatalog {
     return info && this.handOut(info);
   }
 
-  private remember(info: StoreInfo): void {
-    if (this.cacheMillis > 0) this.recent.set(info.id, { info: cloneStoreInfo(info), at: Date.now() });
+  private remember(info: StoreInfo, at = Date.now()): void {
+    if (this.cacheMillis > 0) this.recent.set(info.id, { info: cloneStoreInfo(info), at });
   }
 
   /** A copy for the caller; remembered as the base its next save is merged against. */
@@ -137,12 +139,15 @@ export class S3StoreCatalog implements StoreCatalog {
   }
 
   async create(info: StoreInfo): Promise<void> {
-    // New stores keep their records one object per key (see layout.ts).
-    await this.createIn(info.id, info, { [RECORD_LAYOUT_FIELD]: RECORD_LAYOUT });
+    await this.createIn(info.id, info);
   }
 
-  /** Creates the store in `folder` (its id, but for a folder adopted under its name). */
-  private async createIn(folder: string, info: StoreInfo, extra: Record<string, unknown>): Promise<void> {
+  /**
+   * Creates the store in `folder`: its id, but for a folder adopted under its name, whose
+   * records stay in the first layout (`{KEY}.{EXT}`; new stores have one object per key).
+   */
+  private async createIn(folder: string, info: StoreInfo): Promise<void> {
+    const extra = folder === info.id ? { [RECORD_LAYOUT_FIELD]: RECORD_LAYOUT } : {};
     // Only an adopted folder is found through the id index: written first, it is harmless alone.
     if (folder !== info.id) await this.bucket.put(this.layout.idIndex(info.id), folder, { contentType: 'text/plain' });
     const pending: PendingName | null = info.name === null ? null : { name: info.name, token: randomId(), creating: true, at: Date.now() };
@@ -233,7 +238,7 @@ export class S3StoreCatalog implements StoreCatalog {
       // A pending name that never took effect, long ago: its writer is gone.
       const pending = now.pending && Date.now() - now.pending.at > PENDING_GRACE_MILLIS ? null : now.pending;
       const next = change({ info: now.info, pending });
-      const etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeDoc(next.info, next.pending, now.doc.extra), {
+      const etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeDoc(next.info, next.pending, now.doc.raw), {
         contentType: JSON_TYPE,
         ifMatch: now.doc.etag,
       });
@@ -349,9 +354,9 @@ export class S3StoreCatalog implements StoreCatalog {
     const info = { ...cloneStoreInfo(doc.info), name: doc.pending.name };
     // Written down for the next readers; whoever fails here, the claim already says it.
     const etag = await this.bucket
-      .put(this.layout.storeMetadata(folder), serializeDoc(info, null, doc.extra), { contentType: JSON_TYPE, ifMatch: doc.etag })
+      .put(this.layout.storeMetadata(folder), serializeDoc(info, null, doc.raw), { contentType: JSON_TYPE, ifMatch: doc.etag })
       .catch(() => null);
-    return { folder, doc: etag ? { info, pending: null, etag, extra: doc.extra } : doc, info, pending: null };
+    return { folder, doc: etag ? { info, pending: null, etag, raw: doc.raw } : doc, info, pending: null };
   }
 
   private async readClaim(name: string): Promise<{ id: string; etag: string } | null> {
@@ -406,8 +411,7 @@ export class S3StoreCatalog implements StoreCatalog {
       stats: emptyStats(),
     };
     try {
-      // A folder the SDK or Crawlee wrote: its records stay `{KEY}.{EXT}` (no layout field).
-      await this.createIn(name, info, {});
+      await this.createIn(name, info);
       return this.handOut(info);
     } catch (error) {
       if (error instanceof StorageError && error.code === 'name-not-unique') {

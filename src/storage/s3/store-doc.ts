@@ -24,17 +24,16 @@ export interface StoreDoc {
   info: StoreInfo;
   pending: PendingName | null;
   etag: string;
-  /** Fields of the object that are neither the store's metadata nor the pending name (kept on save: the record layout). */
-  extra: Record<string, unknown>;
+  /** The object's fields as read: a save keeps those it does not know (the record layout). */
+  raw: Record<string, unknown>;
 }
-
-/** The fields `serializeStoreInfo` writes itself. */
-const INFO_FIELDS = new Set(['id', 'name', 'userId', 'username', 'createdAt', 'modifiedAt', 'accessedAt', 'generalAccess', 'stats']);
 
 const PENDING_FIELD = 'apifyKvPendingName';
 
+/** The metadata object's text; `extra` holds fields to keep as they were (see `StoreDoc.raw`). */
 export function serializeDoc(info: StoreInfo, pending: PendingName | null, extra: Record<string, unknown> = {}): string {
-  return serializeStoreInfo(info, pending ? { ...extra, [PENDING_FIELD]: pending } : extra);
+  const { [PENDING_FIELD]: _previous, ...kept } = extra;
+  return serializeStoreInfo(info, pending ? { ...kept, [PENDING_FIELD]: pending } : kept);
 }
 
 /** The metadata object's text as a doc, or `null` when it is none of ours. */
@@ -49,11 +48,7 @@ export function parseDoc(text: string, etag: string): StoreDoc | null {
   if (!parsed.id) return null;
   const info: StoreInfo = { ...parsed, id: parsed.id, name: parsed.name ?? null };
   const fields = raw as Record<string, unknown>;
-  const extra: Record<string, unknown> = {};
-  for (const [field, value] of Object.entries(fields)) {
-    if (field !== PENDING_FIELD && !INFO_FIELDS.has(field)) extra[field] = value;
-  }
-  return { info, pending: parsePending(fields[PENDING_FIELD]), etag, extra };
+  return { info, pending: parsePending(fields[PENDING_FIELD]), etag, raw: fields };
 }
 
 function parsePending(value: unknown): PendingName | null {
