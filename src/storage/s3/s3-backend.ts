@@ -11,13 +11,15 @@ import { DEFAULT_METADATA_CACHE_MILLIS, type S3StorageOptions } from './config.j
 import { hasObjectPerKeyLayout, S3Layout } from './layout.js';
 import { LegacyS3RecordStore, type KeyHints } from './legacy-records.js';
 import { S3RecordStore, type KnownSizes } from './records.js';
-import { Bucket } from './s3-client.js';
+import { Bucket, isS3Failure, toStorageError, type S3RequestStats } from './s3-client.js';
+import { loadS3Presigner } from './peers.js';
 import { loadOrCreateS3Secret } from './signing-secret.js';
 import { BoundedMap } from './util.js';
 
 const DEFAULT_UPLOAD_URL_SECONDS = 900;
 
 export class S3Backend implements StorageBackend {
+  readonly kind = 's3';
   readonly catalog: S3StoreCatalog;
   readonly options: S3StorageOptions;
   private readonly bucket: Bucket;
@@ -38,6 +40,16 @@ export class S3Backend implements StorageBackend {
     if (!(await this.bucket.exists())) {
       throw new Error(`S3 bucket "${this.options.bucket}" does not exist (or these credentials cannot see it).`);
     }
+  }
+
+  /** A HEAD of the bucket: it answers and these credentials may see it. */
+  async checkReady(): Promise<void> {
+    if (!(await this.bucket.exists())) throw new Error(`S3 bucket "${this.options.bucket}" does not exist.`);
+  }
+
+  /** Counts of the S3 requests made so far (for metrics). */
+  get requestStats(): Readonly<S3RequestStats> {
+    return this.bucket.stats;
   }
 
   async close(): Promise<void> {
@@ -68,7 +80,7 @@ export class S3Backend implements StorageBackend {
     const cap = this.options.uploadUrlMaxSeconds ?? DEFAULT_UPLOAD_URL_SECONDS;
     const seconds = Math.max(1, Math.min(options.expiresInSeconds ?? cap, cap));
     const { sdk, s3 } = await this.bucket.ready();
-    const { getSignedUrl } = await import('@aws-sdk/s3-request-presigner');
+    const { getSignedUrl } = await loadS3Presigner();
     const command = new sdk.PutObjectCommand({
       Bucket: this.options.bucket,
       Key: await store.uploadObjectName(key, options.contentType),
@@ -123,8 +135,17 @@ class LazyRecordStore implements RecordStore {
     return this.store;
   }
 
-  get: RecordStore['get'] = async (key) => (await this.target()).get(key);
-  put: RecordStore['put'] = async (key, body, contentType) => (await this.target()).put(key, body, contentType);
-  delete: RecordStore['delete'] = async (key) => (await this.target()).delete(key);
-  list: RecordStore['list'] = async (options) => (await this.target()).list(options);
+  get: RecordStore['get'] = (key) => precise(async () => (await this.target()).get(key));
+  put: RecordStore['put'] = (key, body, contentType) => precise(async () => (await this.target()).put(key, body, contentType));
+  delete: RecordStore['delete'] = (key) => precise(async () => (await this.target()).delete(key));
+  list: RecordStore['list'] = (options) => precise(async () => (await this.target()).list(options));
+}
+
+/** A failure of S3 met outside a request's own call (a body that stopped mid-read) as a storage error. */
+async function precise<T>(call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (error) {
+    throw isS3Failure(error) ? toStorageError(error, 'a record read or write') : error;
+  }
 }
