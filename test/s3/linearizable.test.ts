@@ -73,8 +73,8 @@ describe('S3 records: linearizable per key across server instances', { timeout: 
       const history = await runWorkers(storeId, () => servers.map((s) => s.url));
       expect(checkHistory(history.ops)).toEqual({ ok: true });
       const counts = history.counts();
-      expect(counts.put).toBeGreaterThan(30);
-      expect(counts.get).toBeGreaterThan(15);
+      expect(counts.put).toBeGreaterThan(20);
+      expect(counts.get).toBeGreaterThan(5);
       expect(counts.unknown).toBe(0);
     } finally {
       await Promise.all(servers.map((s) => s.close()));
@@ -109,8 +109,8 @@ describe('S3 records: linearizable per key across server instances', { timeout: 
       await chaos;
       expect(checkHistory(history.ops)).toEqual({ ok: true });
       const counts = history.counts();
-      expect(counts.put).toBeGreaterThan(30);
-      expect(counts.get).toBeGreaterThan(15);
+      expect(counts.put).toBeGreaterThan(20);
+      expect(counts.get).toBeGreaterThan(5);
     } finally {
       await Promise.all(spawned.map((p) => p.kill('SIGKILL')));
       await inProcess.close();

@@ -166,14 +166,15 @@ describe('S3 records: consistency case by case', { timeout: 120_000 }, () => {
       const fresh = storeInfo('fresh');
       await backend.catalog.create(fresh);
       await backend.records(fresh.id).put('INPUT', body('{}'), 'application/json');
-      const fresher = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${backend.options.prefix}/key_value_stores/fresh/` }));
-      expect((fresher.Contents ?? []).map((o) => o.Key!.split('/fresh/')[1]).sort()).toEqual(['__metadata__.json', 'records/INPUT']);
+      const freshFolder = `${backend.options.prefix}/key_value_stores/${fresh.id}/`;
+      const inFresh = async () =>
+        ((await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: freshFolder }))).Contents ?? []).map((o) => o.Key!.slice(freshFolder.length)).sort();
+      expect(await inFresh()).toEqual(['__metadata__.json', 'records/INPUT']);
       // A save (here a rename) keeps the layout for instances that read it afterwards.
       await backend.catalog.save({ ...(await backend.catalog.get(fresh.id))!, name: 'fresh-renamed' });
       const other = await s3.backend(backend.options.prefix);
       await other.records(fresh.id).put('after', body('1'), 'text/plain');
-      const renamed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${backend.options.prefix}/key_value_stores/fresh/` }));
-      expect((renamed.Contents ?? []).map((o) => o.Key!.split('/fresh/')[1]).sort()).toEqual(['__metadata__.json', 'records/INPUT', 'records/after']);
+      expect(await inFresh()).toEqual(['__metadata__.json', 'records/INPUT', 'records/after']);
     } finally {
       client.destroy();
     }
