@@ -482,10 +482,10 @@ describe('bad input fuzzing', () => {
       ? [
           // Over S3 the server writes nothing to disk at all...
           ...[...filesAfter.keys()].filter((f) => f.startsWith(`storage${path.sep}`)),
-          // ...and in the bucket only records and metadata in store folders, the id and name
-          // objects, and the signing secret.
+          // ...and in the bucket only records (`records/{KEY}`) and metadata in store folders,
+          // the id and name objects, and the signing secret.
           ...[...(await storedObjects(storageDir)).keys()].filter(
-            (f) => !/^key_value_stores\/[^/]+\/[^/]+$/.test(f) && !/^\.apify-kv\/(stores|names)\/[^/]+$/.test(f) && f !== '.apify-kv/signing-secret',
+            (f) => !/^key_value_stores\/[^/]+\/(records\/)?[^/]+$/.test(f) && !/^\.apify-kv\/(stores|names)\/[^/]+$/.test(f) && f !== '.apify-kv/signing-secret',
           ),
         ]
       : [...filesAfter.keys()]

@@ -94,6 +94,34 @@ describe('S3 records: consistency case by case', { timeout: 120_000 }, () => {
     }
   });
 
+  it('keeps the record when two puts of other content types overlap on two instances', async () => {
+    // Deletes held back, so that a write removing another content type's object (as the first
+    // layout did) would land after the other writer's put: both puts acknowledged, then nothing.
+    const proxy = await startCountingProxy(s3.service.endpoint, { holdMillis: (kind) => (kind === 'DELETE' ? 1500 : 0) });
+    try {
+      const first = await s3.backend();
+      const info = storeInfo('overlap');
+      await first.catalog.create(info);
+      await first.records(info.id).put('k', body('v0'), 'text/plain');
+      const [x, y] = [await s3.backend(first.options.prefix, { endpoint: proxy.url }), await s3.backend(first.options.prefix, { endpoint: proxy.url })];
+      const fromX = x.records(info.id).put('k', body('{"x":1}'), 'application/json');
+      // Y writes once X's PUT has been answered.
+      for (let tries = 0; (proxy.answered().PUT ?? 0) < 1; tries++) {
+        if (tries > 600) throw new Error('X never wrote.');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const fromY = y.records(info.id).put('k', body('y'), 'text/plain');
+      await Promise.all([fromX, fromY]);
+      for (const backend of [first, x, y]) {
+        const read = await readRecord(backend, info.id, 'k');
+        expect(read).not.toBeNull();
+        expect(['{"x":1}', 'y']).toContain(read!.body.toString());
+      }
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('reads and writes a cold key beside 2,000 longer keys with no LIST', async () => {
     const writer = await s3.backend();
     const info = storeInfo('neighbours');
@@ -139,14 +167,14 @@ describe('S3 records: consistency case by case', { timeout: 120_000 }, () => {
       await backend.catalog.create(fresh);
       await backend.records(fresh.id).put('INPUT', body('{}'), 'application/json');
       const freshFolder = `${backend.options.prefix}/key_value_stores/${fresh.id}/`;
-      const fresher = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: freshFolder }));
-      expect((fresher.Contents ?? []).map((o) => o.Key!.slice(freshFolder.length)).sort()).toEqual(['__metadata__.json', 'records/INPUT']);
+      const inFresh = async () =>
+        ((await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: freshFolder }))).Contents ?? []).map((o) => o.Key!.slice(freshFolder.length)).sort();
+      expect(await inFresh()).toEqual(['__metadata__.json', 'records/INPUT']);
       // A save (here a rename) keeps the layout for instances that read it afterwards.
       await backend.catalog.save({ ...(await backend.catalog.get(fresh.id))!, name: 'fresh-renamed' });
       const other = await s3.backend(backend.options.prefix);
       await other.records(fresh.id).put('after', body('1'), 'text/plain');
-      const renamed = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: freshFolder }));
-      expect((renamed.Contents ?? []).map((o) => o.Key!.slice(freshFolder.length)).sort()).toEqual(['__metadata__.json', 'records/INPUT', 'records/after']);
+      expect(await inFresh()).toEqual(['__metadata__.json', 'records/INPUT', 'records/after']);
     } finally {
       client.destroy();
     }
