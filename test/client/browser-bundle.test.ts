@@ -17,8 +17,8 @@ import { API, useNock } from './helpers.js';
 
 useNock();
 
-/** 30 KB, read strictly: 30,000 bytes, gzipped at level 9. */
-const BUDGET_BYTES = 30_000;
+/** 32 KiB (32,768 bytes), gzipped at level 9: raised from 30,000 for the apify-client v2 surface. */
+const BUDGET_BYTES = 32_768;
 let outDir: string;
 let bundles: Record<string, string>;
 
