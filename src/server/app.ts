@@ -7,6 +7,7 @@ import { cannotRespond, rejectBody, sendError } from './responses.js';
 import { answerPreflight } from './origins.js';
 import { parseTarget, ROUTE_METHODS, splitTarget, type Route } from './routes.js';
 import { deleteStore, getOrCreateStore, getStore, listStores, updateStore } from './store-handlers.js';
+import { answerUser, matchUserPath } from './users.js';
 import { findWebFile, sendWebFile } from './web.js';
 
 /** After answering early, at most this much of an unread body is read and dropped before the connection is cut. */
@@ -47,6 +48,11 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
     return;
   }
   if (!route) {
+    const userRef = matchUserPath(splitTarget(req.url ?? '/').path);
+    if (userRef !== undefined) {
+      answerUser(ctx, { req, res, query, principal: ctx.auth.authenticate(req, query) }, userRef, method);
+      return;
+    }
     // Outside /v2: the storage browser's static files, which need no token.
     const file = findWebFile(splitTarget(req.url ?? '/').path);
     if (!file) throw pageNotFound();
