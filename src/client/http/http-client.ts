@@ -434,6 +434,8 @@ export class HttpClient {
       );
     }
     const timeout = isTimeout(error);
+    const hint = timeout ? undefined : platform.networkHint(req.url ?? this.config.baseUrl);
+    const detail = redact(error.message || String(error.code ?? 'request failed'), secrets);
     return new ApifyNetworkError(
       {
         method,
@@ -441,7 +443,7 @@ export class HttpClient {
         attempt,
         type: timeout ? 'timeout' : 'network-error',
         code: error.code,
-        detail: redact(error.message || String(error.code ?? 'request failed'), secrets),
+        detail: hint ? `${detail}; ${hint}` : detail,
       },
       cause,
     );

@@ -195,6 +195,7 @@ function digest(bytes: Uint8Array): string {
 export const platform: Platform = {
   transport,
   compress,
+  networkHint: () => undefined,
   // Buffer.from encodes faster than TextEncoder does.
   utf8: (text) => Buffer.from(text, 'utf8'),
   requestData: asBuffer,
