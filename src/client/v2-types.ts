@@ -4,8 +4,12 @@
  */
 import type { KeyValueStore, NodeBuffer, NodeReadable, PaginatedList } from './types.js';
 
-/** Any JSON value (type-fest's `JsonValue`, as v2 types a parsed record). */
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue | undefined };
+/** A JSON object, shaped as type-fest's (v2 types a parsed record with type-fest's `JsonValue`). */
+export type JsonObject = { [Key in string]: JsonValue } & { [Key in string]?: JsonValue | undefined };
+/** A JSON array, mutable or not. */
+export type JsonArray = JsonValue[] | readonly JsonValue[];
+/** Any JSON value. */
+export type JsonValue = string | number | boolean | null | JsonObject | JsonArray;
 
 /** Options of `keyValueStore(id).getRecord`, as v2 names them. */
 export interface KeyValueClientGetRecordOptions {

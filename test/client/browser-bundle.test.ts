@@ -132,7 +132,7 @@ describe('browser bundle', () => {
     // A refused connection: nothing listens on port 9 of loopback. nock lets it through.
     nock.enableNetConnect('127.0.0.1:9');
     const client = new kv.ApifyClient({ baseUrl: 'http://127.0.0.1:9', token: 'secret-browser-token', maxRetries: 0 });
-    const error = await client.keyValueStore('s1').getRecord('k').catch((e: unknown) => e as Error);
+    const error = (await client.keyValueStore('s1').getRecord('k').catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('ApifyNetworkError');
     expect(error.message).toContain('could not reach 127.0.0.1:9');
     expect(error.message).toContain('server may be down');
