@@ -3,7 +3,7 @@
  * exported here depends on Node built-ins (the Node parts sit behind `client/platform/node.ts`).
  * @packageDocumentation
  */
-export { ApifyClient } from './client/apify-client.js';
+export { ApifyClient, type KeyValueStoresApi } from './client/apify-client.js';
 export {
   DEFAULT_BASE_URL,
   DEFAULT_CONSISTENCY_WINDOW_MILLIS,
@@ -14,6 +14,17 @@ export {
 } from './client/options.js';
 export { KeyValueStoresClient } from './client/resources/key-value-stores.js';
 export { KeyValueStoreClient } from './client/resources/key-value-store.js';
+export { KeyValueStoreCollectionClient } from './client/resources/store-collection.js';
+export type {
+  JsonValue,
+  KeyValueClientGetRecordOptions,
+  KeyValueClientListKeysResult,
+  KeyValueListItem,
+  KeyValueStoreCollectionClientGetOrCreateOptions,
+  KeyValueStoreCollectionClientListOptions,
+  KeyValueStoreCollectionListResult,
+  ReturnTypeFromOptions,
+} from './client/v2-types.js';
 export { createHmacSignature, createStorageContentSignature } from './client/signing.js';
 export {
   ApifyApiError,

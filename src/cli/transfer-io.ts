@@ -43,7 +43,9 @@ export async function runAll<T>(items: readonly T[], limit: number, worker: (ite
 
 /** One line for a failure: the message, with the error code when it adds something. */
 export function reasonOf(error: unknown): string {
-  const e = error as { message?: unknown; code?: unknown };
+  const e = error as { name?: unknown; message?: unknown; code?: unknown };
+  // An API error's message is the server's text alone (as in apify-client v2): its `toString` adds the status.
+  if (e?.name === 'ApifyApiError') return String(error).replace(/^ApifyApiError: /, '');
   const message = typeof e?.message === 'string' ? e.message : String(error);
   return typeof e?.code === 'string' && !message.includes(e.code) ? `${message} (${e.code})` : message;
 }

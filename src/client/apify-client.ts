@@ -9,6 +9,22 @@ import type { ResourceContext } from './resources/context.js';
 import { JournaledReads } from './resources/journaled-reads.js';
 import { KeyValueStoreClient } from './resources/key-value-store.js';
 import { KeyValueStoresClient } from './resources/key-value-stores.js';
+import { KeyValueStoreCollectionClient } from './resources/store-collection.js';
+
+/**
+ * `client.keyValueStores`: the seed's flat API (`client.keyValueStores.getOrCreateStore(...)`),
+ * and callable as apify-client v2's `client.keyValueStores()`, which returns the collection
+ * client (`list`, `getOrCreate`).
+ */
+export type KeyValueStoresApi = KeyValueStoresClient & (() => KeyValueStoreCollectionClient);
+
+/** One function object with both shapes: called, it gives the collection; its methods are the flat API's. */
+function callableStores(flat: KeyValueStoresClient, collection: KeyValueStoreCollectionClient): KeyValueStoresApi {
+  const api = () => collection;
+  // The flat client's fields and methods are found through the prototype chain.
+  Object.setPrototypeOf(api, flat);
+  return api as KeyValueStoresApi;
+}
 
 function callDefaults(options: ResolvedOptions): CallDefaults {
   return {
@@ -36,8 +52,11 @@ function callDefaults(options: ResolvedOptions): CallDefaults {
  * ```
  */
 export class ApifyClient {
-  /** Methods for key-value stores and their records, each naming its store in its options. */
-  readonly keyValueStores: KeyValueStoresClient;
+  /**
+   * Methods for key-value stores and their records, each naming its store in its options; also
+   * callable, as in apify-client v2: `client.keyValueStores().list()`, `.getOrCreate(name)`.
+   */
+  readonly keyValueStores: KeyValueStoresApi;
 
   private options: ResolvedOptions;
   /** Per-call defaults, kept ready: every request reads them. */
@@ -87,7 +106,7 @@ export class ApifyClient {
       sleep: wait,
     });
     this.context = context;
-    this.keyValueStores = new KeyValueStoresClient(context);
+    this.keyValueStores = callableStores(new KeyValueStoresClient(context), new KeyValueStoreCollectionClient(context));
   }
 
   /**

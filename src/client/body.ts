@@ -67,10 +67,10 @@ function isTextType(type: string): boolean {
 
 /**
  * Turns a record value into a request body. Plain values (objects, arrays, numbers, booleans,
- * null) become compact JSON, strings become UTF-8 text, bytes and Blobs are sent as they are,
+ * null) become JSON (compact, or indented by `jsonIndent` spaces), strings become UTF-8 text, bytes and Blobs are sent as they are,
  * streams are streamed without buffering.
  */
-export async function encodeBody(value: unknown, contentType?: string, size?: number): Promise<PreparedBody> {
+export async function encodeBody(value: unknown, contentType?: string, size?: number, jsonIndent?: number): Promise<PreparedBody> {
   if (value === undefined) throw new ApifyArgumentError('body', 'body is required (use deleteRecord to remove a record)');
   if (contentType !== undefined && (typeof contentType !== 'string' || contentType.trim() === '')) {
     throw new ApifyArgumentError('contentType', 'contentType must be a non-empty string');
@@ -100,7 +100,7 @@ export async function encodeBody(value: unknown, contentType?: string, size?: nu
   }
   let json: string | undefined;
   try {
-    json = JSON.stringify(value);
+    json = JSON.stringify(value, null, jsonIndent);
   } catch (error) {
     throw new ApifyArgumentError('body', `body cannot be serialised to JSON: ${(error as Error).message}`);
   }

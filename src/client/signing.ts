@@ -9,7 +9,12 @@ const BASE62 = '0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ';
 
 /** Signature of `message` with a store's `urlSigningSecretKey` (a record's key, for its public URL). */
 export async function createHmacSignature(secretKey: string, message: string): Promise<string> {
-  let n = BigInt(`0x${(await platform.hmacSha256Hex(secretKey, message)).slice(0, 30)}`);
+  return signatureOfHmac(await platform.hmacSha256Hex(secretKey, message));
+}
+
+/** The signature made of an HMAC-SHA256 in hex: its first 30 digits, in base 62. */
+export function signatureOfHmac(hmacHex: string): string {
+  let n = BigInt(`0x${hmacHex.slice(0, 30)}`);
   let out = '';
   do {
     out = BASE62[Number(n % 62n)] + out;

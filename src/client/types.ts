@@ -167,6 +167,8 @@ export type PaginatedIterator<Page, Item> = Promise<Page> & AsyncIterable<Item>;
 export interface GetOrCreateStoreOptions extends CallOptions {
   /** Name of the store. Without one a new unnamed store is created on every call. */
   storeName?: string;
+  /** The store's schema, sent as the request body (as apify-client v2's `getOrCreate` sends it). */
+  schema?: Record<string, unknown>;
 }
 
 /** Options of `listStores`. */
@@ -300,6 +302,8 @@ export interface StoreRecordInput {
 
 /** Options of `keyValueStore(id).getRecord` (apify-client v2's names). */
 export interface StoreGetRecordOptions extends CallOptions, WaitOptions {
+  /** Accepted and ignored, as apify-client v2 (deprecated there) does. */
+  disableRedirect?: boolean;
   /** The value as raw bytes, whatever its content type. */
   buffer?: boolean;
   /** The value as a stream, unread and unbuffered. */

@@ -15,6 +15,8 @@ export interface StoreSummary {
   accessedAt: Date | null;
   /** Sum of the record sizes when the backend knows it. */
   storageBytes: number | null;
+  /** The key that signs the store's public URLs, when the backend may see it. */
+  urlSigningSecretKey?: string | null;
 }
 
 export interface KeyItem {
@@ -32,6 +34,8 @@ export interface ListKeysArgs {
   exclusiveStartKey?: string;
   prefix?: string;
   limit?: number;
+  /** A collection of the store's schema (the API filters by it; local stores have no schema). */
+  collection?: string;
 }
 
 export interface RecordBytes {
@@ -97,7 +101,10 @@ export interface StorageBackend {
    * A URL where the record can be read: the API's record URL, or locally the record's `file:`
    * URL (`undefined` when there is no such record).
    */
-  publicUrl(store: StoreSummary, key: string): Promise<string | undefined>;
+  /** A URL to read the record at, made without asking the storage (as Crawlee makes it). */
+  publicUrl(store: StoreSummary, key: string): string;
+  /** The `file:` URL of the record's file as it is on disk; undefined without one (or in the cloud). */
+  recordFileUrl(store: StoreSummary, key: string): Promise<string | undefined>;
 
   /** Releases what the backend holds open (the local engine's timers). */
   close(): Promise<void>;

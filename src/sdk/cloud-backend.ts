@@ -1,7 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
 
 import { DEFAULT_RETRY_POLICY } from '../client/http/retry.js';
+import { signatureOfHmac } from '../client/signing.js';
 import type { ApifyClient } from '../index.js';
 import type {
   BodySource,
@@ -25,6 +27,7 @@ interface ApiStore {
   modifiedAt?: string | Date | null;
   accessedAt?: string | Date | null;
   stats?: { storageBytes?: number } | null;
+  urlSigningSecretKey?: string | null;
 }
 
 function toDate(value: string | Date | null | undefined): Date | null {
@@ -41,6 +44,7 @@ function summarize(store: ApiStore): StoreSummary {
     modifiedAt: toDate(store.modifiedAt),
     accessedAt: toDate(store.accessedAt),
     storageBytes: typeof store.stats?.storageBytes === 'number' ? store.stats.storageBytes : null,
+    urlSigningSecretKey: typeof store.urlSigningSecretKey === 'string' ? store.urlSigningSecretKey : null,
   };
 }
 
@@ -230,13 +234,17 @@ export class CloudBackend implements StorageBackend {
     return this.kvs.recordExists({ storeId, key });
   }
 
-  async publicUrl(store: StoreSummary, key: string): Promise<string | undefined> {
-    // The key listing carries the server's public URL for a record, signed when the store is
-    // not public; the first key with the key itself as prefix is that key, if it exists.
-    const page = await this.storeCall(store.id, () => this.kvs.listKeys({ storeId: store.id, prefix: key, limit: 1 }));
-    const item = page.items[0];
-    if (item?.key === key && item.recordPublicUrl) return item.recordPublicUrl;
-    return `${this.location.replace(/\/+$/, '')}/v2/key-value-stores/${encodeURIComponent(store.id)}/records/${encodeURIComponent(key)}`;
+  publicUrl(store: StoreSummary, key: string): string {
+    // On the server the store lives on (the platform's SDK points at api.apify.com), signed as
+    // the platform signs it when the store's signing key is known: it then opens without a token.
+    const url = `${this.location.replace(/\/+$/, '')}/v2/key-value-stores/${encodeURIComponent(store.id)}/records/${encodeURIComponent(key)}`;
+    const secret = store.urlSigningSecretKey;
+    if (!secret) return url;
+    return `${url}?signature=${signatureOfHmac(createHmac('sha256', secret).update(key).digest('hex'))}`;
+  }
+
+  async recordFileUrl(): Promise<undefined> {
+    return undefined;
   }
 
   async close(): Promise<void> {

@@ -25,6 +25,11 @@ export interface IterateKeysOptions {
   exclusiveStartKey?: string;
   /** Only keys that start with this. */
   prefix?: string;
+  /**
+   * Only keys of this collection of the store's schema (Crawlee's option). The API filters by it;
+   * local stores have no schema, and list every key, as in Crawlee.
+   */
+  collection?: string;
 }
 
 /** Passed to the {@link KeyValueStore.forEachKey} callback. */
@@ -130,7 +135,9 @@ export class KeyValueStore implements AsyncIterable<[string, unknown]> {
     assertValidKey(key);
     const record = await this.backend.getRecord(this.id, key);
     if (!record) return defaultValue ?? null;
-    return decodeBody(record.body, record.contentType, key) as T;
+    const value = decodeBody(record.body, record.contentType, key) as T | null;
+    // As in Crawlee: a stored JSON `null` gives the default too.
+    return value === null && defaultValue !== undefined ? defaultValue : value;
   }
 
   /** A record's raw bytes and content type, or `null` when there is none. */
@@ -210,12 +217,23 @@ export class KeyValueStore implements AsyncIterable<[string, unknown]> {
   }
 
   /**
-   * A URL to read the record at: the API's record URL in the cloud, the `file:` URL of the
-   * record's file locally (`undefined` when there is no such record).
+   * A URL to read the record at, at once (a string, as in Crawlee and the Apify SDK): the API's
+   * record URL in the cloud (signed when the store's info carries its signing key), locally a
+   * `file:` URL of the store's folder and the key.
    */
-  async getPublicUrl(key: string): Promise<string | undefined> {
+  getPublicUrl(key: string): string {
     assertValidKey(key);
     return this.backend.publicUrl(this.info, key);
+  }
+
+  /**
+   * On local storage, the `file:` URL of the record's file as it is on disk (the store's own
+   * folder, a hashed name for a long key, the file's extension); `undefined` when there is no
+   * such record, and in the cloud.
+   */
+  async getRecordFileUrl(key: string): Promise<string | undefined> {
+    assertValidKey(key);
+    return this.backend.recordFileUrl(this.info, key);
   }
 
   /** Deletes the store and all its records. */
@@ -239,15 +257,18 @@ export class KeyValueStore implements AsyncIterable<[string, unknown]> {
   }
 
   private async *keyItems(options: IterateKeysOptions): AsyncGenerator<{ key: string; size: number }> {
-    assertKnownOptions('key iteration', options, ['exclusiveStartKey', 'prefix']);
-    const { prefix } = options;
+    assertKnownOptions('key iteration', options, ['exclusiveStartKey', 'prefix', 'collection']);
+    const { prefix, collection } = options;
+    if (collection !== undefined && typeof collection !== 'string') {
+      throw new KeyValueStoreError('invalid-argument', 'Option "collection" must be a string.');
+    }
     if (options.exclusiveStartKey !== undefined) assertValidKey(options.exclusiveStartKey);
     if (prefix !== undefined && typeof prefix !== 'string') {
       throw new KeyValueStoreError('invalid-argument', 'Option "prefix" must be a string.');
     }
     let exclusiveStartKey = options.exclusiveStartKey;
     for (;;) {
-      const page = await this.backend.listKeys(this.id, { exclusiveStartKey, prefix, limit: 1000 });
+      const page = await this.backend.listKeys(this.id, { exclusiveStartKey, prefix, collection, limit: 1000 });
       yield* page.items;
       if (page.nextExclusiveStartKey === null || page.items.length === 0) return;
       exclusiveStartKey = page.nextExclusiveStartKey;

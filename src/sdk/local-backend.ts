@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { Readable } from 'node:stream';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 import { FileStorage } from '../storage/index.js';
@@ -132,7 +133,9 @@ export class LocalBackend implements StorageBackend {
 
   async listKeys(storeId: string, args: ListKeysArgs): Promise<KeyPage> {
     const storage = await this.engine();
-    const page = await onStore(storeId, () => storage.listKeys(storeId, args));
+    // Local stores have no schema: `collection` is ignored, as Crawlee's local storage ignores it.
+    const { exclusiveStartKey, prefix, limit } = args;
+    const page = await onStore(storeId, () => storage.listKeys(storeId, { exclusiveStartKey, prefix, limit }));
     return { items: page.items.map(({ key, size }) => ({ key, size })), nextExclusiveStartKey: page.nextExclusiveStartKey };
   }
 
@@ -175,7 +178,13 @@ export class LocalBackend implements StorageBackend {
     return (await this.record(storeId, key)) !== null;
   }
 
-  async publicUrl(store: StoreSummary, key: string): Promise<string | undefined> {
+  publicUrl(store: StoreSummary, key: string): string {
+    // Where Crawlee points: the store's folder (its name, else its id) and the key, without
+    // looking at the disk (the file itself has an extension after the key).
+    return pathToFileURL(path.join(this.location, 'key_value_stores', store.name ?? store.id, key)).href;
+  }
+
+  async recordFileUrl(store: StoreSummary, key: string): Promise<string | undefined> {
     // The record's file as the folder engine finds it on disk (the store's own folder, a hashed
     // name for long keys, the file's real extension); no record, no file to point at.
     const storage = await this.engine();

@@ -9,6 +9,7 @@ import { answerPreflight } from './origins.js';
 import { parseTarget, ROUTE_METHODS, splitTarget, type Route } from './routes.js';
 import { deleteStore, getOrCreateStore, getStore, listStores, updateStore } from './store-handlers.js';
 import { METRICS_PATH, observeRequests, requestIdOf } from './request-log.js';
+import { answerUser, matchUserPath } from './users.js';
 import { findWebFile, sendWebFile } from './web.js';
 
 /** After answering early, at most this much of an unread body is read and dropped before the connection is cut. */
@@ -60,6 +61,11 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
       // A server with tokens shows its metrics only to a caller with one.
       if (ctx.auth.enabled && !ctx.auth.authenticate(req, query).user) throw tokenNotProvided();
       await ctx.metrics.send(res, method === 'HEAD');
+      return;
+    }
+    const userRef = matchUserPath(path);
+    if (userRef !== undefined) {
+      answerUser(ctx, { req, res, query, principal: ctx.auth.authenticate(req, query) }, userRef, method);
       return;
     }
     // Outside /v2: the storage browser's static files, which need no token.

@@ -39,8 +39,8 @@ describe.each(ADAPTERS)('store aliases over the %s adapter', (adapter) => {
     nock(API).put(`${STORES}/~my-store/records/k`).reply(201, {});
     nock(API).get(`${STORES}/~my-store`).reply(200, { data: storeJson('id1', 'my-store') }, JSON_HEADERS);
     // v2's getRecord asks for the record as an attachment, as apify-client v2 does.
-    nock(API).get(`${STORES}/id1/records/k`).query({ attachment: '1' }).reply(404, NOT_FOUND, JSON_HEADERS);
-    nock(API).get(`${STORES}/id1/records/k`).query({ attachment: '1' }).reply(200, 'mine', TEXT);
+    nock(API).get(`${STORES}/id1/records/k`).query({ attachment: 'true' }).reply(404, NOT_FOUND, JSON_HEADERS);
+    nock(API).get(`${STORES}/id1/records/k`).query({ attachment: 'true' }).reply(200, 'mine', TEXT);
     const { client, clock } = makeClient(adapter);
     await client.keyValueStore('~my-store').setRecord({ key: 'k', value: 'mine' });
     expect((await client.keyValueStore('id1').getRecord('k'))?.value).toBe('mine');

@@ -206,7 +206,7 @@ describe.each(ADAPTERS)('errors and retries over the %s adapter', (adapter) => {
   it('sends v2-style options as the API takes them: title, generalAccess null, a signature, the User-Agent suffix', async () => {
     const seen: Captured[] = [{ headers: {} }, { headers: {} }];
     nock(API).put(`${STORES}/s1`).reply(capture(seen[0]!, 200, { data: storeJson('s1') }, JSON_HEADERS));
-    nock(API).get(RECORD).query({ attachment: '1', signature: 'sig' }).reply(capture(seen[1]!, 200, 'ok', TEXT));
+    nock(API).get(RECORD).query({ attachment: 'true', signature: 'sig' }).reply(capture(seen[1]!, 200, 'ok', TEXT));
     const { client } = makeClient(adapter, { userAgentSuffix: 'my-app/1.0' });
     await client.keyValueStore('s1').update({ title: 'Shown name', generalAccess: null });
     expect(seen[0]!.body).toEqual({ title: 'Shown name', generalAccess: null });

@@ -17,7 +17,7 @@ import { API, useNock } from './helpers.js';
 
 useNock();
 
-/** 32 KiB (32,768 bytes) gzipped at level 9: the client with its adaptive rate limiter and retry budget. */
+/** 32 KiB (32,768 bytes) gzipped at level 9: the client with the apify-client v2 surface, adaptive rate limiting and the retry budget. */
 const BUDGET_BYTES = 32_768;
 let outDir: string;
 let bundles: Record<string, string>;
@@ -115,5 +115,29 @@ describe('browser bundle', () => {
     const xhr = new kv.ApifyClient({ storeId: 's1', maxRetries: 3, adapter: 'xhr' });
     const error = await xhr.keyValueStores.getRecord({ key: 'k' }).catch((e) => e);
     expect(error.message).toBe("axios's xhr adapter is not in this bundle: use adapter 'fetch'");
+  });
+
+  it('names the host it could not reach and the likely causes (server down, CORS, mixed content)', async () => {
+    const sandbox: Record<string, unknown> = {};
+    for (const name of ['fetch', 'Request', 'Response', 'Headers', 'Blob', 'ReadableStream', 'TextEncoder', 'TextDecoder',
+      'URL', 'URLSearchParams', 'AbortController', 'AbortSignal', 'DOMException', 'setTimeout', 'clearTimeout', 'console']) {
+      sandbox[name] = (globalThis as Record<string, unknown>)[name];
+    }
+    // A page served over https, calling a local server over http.
+    sandbox.location = { protocol: 'https:', origin: 'https://app.example' };
+    sandbox.window = sandbox;
+    sandbox.self = sandbox;
+    vm.runInNewContext(bundles.iife!, sandbox);
+    const kv = sandbox.ApifyKv as typeof import('../../src/index.js');
+    // A refused connection: nothing listens on port 9 of loopback. nock lets it through.
+    nock.enableNetConnect('127.0.0.1:9');
+    const client = new kv.ApifyClient({ baseUrl: 'http://127.0.0.1:9', token: 'secret-browser-token', maxRetries: 0 });
+    const error = (await client.keyValueStore('s1').getRecord('k').catch((e: unknown) => e)) as Error;
+    expect(error.name).toBe('ApifyNetworkError');
+    expect(error.message).toContain('could not reach 127.0.0.1:9');
+    expect(error.message).toContain('server may be down');
+    expect(error.message).toContain('CORS');
+    expect(error.message).toContain('mixed content');
+    expect(error.message).not.toContain('secret-browser-token');
   });
 });

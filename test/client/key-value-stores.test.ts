@@ -6,7 +6,7 @@ import { createReadStream, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
-import { gunzipSync } from 'node:zlib';
+import { brotliDecompressSync } from 'node:zlib';
 import nock from 'nock';
 import { describe, expect, it } from 'vitest';
 import { ApifyClient } from '../../src/index.js';
@@ -84,7 +84,13 @@ describe.each(ADAPTERS)('keyValueStores over the %s adapter', (adapter) => {
       expect(error.type).toBe('invalid-token');
       expect(error.serverMessage).toBe('Authentication token is not valid.');
       expect(error.method).toBe('POST');
+      // apify-client v2's fields: the server's text as message, lower-case method, path with query.
+      expect(error.message).toBe('Authentication token is not valid.');
+      expect(error.httpMethod).toBe('post');
       expect(error.path).toBe(STORES);
+      expect(error.clientMethod).toBe('KeyValueStoresClient.getOrCreateStore');
+      expect(error.originalStack).toMatch(/^\n\s+at /);
+      expect(String(error)).toBe(`ApifyApiError: Authentication token is not valid. (401 invalid-token; POST ${STORES}, attempt 1)`);
       expect(error.attempt).toBe(1);
       expect(clock.sleeps).toEqual([]);
     });
@@ -163,7 +169,7 @@ describe.each(ADAPTERS)('keyValueStores over the %s adapter', (adapter) => {
         store: { name: 'renamed', generalAccess: 'ANYONE_WITH_ID_CAN_READ' },
       });
       expect(store.name).toBe('renamed');
-      expect(seen.headers['content-type']).toBe('application/json; charset=utf-8');
+      expect(seen.headers['content-type']).toBe('application/json'); // as apify-client v2 labels it
       expect(seen.body).toEqual({ name: 'renamed', generalAccess: 'ANYONE_WITH_ID_CAN_READ' });
     });
 
@@ -270,8 +276,8 @@ describe.each(ADAPTERS)('keyValueStores over the %s adapter', (adapter) => {
       (untaggedStream!.body as Readable).destroy();
     });
 
-    it('sends attachment=1 when asked', async () => {
-      api().get(`${STORES}/s1/records/page`).query({ attachment: '1' }).reply(200, '<p>', { 'content-type': 'text/html' });
+    it('sends attachment=true when asked, as apify-client v2 does', async () => {
+      api().get(`${STORES}/s1/records/page`).query({ attachment: 'true' }).reply(200, '<p>', { 'content-type': 'text/html' });
       const { client } = makeClient(adapter, { storeId: 's1' });
       expect((await client.keyValueStores.getRecord({ key: 'page', attachment: true }))?.body).toBe('<p>');
     });
@@ -332,14 +338,14 @@ describe.each(ADAPTERS)('keyValueStores over the %s adapter', (adapter) => {
       expect(seen[2]!.body).toBe('<p>hi</p>');
     });
 
-    it('gzips a body of 1 KiB or more', async () => {
+    it('brotli-compresses a body of 1 KiB or more, as apify-client v2 does in Node', async () => {
       const seen: Captured = { headers: {} };
       api().put(`${STORES}/s1/records/big`).reply(capture(seen, 201, {}));
       const { client } = makeClient(adapter, { storeId: 's1' });
       const text = 'abc'.repeat(400);
       await client.keyValueStores.putRecord({ key: 'big', body: text });
-      expect(seen.headers['content-encoding']).toBe('gzip');
-      expect(gunzipSync(Buffer.from(seen.body as string, 'hex')).toString()).toBe(text);
+      expect(seen.headers['content-encoding']).toBe('br');
+      expect(brotliDecompressSync(Buffer.from(seen.body as string, 'hex')).toString()).toBe(text);
     });
 
     it('streams an fs.ReadStream with its length', async () => {

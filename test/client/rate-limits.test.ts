@@ -133,7 +133,7 @@ describe('the client with a retry budget', () => {
     const first = await caught(client.keyValueStores.getRecord({ key: 'k' }));
     expect(isApifyApiError(first) && first.attempt).toBe(3);
     expect(first.retryBudgetExhausted).toBe(true);
-    expect(first.message).toContain('retry budget exhausted');
+    expect(String(first)).toContain('retry budget exhausted');
     // The next call in the outage is sent once only.
     nock(API).get(RECORD).once().replyWithError(socketError('ECONNRESET'));
     const second = await caught(client.keyValueStores.getRecord({ key: 'k' }));

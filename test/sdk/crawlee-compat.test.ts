@@ -164,11 +164,40 @@ describe.each([
     expect(await store.getValue('k')).toBe(1);
   });
 
-  it('getPublicUrl is undefined for a missing local record', async () => {
+  it('getPublicUrl is a string at once, as in Crawlee, even for a missing record', async () => {
     const store = await freshStore();
-    const url = await store.getPublicUrl('missing');
-    if (kind === 'local') expect(url).toBeUndefined();
+    const url = store.getPublicUrl('missing');
+    expect(typeof url).toBe('string');
+    expect(`${url}`).not.toContain('[object Promise]');
+    if (kind === 'local') expect(fileURLToPath(url)).toBe(path.join(fx.options.storageDir!, 'key_value_stores', store.name ?? store.id, 'missing'));
     else expect(url).toContain(`/v2/key-value-stores/${store.id}/records/missing`);
+  });
+
+  it('getValue gives the default for a stored null, as Crawlee does', async () => {
+    const store = await freshStore();
+    await store.setValue('nothing', null);
+    expect(await store.getValue('nothing')).toBeNull();
+    expect(await store.getValue('nothing', { fallback: true })).toEqual({ fallback: true });
+    await store.setValue('zero', 0);
+    expect(await store.getValue('zero', 5)).toBe(0);
+  });
+
+  it("takes Crawlee's collection option in forEachKey, keys, values and entries", async () => {
+    const store = await freshStore();
+    await store.setValue('a', 1);
+    const seen: string[] = [];
+    if (kind === 'local') {
+      // Local stores have no schema: every key, as Crawlee's local storage lists them.
+      await store.forEachKey((key) => void seen.push(key), { collection: 'images' });
+      expect(seen).toEqual(['a']);
+      expect(await store.keys({ collection: 'images' })).toEqual(['a']);
+      expect(await store.values({ collection: 'images' })).toEqual([1]);
+      expect(await store.entries({ collection: 'images' })).toEqual([['a', 1]]);
+    } else {
+      // The server answers for the schema it has none of: the option reached it.
+      await expect(store.keys({ collection: 'images' })).rejects.toMatchObject({ statusCode: 400 });
+    }
+    await expect(store.keys({ collection: 5 as never })).rejects.toMatchObject({ type: 'invalid-argument' });
   });
 
   it('opens { id } (which must exist) and { name } (created when missing)', async () => {

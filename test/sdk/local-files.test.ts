@@ -1,5 +1,5 @@
 /**
- * The SDK on local storage against the files as they are on disk: `getPublicUrl` points at the
+ * The SDK on local storage against the files as they are on disk: `getRecordFileUrl` points at the
  * record's real file (the store's own folder, hashed names, the file's own extension), and
  * stores Crawlee wrote under names the API would refuse open by those names, unchanged.
  */
@@ -35,7 +35,7 @@ async function fileOf(url: string | undefined, body: string | Buffer): Promise<s
 
 const storesDir = (dir: string) => path.join(dir, 'key_value_stores');
 
-describe('getPublicUrl on local storage names the record file as it is on disk', () => {
+describe('getRecordFileUrl on local storage names the record file as it is on disk', () => {
   it('in a store whose folder is not its name: renamed, unnamed then named, Crawlee-named', async () => {
     const dir = await tempDir();
     const renamed = await openKeyValueStore('before', { storageDir: dir });
@@ -50,11 +50,11 @@ describe('getPublicUrl on local storage names the record file as it is on disk',
     await crawleeWrite(dir, 'my_store', { INPUT: { value: { a: 1 }, contentType: 'application/json; charset=utf-8' } });
 
     const after = await openKeyValueStore('after', { storageDir: dir });
-    expect(path.relative(dir, await fileOf(await after.getPublicUrl('k'), 'v'))).toBe(path.join('key_value_stores', 'before', 'k.txt'));
+    expect(path.relative(dir, await fileOf(await after.getRecordFileUrl('k'), 'v'))).toBe(path.join('key_value_stores', 'before', 'k.txt'));
     const later = await openKeyValueStore('named-later', { storageDir: dir });
-    expect(path.relative(dir, await fileOf(await later.getPublicUrl('k'), 'u'))).toBe(path.join('key_value_stores', unnamed.id, 'k.txt'));
+    expect(path.relative(dir, await fileOf(await later.getRecordFileUrl('k'), 'u'))).toBe(path.join('key_value_stores', unnamed.id, 'k.txt'));
     const crawlee = await openKeyValueStore('my_store', { storageDir: dir });
-    const file = await fileOf(await crawlee.getPublicUrl('INPUT'), JSON.stringify({ a: 1 }, null, 2));
+    const file = await fileOf(await crawlee.getRecordFileUrl('INPUT'), JSON.stringify({ a: 1 }, null, 2));
     expect(path.relative(dir, file)).toBe(path.join('key_value_stores', 'my_store', 'INPUT.json'));
   });
 
@@ -63,7 +63,7 @@ describe('getPublicUrl on local storage names the record file as it is on disk',
     const store = await openKeyValueStore('long', { storageDir: dir });
     const key = `k${'x'.repeat(254)}`;
     await store.setValue(key, 'long body', { contentType: 'text/plain' });
-    const file = await fileOf(await store.getPublicUrl(key), 'long body');
+    const file = await fileOf(await store.getRecordFileUrl(key), 'long body');
     expect(path.basename(file)).not.toContain(key);
     expect(path.dirname(file)).toBe(path.join(storesDir(dir), 'long'));
   });
@@ -75,8 +75,8 @@ describe('getPublicUrl on local storage names the record file as it is on disk',
       const { store } = await backend.getOrCreateStore('cases');
       await backend.putRecord(store.id, 'Key', Buffer.from('upper'), 'text/plain');
       await backend.putRecord(store.id, 'key', Buffer.from('lower'), 'text/plain');
-      const upper = await fileOf(await backend.publicUrl(store, 'Key'), 'upper');
-      const lower = await fileOf(await backend.publicUrl(store, 'key'), 'lower');
+      const upper = await fileOf(await backend.recordFileUrl(store, 'Key'), 'upper');
+      const lower = await fileOf(await backend.recordFileUrl(store, 'key'), 'lower');
       expect(path.basename(upper)).toBe('Key.txt');
       expect(path.basename(lower).toLowerCase()).not.toBe('key.txt');
     } finally {
@@ -100,9 +100,9 @@ describe('getPublicUrl on local storage names the record file as it is on disk',
       ['photo', 'photo.jpeg', Buffer.from([0xff, 0xd8, 0xff])],
     ];
     for (const [key, fileName, body] of expected) {
-      expect(path.basename(await fileOf(await store.getPublicUrl(key), body))).toBe(fileName);
+      expect(path.basename(await fileOf(await store.getRecordFileUrl(key), body))).toBe(fileName);
     }
-    expect(await store.getPublicUrl('missing')).toBeUndefined();
+    expect(await store.getRecordFileUrl('missing')).toBeUndefined();
     // Asking wrote nothing.
     expect(await snapshot(dir)).toEqual(before);
   });

@@ -40,10 +40,22 @@ function requestPart(details: RequestDetails): string {
   return `${details.method} ${details.path}, attempt ${details.attempt}${budget}`;
 }
 
+/** What an {@link ApifyApiError} is made of. @internal */
+export interface ApiErrorDetails extends RequestDetails {
+  statusCode: number;
+  type: string;
+  serverMessage: string;
+  /** The client method that sent the request, e.g. `KeyValueStoreClient.getRecord`. */
+  clientMethod?: string;
+  /** The `data` of the server's error body, when it has one. */
+  data?: Record<string, unknown>;
+}
+
 /**
- * The server answered with an error status (after any retries the policy allowed).
- * `type` and `message` come from the server's `{"error": {"type", "message"}}` body when it
- * has one.
+ * The server answered with an error status (after any retries the policy allowed). It carries
+ * apify-client v2's fields (`statusCode`, `type`, `message` as the server's text, `attempt`,
+ * `httpMethod`, `path`, `clientMethod`, `data`, `originalStack`) and this client's own
+ * (`method`, `serverMessage`). `String(error)` adds the request to the server's text.
  */
 export class ApifyApiError extends Error implements ApifyKvErrorFields {
   override readonly name = API_ERROR_NAME;
@@ -51,27 +63,43 @@ export class ApifyApiError extends Error implements ApifyKvErrorFields {
   declare readonly statusCode: number;
   /** The server's error type, e.g. `record-not-found`; `unknown-error` when it gave none. */
   declare readonly type: string;
-  /** HTTP method of the request. */
+  /** HTTP method of the request, upper case. */
   declare readonly method: string;
-  /** Path of the request, with secrets redacted. */
+  /** HTTP method of the request, lower case (apify-client v2's field). */
+  declare readonly httpMethod: string;
+  /** Path of the request (no query), with secrets redacted. */
   declare readonly path: string;
   /** Which attempt got this answer (1 = the first). */
   declare readonly attempt: number;
   /** True when this answer was not retried because the client's retry budget was empty. */
   declare readonly retryBudgetExhausted?: boolean;
-  /** The server's own message, without the request details added to `message`. */
+  /** The server's own message (also `message`). */
   declare readonly serverMessage: string;
+  /** The client method that sent the request, e.g. `KeyValueStoreClient.getRecord`; `unknown` when not known. */
+  declare readonly clientMethod: string;
+  /** The `data` of the server's error body, when it has one. */
+  declare readonly data: Record<string, unknown> | undefined;
+  /** The stack of the error as thrown, without its first line. */
+  declare readonly originalStack: string;
 
   /** @internal */
-  constructor(
-    details: RequestDetails & { statusCode: number; type: string; serverMessage: string },
-    cause?: unknown,
-  ) {
-    super(
-      `${details.serverMessage} (${details.statusCode} ${details.type}; ${requestPart(details)})`,
-      cause === undefined ? undefined : { cause },
-    );
-    Object.assign(this, details);
+  constructor(details: ApiErrorDetails, cause?: unknown) {
+    super(details.serverMessage, cause === undefined ? undefined : { cause });
+    const { clientMethod, data, ...fields } = details;
+    Object.assign(this, fields, {
+      httpMethod: details.method.toLowerCase(),
+      clientMethod: clientMethod ?? 'unknown',
+      data,
+    });
+    const stack = this.stack ?? '';
+    const newline = stack.indexOf('\n');
+    this.originalStack = newline < 0 ? '' : stack.slice(newline);
+    this.stack = `${this.toString()}${this.originalStack}`;
+  }
+
+  /** The server's text with the status, type and request, for logs. */
+  override toString(): string {
+    return `${this.name}: ${this.serverMessage} (${this.statusCode} ${this.type}; ${requestPart(this)})`;
   }
 }
 

@@ -50,6 +50,8 @@ export interface CallOptions {
   totalTimeoutSecs?: number;
   /** Do not retry an attempt that timed out (other failures are still retried). */
   doNotRetryTimeouts?: boolean;
+  /** @internal The client method making the call, for `ApifyApiError.clientMethod`. */
+  clientMethod?: string;
 }
 
 /** One request, as the resource methods describe it. */
@@ -59,12 +61,12 @@ export interface HttpRequest {
   path?: string;
   /** An absolute URL outside the API (a signed upload URL). The token is never sent there. */
   url?: string;
-  /** Query parameters; undefined values are left out, booleans sent as `1`/`0`. */
+  /** Query parameters; undefined values are left out, booleans sent as `1`/`0` (as apify-client v2 does). */
   query?: Record<string, string | number | boolean | undefined>;
   /** Extra request headers. */
   headers?: Record<string, string>;
   body?: PreparedBody;
-  /** Gzip a buffered body when the platform compresses and the body is large enough. */
+  /** Compress a buffered body when the platform compresses and the body is large enough. */
   compress?: boolean;
   /** `stream` hands the response body back unread; default `bytes` buffers it. */
   responseType?: 'bytes' | 'stream';
@@ -136,6 +138,7 @@ function queryString(query: HttpRequest['query']): string {
   for (const name in query) {
     const value = query[name];
     if (value === undefined) continue;
+    // Booleans as 1/0, as apify-client v2's serializer sends them.
     const encoded = encodeURIComponent(typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
     text += `${text ? '&' : '?'}${encodeURIComponent(name)}=${encoded}`;
   }
@@ -386,6 +389,7 @@ export class HttpClient {
         new ApifyApiError({
           method: req.method,
           path: redact(req.path ?? pathOfUrl(req.url ?? ''), [this.config.token()]),
+          clientMethod: options.clientMethod,
           attempt: call.attempt,
           statusCode: response.status,
           type,
@@ -454,11 +458,13 @@ export class HttpClient {
       } catch {
         bytes = EMPTY;
       }
-      const { type, message } = parseErrorBody(bytes);
+      const { type, message, data } = parseErrorBody(bytes);
       return new ApifyApiError(
         {
           method,
           path,
+          clientMethod: req.call?.clientMethod,
+          data,
           attempt,
           ...budget,
           statusCode: response.status,
@@ -469,6 +475,8 @@ export class HttpClient {
       );
     }
     const timeout = isTimeout(error);
+    const hint = timeout ? undefined : platform.networkHint(req.url ?? this.config.baseUrl);
+    const detail = redact(error.message || String(error.code ?? 'request failed'), secrets);
     return new ApifyNetworkError(
       {
         method,
@@ -477,7 +485,7 @@ export class HttpClient {
         ...budget,
         type: timeout ? 'timeout' : 'network-error',
         code: error.code,
-        detail: redact(error.message || String(error.code ?? 'request failed'), secrets),
+        detail: hint ? `${detail}; ${hint}` : detail,
       },
       cause,
     );
@@ -502,13 +510,14 @@ function parseEnvelope<T>(bytes: Uint8Array, invalid: (type: string, message: st
   return data as T;
 }
 
-function parseErrorBody(bytes: Uint8Array): { type?: string; message?: string } {
+function parseErrorBody(bytes: Uint8Array): { type?: string; message?: string; data?: Record<string, unknown> } {
   if (bytes.byteLength === 0) return {};
   try {
-    const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { error?: { type?: unknown; message?: unknown } };
+    const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { error?: { type?: unknown; message?: unknown; data?: unknown } };
     const type = typeof parsed.error?.type === 'string' ? parsed.error.type : undefined;
     const message = typeof parsed.error?.message === 'string' ? parsed.error.message : undefined;
-    return { type, message };
+    const data = typeof parsed.error?.data === 'object' && parsed.error.data !== null ? (parsed.error.data as Record<string, unknown>) : undefined;
+    return { type, message, data };
   } catch {
     return {};
   }

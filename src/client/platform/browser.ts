@@ -116,6 +116,23 @@ function digest(bytes: Uint8Array): string {
   return `${bytes.length}:${(4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36)}`;
 }
 
+/** A browser hides why a request failed: the host and the usual causes are all we can give. */
+function networkHint(url: string): string | undefined {
+  let target: URL;
+  try {
+    target = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const page = typeof location === 'undefined' ? undefined : location.protocol;
+  const mixed = page === 'https:' && target.protocol === 'http:';
+  return (
+    `could not reach ${target.host}: the server may be down or unreachable from this browser, ` +
+    `or the browser blocked the answer (CORS: the server must allow this page's origin)` +
+    (mixed ? `, or the request (mixed content: this https page may not call an http server)` : '')
+  );
+}
+
 /** The platform object the client uses in the browser. */
 export const platform: Platform = {
   transport,
@@ -130,4 +147,5 @@ export const platform: Platform = {
   discardStream,
   digest,
   hmacSha256Hex,
+  networkHint,
 };

@@ -1,5 +1,5 @@
 /**
- * Node side of the client: the lean node:http adapter with keep-alive agents, gzip, file streams
+ * Node side of the client: the lean node:http adapter with keep-alive agents, brotli request bodies, file streams
  * that can be reopened for a retry, Node Readable streams and Buffers. The browser build
  * replaces this module with `browser.ts`, which exports the same `platform` object.
  */
@@ -8,15 +8,17 @@ import { stat } from 'node:fs/promises';
 import { createHash, createHmac } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { brotliCompress, constants as zlibConstants } from 'node:zlib';
 import type { AdapterOption } from '../http/http-client.js';
 import { ACCEPT_ENCODING, agents, nodeAdapter, USER_AGENT } from './node-adapter.js';
 import type { Platform, StreamSource, Transport } from './types.js';
 
-/** Request bodies this large or larger are sent gzip-compressed. */
+/** Request bodies this large or larger are sent brotli-compressed, as apify-client v2 sends them. */
 export const MIN_COMPRESS_BYTES = 1024;
 
-const gzipAsync = promisify(gzip);
+const brotliAsync = promisify(brotliCompress);
+/** apify-client v2's brotli settings: the same bytes on the wire. */
+const BROTLI_OPTIONS = { params: { [zlibConstants.BROTLI_PARAM_QUALITY]: 6 } };
 
 /** Proxy variables axios's `http` adapter honours (through proxy-from-env) and the lean adapter does not. */
 const PROXY_VARIABLES = ['HTTP_PROXY', 'HTTPS_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'all_proxy'];
@@ -33,9 +35,9 @@ function transport(adapter: AdapterOption | undefined): Transport {
 }
 
 function compress(bytes: Uint8Array) {
-  // Small bodies go as they are: gzip would cost more time than it saves on the wire.
+  // Small bodies go as they are: compressing would cost more time than it saves on the wire.
   if (bytes.byteLength < MIN_COMPRESS_BYTES) return undefined;
-  return gzipAsync(bytes).then((data) => ({ data, encoding: 'gzip' }));
+  return brotliAsync(bytes, BROTLI_OPTIONS).then((data) => ({ data, encoding: 'br' }));
 }
 
 function asBuffer(bytes: Uint8Array): Buffer {
@@ -193,6 +195,7 @@ function digest(bytes: Uint8Array): string {
 export const platform: Platform = {
   transport,
   compress,
+  networkHint: () => undefined,
   // Buffer.from encodes faster than TextEncoder does.
   utf8: (text) => Buffer.from(text, 'utf8'),
   requestData: asBuffer,

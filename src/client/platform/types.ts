@@ -81,4 +81,9 @@ export interface Platform {
   digest(bytes: Uint8Array): string;
   /** HMAC-SHA256 of a message, as lower-case hex. */
   hmacSha256Hex(key: string, message: string): Promise<string>;
+  /**
+   * Words added to a network error about `url` that did not time out: in the browser, which host
+   * could not be reached and why that usually is (the browser itself says nothing more).
+   */
+  networkHint(url: string): string | undefined;
 }

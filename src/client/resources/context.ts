@@ -30,17 +30,38 @@ export function nullOn404(error: unknown): null {
   throw error;
 }
 
-/** Checks that a method got an options object, then picks and checks its per-call options. */
-export function callOptions(options: CallOptions | undefined, method: string): CallOptions {
+/** Names of the per-call options every method takes. */
+const CALL_OPTION_NAMES = ['signal', 'timeoutSecs', 'maxRetries', 'totalTimeoutSecs', 'doNotRetryTimeouts'];
+
+/**
+ * Refuses an option name the method does not know (a typo would otherwise be ignored silently),
+ * as apify-client v2 does. `known` are the method's own names, besides the per-call options.
+ */
+export function checkKnownOptions(options: object, method: string, known: readonly string[], argument = 'options'): void {
+  for (const name of Object.keys(options)) {
+    if (!CALL_OPTION_NAMES.includes(name) && !known.includes(name)) {
+      const names = [...known, ...CALL_OPTION_NAMES].join(', ');
+      throw new ApifyArgumentError(`${argument}.${name}`, `${method} does not know the option "${name}" (it takes ${names})`);
+    }
+  }
+}
+
+/**
+ * Checks that a method got an options object with only the names it knows (`known`, besides the
+ * per-call options), then picks and checks its per-call options. `method` is named as
+ * `Class.method`: errors of the call carry it as `clientMethod`.
+ */
+export function callOptions(options: CallOptions | undefined, method: string, known: readonly string[] = []): CallOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ApifyArgumentError('options', `${method} needs an options object`);
   }
+  checkKnownOptions(options, method, known);
   checkInteger(options.maxRetries, 'maxRetries', 0, 100);
   for (const name of ['timeoutSecs', 'totalTimeoutSecs'] as const) {
     if (checkDuration(options[name], name) === 0) throw new ApifyArgumentError(name, `${name} must be greater than 0`);
   }
   const { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts } = options;
-  return { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts };
+  return { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts, clientMethod: method };
 }
 
 /** Parses a store object's date fields. */

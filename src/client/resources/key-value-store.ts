@@ -22,8 +22,9 @@ import type {
   StoreUpdate,
   WaitOptions,
 } from '../types.js';
+import type { JsonValue, KeyValueClientListKeysResult, KeyValueListItem, ReturnTypeFromOptions } from '../v2-types.js';
 import { checkDuration, checkInteger, checkOptionalString, checkRecordKey, checkStoreId, checkStoreName } from '../validation.js';
-import { callOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
+import { callOptions, checkKnownOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
 import { GENERAL_ACCESS_VALUES, isGeneralAccess } from '../../rules.js';
 
 /** How a record body is handed back: decoded by content type, as raw bytes, or as a stream. */
@@ -45,6 +46,8 @@ export interface RecordWrite {
   value: unknown;
   contentType?: string;
   contentLength?: number;
+  /** Indent of JSON bodies: apify-client v2's `setRecord` sends them indented by 2. */
+  jsonIndent?: number;
 }
 
 /** The query of one page of keys. @internal */
@@ -56,45 +59,55 @@ export interface KeysQuery {
   signature?: string;
 }
 
+const C = 'KeyValueStoreClient';
+/** Option names of `listKeys` (apify-client v2's). */
+const LIST_KEYS_OPTIONS = ['limit', 'exclusiveStartKey', 'collection', 'prefix', 'signature'];
+
 /** Methods for one key-value store and its records. Get it as `client.keyValueStore(id)`. */
 export class KeyValueStoreClient {
   /** The store reference: its id, `username~store-name` or `~store-name`. */
   readonly id: string;
 
-  /** @internal */
+  /**
+   * `id` may also be `username/store-name`, which apify-client v2 takes for `username~store-name`
+   * (only the first `/` is replaced, as v2 does). @internal
+   */
   constructor(
     private readonly ctx: ResourceContext,
     id: string,
   ) {
-    this.id = checkStoreId(id);
+    this.id = checkStoreId(typeof id === 'string' ? id.replace('/', '~') : id);
   }
 
   /** The store (`GET /v2/key-value-stores/{id}`); `undefined` when there is none. */
   async get(options: CallOptions & WaitOptions = {}): Promise<KeyValueStore | undefined> {
-    return (await this.fetchStore(callOptions(options, 'get'), options.waitMillis)) ?? undefined;
+    return (await this.fetchStore(callOptions(options, `${C}.get`, ['waitMillis']), options.waitMillis)) ?? undefined;
   }
 
   /** Changes the store's name, title or access (`PUT /v2/key-value-stores/{id}`). */
   async update(fields: StoreUpdate, options: CallOptions = {}): Promise<KeyValueStore> {
-    return this.changeStore(callOptions(options, 'update'), fields);
+    return this.changeStore(callOptions(options, `${C}.update`), fields);
   }
 
   /** Deletes the store and all its records. A missing store is not an error. */
   async delete(options: CallOptions = {}): Promise<void> {
-    return this.removeStore(callOptions(options, 'delete'));
+    return this.removeStore(callOptions(options, `${C}.delete`));
   }
 
   /**
    * One page of keys; also an async iterable of every key from there on, page after page
-   * (`limit` then caps the total): `for await (const { key } of store.listKeys())`.
+   * (`limit` then caps the total): `for await (const { key } of store.listKeys())`. As in
+   * apify-client v2, `limit` is sent as given (the server answers pages of at most 1000 keys) and
+   * 0 means no limit.
    */
-  listKeys(options: StoreListKeysOptions = {}): PaginatedIterator<KeyValueStoreKeys, KeyValueStoreKey> {
+  listKeys(options: StoreListKeysOptions = {}): PaginatedIterator<KeyValueClientListKeysResult, KeyValueListItem> {
     return paginate(() => {
-      const call = callOptions(options, 'listKeys');
-      const { exclusiveStartKey, limit, prefix, collection, signature } = options;
+      const call = callOptions(options, `${C}.listKeys`, LIST_KEYS_OPTIONS);
+      const { exclusiveStartKey, prefix, collection, signature } = options;
+      const limit = checkInteger(options.limit, 'limit', 0) || undefined;
       const query: KeysQuery = { exclusiveStartKey, limit, prefix, collection, signature };
-      return [this.keysPage(call, query), (first) => this.iterateKeys(call, query, first)];
-    });
+      return [this.keysPage(call, query, Infinity), (first) => this.iterateKeys(call, query, first)];
+    }) as PaginatedIterator<KeyValueClientListKeysResult, KeyValueListItem>;
   }
 
   /**
@@ -102,38 +115,45 @@ export class KeyValueStoreClient {
    * none. The value is decoded by its content type, or raw bytes with `buffer`, or a stream with
    * `stream`.
    */
-  async getRecord<Value = unknown>(key: string, options: StoreGetRecordOptions = {}): Promise<StoreRecord<Value> | undefined> {
+  getRecord(key: string): Promise<StoreRecord<JsonValue> | undefined>;
+  getRecord<Options extends StoreGetRecordOptions = StoreGetRecordOptions>(
+    key: string,
+    options: Options,
+  ): Promise<StoreRecord<ReturnTypeFromOptions<Options>> | undefined>;
+  async getRecord(key: string, options: StoreGetRecordOptions = {}): Promise<StoreRecord<unknown> | undefined> {
     const record = await this.readRecord({
-      call: callOptions(options, 'getRecord'),
+      call: callOptions(options, `${C}.getRecord`, ['buffer', 'stream', 'disableRedirect', 'signature', 'waitMillis']),
       key: checkRecordKey(key),
       as: options.stream ? 'stream' : options.buffer ? 'bytes' : 'value',
       attachment: true,
       signature: checkOptionalString(options.signature, 'signature'),
       waitMillis: options.waitMillis,
     });
-    return record ? { key: record.key, value: record.body as Value, contentType: record.contentType } : undefined;
+    return record ? { key: record.key, value: record.body, contentType: record.contentType } : undefined;
   }
 
   /** Whether a record exists (`HEAD .../records/{key}`). */
   async recordExists(key: string, options: CallOptions & WaitOptions = {}): Promise<boolean> {
-    return (await this.headRecord(callOptions(options, 'recordExists'), checkRecordKey(key), options.waitMillis)) !== null;
+    return (await this.headRecord(callOptions(options, `${C}.recordExists`, ['waitMillis']), checkRecordKey(key), options.waitMillis)) !== null;
   }
 
   /** Stores a record (`PUT .../records/{key}`); see `putRecord` of `client.keyValueStores` for bodies. */
   async setRecord(record: StoreRecordInput, options: CallOptions = {}): Promise<void> {
     if (typeof record !== 'object' || record === null) throw new ApifyArgumentError('record', 'setRecord needs { key, value }');
+    checkKnownOptions(record, `${C}.setRecord`, ['key', 'value', 'contentType', 'contentLength'], 'record');
     return this.writeRecord({
-      call: callOptions(options, 'setRecord'),
+      call: callOptions(options, `${C}.setRecord`),
       key: checkRecordKey(record.key),
       value: record.value,
       contentType: checkOptionalString(record.contentType, 'contentType'),
       contentLength: checkInteger(record.contentLength, 'contentLength', 0),
+      jsonIndent: 2,
     });
   }
 
   /** Deletes a record. A missing record is not an error. */
   async deleteRecord(key: string, options: CallOptions = {}): Promise<void> {
-    return this.removeRecord(callOptions(options, 'deleteRecord'), checkRecordKey(key));
+    return this.removeRecord(callOptions(options, `${C}.deleteRecord`), checkRecordKey(key));
   }
 
   /**
@@ -154,6 +174,8 @@ export class KeyValueStoreClient {
    * options, as apify-client v2 takes it, or as the second argument).
    */
   async createKeysPublicUrl(options: KeysPublicUrlOptions = {}, expiresInSecs?: number): Promise<string> {
+    if (typeof options !== 'object' || options === null) throw new ApifyArgumentError('options', 'createKeysPublicUrl needs an options object');
+    checkKnownOptions(options, `${C}.createKeysPublicUrl`, [...LIST_KEYS_OPTIONS, 'expiresInSecs']);
     const { expiresInSecs: inOptions, ...query } = options;
     const expires = checkDuration(inOptions ?? expiresInSecs, 'expiresInSecs');
     const secret = await this.signingKey();
@@ -222,7 +244,8 @@ export class KeyValueStoreClient {
       }
       body.generalAccess = generalAccess;
     }
-    const response = await this.send(call, 'PUT', this.path, { body: await encodeBody(body) });
+    // Plain `application/json`, as apify-client v2 labels a store update.
+    const response = await this.send(call, 'PUT', this.path, { body: await encodeBody(body, 'application/json') });
     const store = toStore(response.data());
     this.ctx.reads.learn(store, this.id);
     this.ctx.reads.noteWrite(store.id, undefined, { exists: true, at: this.ctx.now() });
@@ -248,7 +271,8 @@ export class KeyValueStoreClient {
       signal: call.signal,
       read: () =>
         this.send(call, 'GET', this.recordPath(key), {
-          query: { attachment: r.attachment || undefined, signature: r.signature },
+          // `true` as apify-client v2 sends it (a string: its serializer sends booleans as 1/0).
+          query: { attachment: r.attachment ? 'true' : undefined, signature: r.signature },
           responseType: stream ? 'stream' : 'bytes',
         }).catch(nullOn404),
       outcome: (res) =>
@@ -301,7 +325,7 @@ export class KeyValueStoreClient {
   async writeRecord(w: RecordWrite): Promise<void> {
     const { call, key } = w;
     const max = this.ctx.maxPayloadBytes();
-    let body = await encodeBody(w.value, w.contentType, w.contentLength);
+    let body = await encodeBody(w.value, w.contentType, w.contentLength, w.jsonIndent);
     let size = body.bytes ? body.bytes.byteLength : await body.stream!.size();
     if (size === undefined && body.stream?.chunks) {
       body = await readAhead(body, max);
@@ -339,7 +363,10 @@ export class KeyValueStoreClient {
 
   /** `DELETE` of a record. @internal */
   async removeRecord(call: CallOptions, key: string): Promise<void> {
-    await this.send(call, 'DELETE', this.recordPath(key)).catch(nullOn404);
+    // A missing record is fine; a missing store is not (its 404 has another type).
+    await this.send(call, 'DELETE', this.recordPath(key)).catch((error: unknown) => {
+      if (!(isApifyApiError(error) && error.statusCode === 404 && error.type === 'record-not-found')) throw error;
+    });
     this.ctx.reads.noteWrite(this.id, key, { exists: false, at: this.ctx.now() });
   }
 
@@ -357,8 +384,8 @@ export class KeyValueStoreClient {
   }
 
   /** One page of keys. @internal */
-  async keysPage(call: CallOptions, q: KeysQuery): Promise<KeyValueStoreKeys> {
-    const limit = checkInteger(q.limit, 'limit', 1, 1000);
+  async keysPage(call: CallOptions, q: KeysQuery, maxLimit = 1000): Promise<KeyValueStoreKeys> {
+    const limit = checkInteger(q.limit, 'limit', 1, maxLimit);
     const query = {
       exclusiveStartKey: checkOptionalString(q.exclusiveStartKey, 'exclusiveStartKey'),
       limit,
@@ -371,7 +398,7 @@ export class KeyValueStoreClient {
     return {
       items,
       count: page.count ?? items.length,
-      limit: page.limit ?? limit ?? 1000,
+      limit: page.limit ?? Math.min(limit ?? 1000, 1000),
       exclusiveStartKey: page.exclusiveStartKey ?? null,
       isTruncated: page.isTruncated === true,
       nextExclusiveStartKey: page.nextExclusiveStartKey ?? null,
@@ -389,9 +416,10 @@ export class KeyValueStoreClient {
   ): AsyncGenerator<KeyValueStoreKey, void, undefined> {
     let left = q.limit ?? Infinity;
     // Pages of `pageSize` (or the server's default), never more than the total still wanted.
-    const pageLimit = () => (left === Infinity ? q.pageSize : Math.min(q.pageSize ?? 1000, left));
+    // Without a page size, what is left is asked for, as apify-client v2 does (the server caps it).
+    const pageLimit = () => (left === Infinity ? q.pageSize : Math.min(q.pageSize ?? Infinity, left));
     let after = q.exclusiveStartKey;
-    let pending = first ?? this.keysPage(call, { ...q, limit: pageLimit() });
+    let pending = first ?? this.keysPage(call, { ...q, limit: pageLimit() }, q.pageSize ? 1000 : Infinity);
     for (;;) {
       const page = await pending;
       const items = page.items.slice(0, left);
@@ -400,7 +428,7 @@ export class KeyValueStoreClient {
       const next = page.nextExclusiveStartKey;
       if (left <= 0 || !page.isTruncated || next === null || next === after || items.length === 0) return;
       after = next;
-      pending = this.keysPage(call, { ...q, exclusiveStartKey: after, limit: pageLimit() });
+      pending = this.keysPage(call, { ...q, exclusiveStartKey: after, limit: pageLimit() }, q.pageSize ? 1000 : Infinity);
     }
   }
 }

@@ -30,16 +30,19 @@ import type {
 } from '../types.js';
 import { checkInteger, checkOptionalString, checkRecordKey, checkStoreId } from '../validation.js';
 import { callOptions, type ResourceContext } from './context.js';
+import type { KeyValueStoreCollectionClientGetOrCreateOptions } from '../v2-types.js';
 import { KeyValueStoreClient } from './key-value-store.js';
-import { StoreCollectionClient } from './store-collection.js';
+import { KeyValueStoreCollectionClient } from './store-collection.js';
+
+const C = 'KeyValueStoresClient';
 
 /** Methods for key-value stores and their records. Get it as `client.keyValueStores`. */
 export class KeyValueStoresClient {
-  private readonly collection: StoreCollectionClient;
+  private readonly collection: KeyValueStoreCollectionClient;
 
   /** @internal */
   constructor(private readonly ctx: ResourceContext) {
-    this.collection = new StoreCollectionClient(ctx);
+    this.collection = new KeyValueStoreCollectionClient(ctx);
   }
 
   /** The client bound to a store: the given one, else the client's default, else a clear error. */
@@ -55,8 +58,8 @@ export class KeyValueStoresClient {
   }
 
   /** The checked options every record method starts from. */
-  private target(options: { storeId?: string; key: string } & CallOptions, method: string) {
-    const call = callOptions(options, method);
+  private target(options: { storeId?: string; key: string } & CallOptions, method: string, known: readonly string[]) {
+    const call = callOptions(options, `${C}.${method}`, ['storeId', 'key', ...known]);
     return { call, store: this.store(options.storeId), key: checkRecordKey(options.key) };
   }
 
@@ -65,12 +68,13 @@ export class KeyValueStoresClient {
    * Without a name, creates a new unnamed store (such a request is never repeated blindly).
    */
   async getOrCreateStore(options: GetOrCreateStoreOptions = {}): Promise<KeyValueStore> {
-    return this.collection.getOrCreate(options.storeName, callOptions(options, 'getOrCreateStore'));
+    const call = callOptions(options, `${C}.getOrCreateStore`, ['storeName', 'schema']);
+    return this.collection.create(options.storeName, call, options.schema);
   }
 
-  /** apify-client v2's name of {@link getOrCreateStore}: `getOrCreate(name?)`. */
-  async getOrCreate(name?: string, options: CallOptions = {}): Promise<KeyValueStore> {
-    return this.collection.getOrCreate(name, callOptions(options, 'getOrCreate'));
+  /** apify-client v2's name of {@link getOrCreateStore}: `getOrCreate(name?, { schema })`. */
+  async getOrCreate(name?: string, options: KeyValueStoreCollectionClientGetOrCreateOptions & CallOptions = {}): Promise<KeyValueStore> {
+    return this.collection.getOrCreate(name, options);
   }
 
   /**
@@ -78,23 +82,23 @@ export class KeyValueStoresClient {
    * async iterable of every store from `offset` on (`limit` then caps the total).
    */
   listStores(options: ListStoresOptions = {}): PaginatedIterator<PaginatedList<KeyValueStore>, KeyValueStore> {
-    return this.collection.list(options);
+    return this.collection.listStores(options, `${C}.listStores`);
   }
 
   /** apify-client v2's name of {@link listStores}. */
   list(options: ListStoresOptions = {}): PaginatedIterator<PaginatedList<KeyValueStore>, KeyValueStore> {
-    return this.collection.list(options);
+    return this.collection.listStores(options, `${C}.list`);
   }
 
   /** Gets a store (`GET /v2/key-value-stores/{storeId}`); `null` when there is none. */
   async getStore(options: GetStoreOptions = {}): Promise<KeyValueStore | null> {
-    const call = callOptions(options, 'getStore');
+    const call = callOptions(options, `${C}.getStore`, ['storeId', 'waitMillis']);
     return this.store(options.storeId).fetchStore(call, options.waitMillis);
   }
 
   /** Renames a store, or changes its title or access (`PUT /v2/key-value-stores/{storeId}`). */
   async updateStore(options: UpdateStoreOptions): Promise<KeyValueStore> {
-    const call = callOptions(options, 'updateStore');
+    const call = callOptions(options, `${C}.updateStore`, ['storeId', 'store']);
     if (typeof options.store !== 'object' || options.store === null) {
       throw new ApifyArgumentError('store', 'updateStore needs store: { name?, title?, generalAccess? }');
     }
@@ -103,7 +107,7 @@ export class KeyValueStoresClient {
 
   /** Deletes a store and all its records (`DELETE /v2/key-value-stores/{storeId}`). A missing store is not an error. */
   async deleteStore(options: DeleteStoreOptions): Promise<void> {
-    const call = callOptions(options, 'deleteStore');
+    const call = callOptions(options, `${C}.deleteStore`, ['storeId']);
     // Deliberately no fallback to the default store: deleting must name its target.
     return new KeyValueStoreClient(this.ctx, checkStoreId(options.storeId)).removeStore(call);
   }
@@ -118,19 +122,19 @@ export class KeyValueStoresClient {
   getRecord(options: GetRecordOptions & { disableBodyParser: true }): Promise<KeyValueStoreRecord<RecordBytes> | null>;
   getRecord<Body = unknown>(options: GetRecordOptions): Promise<KeyValueStoreRecord<Body> | null>;
   async getRecord(options: GetRecordOptions): Promise<KeyValueStoreRecord<unknown> | null> {
-    const { call, store, key } = this.target(options, 'getRecord');
+    const { call, store, key } = this.target(options, 'getRecord', ['stream', 'disableBodyParser', 'attachment', 'waitMillis']);
     const as = options.stream === true ? 'stream' : options.disableBodyParser ? 'bytes' : 'value';
     return store.readRecord({ call, key, as, attachment: options.attachment, waitMillis: options.waitMillis });
   }
 
   /**
-   * Stores a record (`PUT .../records/{key}`). Bodies of 1 KiB or more are gzip-compressed in
+   * Stores a record (`PUT .../records/{key}`). Bodies of 1 KiB or more are brotli-compressed in
    * Node. A body over `maxPayloadBytes` (a stream of unknown length is read ahead to find out), or
    * one the server refuses as too large (413), is uploaded through a direct-upload URL when the
    * server offers one.
    */
   async putRecord(options: PutRecordOptions): Promise<void> {
-    const { call, store, key } = this.target(options, 'putRecord');
+    const { call, store, key } = this.target(options, 'putRecord', ['body', 'contentType', 'contentLength']);
     return store.writeRecord({
       call,
       key,
@@ -140,15 +144,15 @@ export class KeyValueStoresClient {
     });
   }
 
-  /** Deletes a record (`DELETE .../records/{key}`). A missing record is not an error. */
+  /** Deletes a record (`DELETE .../records/{key}`). A missing record is not an error; a missing store is. */
   async deleteRecord(options: DeleteRecordOptions): Promise<void> {
-    const { call, store, key } = this.target(options, 'deleteRecord');
+    const { call, store, key } = this.target(options, 'deleteRecord', []);
     return store.removeRecord(call, key);
   }
 
   /** `HEAD .../records/{key}`, through the journal; `null` when there is no such record. */
   private async headRecord(options: RecordExistsOptions, method: string): Promise<HttpResponse | null> {
-    const { call, store, key } = this.target(options, method);
+    const { call, store, key } = this.target(options, method, ['waitMillis']);
     return store.headRecord(call, key, options.waitMillis);
   }
 
@@ -176,7 +180,7 @@ export class KeyValueStoresClient {
 
   /** Lists one page of keys (`GET .../keys`), in UTF-8 binary order. */
   async listKeys(options: ListKeysOptions = {}): Promise<KeyValueStoreKeys> {
-    const call = callOptions(options, 'listKeys');
+    const call = callOptions(options, `${C}.listKeys`, ['storeId', 'exclusiveStartKey', 'limit', 'prefix', 'collection', 'signature']);
     const { exclusiveStartKey, limit, prefix, collection, signature } = options;
     return this.store(options.storeId).keysPage(call, { exclusiveStartKey, limit, prefix, collection, signature });
   }
@@ -187,7 +191,7 @@ export class KeyValueStoresClient {
    * hands back a next key that does not move forward.
    */
   async *iterateKeys(options: IterateKeysOptions = {}): AsyncGenerator<KeyValueStoreKey, void, undefined> {
-    const call = callOptions(options, 'iterateKeys');
+    const call = callOptions(options, `${C}.iterateKeys`, ['storeId', 'exclusiveStartKey', 'prefix', 'collection', 'pageSize']);
     const pageSize = checkInteger(options.pageSize, 'pageSize', 1, 1000);
     const exclusiveStartKey = checkOptionalString(options.exclusiveStartKey, 'exclusiveStartKey');
     const { prefix, collection } = options;

@@ -1,0 +1,116 @@
+/**
+ * apify-client v2's types: one file written against apify-client 2.25's public types (its
+ * client, getRecord overloads, key pages, store objects, errors, options) type-checks against the
+ * official package, and unchanged but for the import against this package's published types.
+ * Needs `npm run build` first (as `npm test` does).
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const cacheDir = path.join(ROOT, 'node_modules/.cache');
+mkdirSync(cacheDir, { recursive: true });
+const dir = mkdtempSync(path.join(cacheDir, 'v2-types-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** Code as a user of apify-client v2 writes it; `MODULE` is the package it imports. */
+const V2_FILE = `
+import {
+  ApifyApiError,
+  ApifyClient,
+  type ApifyClientOptions,
+  type KeyValueClientGetRecordOptions,
+  type KeyValueClientListKeysResult,
+  type KeyValueListItem,
+  type KeyValueStore,
+  type KeyValueStoreCollectionListResult,
+} from 'MODULE';
+import type { JsonValue } from 'type-fest';
+
+const options: ApifyClientOptions = { token: 'token', baseUrl: 'http://127.0.0.1:8010', maxRetries: 3, minDelayBetweenRetriesMillis: 100, timeoutSecs: 30 };
+const client = new ApifyClient(options);
+
+export async function run(): Promise<unknown[]> {
+  const store: KeyValueStore = await client.keyValueStores().getOrCreate('my-store', { schema: { version: 1 } });
+  const stores: KeyValueStoreCollectionListResult = await client.keyValueStores().list({ limit: 10, offset: 0, desc: true, unnamed: true });
+  const total: number = stores.total;
+  for await (const found of client.keyValueStores().list()) console.log(found.id);
+  const kv = client.keyValueStore(store.id);
+  const got: KeyValueStore | undefined = await kv.get();
+  const id: string = store.id;
+  const created: Date = store.createdAt;
+  const renamed: KeyValueStore = await kv.update({ name: 'new-name', title: 'A title' });
+  const page: KeyValueClientListKeysResult = await kv.listKeys({ limit: 5000, prefix: 'a', exclusiveStartKey: 'x', collection: 'c' });
+  const first: KeyValueListItem | undefined = page.items[0];
+  const count: number = page.count;
+  const truncated: boolean = page.isTruncated;
+  for await (const item of kv.listKeys()) console.log(item.key, item.size);
+  const json = await kv.getRecord('OUTPUT');
+  const key: string | undefined = json?.key;
+  const contentType: string | undefined = json?.contentType;
+  const bytes = await kv.getRecord('image', { buffer: true });
+  const buffer: Buffer | undefined = bytes?.value;
+  const streamed = await kv.getRecord('video', { stream: true });
+  streamed?.value.pipe(process.stdout);
+  const parsed: JsonValue | undefined = (await kv.getRecord('OUTPUT'))?.value;
+  const next: string = page.nextExclusiveStartKey;
+  const getOptions: KeyValueClientGetRecordOptions = { buffer: true, signature: 'sig' };
+  await kv.getRecord('image', getOptions);
+  await kv.setRecord({ key: 'OUTPUT', value: { hello: 'world' } });
+  await kv.setRecord({ key: 'page', value: '<p>hi</p>', contentType: 'text/html' }, { timeoutSecs: 60, doNotRetryTimeouts: true });
+  const exists: boolean = await kv.recordExists('OUTPUT');
+  await kv.deleteRecord('OUTPUT');
+  const url: string = await kv.getRecordPublicUrl('OUTPUT');
+  const keysUrl: string = await kv.createKeysPublicUrl({ expiresInSecs: 60, prefix: 'a', limit: 10 });
+  await client.keyValueStore('alice/my-store').delete();
+  try {
+    await kv.getRecord('x');
+  } catch (error) {
+    if (error instanceof ApifyApiError) {
+      const fields: unknown[] = [error.statusCode, error.type, error.message, error.attempt, error.httpMethod, error.path, error.clientMethod, error.data, error.originalStack];
+      return fields;
+    }
+  }
+  return [parsed, next, total, got, id, created, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+}
+`;
+
+const TSCONFIG = {
+  compilerOptions: {
+    strict: true,
+    noEmit: true,
+    types: ['node'],
+    typeRoots: [path.join(ROOT, 'node_modules/@types')],
+    lib: ['es2022', 'dom'],
+    target: 'es2022',
+    module: 'esnext',
+    moduleResolution: 'bundler',
+    skipLibCheck: true,
+  },
+  files: ['v2.ts'],
+};
+
+async function typeCheck(moduleName: string): Promise<string> {
+  const sub = mkdtempSync(path.join(dir, 'case-'));
+  writeFileSync(path.join(sub, 'v2.ts'), V2_FILE.replace('MODULE', moduleName));
+  writeFileSync(path.join(sub, 'tsconfig.json'), JSON.stringify(TSCONFIG));
+  const tsc = path.join(ROOT, 'node_modules/typescript/bin/tsc');
+  return promisify(execFile)(process.execPath, [tsc, '-p', sub], { cwd: sub }).then(
+    () => '',
+    (error: { stdout: string }) => error.stdout || 'tsc failed',
+  );
+}
+
+describe("apify-client v2's types", () => {
+  it('the file really is v2 code: it type-checks against the official apify-client', async () => {
+    expect(await typeCheck('apify-client')).toBe('');
+  }, 120_000);
+
+  it('and, unchanged but for the import, against this package', async () => {
+    expect(existsSync(path.join(ROOT, 'dist/index.d.ts')), 'run npm run build first').toBe(true);
+    expect(await typeCheck(path.join(ROOT, 'dist/index.js'))).toBe('');
+  }, 120_000);
+});
