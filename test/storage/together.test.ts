@@ -14,6 +14,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { nodeFs } from '../../src/storage/fs/fs-layer.js';
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
 import { createStore, kvs, putRecord, raw, startTestServer } from '../server/helpers.js';
+import { MemoryStorage } from '@crawlee/memory-storage';
+
 import { crawleeWrite, waitFor } from './crawlee.js';
 import { makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
 import { buildSecondWriter, startSecondWriter } from './support/second-writer.js';
@@ -222,5 +224,29 @@ describe('a second process on the same folder', () => {
     await put;
     expect(await read(storage, store.id, 'slow')).toMatchObject({ body: 'first half, second half' });
     expect(await read(storage, store.id, 'theirs')).toMatchObject({ body: 'from-the-other-process' });
+  });
+});
+
+describe('a store folder replaced underneath us', () => {
+  it("keeps working after Crawlee's start-up purge swaps the default store's folder", async () => {
+    storage = await openStorage(dir);
+    const { store } = await storage.getOrCreateStore({ name: 'default', user: LOCAL_USER });
+    await storage.putRecord(store.id, 'INPUT', Buffer.from('{"start":1}'), { contentType: 'application/json' });
+    await storage.putRecord(store.id, 'old', Buffer.from('purged'), { contentType: 'text/plain' });
+    expect(await read(storage, store.id, 'old')).toMatchObject({ body: 'purged' });
+    const folder = path.join(dir, 'key_value_stores', 'default');
+    const before = (await fsp.stat(folder)).ino;
+
+    // What a crawler does when it starts: everything but INPUT goes, in a new `default` folder.
+    await new MemoryStorage({ localDataDirectory: dir, persistStorage: true, writeMetadata: false }).purge();
+    expect((await fsp.stat(folder)).ino).not.toBe(before);
+
+    // Writes work at once (no restart), and reads follow the new folder.
+    await storage.putRecord(store.id, 'after', Buffer.from('new folder'), { contentType: 'text/plain' });
+    expect(await fsp.readFile(path.join(folder, 'after.txt'), 'utf8')).toBe('new folder');
+    expect(await read(storage, store.id, 'after')).toMatchObject({ body: 'new folder' });
+    expect(await read(storage, store.id, 'INPUT')).toMatchObject({ body: '{"start":1}' });
+    await waitFor(async () => ((await read(storage!, store.id, 'old')) === null ? true : undefined));
+    expect((await storage.listKeys(store.id)).items.map((item) => item.key)).toEqual(['INPUT', 'after']);
   });
 });

@@ -87,6 +87,7 @@ export class FolderCatalog implements StoreCatalog {
       throw error;
     }
     const store = new Store(loaded.info, folder, loaded.extra, this.options);
+    await store.rememberFolder();
     this.add(store);
     // Read-only, nothing is saved: the byte count is taken from the folder when a listing asks.
     if (this.options.readOnly) store.statsUnknown = loaded.needsStats;
@@ -121,7 +122,11 @@ export class FolderCatalog implements StoreCatalog {
     return this.changes.run(async () => {
       const present = new Set(names === undefined ? await this.readFolderNames() : []);
       const candidates = names ?? [...present];
-      for (const folder of candidates) await this.discover(folder);
+      for (const folder of candidates) {
+        // A known folder's name may now be another folder (replaced underneath us).
+        await this.byFolder.get(folder)?.checkFolder().catch(() => undefined);
+        await this.discover(folder);
+      }
       const gone = names === undefined
         ? [...this.byFolder.keys()].filter((folder) => !present.has(folder))
         : await this.missingFolders(names.filter((folder) => this.byFolder.has(folder)));
@@ -273,7 +278,9 @@ export class FolderCatalog implements StoreCatalog {
           if (!(await this.renameIfFree(staging, folder))) throw new Error(`Store folder ${folder} exists.`);
         }
         await this.fs.syncDir(this.storesDir);
-        this.add(new Store(cloneStoreInfo(info), folder, extra, this.options));
+        const store = new Store(cloneStoreInfo(info), folder, extra, this.options);
+        await store.rememberFolder();
+        this.add(store);
       } finally {
         await this.fs.removeTree(staging);
       }

@@ -73,6 +73,13 @@ export class FsyncGroup {
     }
   }
 
+  /** Closes the folders kept open (they were replaced on disk); later fsyncs open them afresh. */
+  async reopen(): Promise<void> {
+    const handles = [...this.handles.values()];
+    this.handles.clear();
+    await Promise.all(handles.map(async (opening) => (await opening)?.close().catch(() => {})));
+  }
+
   /** Closes the folders kept open; later fsyncs open and close their folder each time. */
   async close(): Promise<void> {
     this.closed = true;

@@ -40,7 +40,9 @@ export async function probeRecord(
     }
     // Another program may have written the key under another extension since (the event's
     // hint names it): the newer file wins.
-    const newer = stats ? await newestOf(fs, storeDir, stem, hints.filter((hint) => hint !== ext), stats) : null;
+    // (A watch event for the record's own files names no other extension: no extra look.)
+    const others = hints.filter((hint): hint is string => hint !== null && hint !== ext);
+    const newer = stats && others.length > 0 ? await newestOf(fs, storeDir, stem, others, stats) : null;
     if (newer) return newer.entry(key, longStem);
     if (stats) {
       const entry = new RecordEntry(key, ext === null ? null : intern(ext), true, longStem);

@@ -16,7 +16,7 @@ import { writeBody, type WrittenBody } from './body-writer.js';
 import { statRecordFile, type Leftover } from './describe.js';
 import { extensionForContentType } from '../content-types.js';
 import { writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
-import { tempStem } from './fs-utils.js';
+import { isNotFound, tempStem } from './fs-utils.js';
 import { FsyncGroup } from './fsync-group.js';
 import type { KeyIndex } from './key-index.js';
 import { childPath, dataExtensionFor, fileStemFor, MAX_FILE_NAME_LENGTH, sidecarFileName, TEMP_DIR_NAME } from './layout.js';
@@ -50,6 +50,8 @@ export interface WriteAccess {
   forget(index: KeyIndex<RecordEntry>, key: string): void;
   /** Stats the entries whose size is unknown. */
   sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<unknown>;
+  /** Called when the temp folder is not there: checks whether the store folder was replaced. */
+  onFolderMissing(): Promise<void>;
   /** Takes the files of ours a scan found superseded for `key` (see `Leftover`). */
   takeLeftovers(key: string): Leftover[];
 }
@@ -110,10 +112,22 @@ export class RecordWrites {
     try {
       // The slow part, in parallel with any other write (of this key too): body and sidecar
       // written and fsynced in the temp folder.
-      const handle = await access.lock.shared(async () => {
-        access.assertAlive();
-        return access.fs.open(childPath(await this.tempDir(), stem + TEMP_DATA_SUFFIX), 'wx');
-      });
+      const openTemp = () =>
+        access.lock.shared(async () => {
+          access.assertAlive();
+          return access.fs.open(childPath(await this.tempDir(), stem + TEMP_DATA_SUFFIX), 'wx');
+        });
+      let handle: FsHandle;
+      try {
+        handle = await openTemp();
+      } catch (error) {
+        if (!isNotFound(error)) throw error;
+        // The temp folder (or the whole store folder: Crawlee's purge swaps `default`) was
+        // replaced underneath us: look again, once. Nothing of the body was read yet.
+        this.tempDirReady = undefined;
+        await access.onFolderMissing();
+        handle = await openTemp();
+      }
       let written: WrittenBody;
       try {
         written = await writeBody(handle, body, maxBytes);
@@ -160,6 +174,8 @@ export class RecordWrites {
         ),
       );
     } catch (error) {
+      // Never trust a cached temp folder past an ENOENT.
+      if (isNotFound(error)) this.tempDirReady = undefined;
       // A write whose body moved was settled by the commit; any other leaves nothing behind.
       if (!progress.bodyMoved) await this.removeTempFiles(stem);
       throw error;
@@ -298,6 +314,13 @@ export class RecordWrites {
   /** Resolves once all writes and deletes started so far are finished. */
   async drain(): Promise<void> {
     await this.queue.drain();
+  }
+
+  /** Forgets what was known of the folder (its temp folder, open handles): it was replaced. */
+  async folderReplaced(): Promise<void> {
+    this.tempDirReady = undefined;
+    this.pendingSidecars.clear();
+    await this.fsyncs.reopen();
   }
 
   /** Closes the folders kept open for fsyncs, once writes are done. */

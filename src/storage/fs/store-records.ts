@@ -39,6 +39,8 @@ export interface StoreRecordsContext {
   caseInsensitive?: boolean;
   /** The file system to use (tests pass their own); the real one by default. */
   fs?: FsLayer;
+  /** The temp folder is missing: checks whether the store folder was replaced (see `Store`). */
+  onFolderMissing?(): Promise<void>;
 }
 
 /** Records statted at once while sizing the index in the background. */
@@ -77,6 +79,7 @@ export class StoreRecords {
       adopt,
       forget: (index, key) => this.forget(index, key),
       sizeEntries: (index, entries) => this.sizeEntries(index, entries),
+      onFolderMissing: () => ctx.onFolderMissing?.() ?? Promise.resolve(),
       takeLeftovers: (key) => {
         const files = this.leftovers.get(key);
         this.leftovers.delete(key);
@@ -211,6 +214,19 @@ export class StoreRecords {
   /** Returns the removed record's size, or `null` when there was none. */
   delete(key: string): Promise<number | null> {
     return this.writes.delete(key);
+  }
+
+  /**
+   * The store folder on disk is another one now (replaced underneath us, as Crawlee's purge
+   * does to `default`): everything known of the old one is dropped and the index is rebuilt
+   * from the new folder at the next use. Call under the exclusive lock.
+   */
+  async folderReplaced(): Promise<void> {
+    this.index = undefined;
+    this.loading = undefined;
+    this.fold = undefined;
+    this.leftovers = new Map();
+    await this.writes.folderReplaced();
   }
 
   /** Closes what the records keep open, once writes are done. */

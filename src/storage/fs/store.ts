@@ -3,6 +3,8 @@
  * folder (never renamed: the user's), its records, and the watch that picks up other
  * processes' changes to them.
  */
+import { promises as fsp } from 'node:fs';
+
 import { StorageError } from '../errors.js';
 import { isNotFound } from './fs-utils.js';
 import type { FsLayer } from './fs-layer.js';
@@ -35,6 +37,8 @@ export class Store {
   private stopWatching: (() => void) | undefined;
 
   private background: Promise<void> = Promise.resolve();
+  /** The folder this store is, once known. */
+  private identity: { dev: number; ino: number } | undefined;
   /** The metadata fields as of our last save (or as loaded): a field still equal there we did not change. */
   private savedFields: Record<string, unknown>;
 
@@ -56,6 +60,7 @@ export class Store {
       readOnly: options.readOnly,
       caseInsensitive: options.caseInsensitive,
       fs: options.fs,
+      onFolderMissing: () => this.checkFolder(),
       onLoaded: (totalBytes) => {
         this.info.stats.storageBytes = totalBytes;
         this.watch();
@@ -104,6 +109,39 @@ export class Store {
     } catch (error) {
       if (!(error instanceof StorageError) && !isNotFound(error)) throw error;
     }
+  }
+
+  /** Remembers which folder the store is (device and inode), to notice it replaced later. */
+  async rememberFolder(): Promise<void> {
+    try {
+      const stats = await fsp.stat(this.dir);
+      this.identity = { dev: stats.dev, ino: stats.ino };
+    } catch (error) {
+      if (!isNotFound(error)) throw error;
+    }
+  }
+
+  /**
+   * Follows the folder, not the path: when the folder at the store's path is another one than
+   * the store was (Crawlee's start-up purge renames `default` away and puts a new folder in
+   * its place), the store's state is rebuilt from the new folder. A folder that is gone is the
+   * catalog's business (the store was removed).
+   */
+  async checkFolder(): Promise<void> {
+    let stats;
+    try {
+      stats = await fsp.stat(this.dir);
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw error;
+    }
+    if (this.identity && stats.dev === this.identity.dev && stats.ino === this.identity.ino) return;
+    await this.lock.exclusive(async () => {
+      this.identity = { dev: stats.dev, ino: stats.ino };
+      this.stopWatching?.();
+      this.stopWatching = undefined;
+      await this.records.folderReplaced();
+    });
   }
 
   /** Starts following changes made by other processes, once the index exists. */
