@@ -143,6 +143,19 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await page.fill('#prefix', 'img-');
     await page.click('#filter-form button');
     await expect.poll(() => listedKeys(page)).toEqual(['img-1', 'img-2']);
+    // Focus stays on the button the user pressed (it is disabled while the list loads).
+    await expect.poll(() => focusedText(page)).toBe('Filter');
+    // The filter is in the address: a reload and a trip to another tab keep it.
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${a}?prefix=img-`);
+    await page.reload();
+    await expect.poll(() => listedKeys(page)).toEqual(['img-1', 'img-2']);
+    await expect.poll(() => page.inputValue('#prefix')).toBe('img-');
+    await page.click('#tab-settings');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${a}/settings`);
+    await page.click('#tab-records');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${a}?prefix=img-`);
+    await expect.poll(() => listedKeys(page)).toEqual(['img-1', 'img-2']);
+    await expect.poll(() => page.inputValue('#prefix')).toBe('img-');
     await page.fill('#prefix', 'nothing');
     await page.click('#filter-form button');
     await expect.poll(() => page.locator('#keys-empty').textContent()).toBe('No records with keys starting with "nothing".');

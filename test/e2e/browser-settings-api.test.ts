@@ -61,6 +61,8 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     await page.getByLabel('Anyone with the ID can read').check();
     await page.click('#access-form button[type=submit]');
     await expect.poll(() => statusText(page)).toBe('Access is now anyone with the id can read (ANYONE_WITH_ID_CAN_READ).');
+    // Focus stays on the button the user pressed (it is disabled while saving).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent ?? null)).toBe('Save access');
     await expect.poll(async () => (await api(s, 'GET', `/${id}`, { token })).json().data.generalAccess).toBe('ANYONE_WITH_ID_CAN_READ');
     await expect.poll(() => page.locator('#store-facts').textContent()).toContain('ANYONE_WITH_ID_CAN_READ');
     // On a server with tokens, the record is now readable without one.
@@ -126,6 +128,7 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
 
     await page.getByRole('button', { name: 'Try it: Get record' }).click();
     await expect.poll(() => page.locator('#try-status').textContent()).toContain('200 OK');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null)).toBe('Try it: Get record');
     await expect.poll(() => page.locator('#try-body').textContent()).toBe(JSON.stringify({ hello: 'world' }, null, 2));
     await expect.poll(() => page.locator('#try-headers').textContent()).toContain('application/json');
     await checkPage(page, 'api');

@@ -109,9 +109,14 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
 
   it('says when an address names nothing', async () => {
     const s = await server({ token });
+    await createStore(s, 'present', token);
     const { page } = await openApp(s, { width, token, hash: '#/stores/no-such-store-id/settings' });
     await expect.poll(() => errorText(page)).toBe('The store "no-such-store-id" no longer exists: it may have been deleted elsewhere.');
     await expect.poll(() => hashOf(page)).toBe('#/');
+    // The message belongs to that page: opening another store leaves it behind.
+    await page.getByRole('link', { name: 'present', exact: true }).click();
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('present');
+    await expect.poll(() => errorText(page)).toBe('');
     await page.goto(`${s.url}/#/nowhere/at/all`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Page not found');
   });
