@@ -33,6 +33,8 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
   ctx.origins.check(req);
   const method = (req.method ?? 'GET').toUpperCase();
   const { route, query } = parseTarget(req.url ?? '/');
+  // The platform counts every API request against its resource, before anything else.
+  if (route && ctx.rateLimiter && method !== 'OPTIONS') ctx.rateLimiter.take(route.storeRef ?? '');
   if (route && !route.segmentError && (method === 'GET' || method === 'HEAD') && HOT_READS.has(route.kind)) {
     // The hot reads send their CORS headers in their one writeHead call; a failure gets them here.
     try {

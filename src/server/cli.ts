@@ -66,13 +66,22 @@ Options:
   --s3-endpoint URL           S3 endpoint, e.g. http://127.0.0.1:7480 (default $AWS_ENDPOINT_URL)
   --s3-region REGION          S3 region (default $AWS_REGION or us-east-1)
   --s3-path-style true|false  path-style URLs (default true with an endpoint; $AWS_S3_FORCE_PATH_STYLE)
+  --s3-connect-timeout-ms N   longest wait for a connection to S3 (default 3000)
+  --s3-request-timeout-ms N   longest wait for an S3 answer to begin or a body to move (default 10000)
+  --s3-max-attempts N         attempts per S3 call, retries included (default 3)
   --token TOKEN               require this API token (default $${SERVER_TOKEN_ENV}; prefer the
                               variable: a flag's value shows in process lists)
   --users-file FILE           JSON file with users and their tokens
   --max-payload-bytes N       largest record body of a plain PUT (default 9437184)
   --max-direct-upload-bytes N largest record body through a direct upload URL (default 1073741824)
-  --max-connections N         connections served at once; more are closed (default 1000)
+  --max-connections N         connections served at once; more are closed (default 1000,
+                              lowered to what the open-files limit, ulimit -n, leaves room for)
+  --max-connections-per-address N
+                              connections one client address may hold; more are closed
+                              (default 256; 0 for no limit, e.g. behind a local reverse proxy)
   --consistency-lag-ms N      simulate eventual consistency for up to N ms after writes (default 0)
+  --rate-limit N              simulate the platform's rate limit: N requests per second per
+                              store, more answered 429 with Retry-After (default off)
   --allow-origin ORIGIN       without a token, also answer web pages from ORIGIN (repeatable;
                               * for any); pages from this machine are always answered
   --metrics                   serve Prometheus metrics at /metrics (with a token when the
@@ -102,12 +111,17 @@ export function parseServeArgs(
       's3-endpoint': { type: 'string' },
       's3-region': { type: 'string' },
       's3-path-style': { type: 'string' },
+      's3-connect-timeout-ms': { type: 'string' },
+      's3-request-timeout-ms': { type: 'string' },
+      's3-max-attempts': { type: 'string' },
       token: { type: 'string' },
       'users-file': { type: 'string' },
       'max-payload-bytes': { type: 'string' },
       'max-direct-upload-bytes': { type: 'string' },
       'max-connections': { type: 'string' },
+      'max-connections-per-address': { type: 'string' },
       'consistency-lag-ms': { type: 'string' },
+      'rate-limit': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
       metrics: { type: 'boolean' },
       'log-format': { type: 'string' },
@@ -140,13 +154,22 @@ export function parseServeArgs(
     s3:
       values.storage === undefined
         ? undefined
-        : { endpoint: values['s3-endpoint'], region: values['s3-region'], forcePathStyle: pathStyle === undefined ? undefined : pathStyle === 'true' },
+        : {
+            endpoint: values['s3-endpoint'],
+            region: values['s3-region'],
+            forcePathStyle: pathStyle === undefined ? undefined : pathStyle === 'true',
+            connectTimeoutMillis: int(values['s3-connect-timeout-ms'], '--s3-connect-timeout-ms', 1),
+            requestTimeoutMillis: int(values['s3-request-timeout-ms'], '--s3-request-timeout-ms', 1),
+            maxAttempts: int(values['s3-max-attempts'], '--s3-max-attempts', 1),
+          },
     token: values.token ?? envToken,
     usersFile: values['users-file'],
     maxPayloadBytes: int(values['max-payload-bytes'], '--max-payload-bytes', 1),
     maxDirectUploadBytes: int(values['max-direct-upload-bytes'], '--max-direct-upload-bytes', 1),
     maxConnections: int(values['max-connections'], '--max-connections', 1),
+    maxConnectionsPerAddress: int(values['max-connections-per-address'], '--max-connections-per-address', 0),
     consistencyLagMillis: int(values['consistency-lag-ms'], '--consistency-lag-ms', 0),
+    rateLimitPerSecond: int(values['rate-limit'], '--rate-limit', 1),
     allowedOrigins: values['allow-origin'] && parseAllowedOrigins(values['allow-origin']),
     metrics: values.metrics,
     requestLog:

@@ -1,5 +1,6 @@
 /** Starting and stopping the HTTP server over a storage engine. */
 import http from 'node:http';
+import type net from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { FileStorage, LaggingStorage, resolveStorageDir } from '../storage/index.js';
 import type { KeyValueStorage } from '../storage/types.js';
@@ -9,7 +10,17 @@ import { Authenticator, loadUsers, type ServerUser } from './auth.js';
 import type { AppContext, ServerLogger } from './context.js';
 import { OriginPolicy, parseAllowedOrigins } from './origins.js';
 import { MAX_PAYLOAD_BYTES } from '../rules.js';
+import { RateLimiter } from './rate-limit.js';
 import { UrlSigner } from './signing.js';
+import {
+  answerAndDrop,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  limitConnectionsPerAddress,
+  resolveConnectionCap,
+} from './connection-limits.js';
+
+export { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS };
 import { Health } from './health.js';
 import { createRequestLogger } from './logger.js';
 import { ServerMetrics } from './metrics.js';
@@ -28,8 +39,6 @@ const MAX_DIRECT_UPLOAD_TTL_MILLIS = 24 * 60 * 60_000;
 export const DEFAULT_HEADERS_TIMEOUT_MILLIS = 20_000;
 /** ... and this long to send the whole request, body included. */
 export const DEFAULT_REQUEST_TIMEOUT_MILLIS = 10 * 60_000;
-/** Connections beyond this many are closed at once. */
-export const DEFAULT_MAX_CONNECTIONS = 1000;
 
 /** Options of the API itself, whether it runs as a server or as a bare request handler. */
 export interface ApiOptions {
@@ -65,6 +74,12 @@ export interface ApiOptions {
    * and every host name. An API with a token answers every origin, as the Apify API does.
    */
   allowedOrigins?: string[];
+  /**
+   * Simulate the platform's rate limit: each store (and the store collection) takes at most this
+   * many requests per second; more are answered `429 rate-limit-exceeded` with `Retry-After`.
+   * Default: no limit.
+   */
+  rateLimitPerSecond?: number;
 }
 
 /** Options of a bare request handler (for mounting the API in another `node:http` server). */
@@ -95,6 +110,7 @@ function buildContext(
     publicBaseUrl: options.publicBaseUrl,
     defaultBaseUrl,
     awaitingContinue: new WeakSet(),
+    rateLimiter: options.rateLimitPerSecond ? new RateLimiter(options.rateLimitPerSecond, options.now) : undefined,
     health: new Health(options.storage, logger.warn),
     metrics,
     requestLog,
@@ -133,8 +149,13 @@ export interface StartServerOptions extends ApiOptions {
   headersTimeoutMillis?: number;
   /** A client that has not sent its whole request (body included) within this long is cut off. Default 10 minutes; 0 = no limit. */
   requestTimeoutMillis?: number;
-  /** Connections beyond this many at once are closed as they arrive. Default 1000. */
+  /**
+   * Connections beyond this many at once are closed as they arrive. Default 1000, lowered to
+   * what the process's open-files limit leaves room for (see `connection-limits.ts`).
+   */
   maxConnections?: number;
+  /** Connections one client address may hold at once; more are closed as they arrive. Default 256; 0 = no limit. */
+  maxConnectionsPerAddress?: number;
   /** On `close()`, requests still running after this long are cut. Default 30 s. */
   shutdownTimeoutMillis?: number;
   /** Serve Prometheus metrics at `GET /metrics` (with a token when the server has any). Default off. */
@@ -174,6 +195,7 @@ function checkApiOptions(options: ApiOptions): void {
   checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
   checkCount(options.maxDirectUploadBytes, 'maxDirectUploadBytes', 1);
   checkCount(options.directUploadTtlMillis, 'directUploadTtlMillis', 1000, MAX_DIRECT_UPLOAD_TTL_MILLIS);
+  checkCount(options.rateLimitPerSecond, 'rateLimitPerSecond', 1, 1_000_000);
 }
 
 export function makeLogger(logger: Partial<ServerLogger> | undefined): ServerLogger {
@@ -189,10 +211,13 @@ export function makeLogger(logger: Partial<ServerLogger> | undefined): ServerLog
  * the target, conflicting Content-Length headers, ...): a contract error like any other.
  */
 function unparsableRequestAnswer(err: NodeJS.ErrnoException): string {
-  const tooLarge = err.code === 'HPE_HEADER_OVERFLOW';
-  const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-  const message = tooLarge ? 'The request headers are too large.' : 'The request is not valid HTTP/1.1.';
-  const body = JSON.stringify({ error: { type: 'invalid-input', message } });
+  const [status, type, message] =
+    err.code === 'HPE_HEADER_OVERFLOW'
+      ? ['431 Request Header Fields Too Large', 'invalid-input', 'The request headers are too large.']
+      : err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? ['408 Request Timeout', 'request-timeout', 'The request was not received in time.']
+        : ['400 Bad Request', 'invalid-input', 'The request is not valid HTTP/1.1.'];
+  const body = JSON.stringify({ error: { type, message } });
   return (
     `HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\n` +
     `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`
@@ -209,6 +234,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   checkCount(options.headersTimeoutMillis, 'headersTimeoutMillis', 1);
   checkCount(options.requestTimeoutMillis, 'requestTimeoutMillis', 0);
   checkCount(options.maxConnections, 'maxConnections', 1);
+  checkCount(options.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 0);
   checkCount(options.sweepIntervalMillis, 'sweepIntervalMillis', 0);
   const logger = makeLogger(options.logger);
   // Users and origins are checked before anything touches the disk.
@@ -284,7 +310,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     },
     track,
   );
-  server.maxConnections = options.maxConnections ?? DEFAULT_MAX_CONNECTIONS;
+  const connectionCap = resolveConnectionCap(options.maxConnections);
+  if (connectionCap.note) logger.warn(connectionCap.note);
+  server.maxConnections = connectionCap.cap;
+  limitConnectionsPerAddress(server, options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
   ctx.metrics?.watch(server);
   server.on('checkContinue', (req, res) => {
     // Answer "100 Continue" only once we know we want the body (see allowBody).
@@ -296,8 +325,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     // Bytes after a request that said `Connection: close` are not a request (RFC 9112 9.6):
     // let that request's answer finish; the connection closes after it.
     if (err.code === 'HPE_CLOSED_CONNECTION' && inFlight && !inFlight.writableEnded) return;
-    // As Node's own handler: answer only if no response already started on this connection.
-    if (socket.writable && !inFlight?.headersSent) socket.end(unparsableRequestAnswer(err));
+    // As Node's own handler: answer only if no response already started on this connection,
+    // then drop the connection (a half-closed one stays open while the client keeps sending).
+    if (socket.writable && !inFlight?.headersSent) answerAndDrop(socket as net.Socket, unparsableRequestAnswer(err));
     else socket.destroy();
   });
   server.setTimeout(options.idleTimeoutMillis ?? 120_000);
@@ -361,7 +391,9 @@ async function loadOperations(options: StartServerOptions, storage: KeyValueStor
 /** An `s3://` storage; its module (and through it the AWS SDK) is loaded only now. */
 async function openS3(url: string, options: StartServerOptions): Promise<KeyValueStorage> {
   if (!isS3Url(url)) throw new Error(`Option storage must be a storage engine or an s3://BUCKET/PREFIX URL (got ${JSON.stringify(url)}).`);
-  const { openS3Storage } = await import('../storage/s3/open.js');
+  const { openS3Storage, loadS3Peers } = await import('../storage/s3/open.js');
+  // Fails at once, with the packages to install, when the AWS SDK is missing.
+  await loadS3Peers();
   return openS3Storage(url, options.s3, {
     unnamedRetentionMillis: options.unnamedRetentionMillis,
     sweepIntervalMillis: options.sweepIntervalMillis,

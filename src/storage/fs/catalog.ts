@@ -6,11 +6,10 @@
  * (an explicit delete). Renaming a store changes its metadata, never its folder. Folders
  * other processes create or remove are picked up (`refresh`, `discover`).
  */
-import { promises as fsp } from 'node:fs';
-
 import type { StoreCatalog } from '../backend.js';
 import { StorageError } from '../errors.js';
-import { fsyncDir, isNotFound, tempStem, writeNewFileDurably } from './fs-utils.js';
+import { isNotFound, tempStem } from './fs-utils.js';
+import { nodeFs, writeNewFileSynced, type FsLayer } from './fs-layer.js';
 import { childPath, CREATING_PREFIX, DELETING_PREFIX, STORE_METADATA_FILE } from './layout.js';
 import { Mutex } from '../locks.js';
 import { cloneStoreInfo, serializeStoreInfo } from '../store-metadata.js';
@@ -33,7 +32,12 @@ export class FolderCatalog implements StoreCatalog {
   /** Serializes changes to the set of stores (create, remove, discovery). */
   private readonly changes = new Mutex();
 
-  constructor(private readonly options: FolderCatalogOptions) {}
+  /** Every file-system call of the catalog and its stores goes through this (tests swap it). */
+  private readonly fs: FsLayer;
+
+  constructor(private readonly options: FolderCatalogOptions) {
+    this.fs = options.fs ?? nodeFs;
+  }
 
   private get storesDir(): string {
     return this.options.storesDir;
@@ -48,7 +52,7 @@ export class FolderCatalog implements StoreCatalog {
       if (name.startsWith('.')) {
         // Leftovers of our own store creation or deletion cut short.
         if (!this.options.readOnly && (name.startsWith(CREATING_PREFIX) || name.startsWith(DELETING_PREFIX))) {
-          await fsp.rm(childPath(this.storesDir, name), { recursive: true, force: true });
+          await this.fs.removeTree(childPath(this.storesDir, name));
         }
         continue;
       }
@@ -60,7 +64,7 @@ export class FolderCatalog implements StoreCatalog {
   private async readFolderNames(): Promise<string[]> {
     let dirents;
     try {
-      dirents = await fsp.readdir(this.storesDir, { withFileTypes: true });
+      dirents = await this.fs.readdir(this.storesDir);
     } catch (error) {
       if (isNotFound(error)) return [];
       throw error;
@@ -74,10 +78,10 @@ export class FolderCatalog implements StoreCatalog {
    */
   private async loadFolder(folder: string, recover = false): Promise<Store | null> {
     const dir = childPath(this.storesDir, folder);
-    if (recover && !this.options.readOnly) await recoverTempFolder(dir);
+    if (recover && !this.options.readOnly) await recoverTempFolder(dir, this.fs);
     let loaded;
     try {
-      loaded = await readStoreFolder(this.storesDir, folder, new Date(this.options.now()), (id) => this.byId.has(id));
+      loaded = await readStoreFolder(this.storesDir, folder, new Date(this.options.now()), (id) => this.byId.has(id), this.fs);
     } catch (error) {
       if (isNotFound(error)) return null; // removed meanwhile
       throw error;
@@ -101,7 +105,7 @@ export class FolderCatalog implements StoreCatalog {
   private async discover(folder: string): Promise<void> {
     if (this.byFolder.has(folder) || folder.startsWith('.')) return;
     try {
-      if (!(await fsp.stat(childPath(this.storesDir, folder))).isDirectory()) return;
+      if (!(await this.fs.stat(childPath(this.storesDir, folder))).isDirectory()) return;
     } catch (error) {
       if (isNotFound(error)) return;
       throw error;
@@ -130,7 +134,7 @@ export class FolderCatalog implements StoreCatalog {
     const missing: string[] = [];
     for (const folder of folders) {
       try {
-        await fsp.stat(childPath(this.storesDir, folder));
+        await this.fs.stat(childPath(this.storesDir, folder));
       } catch (error) {
         if (isNotFound(error)) missing.push(folder);
       }
@@ -251,13 +255,13 @@ export class FolderCatalog implements StoreCatalog {
         await this.discover(info.name);
         if (this.byUserName.get(`${info.userId}\n${info.name}`)?.length) throw nameTaken(info.name);
       }
-      await fsp.mkdir(this.storesDir, { recursive: true });
+      await this.fs.mkdir(this.storesDir);
       const staging = childPath(this.storesDir, `${CREATING_PREFIX}${tempStem()}`);
-      await fsp.mkdir(staging);
+      await this.fs.mkdirExclusive(staging);
       const extra = {};
       try {
-        await writeNewFileDurably(childPath(staging, STORE_METADATA_FILE), serializeStoreInfo(info, extra));
-        await fsyncDir(staging);
+        await writeNewFileSynced(this.fs, childPath(staging, STORE_METADATA_FILE), serializeStoreInfo(info, extra));
+        await this.fs.syncDir(staging);
         let folder = info.name ?? info.id;
         if (this.byFolder.has(folder) || !(await this.renameIfFree(staging, folder))) {
           if (info.name !== null) {
@@ -268,10 +272,10 @@ export class FolderCatalog implements StoreCatalog {
           folder = info.id;
           if (!(await this.renameIfFree(staging, folder))) throw new Error(`Store folder ${folder} exists.`);
         }
-        await fsyncDir(this.storesDir);
+        await this.fs.syncDir(this.storesDir);
         this.add(new Store(cloneStoreInfo(info), folder, extra, this.options));
       } finally {
-        await fsp.rm(staging, { recursive: true, force: true });
+        await this.fs.removeTree(staging);
       }
     });
   }
@@ -282,19 +286,19 @@ export class FolderCatalog implements StoreCatalog {
     try {
       // rename() would replace an empty folder: make sure nothing is there, atomically enough
       // for other writers that only ever create folders.
-      await fsp.mkdir(target);
+      await this.fs.mkdirExclusive(target);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw error;
     }
     try {
-      await fsp.rename(from, target);
+      await this.fs.rename(from, target);
       return true;
     } catch (error) {
       // Something appeared inside the folder we made: leave it to whoever wrote there.
       const code = (error as NodeJS.ErrnoException).code;
       if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
-      await fsp.rmdir(target).catch(() => undefined);
+      await this.fs.rmdir(target).catch(() => undefined);
       throw error;
     }
   }
@@ -325,11 +329,11 @@ export class FolderCatalog implements StoreCatalog {
       if (!store) return false;
       const graveyard = childPath(this.storesDir, `${DELETING_PREFIX}${tempStem()}`);
       await store.lock.exclusive(async () => {
-        await fsp.rename(store.dir, graveyard);
-        await fsyncDir(this.storesDir);
+        await this.fs.rename(store.dir, graveyard);
+        await this.fs.syncDir(this.storesDir);
         this.forget(store);
       });
-      await fsp.rm(graveyard, { recursive: true, force: true });
+      await this.fs.removeTree(graveyard);
       return true;
     });
   }

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import fs, { type Stats } from 'node:fs';
 import { Readable } from 'node:stream';
 
+import { translateFsError } from './fs-faults.js';
 import { nodeFs, type FsLayer, type FsStats } from './fs-layer.js';
 
 /** Large reads keep the syscall count low for big records; memory per stream stays bounded. */
@@ -137,13 +138,15 @@ export class FileRangeStream extends Readable {
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const source = this.source;
     this.source = undefined;
+    // A fault (EIO, EMFILE, ...) reaches the reader as its storage error code.
+    const done = (failure: Error | null) => callback(failure && (translateFsError(failure, 'read') as Error));
     if (!source) {
-      callback(error);
+      done(error);
       return;
     }
     source.close().then(
-      () => callback(error),
-      (closeError: Error) => callback(error ?? closeError),
+      () => done(error),
+      (closeError: Error) => done(error ?? closeError),
     );
   }
 }

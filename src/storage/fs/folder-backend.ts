@@ -6,10 +6,12 @@
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import type { RecordStore, StorageBackend } from '../backend.js';
+import type { RecordStore, StorageBackend, StoreCatalog } from '../backend.js';
 import { StorageError } from '../errors.js';
 import { FolderCatalog } from './catalog.js';
+import { translateFsError, withFsFaults } from './fs-faults.js';
 import { isNotFound } from './fs-utils.js';
+import { nodeFs, type FsLayer } from './fs-layer.js';
 import { childPath, STORES_DIR_NAME } from './layout.js';
 import { loadOrCreateSecret } from './signing-secret.js';
 import { watchFolder } from './watch.js';
@@ -25,6 +27,8 @@ export interface FolderBackendOptions {
   watch?: boolean;
   rescanIntervalMillis?: number;
   warn?: (message: string) => void;
+  /** The file system the folder is on. Default: the real one (tests run the backend over their own). */
+  fs?: FsLayer;
 }
 
 export class FolderBackend implements StorageBackend {
@@ -33,6 +37,7 @@ export class FolderBackend implements StorageBackend {
   /** `{storageDir}/key_value_stores` */
   readonly storesDir: string;
   private current: FolderCatalog | undefined;
+  private faultless: StoreCatalog | undefined;
   private stopWatching: (() => void) | undefined;
   /** Whether file names ignore case here (known once open). */
   caseInsensitive = false;
@@ -42,7 +47,13 @@ export class FolderBackend implements StorageBackend {
     this.storesDir = childPath(options.storageDir, STORES_DIR_NAME);
   }
 
-  get catalog(): FolderCatalog {
+  /** The catalog as the service sees it: file-system faults come out as their storage error codes. */
+  get catalog(): StoreCatalog {
+    this.folders();
+    return this.faultless!;
+  }
+
+  private folders(): FolderCatalog {
     if (!this.current) throw new Error('The folder backend is not open.');
     return this.current;
   }
@@ -53,10 +64,14 @@ export class FolderBackend implements StorageBackend {
     await fsp.access(this.storesDir, readOnly ? fsConstants.R_OK : fsConstants.R_OK | fsConstants.W_OK);
   }
 
-  async open(): Promise<void> {
+  open(): Promise<void> {
+    return withFsFaults('write', () => this.openFolders());
+  }
+
+  private async openFolders(): Promise<void> {
     if (this.current) return;
     const readOnly = this.options.readOnly === true;
-    if (!readOnly) await fsp.mkdir(this.storesDir, { recursive: true });
+    if (!readOnly) await (this.options.fs ?? nodeFs).mkdir(this.storesDir);
     this.caseInsensitive = this.options.caseInsensitive ?? (await detectCaseInsensitive(this.storesDir));
     const watch = this.options.watch !== false;
     const catalog = new FolderCatalog({
@@ -67,9 +82,11 @@ export class FolderBackend implements StorageBackend {
       watch,
       rescanIntervalMillis: this.options.rescanIntervalMillis ?? 0,
       warn: this.options.warn ?? ((message) => console.warn(message)),
+      fs: this.options.fs,
     });
     await catalog.load();
     this.current = catalog;
+    this.faultless = faultlessCatalog(catalog);
     if (watch) {
       this.stopWatching = watchFolder(
         this.storesDir,
@@ -84,42 +101,64 @@ export class FolderBackend implements StorageBackend {
     this.stopWatching = undefined;
     const catalog = this.current;
     this.current = undefined;
-    await catalog?.close();
+    this.faultless = undefined;
+    await withFsFaults('write', async () => catalog?.close());
   }
 
   /** The path of a record's data file, or `null` when the store or the record does not exist. */
   async recordFile(storeId: string, key: string): Promise<string | null> {
-    const store = this.catalog.store(storeId);
+    const store = this.folders().store(storeId);
     if (!store) return null;
     try {
       return await store.records.filePath(key);
     } catch (error) {
       if (error instanceof StorageError && error.code === 'store-not-found') return null;
-      throw error;
+      throw translateFsError(error, 'read');
     }
   }
 
   records(storeId: string): RecordStore {
-    const store = this.catalog.store(storeId);
+    const store = this.folders().store(storeId);
     if (!store) throw new StorageError('store-not-found', `Key-value store "${storeId}" was not found.`);
     const records = store.records;
     return {
-      get: (key) => records.get(key),
-      put: (key, body, contentType) => records.put(key, body.stream, contentType, body.maxBytes),
-      delete: (key) => records.delete(key),
-      list: async ({ prefix, after, limit }) => {
-        const page = await records.list({ prefix, exclusiveStartKey: after, limit });
-        const items = page.entries.map(({ key, size }) => ({ key, size }));
-        return { items, next: page.isTruncated ? items[items.length - 1]!.key : null };
-      },
+      // A body stream reports its faults by their codes itself (file-stream.ts).
+      get: (key) => withFsFaults('read', () => records.get(key)),
+      put: (key, body, contentType) => withFsFaults('write', () => records.put(key, body.stream, contentType, body.maxBytes)),
+      delete: (key) => withFsFaults('write', () => records.delete(key)),
+      list: ({ prefix, after, limit }) =>
+        withFsFaults('read', async () => {
+          const page = await records.list({ prefix, exclusiveStartKey: after, limit });
+          const items = page.entries.map(({ key, size }) => ({ key, size }));
+          return { items, next: page.isTruncated ? items[items.length - 1]!.key : null };
+        }),
     };
   }
 
   /** `{storageDir}/.apify-kv/signing-secret` (see `signing-secret.ts`). */
   loadOrCreateSecret(): Promise<Buffer> {
     if (this.options.readOnly) return Promise.reject(new StorageError('read-only', 'This storage was opened read-only.'));
-    return loadOrCreateSecret(this.storageDir);
+    return withFsFaults('write', () => loadOrCreateSecret(this.storageDir));
   }
+}
+
+/** The catalog with every file-system fault turned into its storage error code. */
+function faultlessCatalog(catalog: FolderCatalog): StoreCatalog {
+  return {
+    list: async function* () {
+      try {
+        yield* catalog.list();
+      } catch (error) {
+        throw translateFsError(error, 'read');
+      }
+    },
+    get: (id) => withFsFaults('read', () => catalog.get(id)),
+    findByName: (userId, name) => withFsFaults('read', () => catalog.findByName(userId, name)),
+    findByUsername: (username, name) => withFsFaults('read', () => catalog.findByUsername(username, name)),
+    create: (info) => withFsFaults('write', () => catalog.create(info)),
+    save: (info) => withFsFaults('write', () => catalog.save(info)),
+    remove: (id) => withFsFaults('write', () => catalog.remove(id)),
+  };
 }
 
 /**

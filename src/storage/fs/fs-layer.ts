@@ -5,12 +5,17 @@
  */
 import { promises as fsp } from 'node:fs';
 
-import { cannotSyncDir, fsyncDir } from './fs-utils.js';
+import path from 'node:path';
+
+import { cannotSyncDir, fsyncDir, tempStem } from './fs-utils.js';
+import { childPath } from './layout.js';
 
 export interface FsStats {
   size: number;
   ino: number;
   mtimeMs: number;
+  /** Not every test file system keeps one. */
+  ctimeMs?: number;
   isFile(): boolean;
   isDirectory(): boolean;
 }
@@ -35,11 +40,19 @@ export interface FsLayer {
   open(file: string, flags: 'r' | 'wx'): Promise<FsHandle>;
   readdir(dir: string): Promise<FsEntry[]>;
   lstat(file: string): Promise<FsStats>;
+  /** As `lstat`, following a symbolic link (a store folder may be one). */
+  stat(file: string): Promise<FsStats>;
   rename(from: string, to: string): Promise<void>;
   /** Removes a file; fine when it is already gone. */
   remove(file: string): Promise<void>;
   /** Creates a folder and its parents; fine when it exists. */
   mkdir(dir: string): Promise<void>;
+  /** Creates one folder; fails with EEXIST when something is there. */
+  mkdirExclusive(dir: string): Promise<void>;
+  /** Removes an empty folder. */
+  rmdir(dir: string): Promise<void>;
+  /** Removes a folder and everything in it; fine when it is already gone. */
+  removeTree(dir: string): Promise<void>;
   readFile(file: string): Promise<Buffer>;
   /** Makes a folder's entries (files created, renamed or removed in it) durable. */
   syncDir(dir: string): Promise<void>;
@@ -60,11 +73,15 @@ export const nodeFs: FsLayer = {
   open: (file, flags) => fsp.open(file, flags),
   readdir: readdirInBatches,
   lstat: (file) => fsp.lstat(file),
+  stat: (file) => fsp.stat(file),
   rename: (from, to) => fsp.rename(from, to),
   remove: (file) => fsp.rm(file, { force: true }),
   mkdir: async (dir) => {
     await fsp.mkdir(dir, { recursive: true });
   },
+  mkdirExclusive: (dir) => fsp.mkdir(dir),
+  rmdir: (dir) => fsp.rmdir(dir),
+  removeTree: (dir) => fsp.rm(dir, { recursive: true, force: true }),
   readFile: (file) => fsp.readFile(file),
   syncDir: fsyncDir,
   openDir: async (dir) => {
@@ -102,6 +119,23 @@ export async function writeNewFileSynced(fs: FsLayer, file: string, data: string
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * Replaces `target` with `data` so that a crash leaves either the old or the new content,
+ * never a mix: temp file in `tempDir` (same file system), fsync, rename, fsync of the folder.
+ */
+export async function replaceFileSynced(fs: FsLayer, tempDir: string, target: string, data: string | Uint8Array): Promise<void> {
+  await fs.mkdir(tempDir);
+  const temp = childPath(tempDir, `${tempStem()}.tmp`);
+  try {
+    await writeNewFileSynced(fs, temp, data);
+    await fs.rename(temp, target);
+  } catch (error) {
+    await fs.remove(temp).catch(() => undefined);
+    throw error;
+  }
+  await fs.syncDir(path.dirname(target));
 }
 
 /** How many entries to list between two yields to the event loop. */

@@ -4,10 +4,12 @@
  * processes' changes to them.
  */
 import { StorageError } from '../errors.js';
-import { isNotFound, writeFileAtomic } from './fs-utils.js';
+import { isNotFound } from './fs-utils.js';
+import type { FsLayer } from './fs-layer.js';
 import { childPath, STORE_METADATA_FILE, TEMP_DIR_NAME } from './layout.js';
 import { Mutex, SharedLock } from '../locks.js';
 import { serializeStoreInfo } from '../store-metadata.js';
+import { saveMetadataFile } from './store-metadata-file.js';
 import { StoreRecords } from './store-records.js';
 import { watchStoreFolder } from './store-watch.js';
 import type { StoreInfo } from '../types.js';
@@ -19,6 +21,8 @@ export interface StoreOptions {
   caseInsensitive: boolean;
   watch: boolean;
   rescanIntervalMillis: number;
+  /** The file system the store's folder is on. Default: the real one. */
+  fs?: FsLayer;
 }
 
 export class Store {
@@ -31,6 +35,8 @@ export class Store {
   private stopWatching: (() => void) | undefined;
 
   private background: Promise<void> = Promise.resolve();
+  /** The metadata fields as of our last save (or as loaded): a field still equal there we did not change. */
+  private savedFields: Record<string, unknown>;
 
   constructor(
     public info: StoreInfo,
@@ -40,6 +46,8 @@ export class Store {
     private readonly extra: Record<string, unknown>,
     private readonly options: StoreOptions,
   ) {
+    // As loaded: a field we read differently (an id, an owner we filled in) is ours to write.
+    this.savedFields = { ...extra };
     this.records = new StoreRecords({
       dir: () => this.dir,
       lock: this.lock,
@@ -47,6 +55,7 @@ export class Store {
       now: options.now,
       readOnly: options.readOnly,
       caseInsensitive: options.caseInsensitive,
+      fs: options.fs,
       onLoaded: (totalBytes) => {
         this.info.stats.storageBytes = totalBytes;
         this.watch();
@@ -62,15 +71,26 @@ export class Store {
     if (this.deleted) throw new StorageError('store-not-found', `Key-value store "${this.info.id}" was not found.`);
   }
 
-  /** Writes `__metadata__.json` now (atomically), keeping the fields we do not know. Call under no lock. */
+  /**
+   * Saves `__metadata__.json` now, merged with what is on disk (see `store-metadata-file.ts`):
+   * other writers' changes and fields we do not know are kept; a file that does not parse is
+   * left alone (tried again at the next save). Call under no lock.
+   */
   async save(): Promise<void> {
     await this.saving.run(() =>
       this.lock.shared(async () => {
         if (this.deleted) return;
         const dir = this.dir;
-        await writeFileAtomic(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), serializeStoreInfo(this.info, this.extra));
+        const ours = this.ourFields();
+        if (await saveMetadataFile(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), ours, this.savedFields)) {
+          this.savedFields = ours;
+        }
       }),
     );
+  }
+
+  private ourFields(): Record<string, unknown> {
+    return JSON.parse(serializeStoreInfo(this.info, this.extra)) as Record<string, unknown>;
   }
 
   /**

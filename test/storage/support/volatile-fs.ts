@@ -143,13 +143,47 @@ export class VolatileFs implements FsLayer {
     return this.stats(this.lookup(file));
   }
 
+  /** No symbolic links here: as `lstat`. */
+  async stat(file: string): Promise<FsStats> {
+    this.step(`stat ${file}`);
+    return this.stats(this.lookup(file));
+  }
+
+  async mkdirExclusive(path: string): Promise<void> {
+    this.step(`mkdirExclusive ${path}`);
+    const { dir, name } = this.parent(path);
+    if (dir.entries.has(name)) throw fsError('EEXIST', path);
+    dir.entries.set(name, this.inode('dir'));
+  }
+
+  async rmdir(path: string): Promise<void> {
+    this.step(`rmdir ${path}`);
+    const { dir, name } = this.parent(path);
+    const inode = dir.entries.get(name);
+    if (!inode) throw fsError('ENOENT', path);
+    if (inode.kind !== 'dir') throw fsError('ENOTDIR', path);
+    if (inode.entries.size > 0) throw fsError('ENOTEMPTY', path);
+    dir.entries.delete(name);
+  }
+
+  /** Unlinks the folder from its parent: what it held goes with it (as after an fsync, once the parent's is). */
+  async removeTree(path: string): Promise<void> {
+    this.step(`removeTree ${path}`);
+    const { dir, name } = this.parent(path);
+    dir.entries.delete(name);
+  }
+
   async rename(from: string, to: string): Promise<void> {
     this.step(`rename ${from} ${to}`);
     const source = this.parent(from);
     const inode = source.dir.entries.get(source.name);
     if (!inode) throw fsError('ENOENT', from);
     const target = this.parent(to);
-    if (target.dir.entries.get(target.name)?.kind === 'dir') throw fsError('EISDIR', to);
+    const replaced = target.dir.entries.get(target.name);
+    // As POSIX: a folder may replace an empty folder; nothing replaces a folder otherwise.
+    if (replaced?.kind === 'dir' && (inode.kind !== 'dir' || replaced.entries.size > 0)) {
+      throw fsError(inode.kind === 'dir' ? 'ENOTEMPTY' : 'EISDIR', to);
+    }
     source.dir.entries.delete(source.name);
     target.dir.entries.set(target.name, inode);
     if (source.dir !== target.dir) this.moves.push({ from: source.dir, fromName: source.name, to: target.dir, toName: target.name, inode });
