@@ -36,13 +36,15 @@ export function describeError(err: unknown): string {
 }
 
 /**
- * Wraps an event handler: clears old messages, keeps `button` disabled while it runs, and shows
- * a failure instead of throwing.
+ * Wraps an event handler: clears old messages, keeps `button` disabled while it runs, shows a
+ * failure instead of throwing, and gives focus back to `button` afterwards (disabling a focused
+ * button drops focus to the page's body).
  */
 export function action<E extends Event>(app: App, button: HTMLButtonElement | null, run: (event: E) => Promise<void> | void) {
   return async (event: E): Promise<void> => {
     if (event.type === 'submit') event.preventDefault();
     app.clearMessages();
+    const hadFocus = button !== null && document.activeElement === button;
     if (button) button.disabled = true;
     try {
       await run(event);
@@ -50,6 +52,9 @@ export function action<E extends Event>(app: App, button: HTMLButtonElement | nu
       app.fail(err);
     } finally {
       if (button) button.disabled = false;
+      // Only where focus fell to the body: an action that moved it on purpose keeps its choice.
+      const dropped = document.activeElement === null || document.activeElement === document.body;
+      if (button && hadFocus && dropped && button.isConnected) button.focus();
     }
   };
 }

@@ -35,12 +35,15 @@ function start(): void {
   const statusBox = byId('status');
   let storePage: StorePage | null = null;
   let routeCount = 0;
+  /** The address `app.navigate` went to, until its route is shown: the page's own moves keep their messages. */
+  let ownNavigation: string | null = null;
   let statusTimer: ReturnType<typeof setTimeout> | undefined;
 
   const app: App = {
     api: new Api(readToken()),
     navigate(route, options = {}) {
       const href = hrefOf(route);
+      ownNavigation = href;
       if (options.replace) {
         history.replaceState(null, '', href);
         showRoute();
@@ -85,6 +88,10 @@ function start(): void {
   function showRoute(): void {
     const route: Route = parseHash(location.hash);
     const first = routeCount++ === 0;
+    // A message belongs to the page it was said on: a link, Back or Forward leaves it behind.
+    const own = ownNavigation !== null && ownNavigation === location.hash;
+    ownNavigation = null;
+    if (!first && !own) app.clearMessages();
     if (route.view === 'store') {
       if (!storePage || storePage.storeId !== route.storeId) {
         storePage?.dispose();

@@ -31,18 +31,23 @@ export class RecordsTab implements TabView {
   constructor(
     private readonly app: App,
     private readonly page: StorePage,
+    prefix = '',
   ) {
     this.preview = new Preview(app, page.storeId, {
-      close: () => app.navigate({ view: 'store', storeId: page.storeId, tab: 'records' }),
+      close: () => app.navigate(page.recordsRoute()),
       missing: (key) => this.recordGone(key),
     });
-    const prefixInput = h('input', { id: 'prefix', name: 'prefix', type: 'search', spellcheck: 'false', autocomplete: 'off' });
+    this.prefix = prefix;
+    const prefixInput = h('input', { id: 'prefix', name: 'prefix', type: 'search', spellcheck: 'false', autocomplete: 'off', value: prefix });
     const filterButton = h('button', { type: 'submit' }, 'Filter');
     const filter = h('form', { id: 'filter-form', class: 'row', role: 'search' }, h('label', { for: 'prefix' }, 'Key prefix'), prefixInput, filterButton);
     filter.addEventListener(
       'submit',
       action(app, filterButton, async () => {
         this.prefix = prefixInput.value.trim();
+        // In the address (replacing it: filtering is not a step Back should undo).
+        page.setPrefix(this.prefix);
+        app.navigate(page.recordsRoute(), { replace: true });
         await this.load(true);
         app.say(`${this.items.size}${this.nextKey ? '+' : ''} records ${this.prefix ? `with keys starting with "${this.prefix}"` : 'in all'}.`);
       }),
@@ -171,7 +176,7 @@ export class RecordsTab implements TabView {
   /** A record deleted elsewhere: its row goes, and the user hears why. */
   private recordGone(key: string): void {
     this.removeRow(key);
-    this.app.navigate({ view: 'store', storeId: this.page.storeId, tab: 'records' }, { replace: true });
+    this.app.navigate(this.page.recordsRoute(), { replace: true });
     this.app.fail(new Error(`The record "${key}" no longer exists: it may have been deleted elsewhere.`));
     void this.page.countRecords();
   }

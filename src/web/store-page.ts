@@ -25,6 +25,8 @@ export class StorePage {
   private tab: StoreTab | null = null;
   private view: TabView | null = null;
   private records: RecordsTab | null = null;
+  /** The records list's key filter, kept while other tabs show. */
+  private prefix = '';
   private recordCount: string = '…';
   private readonly loaded: Promise<boolean>;
   private disposed = false;
@@ -60,8 +62,11 @@ export class StorePage {
   }
 
   /** Shows a tab (and, on Records, a record), loading the store first. */
-  async show(route: { tab: StoreTab; key?: string }, moveFocus: boolean): Promise<void> {
-    const sameTab = this.tab === route.tab;
+  async show(route: { tab: StoreTab; key?: string; prefix?: string }, moveFocus: boolean): Promise<void> {
+    // An address with another filter (typed, reloaded, Back) lists the records again.
+    const newPrefix = route.tab === 'records' && route.key === undefined && (route.prefix ?? '') !== this.prefix;
+    if (newPrefix) this.setPrefix(route.prefix ?? '');
+    const sameTab = this.tab === route.tab && !newPrefix;
     if (!(await this.loaded) || this.disposed) return;
     if (!sameTab || !this.view) {
       this.view?.dispose();
@@ -70,7 +75,7 @@ export class StorePage {
         if (tab === route.tab) link.setAttribute('aria-current', 'page');
         else link.removeAttribute('aria-current');
       }
-      this.records = route.tab === 'records' ? new RecordsTab(this.app, this) : null;
+      this.records = route.tab === 'records' ? new RecordsTab(this.app, this, this.prefix) : null;
       this.view = this.records ?? (route.tab === 'settings' ? new SettingsTab(this.app, this) : new ApiTab(this.app, this));
       clear(this.panel);
       this.panel.append(this.view.element);
@@ -78,6 +83,17 @@ export class StorePage {
       if (moveFocus && !this.nav.contains(document.activeElement)) focus(this.title);
     }
     if (this.records) await this.records.showRecord(route.key);
+  }
+
+  /** Remembers the records filter: the Records tab link and a reload come back to it. */
+  setPrefix(prefix: string): void {
+    this.prefix = prefix;
+    this.tabLinks.get('records')!.href = hrefOf({ view: 'store', storeId: this.storeId, tab: 'records', prefix: prefix || undefined });
+  }
+
+  /** The address of the records list with its current filter. */
+  recordsRoute(): { view: 'store'; storeId: string; tab: 'records'; prefix?: string } {
+    return { view: 'store', storeId: this.storeId, tab: 'records', prefix: this.prefix || undefined };
   }
 
   /** Reads the store again (after a change), updating the heading and facts. */

@@ -44,17 +44,17 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await keyLink(page, 'summary.json').click();
     const pre = page.locator('#preview-body pre');
     await pre.waitFor();
-    expect(hashOf(page)).toBe(`#/stores/${id}/records/summary.json`);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}/records/summary.json`);
     // Pretty-printed, and markup in the data stays text.
-    expect(await pre.textContent()).toBe(JSON.stringify(summary, null, 2));
-    expect(await page.locator('#preview-body b').count()).toBe(0);
-    expect(await page.locator('#preview-meta').textContent()).toContain('application/json; charset=utf-8');
+    await expect.poll(() => pre.textContent()).toBe(JSON.stringify(summary, null, 2));
+    await expect.poll(() => page.locator('#preview-body b').count()).toBe(0);
+    await expect.poll(() => page.locator('#preview-meta').textContent()).toContain('application/json; charset=utf-8');
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('preview-title');
     await checkPage(page, 'record');
 
     await page.keyboard.press('Escape');
     await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
-    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
     await expect.poll(() => focusedText(page)).toBe('summary.json');
 
     await keyLink(page, 'notes').click();
@@ -66,24 +66,25 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     const img = page.locator('#preview-body img');
     await img.waitFor();
     await expect.poll(() => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0))).toBe(64);
-    expect(await img.getAttribute('src')).toMatch(/^blob:/);
+    await expect.poll(() => img.getAttribute('src')).toMatch(/^blob:/);
     await page.keyboard.press('Escape');
 
     await keyLink(page, 'blob').click();
     await expect.poll(() => page.locator('#preview-body').textContent()).toContain('Binary record of 2.0 KiB');
     const download = page.locator('#preview-actions a[download]');
-    expect(await download.getAttribute('download')).toBe('blob');
-    expect(await download.getAttribute('href')).toMatch(/^blob:/);
+    await expect.poll(() => download.getAttribute('download')).toBe('blob');
+    await expect.poll(() => download.getAttribute('href')).toMatch(/^blob:/);
     // The record's signed URL reads it without a token.
-    const signed = await page.locator('#preview-actions button.copy').getAttribute('data-copy');
-    expect(signed).toContain('signature=');
+    const copyButton = page.locator('#preview-actions button.copy');
+    await expect.poll(() => copyButton.getAttribute('data-copy')).toContain('signature=');
+    const signed = await copyButton.getAttribute('data-copy');
     expect((await fetch(signed!)).status).toBe(200);
 
     // Back and forward reopen and close the record.
     await page.keyboard.press('Escape');
     await page.goBack();
     await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
-    expect(await page.locator('#preview-title').textContent()).toBe('blob');
+    await expect.poll(() => page.locator('#preview-title').textContent()).toBe('blob');
     await page.goForward();
     await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
     expect(problems).toEqual([]);
@@ -104,30 +105,30 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await expect.poll(() => focusedText(page)).toBe('item-051');
     await page.click('#keys-more');
     await expect.poll(async () => (await listedKeys(page)).length).toBe(150);
-    expect(await page.locator('#keys-more').isHidden()).toBe(true);
-    expect(await listedKeys(page)).toEqual(keys);
+    await expect.poll(() => page.locator('#keys-more').isHidden()).toBe(true);
+    await expect.poll(() => listedKeys(page)).toEqual(keys);
 
     await keyLink(page, 'item-146').scrollIntoViewIfNeeded();
     await keyLink(page, 'item-146').click();
     await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('value of item-146');
-    expect(await inView(page, '#preview')).toBe(true);
-    expect(await page.locator('#key-rows tr[data-key="item-146"]').getAttribute('aria-current')).toBe('true');
+    await expect.poll(() => inView(page, '#preview')).toBe(true);
+    await expect.poll(() => page.locator('#key-rows tr[data-key="item-146"]').getAttribute('aria-current')).toBe('true');
 
     await page.reload();
     await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('value of item-146');
-    expect(await inView(page, '#preview')).toBe(true);
+    await expect.poll(() => inView(page, '#preview')).toBe(true);
     await page.keyboard.press('Escape');
-    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
     // Closing settles asynchronously: after the reload item-146 is not on the first page, so focus
     // lands on the list's heading. Wait for that before moving focus again.
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('records-title');
-    expect(await page.locator('#preview').isVisible()).toBe(false);
+    await expect.poll(() => page.locator('#preview').isVisible()).toBe(false);
 
     // The skip link jumps past the list to the upload form.
     await page.locator('.skip-inline').focus();
     await page.keyboard.press('Enter');
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('upload-title');
-    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
     expect(problems).toEqual([]);
   });
 
@@ -142,6 +143,19 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await page.fill('#prefix', 'img-');
     await page.click('#filter-form button');
     await expect.poll(() => listedKeys(page)).toEqual(['img-1', 'img-2']);
+    // Focus stays on the button the user pressed (it is disabled while the list loads).
+    await expect.poll(() => focusedText(page)).toBe('Filter');
+    // The filter is in the address: a reload and a trip to another tab keep it.
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${a}?prefix=img-`);
+    await page.reload();
+    await expect.poll(() => listedKeys(page)).toEqual(['img-1', 'img-2']);
+    await expect.poll(() => page.inputValue('#prefix')).toBe('img-');
+    await page.click('#tab-settings');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${a}/settings`);
+    await page.click('#tab-records');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${a}?prefix=img-`);
+    await expect.poll(() => listedKeys(page)).toEqual(['img-1', 'img-2']);
+    await expect.poll(() => page.inputValue('#prefix')).toBe('img-');
     await page.fill('#prefix', 'nothing');
     await page.click('#filter-form button');
     await expect.poll(() => page.locator('#keys-empty').textContent()).toBe('No records with keys starting with "nothing".');
@@ -149,7 +163,7 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await page.getByRole('link', { name: 'Key-value stores' }).click();
     await page.getByRole('link', { name: 'beta', exact: true }).click();
     await expect.poll(() => listedKeys(page)).toEqual(['img-9', 'zz']);
-    expect(await page.inputValue('#prefix')).toBe('');
+    await expect.poll(() => page.inputValue('#prefix')).toBe('');
     expect(problems).toEqual([]);
   });
 
@@ -164,13 +178,13 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     const modifiedBefore = await page.locator('#fact-modified time').getAttribute('datetime');
 
     await page.setInputFiles('#upload-file', { name: 'my report.json', mimeType: 'application/json', buffer: Buffer.from('{"ok":true}') });
-    expect(await page.inputValue('#upload-key')).toBe('my_report.json');
+    await expect.poll(() => page.inputValue('#upload-key')).toBe('my_report.json');
     await page.click('#upload-form button[type=submit]');
     await expect.poll(() => statusText(page)).toBe('Uploaded "my_report.json" (11 B, application/json).');
-    expect(await inView(page, '#status')).toBe(true);
-    expect(await listedKeys(page)).toContain('my_report.json');
+    await expect.poll(() => inView(page, '#status')).toBe(true);
+    await expect.poll(() => listedKeys(page)).toContain('my_report.json');
     await expect.poll(() => page.locator('#fact-records b').textContent()).toBe('41');
-    expect(await page.locator('#fact-modified time').getAttribute('datetime')).not.toBe(modifiedBefore);
+    await expect.poll(() => page.locator('#fact-modified time').getAttribute('datetime')).not.toBe(modifiedBefore);
     const stored = await api(s, 'GET', `/${id}/records/my_report.json`, { token });
     expect(stored.body.toString()).toBe('{"ok":true}');
     expect(confirms).toEqual([]);
@@ -186,7 +200,7 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await page.fill('#upload-key', 'no spaces allowed');
     await page.click('#upload-form button[type=submit]');
     await expect.poll(() => errorText(page)).toContain('A record key is 1-256 characters');
-    expect(await inView(page, '#error')).toBe(true);
+    await expect.poll(() => inView(page, '#error')).toBe(true);
     expect(problems).toEqual([]);
   });
 
@@ -202,8 +216,8 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await page.getByRole('button', { name: 'Delete record b' }).click();
     await expect.poll(() => listedKeys(page)).toEqual(['a', 'c', 'd']);
     expect(confirms).toEqual(['Delete the record "b"?']);
-    expect(await statusText(page)).toBe('Deleted the record "b".');
-    expect((await api(s, 'GET', `/${id}/records/b`, { token })).status).toBe(404);
+    await expect.poll(() => statusText(page)).toBe('Deleted the record "b".');
+    await expect.poll(async () => (await api(s, 'GET', `/${id}/records/b`, { token })).status).toBe(404);
     // Focus moves to the next row, not to the top of the page.
     await expect.poll(() => focusedText(page)).toBe('c');
     await expect.poll(() => page.locator('#fact-records b').textContent()).toBe('3');
@@ -212,17 +226,17 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await api(s, 'DELETE', `/${id}/records/c`, { token });
     await keyLink(page, 'c').click();
     await expect.poll(() => errorText(page)).toBe('The record "c" no longer exists: it may have been deleted elsewhere.');
-    expect(await listedKeys(page)).toEqual(['a', 'd']);
-    expect(hashOf(page)).toBe(`#/stores/${id}`);
-    expect(await page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    await expect.poll(() => listedKeys(page)).toEqual(['a', 'd']);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
+    await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
 
     // The store deleted elsewhere: one message, and back to the list without it.
     await api(s, 'DELETE', `/${id}`, { token });
     await keyLink(page, 'd').click();
     await expect.poll(() => errorText(page)).toBe('The store "shared" no longer exists: it may have been deleted elsewhere.');
-    expect(hashOf(page)).toBe('#/');
+    await expect.poll(() => hashOf(page)).toBe('#/');
     await expect.poll(() => listedStores(page)).toEqual(['other']);
-    expect(await page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
     expect(problems).toEqual([]);
   });
 });

@@ -17,28 +17,28 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     const id = await createStore(s, 'before', token);
     const { page, problems } = await openApp(s, { width, token, hash: `#/stores/${id}/settings` });
     await expect.poll(() => page.inputValue('#store-name')).toBe('before');
-    expect(await page.locator('#name-help').textContent()).toContain('This store is named, so it is kept until you delete it.');
-    expect(await page.locator('#remove-name-help').textContent()).toContain('it then expires 7 days after it was last used');
+    await expect.poll(() => page.locator('#name-help').textContent()).toContain('This store is named, so it is kept until you delete it.');
+    await expect.poll(() => page.locator('#remove-name-help').textContent()).toContain('it then expires 7 days after it was last used');
     await checkPage(page, 'settings');
 
     await page.fill('#store-name', 'after');
     await page.click('#name-form button[type=submit]');
     await expect.poll(() => statusText(page)).toBe('The store is now named "after". Named stores are kept until you delete them.');
-    expect(await page.locator('#store-title').textContent()).toBe('after');
-    expect((await api(s, 'GET', `/${id}`, { token })).json().data.name).toBe('after');
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('after');
+    await expect.poll(async () => (await api(s, 'GET', `/${id}`, { token })).json().data.name).toBe('after');
 
     await page.fill('#store-name', 'not valid!');
     await page.click('#name-form button[type=submit]');
     await expect.poll(() => errorText(page)).toContain('A store name is 1-63 letters');
-    expect((await api(s, 'GET', `/${id}`, { token })).json().data.name).toBe('after');
+    await expect.poll(async () => (await api(s, 'GET', `/${id}`, { token })).json().data.name).toBe('after');
 
     await page.click('#remove-name');
     await expect.poll(() => statusText(page)).toBe('The store is now unnamed: it expires 7 days after it was last used unless you name it again.');
-    expect(await page.locator('#store-title').textContent()).toBe('unnamed');
-    expect((await api(s, 'GET', `/${id}`, { token })).json().data.name).toBeNull();
-    expect(await page.locator('#name-help').textContent()).toContain('This store is unnamed: it expires 7 days after it was last used.');
-    expect(await page.locator('#remove-name').count()).toBe(0);
-    expect(hashOf(page)).toBe(`#/stores/${id}/settings`);
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('unnamed');
+    await expect.poll(async () => (await api(s, 'GET', `/${id}`, { token })).json().data.name).toBeNull();
+    await expect.poll(() => page.locator('#name-help').textContent()).toContain('This store is unnamed: it expires 7 days after it was last used.');
+    await expect.poll(() => page.locator('#remove-name').count()).toBe(0);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}/settings`);
     expect(problems).toEqual([]);
   });
 
@@ -49,22 +49,24 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     const { page, problems } = await openApp(s, { width, token, hash: `#/stores/${id}/settings` });
     const radios = page.locator('#access-form input[type=radio]');
     await expect.poll(() => radios.count()).toBe(4);
-    expect(await radios.evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value))).toEqual([
+    await expect.poll(() => radios.evaluateAll((inputs) => inputs.map((i) => (i as HTMLInputElement).value))).toEqual([
       'RESTRICTED',
       'ANYONE_WITH_ID_CAN_READ',
       'ANYONE_WITH_NAME_CAN_READ',
       'FOLLOW_USER_SETTING',
     ]);
     for (const value of ['RESTRICTED', 'ANYONE_WITH_ID_CAN_READ', 'ANYONE_WITH_NAME_CAN_READ', 'FOLLOW_USER_SETTING']) {
-      expect((await page.locator(`#access-${value}-help`).textContent())!.length, value).toBeGreaterThan(20);
+      await expect.poll(async () => (await page.locator(`#access-${value}-help`).textContent())?.length ?? 0, { message: value }).toBeGreaterThan(20);
     }
     await page.getByLabel('Anyone with the ID can read').check();
     await page.click('#access-form button[type=submit]');
     await expect.poll(() => statusText(page)).toBe('Access is now anyone with the id can read (ANYONE_WITH_ID_CAN_READ).');
-    expect((await api(s, 'GET', `/${id}`, { token })).json().data.generalAccess).toBe('ANYONE_WITH_ID_CAN_READ');
+    // Focus stays on the button the user pressed (it is disabled while saving).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent ?? null)).toBe('Save access');
+    await expect.poll(async () => (await api(s, 'GET', `/${id}`, { token })).json().data.generalAccess).toBe('ANYONE_WITH_ID_CAN_READ');
     await expect.poll(() => page.locator('#store-facts').textContent()).toContain('ANYONE_WITH_ID_CAN_READ');
     // On a server with tokens, the record is now readable without one.
-    if (token) expect((await api(s, 'GET', `/${id}/records/hello`)).status).toBe(200);
+    if (token) await expect.poll(async () => (await api(s, 'GET', `/${id}/records/hello`)).status).toBe(200);
     expect(problems).toEqual([]);
   });
 
@@ -75,15 +77,15 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     const { page, problems } = await openApp(s, { width, token, hash: `#/stores/${id}/settings` });
     const submit = page.locator('#delete-form button[type=submit]');
     await submit.waitFor();
-    expect(await submit.isDisabled()).toBe(true);
+    await expect.poll(() => submit.isDisabled()).toBe(true);
     await page.fill('#delete-confirm', 'doome');
-    expect(await submit.isDisabled()).toBe(true);
+    await expect.poll(() => submit.isDisabled()).toBe(true);
     await page.fill('#delete-confirm', 'doomed');
-    expect(await submit.isEnabled()).toBe(true);
+    await expect.poll(() => submit.isEnabled()).toBe(true);
     await submit.click();
     await expect.poll(() => statusText(page)).toBe('Deleted the store "doomed".');
-    expect(hashOf(page)).toBe('#/');
-    expect((await api(s, 'GET', `/${id}`, { token })).status).toBe(404);
+    await expect.poll(() => hashOf(page)).toBe('#/');
+    await expect.poll(async () => (await api(s, 'GET', `/${id}`, { token })).status).toBe(404);
     await expect.poll(() => listedStores(page)).toEqual(['gone-elsewhere']);
 
     await page.goto(`${s.url}/#/stores/${other}/settings`);
@@ -92,8 +94,8 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     await page.fill('#delete-confirm', 'gone-elsewhere');
     await page.click('#delete-form button[type=submit]');
     await expect.poll(() => errorText(page)).toBe('The store "gone-elsewhere" no longer exists: it may have been deleted elsewhere.');
-    expect(await statusText(page)).toBe('');
-    expect(hashOf(page)).toBe('#/');
+    await expect.poll(() => statusText(page)).toBe('');
+    await expect.poll(() => hashOf(page)).toBe('#/');
     expect(problems).toEqual([]);
   });
 
@@ -108,8 +110,7 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     // The first key is suggested for the record endpoints.
     await expect.poll(() => page.inputValue('#api-key')).toBe('greeting');
     const base = `${s.url}/v2/key-value-stores/${id}`;
-    const urls = await page.locator('#endpoints code').allTextContents();
-    expect(urls).toEqual([
+    await expect.poll(() => page.locator('#endpoints code').allTextContents()).toEqual([
       base,
       `${base}/keys`,
       `${base}/records/greeting`,
@@ -118,38 +119,39 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
       `${base}/records`,
       `${base}/records/greeting/direct-upload-url`,
     ]);
-    expect(await page.locator('#endpoints .method').allTextContents()).toEqual(['GET', 'GET', 'GET', 'PUT', 'DELETE', 'GET', 'GET']);
-    expect(await page.locator('#endpoints button', { hasText: 'Try it' }).count()).toBe(5);
+    await expect.poll(() => page.locator('#endpoints .method').allTextContents()).toEqual(['GET', 'GET', 'GET', 'PUT', 'DELETE', 'GET', 'GET']);
+    await expect.poll(() => page.locator('#endpoints button', { hasText: 'Try it' }).count()).toBe(5);
 
     await page.getByRole('button', { name: 'Copy the URL of List keys' }).click();
     await expect.poll(() => statusText(page)).toBe('Copied to the clipboard.');
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(`${base}/keys`);
+    await expect.poll(() => page.evaluate(() => navigator.clipboard.readText())).toBe(`${base}/keys`);
 
     await page.getByRole('button', { name: 'Try it: Get record' }).click();
     await expect.poll(() => page.locator('#try-status').textContent()).toContain('200 OK');
-    expect(await page.locator('#try-body').textContent()).toBe(JSON.stringify({ hello: 'world' }, null, 2));
-    expect(await page.locator('#try-headers').textContent()).toContain('application/json');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null)).toBe('Try it: Get record');
+    await expect.poll(() => page.locator('#try-body').textContent()).toBe(JSON.stringify({ hello: 'world' }, null, 2));
+    await expect.poll(() => page.locator('#try-headers').textContent()).toContain('application/json');
     await checkPage(page, 'api');
 
     await page.fill('#api-key', 'missing-key');
     await page.getByRole('button', { name: 'Try it: Get record' }).click();
     await expect.poll(() => page.locator('#try-status').textContent()).toContain('404');
-    expect(await page.locator('#try-body').textContent()).toContain('record-not-found');
+    await expect.poll(() => page.locator('#try-body').textContent()).toContain('record-not-found');
     await page.getByRole('button', { name: 'Try it: All records as a ZIP' }).click();
     await expect.poll(() => page.locator('#try-body').textContent()).toMatch(/of application\/zip, not shown/);
 
     // Signed public URLs read without a token.
+    await expect.poll(() => page.locator('#public-urls code').allTextContents()).toHaveLength(2);
     const signed = await page.locator('#public-urls code').allTextContents();
-    expect(signed).toHaveLength(2);
     for (const url of signed) {
       expect(url).toContain('signature=');
       expect((await fetch(url)).status, url).toBe(200);
     }
     if (token) {
-      expect(await page.locator('#auth-help').textContent()).toContain('Authorization: Bearer <YOUR_API_TOKEN>');
+      await expect.poll(() => page.locator('#auth-help').textContent()).toContain('Authorization: Bearer <YOUR_API_TOKEN>');
       expect(await page.content()).not.toContain(token);
+      await expect.poll(() => page.locator('[data-copy]').count()).toBeGreaterThan(7);
       const copied = await page.locator('[data-copy]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-copy')));
-      expect(copied.length).toBeGreaterThan(7);
       for (const url of copied) expect(url).not.toContain(token);
     }
     expect(problems).toEqual([]);

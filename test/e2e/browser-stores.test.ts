@@ -37,19 +37,19 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
     await expect.poll(() => listedStores(page)).toEqual(['photos', 'reports']);
     const row = page.locator('#store-rows tr', { has: page.getByRole('link', { name: 'reports', exact: true }) });
     await expect.poll(() => row.locator('td').nth(1).textContent()).toBe('3');
-    expect(await row.locator('td').nth(2).textContent()).toBe('21 B');
-    expect(await row.locator('time').first().getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
-    expect(await page.locator('#include-unnamed').isChecked()).toBe(false);
+    await expect.poll(() => row.locator('td').nth(2).textContent()).toBe('21 B');
+    await expect.poll(() => row.locator('time').first().getAttribute('datetime')).toMatch(/^\d{4}-\d\d-\d\dT/);
+    await expect.poll(() => page.locator('#include-unnamed').isChecked()).toBe(false);
     await checkPage(page, 'stores');
 
     await page.getByLabel('Include unnamed key-value stores').check();
     await expect.poll(() => listedStores(page)).toEqual(['photos', 'reports', 'unnamed']);
-    expect(await page.locator(`#store-rows tr[data-store-id="${unnamed}"]`).textContent()).toContain(unnamed);
-    expect(hashOf(page)).toBe('#/?unnamed=1');
+    await expect.poll(() => page.locator(`#store-rows tr[data-store-id="${unnamed}"]`).textContent()).toContain(unnamed);
+    await expect.poll(() => hashOf(page)).toBe('#/?unnamed=1');
     // The choice is part of the address, so a reload keeps it.
     await page.reload();
     await expect.poll(() => listedStores(page)).toEqual(['photos', 'reports', 'unnamed']);
-    expect(await page.locator('#include-unnamed').isChecked()).toBe(true);
+    await expect.poll(() => page.locator('#include-unnamed').isChecked()).toBe(true);
     expect(problems).toEqual([]);
   });
 
@@ -63,29 +63,29 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
     await page.click('#create-form button[type=submit]');
     await expect.poll(() => page.locator('#store-title').textContent()).toBe('fresh');
     const id = (await api(s, 'GET', '/~fresh', { token })).json().data.id as string;
-    expect(hashOf(page)).toBe(`#/stores/${id}`);
-    expect(await statusText(page)).toBe('Created the store "fresh".');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
+    await expect.poll(() => statusText(page)).toBe('Created the store "fresh".');
     // Focus moved to the new page's heading.
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('store-title');
 
     await page.click('#tab-settings');
     await page.locator('#name-form').waitFor();
-    expect(hashOf(page)).toBe(`#/stores/${id}/settings`);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}/settings`);
     await page.click('#tab-api');
     await page.locator('#endpoints li').first().waitFor();
-    expect(hashOf(page)).toBe(`#/stores/${id}/api`);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}/api`);
     await page.goBack();
     await page.locator('#name-form').waitFor();
-    expect(await page.locator('#tab-settings').getAttribute('aria-current')).toBe('page');
+    await expect.poll(() => page.locator('#tab-settings').getAttribute('aria-current')).toBe('page');
     await page.goBack();
     await page.locator('#records-title').waitFor();
-    expect(hashOf(page)).toBe(`#/stores/${id}`);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
     await page.goForward();
     await page.locator('#name-form').waitFor();
     await page.reload();
     await page.locator('#name-form').waitFor();
-    expect(await page.locator('#store-title').textContent()).toBe('fresh');
-    expect(await page.locator('#tab-settings').getAttribute('aria-current')).toBe('page');
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('fresh');
+    await expect.poll(() => page.locator('#tab-settings').getAttribute('aria-current')).toBe('page');
 
     // A name that exists is refused, not silently opened.
     await page.getByRole('link', { name: 'Key-value stores' }).click();
@@ -93,7 +93,7 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
     await page.fill('#new-store', 'taken');
     await page.click('#create-form button[type=submit]');
     await expect.poll(() => errorText(page)).toBe('A store named "taken" already exists: choose another name, or open it from the list.');
-    expect(hashOf(page)).toBe('#/');
+    await expect.poll(() => hashOf(page)).toBe('#/');
     await page.fill('#new-store', '-bad-');
     await page.click('#create-form button[type=submit]');
     await expect.poll(() => errorText(page)).toContain('A store name is 1-63 letters');
@@ -109,9 +109,14 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
 
   it('says when an address names nothing', async () => {
     const s = await server({ token });
+    await createStore(s, 'present', token);
     const { page } = await openApp(s, { width, token, hash: '#/stores/no-such-store-id/settings' });
     await expect.poll(() => errorText(page)).toBe('The store "no-such-store-id" no longer exists: it may have been deleted elsewhere.');
-    expect(hashOf(page)).toBe('#/');
+    await expect.poll(() => hashOf(page)).toBe('#/');
+    // The message belongs to that page: opening another store leaves it behind.
+    await page.getByRole('link', { name: 'present', exact: true }).click();
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('present');
+    await expect.poll(() => errorText(page)).toBe('');
     await page.goto(`${s.url}/#/nowhere/at/all`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Page not found');
   });
@@ -125,7 +130,7 @@ describe('storage browser on a server that wants a token', () => {
     await expect.poll(() => errorText(page)).toBe('This server needs an API token: enter it at the top and press "Use token".');
     await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('token');
     // The message region stays in view.
-    expect(await page.locator('#error').evaluate((el) => el.getBoundingClientRect().bottom <= window.innerHeight)).toBe(true);
+    await expect.poll(() => page.locator('#error').evaluate((el) => el.getBoundingClientRect().bottom <= window.innerHeight)).toBe(true);
 
     await page.fill('#token', 'wrong-token');
     await page.click('#token-form button[type=submit]');
@@ -134,14 +139,14 @@ describe('storage browser on a server that wants a token', () => {
     await page.fill('#token', TOKEN);
     await page.click('#token-form button[type=submit]');
     await expect.poll(() => listedStores(page)).toEqual(['private']);
-    expect(await errorText(page)).toBe('');
+    await expect.poll(() => errorText(page)).toBe('');
     // The token is in no attribute, text or address of the page.
     expect(await page.content()).not.toContain(TOKEN);
     expect(page.url()).not.toContain(TOKEN);
 
     await page.click('#token-forget');
     await expect.poll(() => errorText(page)).toContain('This server needs an API token');
-    expect(await page.evaluate(() => sessionStorage.getItem('apify-kv-browser.token'))).toBeNull();
+    await expect.poll(() => page.evaluate(() => sessionStorage.getItem('apify-kv-browser.token'))).toBeNull();
     expect(problems).toEqual([]);
   });
 });
