@@ -1,17 +1,36 @@
-// Prints the browser bundle's size, raw and gzipped. Run `npm run build` first.
+// Prints the browser bundles' sizes (raw and gzipped, against their budget) and what installing
+// this package brings into an empty project next to apify-client's figures. Run `npm run build`
+// first. Offline by default (from node_modules); `--install` measures real `npm install`s.
 import { readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 
+import { measureByInstall, measureOffline } from './install-size.mjs';
+
 // 30 KB, read strictly: 30,000 bytes.
 const LIMIT = 30_000;
+const MB = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
+
 let failed = false;
+console.log('Browser bundles:');
 for (const file of ['dist/browser/apify-kv.min.js', 'dist/browser/apify-kv.esm.js']) {
   const raw = readFileSync(file);
   const gz = gzipSync(raw, { level: 9 }).length;
-  console.log(`${file}: ${raw.length} bytes, ${gz} bytes gzipped (budget ${LIMIT})`);
+  console.log(`  ${file}: ${raw.length} bytes, ${gz} bytes gzipped (budget ${LIMIT})`);
   if (gz > LIMIT) failed = true;
 }
+
+const byInstall = process.argv.includes('--install');
+const peerVersion = JSON.parse(readFileSync('node_modules/apify-client/package.json', 'utf8')).version;
+const { own, peer } = byInstall ? measureByInstall('.', peerVersion) : measureOffline('.');
+console.log(`Install into an empty project (${byInstall ? 'npm install' : 'dependency trees in node_modules'}):`);
+for (const row of [own, peer]) {
+  console.log(`  ${row.name}${row.version ? `@${row.version}` : ''}: ${row.packages} packages, ${MB(row.bytes)} (${row.bytes} bytes)`);
+}
+if (own.packages >= peer.packages || own.bytes >= peer.bytes) {
+  console.error('this package installs more than apify-client');
+  failed = true;
+}
 if (failed) {
-  console.error(`a browser bundle is over the ${LIMIT}-byte gzipped budget`);
+  console.error(`a browser bundle is over the ${LIMIT}-byte gzipped budget, or the install is not leaner than apify-client`);
   process.exit(1);
 }

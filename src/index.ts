@@ -30,6 +30,7 @@ export {
   type RequestDetails,
 } from './client/http/errors.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/http/retry.js';
+export { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from './client/http/retry-budget.js';
 export type { AdapterOption, CallOptions } from './client/http/http-client.js';
 export { RECORD_KEY_PATTERN, STORE_NAME_PATTERN } from './client/validation.js';
 export type {

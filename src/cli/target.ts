@@ -105,7 +105,15 @@ export async function openTarget(
     throw new CliError(`The API URL must start with http:// or https:// (got ${JSON.stringify(where.baseUrl)})`, EXIT.USAGE);
   }
   const [{ ApifyClient }, { CloudBackend }] = await Promise.all([import('../index.js'), import('../sdk/cloud-backend.js')]);
-  const client = new ApifyClient({ baseUrl: where.baseUrl, token: where.token, maxRetries: options.maxRetries, timeoutSecs: options.timeout });
+  // Batch commands (push, pull, bulk deletes) run many requests at once: after the first 429 they
+  // pace themselves to the rate the API allows instead of hammering it.
+  const client = new ApifyClient({
+    baseUrl: where.baseUrl,
+    token: where.token,
+    maxRetries: options.maxRetries,
+    timeoutSecs: options.timeout,
+    rateLimit: 'adaptive',
+  });
   return { backend: new CloudBackend(client, client.baseUrl), secrets: where.token ? [where.token] : [] };
 }
 

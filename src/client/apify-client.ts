@@ -1,4 +1,6 @@
 /** The client object users create. */
+import { AdaptiveRateLimiter } from './http/adaptive-rate.js';
+import { RetryBudget } from './http/retry-budget.js';
 import { ConsistencyJournal } from './http/consistency.js';
 import { HttpClient, type CallDefaults } from './http/http-client.js';
 import { sleep } from './http/sleep.js';
@@ -58,6 +60,8 @@ export class ApifyClient {
       sleep: wait,
       now,
       userAgentSuffix: this.options.userAgentSuffix,
+      rateLimiter: this.options.rateLimit === 'adaptive' ? new AdaptiveRateLimiter({ now, sleep: wait }) : undefined,
+      retryBudget: this.options.retryBudget ? new RetryBudget(this.options.retryBudget) : undefined,
     });
     this.journal = new ConsistencyJournal(this.options.consistencyWindowMillis, undefined, now);
     const context: ResourceContext = {

@@ -2,6 +2,7 @@
 import { ApifyArgumentError } from './http/errors.js';
 import type { AdapterOption } from './http/http-client.js';
 import { DEFAULT_RETRY_POLICY } from './http/retry.js';
+import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from './http/retry-budget.js';
 import { checkDuration, checkInteger, checkStoreId } from './validation.js';
 
 /** Options of {@link ApifyClient}. Every one is optional. */
@@ -38,6 +39,20 @@ export interface ApifyClientOptions {
   consistencyWindowMillis?: number;
   /** Bodies larger than this (bytes) go through a direct-upload URL. Default 9,437,184 (9 MiB). */
   maxPayloadBytes?: number;
+  /**
+   * Client-side rate limiting. `'adaptive'`: after a `429`, requests to that store are paced at a
+   * rate learned from the 429s (cut on each group of them, grown back along a cubic curve), so a
+   * job with many workers sends few requests the server refuses. Default `'off'`: each request
+   * goes out at once and only its own retries back off.
+   */
+  rateLimit?: 'adaptive' | 'off';
+  /**
+   * The retry budget shared by all requests of this client: retries spend tokens, successes give
+   * them back; when it is empty, failures are no longer retried (the error says "retry budget
+   * exhausted"), so an outage is not multiplied by the retry count. `429`s spend nothing.
+   * Default `{ capacity: 500, retryCost: 5, timeoutCost: 10 }`; `false` turns it off.
+   */
+  retryBudget?: RetryBudgetOptions | false;
   /**
    * Axios adapter: `'http'`, `'fetch'`, `'xhr'` or an adapter function. Default in Node: the
    * client's own lean `node:http` adapter (axios's `http` adapter when `HTTP_PROXY`, `HTTPS_PROXY`
@@ -86,6 +101,8 @@ export interface ResolvedOptions {
   maxPayloadBytes: number;
   adapter: AdapterOption | undefined;
   clock: Clock | undefined;
+  rateLimit: 'adaptive' | 'off';
+  retryBudget: Required<RetryBudgetOptions> | false;
 }
 
 function checkToken(token: unknown): string | undefined {
@@ -153,6 +170,31 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
     maxPayloadBytes: checkInteger(options.maxPayloadBytes, 'maxPayloadBytes', 1) ?? DEFAULT_MAX_PAYLOAD_BYTES,
     adapter: options.adapter,
     clock: options.clock,
+    rateLimit: checkRateLimit(options.rateLimit),
+    retryBudget: checkRetryBudget(options.retryBudget),
+  };
+}
+
+function checkRateLimit(value: unknown): 'adaptive' | 'off' {
+  if (value === undefined) return 'off';
+  if (value === 'adaptive' || value === 'off') return value;
+  throw new ApifyArgumentError('rateLimit', "rateLimit must be 'adaptive' or 'off'");
+}
+
+function checkRetryBudget(value: unknown): Required<RetryBudgetOptions> | false {
+  if (value === false) return false;
+  if (value === undefined) return { ...DEFAULT_RETRY_BUDGET };
+  if (typeof value !== 'object' || value === null) {
+    throw new ApifyArgumentError('retryBudget', 'retryBudget must be an object ({ capacity, retryCost, timeoutCost }) or false');
+  }
+  const given = value as RetryBudgetOptions;
+  for (const name of Object.keys(given)) {
+    if (!(name in DEFAULT_RETRY_BUDGET)) throw new ApifyArgumentError('retryBudget', `retryBudget has no option "${name}"`);
+  }
+  return {
+    capacity: checkInteger(given.capacity, 'retryBudget.capacity', 0) ?? DEFAULT_RETRY_BUDGET.capacity,
+    retryCost: checkInteger(given.retryCost, 'retryBudget.retryCost', 0) ?? DEFAULT_RETRY_BUDGET.retryCost,
+    timeoutCost: checkInteger(given.timeoutCost, 'retryBudget.timeoutCost', 0) ?? DEFAULT_RETRY_BUDGET.timeoutCost,
   };
 }
 

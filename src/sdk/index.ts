@@ -44,5 +44,6 @@ export {
   type LocationOptions,
 } from './location.js';
 export type { RequestSettings } from './backend.js';
+export type { Env } from './location.js';
 export { KeyValueStoreError, isKeyValueStoreError, type KeyValueStoreErrorType } from './errors.js';
 export { isValidKey, isValidStoreName } from './validation.js';

@@ -1,12 +1,14 @@
 /** The request handler: who may call, CORS, routing, method checks, and turning every failure into a contract error. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppContext, RequestState } from './context.js';
-import { ApiError, fromStorageError, internalError, methodNotAllowed, pageNotFound } from './errors.js';
+import { ApiError, fromStorageError, internalError, methodNotAllowed, pageNotFound, tokenNotProvided } from './errors.js';
+import { answerHealth } from './health.js';
 import { ClientGone, deleteRecord, directUpload, downloadRecords, getDirectUploadUrl, getRecord, listKeys, putRecord } from './record-handlers.js';
 import { cannotRespond, rejectBody, sendError } from './responses.js';
 import { answerPreflight } from './origins.js';
 import { parseTarget, ROUTE_METHODS, splitTarget, type Route } from './routes.js';
 import { deleteStore, getOrCreateStore, getStore, listStores, updateStore } from './store-handlers.js';
+import { METRICS_PATH, observeRequests, requestIdOf } from './request-log.js';
 import { findWebFile, sendWebFile } from './web.js';
 
 /** After answering early, at most this much of an unread body is read and dropped before the connection is cut. */
@@ -19,15 +21,20 @@ export type RequestHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 /** The handler over a ready context; `createRequestHandler` in server.ts builds one from options. */
 export function createHandler(ctx: AppContext): RequestHandler {
-  return (req, res) => {
+  const handler: RequestHandler = (req, res) => {
     handle(ctx, req, res).catch((err: unknown) => answerFailure(ctx, req, res, err));
   };
+  return ctx.requestLog || ctx.metrics ? observeRequests(handler, ctx.requestLog, ctx.metrics) : handler;
 }
 
 async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // Probes come first: whatever the Host or Origin, they need no token and reveal nothing.
+  if (req.url?.startsWith('/health/') && (await answerHealth(ctx.health, req, res, splitTarget(req.url).path))) return;
   ctx.origins.check(req);
   const method = (req.method ?? 'GET').toUpperCase();
   const { route, query } = parseTarget(req.url ?? '/');
+  // The platform counts every API request against its resource, before anything else.
+  if (route && ctx.rateLimiter && method !== 'OPTIONS') ctx.rateLimiter.take(route.storeRef ?? '');
   if (route && !route.segmentError && (method === 'GET' || method === 'HEAD') && HOT_READS.has(route.kind)) {
     // The hot reads send their CORS headers in their one writeHead call; a failure gets them here.
     try {
@@ -47,8 +54,16 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
     return;
   }
   if (!route) {
+    const path = splitTarget(req.url ?? '/').path;
+    if (ctx.metrics && path === METRICS_PATH) {
+      if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(['GET']);
+      // A server with tokens shows its metrics only to a caller with one.
+      if (ctx.auth.enabled && !ctx.auth.authenticate(req, query).user) throw tokenNotProvided();
+      await ctx.metrics.send(res, method === 'HEAD');
+      return;
+    }
     // Outside /v2: the storage browser's static files, which need no token.
-    const file = findWebFile(splitTarget(req.url ?? '/').path);
+    const file = findWebFile(path);
     if (!file) throw pageNotFound();
     if (method !== 'GET' && method !== 'HEAD') throw methodNotAllowed(['GET']);
     await sendWebFile(res, file, method === 'HEAD');
@@ -91,7 +106,8 @@ function answerFailure(ctx: AppContext, req: IncomingMessage, res: ServerRespons
   let apiError = err instanceof ApiError ? err : fromStorageError(err);
   if (!apiError) {
     // Log the failure itself, never the request (its URL may carry a token).
-    ctx.logger.error(`Request failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+    const id = requestIdOf(req);
+    ctx.logger.error(`Request ${id ? `${id} ` : ''}failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
     apiError = internalError();
   }
   if (cannotRespond(res)) {

@@ -3,7 +3,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { KeyValueStorage, StoreInfo } from '../storage/types.js';
 import { checkStoreAccess, type AccessMode, type Authenticator, type Principal } from './auth.js';
 import { storeNotFound, tokenNotProvided } from './errors.js';
+import type { Logger } from 'pino';
+import type { Health } from './health.js';
+import type { ServerMetrics } from './metrics.js';
 import type { OriginPolicy } from './origins.js';
+import type { RateLimiter } from './rate-limit.js';
 import type { UrlSigner } from './signing.js';
 import { assertValidStoreRef } from './validation.js';
 import type { ViewContext } from './views.js';
@@ -33,6 +37,14 @@ export interface AppContext {
   defaultBaseUrl: () => string;
   /** Requests that sent `Expect: 100-continue` and still wait for the go-ahead. */
   awaitingContinue: WeakSet<IncomingMessage>;
+  /** The simulated platform rate limit, when the server has one. */
+  rateLimiter?: RateLimiter;
+  /** The readiness probe's state. */
+  health: Health;
+  /** Set when `/metrics` is on. */
+  metrics?: ServerMetrics;
+  /** Set when requests are logged. */
+  requestLog?: Logger;
 }
 
 /** The per-request state handlers share. */

@@ -20,7 +20,11 @@ export {
   type StartServerOptions,
   type RunningServer,
 } from './server.js';
-export { serveFromCli, runServeCommand, parseServeArgs, SERVE_USAGE, type ServeOptions } from './cli.js';
+export { S3PackagesMissingError, S3_PEER_PACKAGES } from '../storage/s3/peers.js';
+export type { S3StorageOptions } from '../storage/s3/config.js';
+export type { RecordBody, RecordStore, StorageBackend, StoreCatalog } from '../storage/backend.js';
+export { serveFromCli, runServeCommand, parseServeArgs, SERVE_USAGE, SERVER_TOKEN_ENV, type ServeOptions } from './cli.js';
+export type { RequestLogOptions, LogFormat, LogLevel } from './request-log.js';
 export type { RequestHandler } from './app.js';
 export type { ServerLogger } from './context.js';
 // The storage engine the server runs on, for callers that inject their own (`storage` option).

@@ -102,3 +102,28 @@ export function queryValue(query: URLSearchParams, name: string): string | undef
   const value = query.get(name);
   return value === null ? undefined : value;
 }
+
+/** A route's template, for logs and metrics: the path with its store and key left out. */
+export const ROUTE_TEMPLATES: Record<RouteKind, string> = {
+  stores: PREFIX,
+  store: `${PREFIX}/:storeId`,
+  keys: `${PREFIX}/:storeId/keys`,
+  records: `${PREFIX}/:storeId/records`,
+  record: `${PREFIX}/:storeId/records/:recordKey`,
+  'direct-upload-url': `${PREFIX}/:storeId/records/:recordKey/direct-upload-url`,
+  'direct-upload': `${PREFIX}/:storeId/records/:recordKey/direct-upload`,
+};
+
+/**
+ * The template of a request target, never its store, key or query (which may hold a token).
+ * `extraPaths`: other fixed paths the server answers (probes, metrics); anything else outside
+ * `/v2` is `(static)` when `isStatic` says so, else `(unmatched)`.
+ */
+export function routeTemplate(rawUrl: string, extraPaths: ReadonlySet<string>, isStatic: (path: string) => boolean): string {
+  const { path } = splitTarget(rawUrl);
+  const route = matchRoute(path);
+  if (route) return ROUTE_TEMPLATES[route.kind];
+  if (path.startsWith(`${PREFIX}/`) || path === PREFIX) return '(unmatched)';
+  if (extraPaths.has(path)) return path;
+  return isStatic(path) ? '(static)' : '(unmatched)';
+}

@@ -10,6 +10,7 @@ import { Authenticator, loadUsers, type ServerUser } from './auth.js';
 import type { AppContext, ServerLogger } from './context.js';
 import { OriginPolicy, parseAllowedOrigins } from './origins.js';
 import { MAX_PAYLOAD_BYTES } from '../rules.js';
+import { RateLimiter } from './rate-limit.js';
 import { UrlSigner } from './signing.js';
 import {
   answerAndDrop,
@@ -20,6 +21,10 @@ import {
 } from './connection-limits.js';
 
 export { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS };
+import { Health } from './health.js';
+import { createRequestLogger } from './logger.js';
+import { ServerMetrics } from './metrics.js';
+import type { RequestLogOptions } from './request-log.js';
 
 export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8010;
@@ -69,6 +74,12 @@ export interface ApiOptions {
    * and every host name. An API with a token answers every origin, as the Apify API does.
    */
   allowedOrigins?: string[];
+  /**
+   * Simulate the platform's rate limit: each store (and the store collection) takes at most this
+   * many requests per second; more are answered `429 rate-limit-exceeded` with `Retry-After`.
+   * Default: no limit.
+   */
+  rateLimitPerSecond?: number;
 }
 
 /** Options of a bare request handler (for mounting the API in another `node:http` server). */
@@ -80,11 +91,14 @@ export interface RequestHandlerOptions extends ApiOptions {
 function buildContext(
   options: Omit<RequestHandlerOptions, 'storage'> & { storage: KeyValueStorage },
   defaultBaseUrl: () => string,
+  operations: Pick<AppContext, 'metrics' | 'requestLog'> = {},
 ): AppContext {
   checkApiOptions(options);
   const auth = new Authenticator(loadUsers(options));
+  const logger = makeLogger(options.logger);
+  const { metrics, requestLog } = operations;
   return {
-    storage: options.storage,
+    storage: metrics ? metrics.meter(options.storage) : options.storage,
     auth,
     origins: new OriginPolicy(auth.enabled, options.allowedOrigins, options.publicBaseUrl),
     signer: new UrlSigner(options.signingSecret),
@@ -92,10 +106,14 @@ function buildContext(
     maxDirectUploadBytes: options.maxDirectUploadBytes ?? DEFAULT_MAX_DIRECT_UPLOAD_BYTES,
     directUploadTtlMillis: options.directUploadTtlMillis ?? DEFAULT_DIRECT_UPLOAD_TTL_MILLIS,
     now: options.now ?? Date.now,
-    logger: makeLogger(options.logger),
+    logger,
     publicBaseUrl: options.publicBaseUrl,
     defaultBaseUrl,
     awaitingContinue: new WeakSet(),
+    rateLimiter: options.rateLimitPerSecond ? new RateLimiter(options.rateLimitPerSecond, options.now) : undefined,
+    health: new Health(options.storage, logger.warn),
+    metrics,
+    requestLog,
   };
 }
 
@@ -140,6 +158,10 @@ export interface StartServerOptions extends ApiOptions {
   maxConnectionsPerAddress?: number;
   /** On `close()`, requests still running after this long are cut. Default 30 s. */
   shutdownTimeoutMillis?: number;
+  /** Serve Prometheus metrics at `GET /metrics` (with a token when the server has any). Default off. */
+  metrics?: boolean;
+  /** Log one line per request (see `RequestLogOptions`). Default: no request lines. */
+  requestLog?: RequestLogOptions;
 }
 
 export interface RunningServer {
@@ -173,6 +195,7 @@ function checkApiOptions(options: ApiOptions): void {
   checkCount(options.maxPayloadBytes, 'maxPayloadBytes', 1);
   checkCount(options.maxDirectUploadBytes, 'maxDirectUploadBytes', 1);
   checkCount(options.directUploadTtlMillis, 'directUploadTtlMillis', 1000, MAX_DIRECT_UPLOAD_TTL_MILLIS);
+  checkCount(options.rateLimitPerSecond, 'rateLimitPerSecond', 1, 1_000_000);
 }
 
 export function makeLogger(logger: Partial<ServerLogger> | undefined): ServerLogger {
@@ -253,6 +276,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const ctx = buildContext(
     { ...options, users, token: undefined, usersFile: undefined, storage, logger, signingSecret },
     () => url,
+    await loadOperations(options, storage),
   );
   const handler = createHandler(ctx);
 
@@ -290,6 +314,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   if (connectionCap.note) logger.warn(connectionCap.note);
   server.maxConnections = connectionCap.cap;
   limitConnectionsPerAddress(server, options.maxConnectionsPerAddress ?? DEFAULT_MAX_CONNECTIONS_PER_ADDRESS);
+  ctx.metrics?.watch(server);
   server.on('checkContinue', (req, res) => {
     // Answer "100 Continue" only once we know we want the body (see allowBody).
     ctx.awaitingContinue.add(req);
@@ -333,6 +358,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const close = () => {
     closed ??= (async () => {
       closing = true;
+      ctx.health.draining = true;
       for (const res of active) if (!res.headersSent) res.setHeader('Connection', 'close');
       const serverClosed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
@@ -355,10 +381,19 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   return { url, host, port: realPort, server, storage, close };
 }
 
+/** Metrics and the request logger, when asked for; their libraries are loaded only then. */
+async function loadOperations(options: StartServerOptions, storage: KeyValueStorage): Promise<Pick<AppContext, 'metrics' | 'requestLog'>> {
+  const metrics = options.metrics ? await ServerMetrics.create(storage) : undefined;
+  const requestLog = options.requestLog ? await createRequestLogger(options.requestLog) : undefined;
+  return { metrics, requestLog };
+}
+
 /** An `s3://` storage; its module (and through it the AWS SDK) is loaded only now. */
 async function openS3(url: string, options: StartServerOptions): Promise<KeyValueStorage> {
   if (!isS3Url(url)) throw new Error(`Option storage must be a storage engine or an s3://BUCKET/PREFIX URL (got ${JSON.stringify(url)}).`);
-  const { openS3Storage } = await import('../storage/s3/open.js');
+  const { openS3Storage, loadS3Peers } = await import('../storage/s3/open.js');
+  // Fails at once, with the packages to install, when the AWS SDK is missing.
+  await loadS3Peers();
   return openS3Storage(url, options.s3, {
     unnamedRetentionMillis: options.unnamedRetentionMillis,
     sweepIntervalMillis: options.sweepIntervalMillis,

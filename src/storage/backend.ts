@@ -12,6 +12,8 @@ import type { Readable } from 'node:stream';
 import type { RecordInfo, StoredRecord, StoreInfo } from './types.js';
 
 export interface StorageBackend {
+  /** A short name for metrics: `fs`, `s3`. */
+  readonly kind?: string;
   /** Prepares the backend (loads or checks what it needs). Idempotent. */
   open(): Promise<void>;
   /** Waits for writes in flight and releases what the backend holds. */
@@ -26,6 +28,11 @@ export interface StorageBackend {
    * Optional: a backend without it leaves servers a random secret per start.
    */
   loadOrCreateSecret?(): Promise<Buffer>;
+  /**
+   * Throws unless the storage can serve right now: the folder is there and writable (readable
+   * when `readOnly`), the bucket answers. Cheap: health probes call it every few seconds.
+   */
+  checkReady?(readOnly: boolean): Promise<void>;
 }
 
 /** Store metadata only. */

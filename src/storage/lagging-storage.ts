@@ -77,8 +77,15 @@ export class LaggingStorage implements KeyValueStorage {
     return this.maxLagMillis > 0;
   }
 
+  /** What the simulation did so far: lags started by writes, and reads it answered from an older state. */
+  readonly counts = { lagsStarted: 0, staleReads: 0 };
+
   open(): Promise<void> {
     return this.inner.open();
+  }
+
+  async checkReady(): Promise<void> {
+    await this.inner.checkReady?.();
   }
 
   async close(): Promise<void> {
@@ -157,6 +164,7 @@ export class LaggingStorage implements KeyValueStorage {
     await this.expire();
     const lag = this.lags.get(lagId(storeId, key));
     if (!lag) return this.inner.getRecord(storeId, key);
+    this.counts.staleReads++;
     return lag.previous ? snapshotRecord(lag.previous) : null;
   }
 
@@ -217,6 +225,7 @@ export class LaggingStorage implements KeyValueStorage {
       return;
     }
     this.lags.set(id, { storeId, key, previous, until: this.now() + lagMillis });
+    this.counts.lagsStarted++;
   }
 
   private async expire(): Promise<void> {

@@ -114,6 +114,12 @@ export class StorageService implements KeyValueStorage {
     this.opening = undefined;
   }
 
+  /** Throws unless the storage can serve now (see `StorageBackend.checkReady`). */
+  async checkReady(): Promise<void> {
+    await this.open();
+    await this.backend.checkReady?.(this.readOnly);
+  }
+
   /** The backend's signing secret (see `StorageBackend.loadOrCreateSecret`), `null` when it keeps none. */
   async loadOrCreateSigningSecret(): Promise<Buffer | null> {
     await this.open();

@@ -203,4 +203,7 @@ export interface KeyValueStorage {
    * over it), or `null` when the storage keeps none. Only a server asks for it.
    */
   loadOrCreateSigningSecret?(): Promise<Buffer | null>;
+
+  /** Throws unless the storage can serve now (folder writable, bucket answering). Health probes call it. */
+  checkReady?(): Promise<void>;
 }

@@ -405,7 +405,7 @@ describe('bad input fuzzing', () => {
     // The protected store's files: in its folder, or on S3 its objects under the prefix.
     const protectedFiles = async () => {
       const files = ON_S3
-        ? await storedObjects(storageDir, 'key_value_stores/protected')
+        ? await storedObjects(storageDir, `key_value_stores/${protectedStore.id}`)
         : await filesUnder(path.join(storageDir, 'key_value_stores', 'protected'));
       files.delete('__metadata__.json'); // holds access times and counters
       return files;

@@ -91,7 +91,7 @@ describe('the server over S3', { timeout: 120_000 }, () => {
       const res = await fetch(`${server.url}/v2/key-value-stores/${store.id}/records/big/direct-upload-url`);
       expect(res.status).toBe(200);
       const { signedUrl } = (await res.json()).data as { signedUrl: string };
-      expect(signedUrl.startsWith(`${s3.service.endpoint}/${s3.bucket}/upload/key_value_stores/uploads/big.`)).toBe(true);
+      expect(signedUrl.startsWith(`${s3.service.endpoint}/${s3.bucket}/upload/key_value_stores/${store.id}/records/big?`)).toBe(true);
       const expires = Number(new URL(signedUrl).searchParams.get('X-Amz-Expires'));
       expect(expires).toBeGreaterThan(0);
       expect(expires).toBeLessThanOrEqual(900);

@@ -30,6 +30,14 @@ export interface RequestDetails {
   path: string;
   /** 1 for the first attempt; the attempt that produced this error. */
   attempt: number;
+  /** True when the failure was not retried because the client's retry budget was empty (an outage). */
+  retryBudgetExhausted?: boolean;
+}
+
+/** The request part of an error message: `GET /path, attempt 2[, retry budget exhausted]`. */
+function requestPart(details: RequestDetails): string {
+  const budget = details.retryBudgetExhausted ? ', retry budget exhausted' : '';
+  return `${details.method} ${details.path}, attempt ${details.attempt}${budget}`;
 }
 
 /**
@@ -49,6 +57,8 @@ export class ApifyApiError extends Error implements ApifyKvErrorFields {
   declare readonly path: string;
   /** Which attempt got this answer (1 = the first). */
   declare readonly attempt: number;
+  /** True when this answer was not retried because the client's retry budget was empty. */
+  declare readonly retryBudgetExhausted?: boolean;
   /** The server's own message, without the request details added to `message`. */
   declare readonly serverMessage: string;
 
@@ -58,7 +68,7 @@ export class ApifyApiError extends Error implements ApifyKvErrorFields {
     cause?: unknown,
   ) {
     super(
-      `${details.serverMessage} (${details.statusCode} ${details.type}; ${details.method} ${details.path}, attempt ${details.attempt})`,
+      `${details.serverMessage} (${details.statusCode} ${details.type}; ${requestPart(details)})`,
       cause === undefined ? undefined : { cause },
     );
     Object.assign(this, details);
@@ -84,6 +94,8 @@ export class ApifyNetworkError extends Error implements ApifyKvErrorFields {
   declare readonly path: string;
   /** Which attempt failed last (1 = the first). */
   declare readonly attempt: number;
+  /** True when this failure was not retried because the client's retry budget was empty. */
+  declare readonly retryBudgetExhausted?: boolean;
 
   /** @internal */
   constructor(
@@ -91,7 +103,7 @@ export class ApifyNetworkError extends Error implements ApifyKvErrorFields {
     cause?: unknown,
   ) {
     super(
-      `${details.type === 'timeout' ? 'Request timed out' : 'Network error'}: ${details.detail} (${details.method} ${details.path}, attempt ${details.attempt})`,
+      `${details.type === 'timeout' ? 'Request timed out' : 'Network error'}: ${details.detail} (${requestPart(details)})`,
       cause === undefined ? undefined : { cause },
     );
     const { detail, ...fields } = details;

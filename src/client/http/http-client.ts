@@ -12,13 +12,22 @@
  * again. Whatever the last attempt threw is converted in one place, `toClientError`.
  */
 import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
-import axiosRetry from 'axios-retry';
+import axiosRetryImport from 'axios-retry';
 import type { PreparedBody } from '../body.js';
 import { platform } from '../platform/node.js';
 import type { PreparedRequest, StreamSource, Transport } from '../platform/types.js';
 import { ApifyApiError, ApifyNetworkError, redact } from './errors.js';
+import type { AdaptiveRateLimiter } from './adaptive-rate.js';
+import { resourceOfPath } from './adaptive-rate.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
+import type { RetryBudget } from './retry-budget.js';
 import { abortReason } from './sleep.js';
+
+// axios-retry's CommonJS build puts the function on `exports.default`. Node's interop (which our
+// CommonJS build follows) hands the whole exports object over as the default import there, so
+// `require('apify-kv-client')` needs the `.default` of it; the ESM builds get the function itself.
+const axiosRetry: typeof axiosRetryImport =
+  (axiosRetryImport as unknown as { default?: typeof axiosRetryImport }).default ?? axiosRetryImport;
 
 /** HTTP methods the client uses. */
 export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
@@ -102,6 +111,10 @@ export interface HttpClientConfig {
   now: () => number;
   /** Appended to the `User-Agent` header, where the platform sends one. */
   userAgentSuffix?: string;
+  /** Paces requests per store after 429s (`rateLimit: 'adaptive'`); none = requests go out at once. */
+  rateLimiter?: AdaptiveRateLimiter;
+  /** Retries spend from it; none = retries are bounded only by each call's policy. */
+  retryBudget?: RetryBudget;
 }
 
 /** At most this much of an error body is read to find the server's message. */
@@ -185,7 +198,15 @@ class Call implements PreparedRequest {
   attempt = 1;
   /** Wait before the next attempt, set when a retry is decided. */
   nextDelay = 0;
+  /** Retry-budget tokens this call's retries spent. */
+  budgetSpent = 0;
+  /** Set when a retry was refused because the retry budget was empty. */
+  budgetExhausted = false;
+  /** When the attempt under way was let through by the rate limiter. */
+  sentAt = 0;
   constructor(
+    /** What the rate limiter counts this call against (a store, or the store collection). */
+    readonly resource: string,
     readonly policy: RetryPolicy,
     readonly idempotent: boolean,
     readonly signal: AbortSignal | undefined,
@@ -233,6 +254,8 @@ export class HttpClient {
       retries: Infinity,
       retryCondition: (error) => {
         const call = (error.config as CallConfig | undefined)?.call;
+        const throttled = error.response?.status === 429;
+        if (call && throttled) config.rateLimiter?.record(call.resource, true, call.sentAt);
         if (
           !call ||
           call.attempt > call.policy.maxRetries ||
@@ -250,7 +273,16 @@ export class HttpClient {
         if (retryAfter > call.policy.maxRetryAfterMillis) return false;
         call.nextDelay = retryDelayMillis(call.policy, call.attempt, retryAfter);
         // No retry that could not start before the call's deadline.
-        return now + call.nextDelay < call.deadline;
+        if (now + call.nextDelay >= call.deadline) return false;
+        if (!throttled && config.retryBudget) {
+          const cost = config.retryBudget.take(isTimeout(error));
+          if (cost === undefined) {
+            call.budgetExhausted = true;
+            return false;
+          }
+          call.budgetSpent += cost;
+        }
+        return true;
       },
       // axios-retry 4.5 waits exactly what retryDelay returns (it weighs Retry-After, uncapped,
       // only in its own delay functions), on a timer of its own that neither follows the client's
@@ -265,6 +297,7 @@ export class HttpClient {
         if (call.stream && error.response) platform.discardStream(error.response.data);
         // Rejects with the signal's reason when the call is cancelled meanwhile.
         await this.config.sleep(call.nextDelay, call.signal);
+        if (this.config.rateLimiter) call.sentAt = await this.config.rateLimiter.acquire(call.resource, call.signal);
         call.attempt = retry + 1;
         call.timeoutMillis = attemptTimeout(call, config.now());
         if (!call.shortPath) axiosConfig.timeout = call.timeoutMillis;
@@ -322,6 +355,7 @@ export class HttpClient {
     const deadline = totalSecs === undefined ? Infinity : this.config.now() + totalSecs * 1000;
     const shortPath = this.transport.prepared === true;
     const call = new Call(
+      req.url ? 'external' : resourceOfPath(req.path),
       policy,
       req.idempotent !== false,
       options.signal,
@@ -341,7 +375,11 @@ export class HttpClient {
       ? { method: req.method, url, adapter: this.transport.config.adapter, call }
       : this.axiosConfig(req.method, url, call);
     try {
+      const limiter = this.config.rateLimiter;
+      if (limiter) call.sentAt = await limiter.acquire(call.resource, options.signal);
       const response = await this.axios.request(axiosConfig);
+      limiter?.record(call.resource, false);
+      this.config.retryBudget?.succeeded(call.budgetSpent);
       const responseHeaders = response.headers;
       const bytes = stream ? EMPTY : toBytes(response.data);
       const invalid = (type: string, message: string) =>
@@ -362,7 +400,7 @@ export class HttpClient {
         invalid,
       };
     } catch (error) {
-      throw await this.toClientError(error, req, options.signal, call.attempt);
+      throw await this.toClientError(error, req, options.signal, call);
     }
   }
 
@@ -394,10 +432,12 @@ export class HttpClient {
     error: unknown,
     req: HttpRequest,
     signal: AbortSignal | undefined,
-    attempt: number,
+    call: Call,
   ): Promise<unknown> {
     if (signal?.aborted) return abortReason(signal);
     if (!axios.isAxiosError(error)) return error;
+    const attempt = call.attempt;
+    const budget = call.budgetExhausted ? { retryBudgetExhausted: true as const } : {};
     const secrets = [this.config.token()];
     const method = req.method;
     const path = redact(req.path ?? pathOfUrl(req.url ?? ''), secrets);
@@ -420,6 +460,7 @@ export class HttpClient {
           method,
           path,
           attempt,
+          ...budget,
           statusCode: response.status,
           type: type ?? 'unknown-error',
           serverMessage: redact(message ?? `Request failed with status code ${response.status}`, secrets),
@@ -433,6 +474,7 @@ export class HttpClient {
         method,
         path,
         attempt,
+        ...budget,
         type: timeout ? 'timeout' : 'network-error',
         code: error.code,
         detail: redact(error.message || String(error.code ?? 'request failed'), secrets),

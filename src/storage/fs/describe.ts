@@ -39,13 +39,27 @@ export async function describeEntry(fs: FsLayer, storeDir: string, entry: Record
   // A data file named after the key alone (`page.html`, as Crawlee writes) is the sidecar's too.
   if (sidecar && sidecar.key === entry.key && (sidecar.extension === entry.ext || entry.ext === null)) {
     entry.contentType = intern(sidecar.contentType);
-    if (entry.etag === undefined && sidecar.size === stats.size) entry.etag = sidecar.etag;
+    if (entry.etag === undefined) takeSidecarEtag(entry, sidecar, stats);
     const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
     if (!Number.isNaN(modified)) entry.modifiedMs = modified;
   } else {
     entry.contentType = contentTypeOfExtension(entry.ext);
   }
   if (Number.isNaN(entry.modifiedMs)) entry.modifiedMs = stats.mtimeMs;
+}
+
+/**
+ * Takes the sidecar's ETag for the file in the state `stats` describes when the sidecar can
+ * vouch for it: same size, and the file not modified after the sidecar's time (a same-size
+ * rewrite in place by another program keeps the size; its mtime is later). Our write takes
+ * that time once the body is whole, so the body's mtime is never later (1 ms: rounding).
+ */
+export function takeSidecarEtag(entry: RecordEntry, sidecar: RecordMetadataFile, stats: FsStats): void {
+  const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
+  if (sidecar.etag === undefined || sidecar.size !== stats.size || !(stats.mtimeMs < modified + 1)) return;
+  entry.etag = sidecar.etag;
+  entry.etagMtimeMs = stats.mtimeMs;
+  entry.etagCtimeMs = stats.ctimeMs ?? NaN;
 }
 
 /** Takes size and inode from a stat; a file that changed since drops what was known of its content. */
@@ -64,11 +78,30 @@ export async function ensureEtag(fs: FsLayer, storeDir: string, entry: RecordEnt
 }
 
 /**
- * A key with several candidate data files; `stem` is where its sidecar sits. With a sidecar
- * naming one of them (or a file named after the key alone, as Crawlee writes), that one is
- * current and the others are leftovers of one of our writes that changed the file name:
- * removed, unless the scan is read-only or the sidecar is another program's (only ours carry
- * an ETag). Without, the newest file wins and the content type comes from its extension.
+ * A file of ours that lost to a newer one of the same key (see `describeWithFiles`): removed
+ * by the next write or delete of that key, and only if it is still exactly this file.
+ */
+export interface Leftover {
+  key: string;
+  fileName: string;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+/** Whether `a` was written after `b`: mtime, then ctime. */
+export function isNewer(a: FsStats, b: FsStats): boolean {
+  if (a.mtimeMs !== b.mtimeMs) return a.mtimeMs > b.mtimeMs;
+  return (a.ctimeMs ?? 0) > (b.ctimeMs ?? 0);
+}
+
+/**
+ * A key with several candidate data files; `stem` is where its sidecar sits. The newest file
+ * wins (mtime, then ctime; on a tie the one the sidecar names): another program may have
+ * written the key under another extension after us (Crawlee writing `state.txt` next to our
+ * `state.json`), or one of our writes that changed the extension was cut short. Nothing is
+ * removed here: a file of ours that lost (our sidecar names it and it has the size the sidecar
+ * gives) is returned as a leftover for the write path to remove.
  */
 export async function describeWithFiles(
   fs: FsLayer,
@@ -77,42 +110,39 @@ export async function describeWithFiles(
   stem: string,
   hasSidecar: boolean,
   files: Array<{ stem: string; ext: string | null }>,
-  options: { readOnly?: boolean } = {},
-): Promise<RecordEntry | null> {
-  const longStem = stem === key ? undefined : stem;
+): Promise<{ entry: RecordEntry | null; leftovers: Leftover[] }> {
   const sidecar = hasSidecar ? await readSidecar(fs, childPath(storeDir, stem + RECORD_METADATA_SUFFIX)) : null;
-  const currentExt =
-    sidecar && sidecar.key === key
-      ? files.some((file) => file.stem === stem && file.ext === sidecar.extension)
-        ? sidecar.extension
-        : files.some((file) => file.stem === stem && file.ext === null)
-          ? null
-          : undefined
-      : undefined;
-  if (sidecar && currentExt !== undefined) {
-    const current = dataFileOf(stem, currentExt);
-    if (!options.readOnly && sidecar.etag !== undefined) {
-      for (const file of files) {
-        const name = dataFileOf(file.stem, file.ext);
-        if (name !== current) await fs.remove(childPath(storeDir, name));
-      }
-    }
-    const stats = await statRecordFile(fs, childPath(storeDir, current));
-    if (!stats) return null;
-    const entry = new RecordEntry(key, currentExt === null ? null : intern(currentExt), true, longStem);
-    await describeEntry(fs, storeDir, entry, stats);
-    return entry;
-  }
-  let best: RecordEntry | null = null;
-  let bestMtime = -Infinity;
+  const named = sidecar && sidecar.key === key ? sidecar : null;
+  // The data file the sidecar describes: `{stem}.{ext}`, or one named after the key alone.
+  const namedFile = named
+    ? files.find((file) => file.stem === stem && file.ext === named.extension) ?? files.find((file) => file.stem === stem && file.ext === null)
+    : undefined;
+  const found: Array<{ file: { stem: string; ext: string | null }; stats: FsStats }> = [];
   for (const file of files) {
     const stats = await statRecordFile(fs, childPath(storeDir, dataFileOf(file.stem, file.ext)));
-    if (!stats || stats.mtimeMs <= bestMtime) continue;
-    bestMtime = stats.mtimeMs;
-    best = new RecordEntry(key, file.ext, false, file.stem === key ? undefined : file.stem);
-    applyStats(best, stats);
-    best.contentType = contentTypeOfExtension(file.ext);
-    best.modifiedMs = stats.mtimeMs;
+    if (stats) found.push({ file, stats });
   }
-  return best;
+  let best: (typeof found)[number] | undefined;
+  for (const candidate of found) {
+    if (!best || isNewer(candidate.stats, best.stats) || (!isNewer(best.stats, candidate.stats) && candidate.file === namedFile)) {
+      best = candidate;
+    }
+  }
+  if (!best) return { entry: null, leftovers: [] };
+  const { file, stats } = best;
+  const entry = new RecordEntry(key, file.ext === null ? null : intern(file.ext), file.stem === stem && hasSidecar, file.stem === key ? undefined : file.stem);
+  if (file === namedFile) {
+    await describeEntry(fs, storeDir, entry, stats);
+  } else {
+    applyStats(entry, stats);
+    entry.contentType = contentTypeOfExtension(file.ext);
+    entry.modifiedMs = stats.mtimeMs;
+  }
+  const leftovers: Leftover[] = [];
+  const lost = found.find((candidate) => candidate.file === namedFile && candidate !== best);
+  if (lost && named?.etag !== undefined && named.size === lost.stats.size) {
+    const { ino, size, mtimeMs } = lost.stats;
+    leftovers.push({ key, fileName: dataFileOf(lost.file.stem, lost.file.ext), ino, size, mtimeMs });
+  }
+  return { entry, leftovers };
 }

@@ -3,7 +3,7 @@
  * behind the storage seam (`../backend.ts`). The catalog knows the folders; each store's
  * records are read and written by its `StoreRecords`.
  */
-import { promises as fsp } from 'node:fs';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import type { RecordStore, StorageBackend, StoreCatalog } from '../backend.js';
@@ -32,6 +32,7 @@ export interface FolderBackendOptions {
 }
 
 export class FolderBackend implements StorageBackend {
+  readonly kind = 'fs';
   readonly storageDir: string;
   /** `{storageDir}/key_value_stores` */
   readonly storesDir: string;
@@ -55,6 +56,12 @@ export class FolderBackend implements StorageBackend {
   private folders(): FolderCatalog {
     if (!this.current) throw new Error('The folder backend is not open.');
     return this.current;
+  }
+
+  async checkReady(readOnly: boolean): Promise<void> {
+    const stat = await fsp.stat(this.storesDir);
+    if (!stat.isDirectory()) throw new Error(`${this.storesDir} is not a folder.`);
+    await fsp.access(this.storesDir, readOnly ? fsConstants.R_OK : fsConstants.R_OK | fsConstants.W_OK);
   }
 
   open(): Promise<void> {

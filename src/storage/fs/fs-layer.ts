@@ -14,6 +14,8 @@ export interface FsStats {
   size: number;
   ino: number;
   mtimeMs: number;
+  /** Not every test file system keeps one. */
+  ctimeMs?: number;
   isFile(): boolean;
   isDirectory(): boolean;
 }

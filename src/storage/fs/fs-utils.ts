@@ -1,12 +1,15 @@
-import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
 import { childPath } from './layout.js';
+import { ownedTempStem } from './temp-owner.js';
 
-/** A unique temp file stem; temp files live in a hidden folder, so no stem can pass for a key. */
+/**
+ * A unique temp file stem naming this process as its writer (see `temp-owner.ts`); temp files
+ * live in a hidden folder, so no stem can pass for a key.
+ */
 export function tempStem(): string {
-  return `${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`;
+  return ownedTempStem();
 }
 
 /**

@@ -21,6 +21,8 @@ export interface IndexAccess {
   loaded(): KeyIndex<RecordEntry> | undefined;
   /** True while one of our own writes or deletes of `key` is swapping its files. */
   isCommitting(key: string): boolean;
+  /** True while a commit of ours that failed half way waits to put `key`'s sidecar in place. */
+  isSettling(key: string): boolean;
   /** Runs `fn` in `key`'s turn (after writes and deletes of that key queued before). */
   inKeyTurn<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /** Puts a record found on disk into the index. */
@@ -57,7 +59,7 @@ export class OtherWriters {
     await access.inKeyTurn(key, () =>
       access.lock.shared(async () => {
         const index = access.loaded();
-        if (!index || access.isCommitting(key)) return;
+        if (!index || access.isCommitting(key) || access.isSettling(key)) return;
         const entry = index.get(key);
         if (entry && entry.stem !== stem) return; // a stale file under another stem: not the record
         // Our own commits (and touches that change nothing) end here with one lstat.
@@ -89,11 +91,20 @@ export class OtherWriters {
       const index = await access.scanReadOnly();
       await access.sizeEntries(index, [...index.values()]);
       let total = 0;
+      for (const before of old.values()) {
+        // The disk still has the old sidecar; the index knows better.
+        if (access.isSettling(before.key)) index.set(before);
+      }
       for (const entry of index.values()) {
         const before = old.get(entry.key);
         // Keep what is known of a record while its file is the same one.
         if (before && before.fileName === entry.fileName && before.ino === entry.ino && before.size === entry.size) {
-          entry.etag ??= before.etag;
+          if (entry.etag === undefined) {
+            // Checked against the file's times at the next read.
+            entry.etag = before.etag;
+            entry.etagMtimeMs = before.etagMtimeMs;
+            entry.etagCtimeMs = before.etagCtimeMs;
+          }
         }
         total += Math.max(0, entry.size);
       }

@@ -17,6 +17,13 @@ export class RecordEntry {
   etag: string | undefined = undefined;
   /** Milliseconds since the epoch; NaN until known. */
   modifiedMs = NaN;
+  /**
+   * The data file's mtime and ctime when `etag` was last confirmed: the ETag is trusted only
+   * while inode, size and both times are unchanged (a same-size rewrite in place keeps the
+   * inode and size). NaN: not known (the mtime is then never trusted; the ctime is learned).
+   */
+  etagMtimeMs = NaN;
+  etagCtimeMs = NaN;
 
   constructor(
     readonly key: string,

@@ -2,8 +2,8 @@
  * Reading one record's files from disk without listing the folder: for records another
  * process (Crawlee, the Apify SDK, a second server) wrote since the index was built.
  */
-import { readSidecar, statRecordFile } from './describe.js';
-import type { FsLayer } from './fs-layer.js';
+import { isNewer, readSidecar, statRecordFile, takeSidecarEtag } from './describe.js';
+import type { FsLayer, FsStats } from './fs-layer.js';
 import { childPath, dataFileName, isLongKeyStem, sidecarFileName } from './layout.js';
 import { contentTypeOfExtension, dataFileOf, intern, RecordEntry } from './record-entry.js';
 
@@ -38,12 +38,16 @@ export async function probeRecord(
       ext = null;
       stats = await statRecordFile(fs, childPath(storeDir, stem));
     }
+    // Another program may have written the key under another extension since (the event's
+    // hint names it): the newer file wins.
+    const newer = stats ? await newestOf(fs, storeDir, stem, hints.filter((hint) => hint !== ext), stats) : null;
+    if (newer) return newer.entry(key, longStem);
     if (stats) {
       const entry = new RecordEntry(key, ext === null ? null : intern(ext), true, longStem);
       entry.size = stats.size;
       entry.ino = stats.ino;
       entry.contentType = intern(sidecar.contentType);
-      entry.etag = sidecar.size === stats.size ? sidecar.etag : undefined;
+      takeSidecarEtag(entry, sidecar, stats);
       const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
       entry.modifiedMs = Number.isNaN(modified) ? stats.mtimeMs : modified;
       return entry;
@@ -65,4 +69,31 @@ export async function probeRecord(
     best.modifiedMs = stats.mtimeMs;
   }
   return best;
+}
+
+/** The newest of `stem`'s files with these extensions, if newer than `than`. */
+async function newestOf(
+  fs: FsLayer,
+  storeDir: string,
+  stem: string,
+  exts: ReadonlyArray<string | null>,
+  than: FsStats,
+): Promise<{ entry: (key: string, longStem: string | undefined) => RecordEntry } | null> {
+  let best: { ext: string | null; stats: FsStats } | null = null;
+  for (const ext of new Set(exts)) {
+    const stats = await statRecordFile(fs, childPath(storeDir, dataFileOf(stem, ext)));
+    if (stats && isNewer(stats, best?.stats ?? than)) best = { ext, stats };
+  }
+  if (!best) return null;
+  const { ext, stats } = best;
+  return {
+    entry: (key, longStem) => {
+      const entry = new RecordEntry(key, ext === null ? null : intern(ext), true, longStem);
+      entry.size = stats.size;
+      entry.ino = stats.ino;
+      entry.contentType = contentTypeOfExtension(ext);
+      entry.modifiedMs = stats.mtimeMs;
+      return entry;
+    },
+  };
 }

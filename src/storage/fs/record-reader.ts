@@ -29,12 +29,12 @@ export const MISSING = 'missing';
 export const CHANGED = 'changed';
 
 /**
- * `expected` is what the index believes: its ETag is trusted for a large file whose inode and
- * size still match, unless the cache saw the file in another state (then it is hashed again).
+ * `expected` is what the index believes: its ETag is trusted for a large file whose inode, size,
+ * mtime and ctime still match, unless the cache saw the file in another state (then it is hashed again).
  */
 export async function lookAtRecordFile(
   file: string,
-  expected: { ino: number; size: number; etag: string | undefined },
+  expected: { ino: number; size: number; etag: string | undefined; etagMtimeMs?: number; etagCtimeMs?: number },
   cache: RecordFileCache = recordFileCache,
 ): Promise<FileLook | typeof MISSING | typeof CHANGED> {
   let stats: Stats | undefined;
@@ -64,8 +64,14 @@ export async function lookAtRecordFile(
     return { stats: read.stats, etag, body: read.body };
   }
 
+  // A same-size rewrite in place keeps inode and size: the times tell (an unknown ctime is learned by the caller).
   const trusted =
-    known !== CHANGED_SINCE && expected.etag !== undefined && expected.ino === stats.ino && expected.size === stats.size;
+    known !== CHANGED_SINCE &&
+    expected.etag !== undefined &&
+    expected.ino === stats.ino &&
+    expected.size === stats.size &&
+    expected.etagMtimeMs === stats.mtimeMs &&
+    (expected.etagCtimeMs === undefined || Number.isNaN(expected.etagCtimeMs) || expected.etagCtimeMs === stats.ctimeMs);
   const etag = trusted ? expected.etag! : await fileEtag(file);
   cache.remember(file, stats, etag);
   return { stats, etag, body: undefined };

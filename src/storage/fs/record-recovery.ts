@@ -7,7 +7,8 @@
  * sidecar did not, so it is put in place too, keeping the content type consistent with the
  * body. This is decided by content, not by whether `.data` is still listed in the temp
  * folder: a file system need not make a rename's two folder changes durable together.
- * Any other leftover is dropped: that write never became visible.
+ * Any other leftover is dropped: that write never became visible. Temp files of a writer
+ * still running (this process, or another on the same folder) are left alone.
  */
 import { fileEtag } from './file-stream.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
@@ -15,13 +16,15 @@ import { isNotFound } from './fs-utils.js';
 import { childPath, dataFileName, fileStemFor, isStemOf, sidecarFileName, TEMP_DIR_NAME } from './layout.js';
 import { readSidecar, statRecordFile } from './describe.js';
 import type { RecordMetadataFile } from './record-metadata.js';
+import { isWriterAlive } from './temp-owner.js';
 import { isValidKey } from '../validation.js';
 
 /** Temp files of a record write: `{stem}.data` (the body) and `{stem}.meta` (its sidecar). */
 export const TEMP_DATA_SUFFIX = '.data';
 export const TEMP_META_SUFFIX = '.meta';
 
-export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs): Promise<void> {
+/** `isAlive` tells whether a temp file's writer may still be writing it (a test after a simulated reboot says none is). */
+export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs, isAlive: (name: string) => boolean = isWriterAlive): Promise<void> {
   const tempDir = childPath(storeDir, TEMP_DIR_NAME);
   let names: string[];
   try {
@@ -32,11 +35,17 @@ export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs):
   }
   let changed = false;
   for (const name of names) {
-    if (!name.endsWith(TEMP_META_SUFFIX)) continue;
+    // A live writer's (another process on this folder, or this one) is not ours to settle.
+    if (!name.endsWith(TEMP_META_SUFFIX) || isAlive(name)) continue;
     const metaPath = childPath(tempDir, name);
     const meta = await readSidecar(fs, metaPath);
     if (meta && (await bodyMatches(fs, storeDir, meta))) {
-      await fs.rename(metaPath, childPath(storeDir, sidecarFileName(sidecarStem(meta))));
+      const sidecarPath = childPath(storeDir, sidecarFileName(sidecarStem(meta)));
+      const replaced = await supersededBody(fs, storeDir, sidecarPath, meta);
+      await fs.rename(metaPath, sidecarPath);
+      // The write changed the extension: the old body is ours (our sidecar gives its size and
+      // ETag) and older than the one that replaced it.
+      if (replaced) await fs.remove(replaced);
       changed = true;
     } else {
       await fs.remove(metaPath);
@@ -44,7 +53,7 @@ export async function recoverTempFolder(storeDir: string, fs: FsLayer = nodeFs):
   }
   // Whatever is left (bodies never committed, store metadata temp files) is garbage.
   for (const dirent of await fs.readdir(tempDir)) {
-    if (dirent.isFile()) await fs.remove(childPath(tempDir, dirent.name));
+    if (dirent.isFile() && !isAlive(dirent.name)) await fs.remove(childPath(tempDir, dirent.name));
   }
   if (changed) await fs.syncDir(storeDir);
 }
@@ -60,4 +69,18 @@ async function bodyMatches(fs: FsLayer, storeDir: string, meta: RecordMetadataFi
   const stats = await statRecordFile(fs, file);
   if (!stats || (meta.size !== undefined && stats.size !== meta.size)) return false;
   return meta.size !== undefined && meta.etag !== undefined && (await fileEtag(file, fs)) === meta.etag;
+}
+
+/**
+ * The data file our sidecar at `sidecarPath` describes, when it is not the one `meta` puts in
+ * place and still is exactly what that sidecar says (size and ETag): a body of ours that the
+ * write being finished replaced. `null` otherwise.
+ */
+async function supersededBody(fs: FsLayer, storeDir: string, sidecarPath: string, meta: RecordMetadataFile): Promise<string | null> {
+  const old = await readSidecar(fs, sidecarPath);
+  if (!old || old.key !== meta.key || old.extension === meta.extension || old.etag === undefined) return null;
+  const file = childPath(storeDir, dataFileName(sidecarStem(old), old.extension));
+  const stats = await statRecordFile(fs, file);
+  if (!stats || stats.size !== old.size) return null;
+  return (await fileEtag(file, fs)) === old.etag ? file : null;
 }

@@ -12,7 +12,7 @@ import type { FsLayer } from './fs-layer.js';
 import { isLongKeyStem, isStemOf, parseFileName, sidecarFileName, childPath } from './layout.js';
 import { dataFileOf, intern, RecordEntry } from './record-entry.js';
 import { isValidKey } from '../validation.js';
-import { describeWithFiles, readSidecar } from './describe.js';
+import { describeWithFiles, readSidecar, statRecordFile, type Leftover } from './describe.js';
 
 /** How many names to handle between two yields to the event loop. */
 const SLICE = 4096;
@@ -96,10 +96,11 @@ function adoptKeyNamedFiles(found: FoundFile[]): void {
 
 /**
  * Settles the keys `scanRecordFiles` could not: a long key's files (named by a hash; the key
- * is in the sidecar), a key with two data files (a write that changed the extension, cut
- * short: the sidecar says which is current, the other is removed), or a sidecar whose body
- * is gone (a delete cut short: removed). Calls `add` for each record found; `existing`
- * gives a plain-named entry of the same key, if any (a long key Crawlee wrote under its own name).
+ * is in the sidecar), a key with two data files (the newest wins: see `describeWithFiles`), or
+ * a sidecar whose body is gone (a delete cut short, or another program removed the body).
+ * Calls `add` for each record found; `existing` gives a plain-named entry of the same key, if
+ * any (a long key Crawlee wrote under its own name). Removes nothing: files of ours that lost
+ * (and our sidecars without a body) are passed to `leftover`, for the write path to remove.
  */
 export async function resolveConflicts(
   fs: FsLayer,
@@ -107,7 +108,7 @@ export async function resolveConflicts(
   conflicts: ScanResult['conflicts'],
   existing: (key: string) => RecordEntry | undefined,
   add: (entry: RecordEntry) => void,
-  options: { readOnly?: boolean } = {},
+  leftover: (file: Leftover) => void = () => {},
 ): Promise<void> {
   for (const { stem, files } of conflicts) {
     const hasSidecar = files.some((file) => file.ext === undefined);
@@ -121,16 +122,22 @@ export async function resolveConflicts(
       if (plain && !plain.longStem) data.push({ stem: key, ext: plain.ext });
     }
     if (data.length === 0) {
-      // Our metadata of a record whose body is gone (a delete cut short): dropped. Another
-      // program's sidecar (no ETag) is not ours to remove; a read-only scan removes nothing.
-      if (hasSidecar && !options.readOnly) {
-        const file = childPath(storeDir, sidecarFileName(stem));
-        if ((await readSidecar(fs, file))?.etag !== undefined) await fs.remove(file);
+      // Our metadata of a record whose body is gone. Another program's sidecar (no ETag) is
+      // not ours to remove, ever.
+      if (hasSidecar) {
+        const fileName = sidecarFileName(stem);
+        const file = childPath(storeDir, fileName);
+        const stats = await statRecordFile(fs, file);
+        if (stats && (await readSidecar(fs, file))?.etag !== undefined) {
+          const sidecarKey = await readSidecarKey(fs, file);
+          if (sidecarKey !== null) leftover({ key: sidecarKey, fileName, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs });
+        }
       }
       continue;
     }
-    const entry = await describeWithFiles(fs, storeDir, key, stem, hasSidecar, data, options);
+    const { entry, leftovers } = await describeWithFiles(fs, storeDir, key, stem, hasSidecar, data);
     if (entry) add(entry);
+    for (const file of leftovers) leftover(file);
   }
 }
 

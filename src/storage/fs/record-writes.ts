@@ -13,6 +13,7 @@
 import type { Readable } from 'node:stream';
 
 import { writeBody, type WrittenBody } from './body-writer.js';
+import { statRecordFile, type Leftover } from './describe.js';
 import { extensionForContentType } from '../content-types.js';
 import { writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
 import { tempStem } from './fs-utils.js';
@@ -49,21 +50,20 @@ export interface WriteAccess {
   forget(index: KeyIndex<RecordEntry>, key: string): void;
   /** Stats the entries whose size is unknown. */
   sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<unknown>;
-  /** Drops the index so the next use rescans the folder (a write stopped half way). */
-  unload(): void;
+  /** Takes the files of ours a scan found superseded for `key` (see `Leftover`). */
+  takeLeftovers(key: string): Leftover[];
 }
 
-/** How far a put got: recovery after a failure depends on whether the body moved. */
+/** How far a put got: after a failure, whether its temp files are still to be removed. */
 interface PutProgress {
   bodyMoved: boolean;
-  fileStem?: string;
 }
 
-/** Makes a written body durable and closes it; resolves with its inode (read meanwhile). */
-async function finishBody(handle: FsHandle): Promise<number> {
+/** Makes a written body durable and closes it; resolves with its inode and mtime (read meanwhile). */
+async function finishBody(handle: FsHandle): Promise<{ ino: number; mtimeMs: number }> {
   try {
     const [, stats] = await Promise.all([handle.sync(), handle.stat()]);
-    return stats.ino;
+    return { ino: stats.ino, mtimeMs: stats.mtimeMs };
   } finally {
     await handle.close();
   }
@@ -75,6 +75,8 @@ export class RecordWrites {
   private readonly committing = new Map<string, Promise<unknown>>();
   private readonly fsyncs: FsyncGroup;
   private tempDirReady: string | undefined;
+  /** Sidecars of commits that failed after their body moved, by key (see `commit`). */
+  private readonly pendingSidecars = new Map<string, { metaTemp: string; fileStem: string }>();
 
   constructor(private readonly access: WriteAccess) {
     this.fsyncs = new FsyncGroup(access.fs);
@@ -134,14 +136,14 @@ export class RecordWrites {
           modifiedAt: modifiedAt.toISOString(),
           ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
         });
-      let ino = -1;
+      let bodyFile = { ino: -1, mtimeMs: NaN };
       const planned = await access.lock.shared(async () => {
         try {
           access.assertAlive();
           const fileStem = access.stemFor(await access.load(), key);
           const tempDir = await this.tempDir();
           await writeNewFileSynced(access.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
-          ino = await bodySynced;
+          bodyFile = await bodySynced;
           // Both temp files must be on disk before the body moves: recovery relies on them.
           await this.fsyncs.sync(tempDir);
           return fileStem;
@@ -153,19 +155,13 @@ export class RecordWrites {
       return await this.queue.run(key, () =>
         access.lock.shared(() =>
           this.whileCommitting(key, () =>
-            this.commit(key, stem, ext, contentType, written, ino, modifiedAt, progress, planned, sidecarFor),
+            this.commit(key, stem, ext, contentType, written, bodyFile, modifiedAt, progress, planned, sidecarFor),
           ),
         ),
       );
     } catch (error) {
-      if (progress.bodyMoved) {
-        // The new body is in place but the write did not finish: put its sidecar in
-        // place if still possible (else recovery does on the next open) and rescan.
-        await this.finishSidecar(stem, progress.fileStem);
-        access.unload();
-      } else {
-        await this.removeTempFiles(stem);
-      }
+      // A write whose body moved was settled by the commit; any other leaves nothing behind.
+      if (!progress.bodyMoved) await this.removeTempFiles(stem);
       throw error;
     }
   }
@@ -185,7 +181,7 @@ export class RecordWrites {
     ext: string,
     contentType: string,
     written: WrittenBody,
-    ino: number,
+    bodyFile: { ino: number; mtimeMs: number },
     modifiedAt: Date,
     progress: PutProgress,
     planned: string,
@@ -208,15 +204,34 @@ export class RecordWrites {
     }
     const entry = new RecordEntry(key, intern(ext), true, fileStem === key ? undefined : fileStem);
 
+    await this.retryPendingSidecars(key);
     await fs.rename(childPath(tempDir, stem + TEMP_DATA_SUFFIX), childPath(dir, entry.fileName));
     progress.bodyMoved = true;
-    progress.fileStem = fileStem;
-    // The body must be in place on disk before its sidecar is (else a power loss could pair
-    // the new sidecar with the old body).
-    await this.fsyncs.sync(dir);
-    // No fsync after this rename: until it is on disk, the sidecar is still durably in the
-    // temp folder, and recovery puts it in place (the body it describes already is).
-    await fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
+    Object.assign(entry, {
+      contentType: intern(contentType),
+      size: written.size,
+      etag: written.etag,
+      modifiedMs: modifiedAt.getTime(),
+      ino: bodyFile.ino,
+      // The rename changes the ctime: it is learned at the first read.
+      etagMtimeMs: bodyFile.mtimeMs,
+    });
+    try {
+      // The body must be in place on disk before its sidecar is (else a power loss could pair
+      // the new sidecar with the old body).
+      await this.fsyncs.sync(dir);
+      // No fsync after this rename: until it is on disk, the sidecar is still durably in the
+      // temp folder, and recovery puts it in place (the body it describes already is).
+      await fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
+    } catch (error) {
+      // The new body is in place: from now on the record is the new one, whatever the disk
+      // says next. The index takes it before any reader looks (never the new body with the
+      // old content type or ETag); the sidecar waits in the temp folder for a retry (the next
+      // commit in this store) or for recovery.
+      access.adopt(index, entry);
+      this.pendingSidecars.set(key, { metaTemp, fileStem });
+      throw error;
+    }
     // The old body had another extension, or was a long key's plain file (from Crawlee).
     // No fsync: if it comes back after a power loss, the sidecar says which file is current.
     if (previous && previous.fileName !== entry.fileName) {
@@ -225,13 +240,7 @@ export class RecordWrites {
       if (previous.stem !== fileStem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fs.remove(childPath(dir, oldSidecar));
     }
 
-    Object.assign(entry, {
-      contentType: intern(contentType),
-      size: written.size,
-      etag: written.etag,
-      modifiedMs: modifiedAt.getTime(),
-      ino,
-    });
+    await this.removeLeftovers(key);
     access.adopt(index, entry);
     return {
       key,
@@ -252,7 +261,10 @@ export class RecordWrites {
           access.assertAlive();
           const index = await access.load();
           const entry = index.get(key);
-          if (!entry) return null;
+          if (!entry) {
+            await this.removeLeftovers(key);
+            return null;
+          }
           const dir = access.dir();
           if (entry.size === -1) await access.sizeEntries(index, [entry]);
           // Body first, made durable: a power loss after that leaves only a sidecar, which
@@ -260,11 +272,27 @@ export class RecordWrites {
           await access.fs.remove(childPath(dir, entry.fileName));
           await this.fsyncs.sync(dir);
           await access.fs.remove(childPath(dir, sidecarFileName(entry.stem)));
+          await this.removeLeftovers(key);
           access.forget(index, key);
           return Math.max(0, entry.size);
         }),
       ),
     );
+  }
+
+  /**
+   * Removes the files of ours a scan found superseded for `key` (a write of ours that changed
+   * the extension cut short, our sidecar left by a delete cut short), each only while it is
+   * still the file the scan saw: what another program wrote since is theirs.
+   */
+  private async removeLeftovers(key: string): Promise<void> {
+    const { fs } = this.access;
+    const dir = this.access.dir();
+    for (const file of this.access.takeLeftovers(key)) {
+      const path = childPath(dir, file.fileName);
+      const stats = await statRecordFile(fs, path);
+      if (stats && stats.ino === file.ino && stats.size === file.size && stats.mtimeMs === file.mtimeMs) await fs.remove(path);
+    }
   }
 
   /** Resolves once all writes and deletes started so far are finished. */
@@ -291,17 +319,26 @@ export class RecordWrites {
     }
   }
 
-  private async finishSidecar(stem: string, fileStem: string | undefined): Promise<void> {
-    if (fileStem === undefined) return;
+  /** True while a sidecar of `key` waits in the temp folder (its commit failed half way). */
+  isSettling(key: string): boolean {
+    return this.pendingSidecars.has(key);
+  }
+
+  /**
+   * Puts in place the sidecars of commits that failed after their body moved (call in a
+   * commit). `key`'s own is dropped instead: the write being committed supersedes it.
+   */
+  private async retryPendingSidecars(key: string): Promise<void> {
+    if (this.pendingSidecars.size === 0) return;
     const { access } = this;
-    try {
-      await access.lock.shared(async () => {
-        const dir = access.dir();
-        const metaTemp = childPath(childPath(dir, TEMP_DIR_NAME), stem + TEMP_META_SUFFIX);
-        await access.fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
-      });
-    } catch {
-      // Left for recovery.
+    for (const [pendingKey, { metaTemp, fileStem }] of [...this.pendingSidecars]) {
+      try {
+        if (pendingKey === key) await access.fs.remove(metaTemp);
+        else await access.fs.rename(metaTemp, childPath(access.dir(), sidecarFileName(fileStem)));
+        this.pendingSidecars.delete(pendingKey);
+      } catch {
+        // Still failing: tried again at the next commit, or by recovery.
+      }
     }
   }
 

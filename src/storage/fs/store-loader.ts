@@ -11,9 +11,9 @@
  */
 import { createHash } from 'node:crypto';
 
-import { isNotFound } from './fs-utils.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
 import { childPath, STORE_METADATA_FILE } from './layout.js';
+import { readMetadataFile } from './store-metadata-file.js';
 import { parseStoreInfo } from '../store-metadata.js';
 import { LOCAL_USER, type StoreInfo } from '../types.js';
 
@@ -40,16 +40,10 @@ export async function readStoreFolder(
   isIdTaken: (id: string) => boolean,
   fs: FsLayer = nodeFs,
 ): Promise<LoadedStoreFolder> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse((await fs.readFile(childPath(childPath(storesDir, folder), STORE_METADATA_FILE))).toString('utf8'));
-  } catch (error) {
-    // Missing, or unreadable JSON (a hand-edited file, one being written): go by the folder.
-    if (!isNotFound(error) && !(error instanceof SyntaxError)) throw error;
-    raw = undefined;
-  }
-  const hasMetadata = raw !== null && typeof raw === 'object' && !Array.isArray(raw);
-  const data = (hasMetadata ? raw : {}) as Record<string, unknown>;
+  // Missing, or unreadable (a hand-edited file, one being written): go by the folder.
+  const onDisk = await readMetadataFile(childPath(childPath(storesDir, folder), STORE_METADATA_FILE), fs);
+  const hasMetadata = onDisk.kind === 'object';
+  const data = onDisk.kind === 'object' ? onDisk.data : {};
   const parsed = parseStoreInfo(data, now);
   if (typeof data.username !== 'string') {
     // Not written by us (Crawlee writes `userId: "1"`): the folder's owner is the local user.
@@ -86,8 +80,9 @@ export async function readStoreFolder(
   return {
     info,
     extra: hasMetadata ? { ...data } : {},
-    // A metadata file that exists is left as it is until the store changes; a missing one is added.
-    needsSave: !hasMetadata,
+    // A metadata file that exists is left as it is until the store changes (one that does not
+    // parse, maybe being written, is never replaced); a missing one is added.
+    needsSave: onDisk.kind === 'missing',
     needsStats: !(data.stats && typeof data.stats === 'object'),
   };
 }

@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 
-import { applyStats, describeEntry, ensureEtag, statRecordFile } from './describe.js';
+import { applyStats, describeEntry, ensureEtag, statRecordFile, type Leftover } from './describe.js';
 import { StorageError } from '../errors.js';
 import { FileRangeStream, openDescriptor } from './file-stream.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
@@ -52,6 +52,8 @@ export class StoreRecords {
   private readonly fs: FsLayer;
   /** Which key holds each plain stem, case-folded (case-insensitive file systems only). */
   private fold: CaseFold | undefined;
+  /** Our files the last scan found superseded, by key: removed by the next write or delete of the key. */
+  private leftovers = new Map<string, Leftover[]>();
 
   /** Writes and deletes record files. */
   private readonly writes: RecordWrites;
@@ -75,9 +77,10 @@ export class StoreRecords {
       adopt,
       forget: (index, key) => this.forget(index, key),
       sizeEntries: (index, entries) => this.sizeEntries(index, entries),
-      unload: () => {
-        this.index = undefined;
-        this.loading = undefined;
+      takeLeftovers: (key) => {
+        const files = this.leftovers.get(key);
+        this.leftovers.delete(key);
+        return files ?? [];
       },
     });
     this.otherWriters = new OtherWriters({
@@ -86,10 +89,11 @@ export class StoreRecords {
       lock: ctx.lock,
       loaded: () => this.index,
       isCommitting: (key) => this.writes.isCommitting(key),
+      isSettling: (key) => this.writes.isSettling(key),
       inKeyTurn: (key, fn) => this.writes.inKeyTurn(key, fn),
       adopt,
       forget: (index, key) => this.forget(index, key),
-      scanReadOnly: () => this.scan(true),
+      scanReadOnly: () => this.scan(),
       sizeEntries: (index, entries) => this.sizeEntries(index, entries),
       replace: (index, totalBytes) => {
         this.index = index;
@@ -124,12 +128,18 @@ export class StoreRecords {
     return this.loading;
   }
 
-  /** Read-only scans (the CLI's, rescans while other processes write) remove nothing. */
-  private async scan(readOnly = this.ctx.readOnly === true): Promise<KeyIndex<RecordEntry>> {
+  /** Scans remove nothing; files of ours that lost to newer ones are noted for the write path. */
+  private async scan(): Promise<KeyIndex<RecordEntry>> {
     const dir = this.ctx.dir();
     const { entries, conflicts } = await scanRecordFiles(this.fs, dir);
     const index = new KeyIndex(entries);
-    await resolveConflicts(this.fs, dir, conflicts, (key) => index.get(key), (entry) => index.set(entry), { readOnly });
+    const leftovers = new Map<string, Leftover[]>();
+    await resolveConflicts(this.fs, dir, conflicts, (key) => index.get(key), (entry) => index.set(entry), (file) => {
+      const list = leftovers.get(file.key);
+      if (list) list.push(file);
+      else leftovers.set(file.key, [file]);
+    });
+    if (!this.ctx.readOnly) this.leftovers = leftovers;
     return index;
   }
 
@@ -254,6 +264,9 @@ export class StoreRecords {
           // Changed behind our back (by another process or by hand): take the file as it is now.
           Object.assign(entry, { ino: stats.ino, size: stats.size, etag, modifiedMs: stats.mtimeMs });
         }
+        // The ETag holds for the file in this state.
+        entry.etagMtimeMs = stats.mtimeMs;
+        entry.etagCtimeMs = stats.ctimeMs;
         return this.toStoredRecord(entry, look.body);
       }
     });

@@ -5,10 +5,11 @@
  */
 import { StorageError } from '../errors.js';
 import { isNotFound } from './fs-utils.js';
-import { nodeFs, replaceFileSynced, type FsLayer } from './fs-layer.js';
+import type { FsLayer } from './fs-layer.js';
 import { childPath, STORE_METADATA_FILE, TEMP_DIR_NAME } from './layout.js';
 import { Mutex, SharedLock } from '../locks.js';
 import { serializeStoreInfo } from '../store-metadata.js';
+import { saveMetadataFile } from './store-metadata-file.js';
 import { StoreRecords } from './store-records.js';
 import { watchStoreFolder } from './store-watch.js';
 import type { StoreInfo } from '../types.js';
@@ -34,6 +35,8 @@ export class Store {
   private stopWatching: (() => void) | undefined;
 
   private background: Promise<void> = Promise.resolve();
+  /** The metadata fields as of our last save (or as loaded): a field still equal there we did not change. */
+  private savedFields: Record<string, unknown>;
 
   constructor(
     public info: StoreInfo,
@@ -43,6 +46,8 @@ export class Store {
     private readonly extra: Record<string, unknown>,
     private readonly options: StoreOptions,
   ) {
+    // As loaded: a field we read differently (an id, an owner we filled in) is ours to write.
+    this.savedFields = { ...extra };
     this.records = new StoreRecords({
       dir: () => this.dir,
       lock: this.lock,
@@ -66,16 +71,26 @@ export class Store {
     if (this.deleted) throw new StorageError('store-not-found', `Key-value store "${this.info.id}" was not found.`);
   }
 
-  /** Writes `__metadata__.json` now (atomically), keeping the fields we do not know. Call under no lock. */
+  /**
+   * Saves `__metadata__.json` now, merged with what is on disk (see `store-metadata-file.ts`):
+   * other writers' changes and fields we do not know are kept; a file that does not parse is
+   * left alone (tried again at the next save). Call under no lock.
+   */
   async save(): Promise<void> {
     await this.saving.run(() =>
       this.lock.shared(async () => {
         if (this.deleted) return;
         const dir = this.dir;
-        const fs = this.options.fs ?? nodeFs;
-        await replaceFileSynced(fs, childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), serializeStoreInfo(this.info, this.extra));
+        const ours = this.ourFields();
+        if (await saveMetadataFile(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), ours, this.savedFields)) {
+          this.savedFields = ours;
+        }
       }),
     );
+  }
+
+  private ourFields(): Record<string, unknown> {
+    return JSON.parse(serializeStoreInfo(this.info, this.extra)) as Record<string, unknown>;
   }
 
   /**

@@ -1,27 +1,54 @@
 /**
- * Store metadata in the bucket. Nothing here that instances must agree on lives only in
- * memory: names are claimed with `If-None-Match: *` and metadata is saved with `If-Match`
- * (a three-way merge on conflict). Memory holds what never changes (id -> folder), the last
- * version read of each store (the base of that merge), and for `cacheMillis` after a read that
- * version as the answer to the next reads: the bound on how stale a store's metadata may look
- * here after another instance changed it (0 = always read).
+ * Store metadata in the bucket. Nothing instances must agree on lives only in memory, and
+ * every change of a store is decided by ONE conditional write, so a failed, retried or lost
+ * request (or a crash between two) never leaves an orphan, a duplicate or a blocked name:
+ *
+ * - A new store gets a folder of its own, named by its id (never used before, never used
+ *   again), so whatever is left in a deleted store's folder can never be a new store's.
+ * - Create: the metadata (`If-None-Match: *`) with its name pending, then the name's claim
+ *   (`If-None-Match: *`, or `If-Match` over a stale claim): the claim is the commit point.
+ *   An unnamed store is committed by its metadata write alone.
+ * - Rename: the new name pending in the metadata, the claim, then the name in the metadata;
+ *   the claim is again the commit point (see `store-doc.ts`).
+ * - A claim holds its name only while the store it points at has that name: one left by a
+ *   rename, a delete or a failed create is stale, and the next taker overwrites it with
+ *   `If-Match`. Claims are never deleted (a delete cannot be made conditional on RGW).
+ * - Delete: the metadata object goes first (the commit point), then the folder's objects.
+ *
+ * Memory holds what never changes (id -> folder), the last version read of each store (the
+ * base of the three-way merge of a save), and for `cacheMillis` after a read that version as
+ * the answer to the next reads: how stale a store may look here after another instance
+ * changed it (0 = always read).
  */
-import { StorageError } from '../errors.js';
-import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats, parseStoreInfo, serializeStoreInfo } from '../store-metadata.js';
-import type { StoreInfo, StoreStats } from '../types.js';
-import { isValidStoreName } from '../validation.js';
 import type { StoreCatalog } from '../backend.js';
-import { LOCAL_USER } from '../types.js';
+import { StorageError } from '../errors.js';
 import { randomId } from '../ids.js';
-import type { S3Layout } from './layout.js';
+import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats } from '../store-metadata.js';
+import type { StoreInfo } from '../types.js';
+import { LOCAL_USER } from '../types.js';
+import { isValidStoreName } from '../validation.js';
+import { RECORD_LAYOUT, RECORD_LAYOUT_FIELD, type S3Layout } from './layout.js';
 import type { Bucket } from './s3-client.js';
+import { mergeInfo, parseDoc, serializeDoc, type PendingName, type StoreDoc } from './store-doc.js';
 import { BoundedMap, mapLimit } from './util.js';
 
-/** How long a name claim may point to a store not yet written before it counts as abandoned. */
-const CLAIM_GRACE_MILLIS = 30_000;
 const SAVE_ATTEMPTS = 8;
+const CLAIM_ATTEMPTS = 4;
+/** A pending rename that never took effect is dropped by the next save after this long. */
+const PENDING_GRACE_MILLIS = 60_000;
 /** A deleted store's folder is looked at again this long after the cache bound (see `remove`). */
 const LATE_SWEEP_MARGIN_MILLIS = 250;
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** A store's metadata object with what it means now (its pending name resolved). */
+interface Located {
+  folder: string;
+  doc: StoreDoc;
+  /** The store as it stands: a pending name that took effect applied. */
+  info: StoreInfo;
+  /** The pending name that has not (yet) taken effect, if any. */
+  pending: PendingName | null;
+}
 
 export class S3StoreCatalog implements StoreCatalog {
   private readonly folders = new BoundedMap<string, string>(100_000);
@@ -46,34 +73,33 @@ export class S3StoreCatalog implements StoreCatalog {
     do {
       const page = await this.bucket.list({ prefix: this.layout.storesPrefix, delimiter: '/', token });
       const folders = (page.CommonPrefixes ?? []).map((p) => this.layout.folderOf(p.Prefix ?? '')).filter((f): f is string => f !== null);
-      const infos = await mapLimit(folders, 16, (folder) => this.readFolder(folder));
-      for (const info of infos) {
-        if (!info) continue;
-        this.remember(info);
-        yield this.handOut(info);
+      const found = await mapLimit(folders, 16, (folder) => this.readFolder(folder));
+      for (const located of found) {
+        if (!located) continue;
+        this.folders.set(located.info.id, located.folder);
+        this.remember(located.info);
+        yield this.handOut(located.info);
       }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
   }
 
   async get(id: string): Promise<StoreInfo | null> {
-    const folder = await this.folderOf(id);
-    if (!folder) return null;
     const recent = this.recent.get(id);
     if (recent && Date.now() - recent.at < this.cacheMillis) return this.handOut(recent.info);
     let read = this.reading.get(id);
     if (!read) {
       const writesBefore = this.writes;
-      read = this.readFolder(folder).then((info) => {
-        if (this.writes !== writesBefore) return info && info.id === id ? info : null;
-        if (!info || info.id !== id) {
-          this.recent.delete(id);
+      read = this.locate(id).then((located) => {
+        if (!located) {
+          if (this.writes === writesBefore) this.recent.delete(id);
           return null;
         }
-        this.remember(info);
-        return info;
+        if (this.writes === writesBefore) this.remember(located.info);
+        return located.info;
       });
       this.reading.set(id, read);
+      // A failed read (S3 down, a timeout) is not shared with later callers: they try again.
       const done = () => this.reading.delete(id);
       read.then(done, done);
     }
@@ -92,112 +118,167 @@ export class S3StoreCatalog implements StoreCatalog {
   }
 
   async findByName(userId: string, name: string): Promise<StoreInfo | null> {
-    const claim = await this.bucket.getText(this.layout.nameClaim(name));
+    const claim = await this.readClaim(name);
     if (!claim) return this.adoptFolder(userId, name);
-    const id = claim.text.trim();
-    // The creator writes the claim first and the store right after: wait for it, bounded.
-    const deadline = Date.now() + 5000;
-    for (;;) {
-      const info = await this.get(id);
-      if (info) return info.userId === userId && info.name === name ? info : null;
-      if (Date.now() > deadline || (await this.claimAbandoned(name, id))) return null;
-      await new Promise((r) => setTimeout(r, 50));
+    let info = await this.get(claim.id);
+    // Remembered as it was before a rename elsewhere: look again before saying no.
+    if (info && info.name !== name && this.cacheMillis > 0) {
+      this.recent.delete(claim.id);
+      info = await this.get(claim.id);
     }
+    return info && info.userId === userId && info.name === name ? info : null;
   }
 
   /** The same by username (`username~name` references). */
   async findByUsername(username: string, name: string): Promise<StoreInfo | null> {
-    const claim = await this.bucket.getText(this.layout.nameClaim(name));
-    const info = claim ? await this.get(claim.text.trim()) : null;
+    const claim = await this.readClaim(name);
+    const info = claim ? await this.get(claim.id) : null;
     return info && info.username === username && info.name === name ? this.findByName(info.userId, name) : null;
   }
 
   async create(info: StoreInfo): Promise<void> {
-    if (info.name !== null) await this.claimName(info.name, info.id);
-    try {
-      // The folder is the name when free (as the SDK would name it), else the id.
-      let folder = info.name ?? info.id;
-      let etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(info), {
-        contentType: 'application/json; charset=utf-8',
-        ifNoneMatch: '*',
-      });
-      if (etag === null && folder !== info.id) {
-        folder = info.id;
-        etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(info), {
-          contentType: 'application/json; charset=utf-8',
-          ifNoneMatch: '*',
-        });
+    // New stores keep their records one object per key (see layout.ts).
+    await this.createIn(info.id, info, { [RECORD_LAYOUT_FIELD]: RECORD_LAYOUT });
+  }
+
+  /** Creates the store in `folder` (its id, but for a folder adopted under its name). */
+  private async createIn(folder: string, info: StoreInfo, extra: Record<string, unknown>): Promise<void> {
+    // Only an adopted folder is found through the id index: written first, it is harmless alone.
+    if (folder !== info.id) await this.bucket.put(this.layout.idIndex(info.id), folder, { contentType: 'text/plain' });
+    const pending: PendingName | null = info.name === null ? null : { name: info.name, token: randomId(), creating: true, at: Date.now() };
+    const key = this.layout.storeMetadata(folder);
+    let etag = await this.bucket.put(key, serializeDoc(info, pending, extra), { contentType: JSON_TYPE, ifNoneMatch: '*' });
+    if (etag === null) {
+      // Already there: our own write whose answer was lost (the SDK retried it), or another's.
+      const found = await this.readDoc(folder);
+      const ours = found && found.info.id === info.id && found.pending?.token === pending?.token;
+      if (!ours) {
+        if (folder !== info.id) throw new StorageError('name-not-unique', `Store name "${info.name}" is already taken.`);
+        throw new StorageError('invalid-input', `A store with id ${info.id} already exists.`);
       }
-      if (etag === null) throw new StorageError('invalid-input', `A store with id ${info.id} already exists.`);
-      await this.bucket.put(this.layout.idIndex(info.id), folder, { contentType: 'text/plain' });
-      this.writes++;
-      this.folders.set(info.id, folder);
-      this.bases.set(info.id, cloneStoreInfo(info));
-      this.remember(info);
-    } catch (error) {
-      if (info.name !== null) await this.releaseName(info.name, info.id).catch(() => {});
-      throw error;
+      etag = found.etag;
     }
+    this.writes++;
+    this.folders.set(info.id, folder);
+    if (info.name !== null) {
+      try {
+        await this.claimName(info.name, info.id);
+      } catch (error) {
+        await this.abandon(folder, info.id, info.name).catch(() => {});
+        throw error;
+      }
+      // Committed. The pending mark is only a hint now; readers drop it too when this fails.
+      await this.bucket.put(key, serializeDoc(info, null, extra), { contentType: JSON_TYPE, ifMatch: etag }).catch(() => null);
+    }
+    this.bases.set(info.id, cloneStoreInfo(info));
+    this.remember(info);
+  }
+
+  /** A create that did not take its name: its metadata goes, unless the claim is ours after all. */
+  private async abandon(folder: string, id: string, name: string): Promise<void> {
+    const claim = await this.readClaim(name);
+    if (claim?.id === id) return;
+    await this.bucket.delete(this.layout.storeMetadata(folder));
+    this.folders.delete(id);
   }
 
   async save(info: StoreInfo): Promise<void> {
-    const folder = await this.folderOf(info.id);
-    if (!folder) throw new StorageError('store-not-found', `Store ${info.id} was not found.`);
-    const base = this.bases.get(info.id);
-    const renamed = base ? info.name !== base.name : false;
-    if (renamed && info.name !== null) await this.claimName(info.name, info.id);
-    for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
-      const current = await this.readFolderWithEtag(folder);
-      if (!current || current.info.id !== info.id) {
-        this.recent.delete(info.id); // deleted through another instance
-        throw new StorageError('store-not-found', `Store ${info.id} was not found.`);
+    const current = await this.locate(info.id);
+    if (!current) throw this.notFound(info.id);
+    const base = this.bases.get(info.id) ?? current.info;
+    const target = info.name;
+    if (target === base.name || target === null) {
+      // No new name to take (a rename to none frees the old name: its claim turns stale).
+      await this.update(info.id, current.folder, (now) => ({ info: mergeInfo(base, info, now.info), pending: now.pending }));
+    } else {
+      await this.rename(info, base, current.folder, target);
+    }
+    this.bases.set(info.id, cloneStoreInfo(info));
+  }
+
+  private async rename(info: StoreInfo, base: StoreInfo, folder: string, target: string): Promise<void> {
+    const mark: PendingName = { name: target, token: randomId(), creating: false, at: Date.now() };
+    const unchangedName = { ...info, name: base.name };
+    await this.update(info.id, folder, (now) => ({ info: mergeInfo(base, unchangedName, now.info), pending: mark }));
+    try {
+      await this.claimName(target, info.id);
+    } catch (error) {
+      await this.update(info.id, folder, (now) => ({ info: now.info, pending: now.pending?.token === mark.token ? null : now.pending })).catch(() => {});
+      throw error;
+    }
+    await this.update(info.id, folder, (now) => {
+      // Our mark, or already settled by a reader (the name took effect with the claim).
+      if (now.pending?.token === mark.token || (now.pending === null && now.info.name === target)) {
+        return { info: { ...now.info, name: target }, pending: null };
       }
-      const merged = base ? merge(base, info, current.info) : cloneStoreInfo(info);
-      const etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeStoreInfo(merged), {
-        contentType: 'application/json; charset=utf-8',
-        ifMatch: current.etag,
+      throw new StorageError('storage-unavailable', `Renaming store ${info.id} was interrupted by another change; try again.`, { retryAfterSecs: 1 });
+    });
+  }
+
+  /**
+   * Writes the store's metadata as `change` makes it from what the bucket holds now, with
+   * `If-Match` (read and try again when another instance wrote in between).
+   */
+  private async update(
+    id: string,
+    folder: string,
+    change: (now: { info: StoreInfo; pending: PendingName | null }) => { info: StoreInfo; pending: PendingName | null },
+  ): Promise<void> {
+    for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
+      const now = await this.readFolder(folder);
+      if (!now || now.info.id !== id) {
+        this.recent.delete(id); // deleted through another instance
+        throw this.notFound(id);
+      }
+      // A pending name that never took effect, long ago: its writer is gone.
+      const pending = now.pending && Date.now() - now.pending.at > PENDING_GRACE_MILLIS ? null : now.pending;
+      const next = change({ info: now.info, pending });
+      const etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeDoc(next.info, next.pending, now.doc.extra), {
+        contentType: JSON_TYPE,
+        ifMatch: now.doc.etag,
       });
       if (etag !== null) {
         this.writes++;
-        this.bases.set(info.id, cloneStoreInfo(info));
-        this.remember(merged);
-        if (renamed && base?.name) await this.releaseName(base.name, info.id);
+        this.remember(next.info);
         return;
       }
     }
-    throw new Error(`Could not save store ${info.id}: it kept changing under concurrent writers.`);
+    throw new StorageError('storage-unavailable', `Could not save store ${id}: it kept changing under concurrent writers.`, { retryAfterSecs: 1 });
   }
 
   async remove(id: string): Promise<boolean> {
-    const folder = await this.folderOf(id);
-    if (!folder) return false;
-    const info = await this.readFolder(folder);
-    if (!info || info.id !== id) return false;
-    // Records first, while the name stays claimed, so no new store takes the folder meanwhile.
+    const located = await this.locate(id);
+    if (!located) return false;
+    const { folder } = located;
     this.writes++;
-    const metadataKey = this.layout.storeMetadata(folder);
-    await this.deleteRecordObjects(folder);
-    await this.bucket.delete(metadataKey);
-    await this.bucket.delete(this.layout.idIndex(id));
-    if (info.name) await this.releaseName(info.name, id);
+    // The commit point: from here on no instance finds the store (its claim is stale now).
+    await this.bucket.delete(this.layout.storeMetadata(folder));
     this.writes++;
     this.bases.delete(id);
     this.recent.delete(id);
     this.folders.delete(id);
-    if (this.cacheMillis > 0) this.sweepLater(folder);
+    // Clean-up of a store already gone: a failure here is retried by the late sweep.
+    const cleaned = await this.deleteRecordObjects(folder, folder !== id).then(
+      () => true,
+      () => false,
+    );
+    if (folder !== id) await this.bucket.delete(this.layout.idIndex(id)).catch(() => {});
+    if (this.cacheMillis > 0 || !cleaned) this.sweepLater(folder, folder !== id);
     return true;
   }
 
-  /** Deletes a folder's objects but its metadata; with `guard`, none when the folder holds a store (metadata) again. */
-  private async deleteRecordObjects(folder: string, guard = false): Promise<void> {
+  /**
+   * Deletes a deleted store's folder's objects. A folder named by the store's id is that
+   * store's alone, for ever; an adopted one (named by a name) is left alone once it holds a
+   * store's metadata again (`guard`).
+   */
+  private async deleteRecordObjects(folder: string, guard: boolean): Promise<void> {
     const prefix = this.layout.folderPrefix(folder);
     const metadataKey = this.layout.storeMetadata(folder);
     let token: string | undefined;
     do {
       const page = await this.bucket.list({ prefix, token });
       const keys = (page.Contents ?? []).map((o) => o.Key!).filter((k) => k !== metadataKey);
-      // A store made in this folder since writes its metadata before any record: when there
-      // is none after the listing, everything listed is left over.
       if (guard && (await this.bucket.head(metadataKey))) return;
       await mapLimit(keys, 16, (k) => this.bucket.delete(k));
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
@@ -206,12 +287,12 @@ export class S3StoreCatalog implements StoreCatalog {
 
   /**
    * Another instance may still hold the deleted store as current for up to `cacheMillis` and
-   * write a record into its folder: once that bound has passed, such leftovers are removed,
-   * unless a new store took the folder meanwhile. `close()` waits for these.
+   * write a record into its folder: once that bound has passed, such leftovers are removed.
+   * `close()` waits for these.
    */
-  private sweepLater(folder: string): void {
+  private sweepLater(folder: string, guard: boolean): void {
     const sweep = new Promise<void>((resolve) => setTimeout(resolve, this.cacheMillis + LATE_SWEEP_MARGIN_MILLIS))
-      .then(() => this.deleteRecordObjects(folder, true))
+      .then(() => this.deleteRecordObjects(folder, guard))
       .catch(() => {});
     this.lateSweeps.add(sweep);
     void sweep.then(() => this.lateSweeps.delete(sweep));
@@ -224,73 +305,94 @@ export class S3StoreCatalog implements StoreCatalog {
 
   /** The folder of a store id (fixed for its life), or `null` when unknown. */
   async folderOf(id: string): Promise<string | null> {
-    const known = this.folders.get(id);
-    if (known) return known;
+    return this.folders.get(id) ?? (await this.locate(id))?.folder ?? null;
+  }
+
+  /**
+   * The store with this id as it stands, or `null`. Its folder is its id (one GET), or for a
+   * store made by an older version or adopted, the one the id index names.
+   */
+  private async locate(id: string): Promise<Located | null> {
     if (!/^[A-Za-z0-9-]{1,100}$/.test(id)) return null;
-    const index = await this.bucket.getText(this.layout.idIndex(id));
-    if (!index) return null;
-    const folder = index.text.trim();
-    this.folders.set(id, folder);
-    return folder;
-  }
-
-  private async readFolderWithEtag(folder: string): Promise<{ info: StoreInfo; etag: string } | null> {
-    const found = await this.bucket.getText(this.layout.storeMetadata(folder));
-    if (!found) return null;
-    let raw: unknown;
-    try {
-      raw = JSON.parse(found.text);
-    } catch {
-      return null;
+    let folder = this.folders.get(id);
+    if (!folder) {
+      const own = await this.readFolder(id);
+      if (own?.info.id === id) {
+        this.folders.set(id, id);
+        return own;
+      }
+      const index = await this.bucket.getText(this.layout.idIndex(id));
+      if (!index) return null;
+      folder = index.text.trim();
+      this.folders.set(id, folder);
     }
-    const parsed = parseStoreInfo(raw, new Date());
-    if (!parsed.id) return null;
-    const info: StoreInfo = { ...parsed, id: parsed.id, name: parsed.name ?? null };
-    return { info, etag: found.etag };
+    const located = await this.readFolder(folder);
+    return located && located.info.id === id ? located : null;
   }
 
-  private async readFolder(folder: string): Promise<StoreInfo | null> {
-    return (await this.readFolderWithEtag(folder))?.info ?? null;
+  private async readDoc(folder: string): Promise<StoreDoc | null> {
+    const found = await this.bucket.getText(this.layout.storeMetadata(folder));
+    return found ? parseDoc(found.text, found.etag) : null;
   }
 
+  /** A folder's store as it stands, or `null` (no metadata, or a create that never took its name). */
+  private async readFolder(folder: string): Promise<Located | null> {
+    const doc = await this.readDoc(folder);
+    if (!doc) return null;
+    if (!doc.pending) return { folder, doc, info: doc.info, pending: null };
+    const claim = await this.readClaim(doc.pending.name);
+    const tookEffect = claim?.id === doc.info.id;
+    if (!tookEffect) {
+      if (doc.pending.creating) return null;
+      return { folder, doc, info: doc.info, pending: doc.pending };
+    }
+    const info = { ...cloneStoreInfo(doc.info), name: doc.pending.name };
+    // Written down for the next readers; whoever fails here, the claim already says it.
+    const etag = await this.bucket
+      .put(this.layout.storeMetadata(folder), serializeDoc(info, null, doc.extra), { contentType: JSON_TYPE, ifMatch: doc.etag })
+      .catch(() => null);
+    return { folder, doc: etag ? { info, pending: null, etag, extra: doc.extra } : doc, info, pending: null };
+  }
+
+  private async readClaim(name: string): Promise<{ id: string; etag: string } | null> {
+    const found = await this.bucket.getText(this.layout.nameClaim(name));
+    return found ? { id: found.text.trim(), etag: found.etag } : null;
+  }
+
+  /**
+   * Points the name's claim at `id`: a new claim, or over a stale one (its store is gone or
+   * has another name), with `If-Match` so that of two takers one wins.
+   */
   private async claimName(name: string, id: string): Promise<void> {
     const key = this.layout.nameClaim(name);
-    for (let attempt = 0; attempt < 3; attempt++) {
+    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
       if ((await this.bucket.put(key, id, { contentType: 'text/plain', ifNoneMatch: '*' })) !== null) return;
-      const holder = await this.bucket.getText(key);
-      if (holder?.text.trim() === id) return;
-      if (!holder || !(await this.claimAbandoned(name, holder.text.trim()))) break;
-      await this.bucket.delete(key);
+      const holder = await this.readClaim(name);
+      if (!holder) continue;
+      if (holder.id === id) return; // ours: a retried write whose first answer was lost
+      const holderStore = await this.locate(holder.id);
+      if (holderStore && holderStore.info.name === name) {
+        throw new StorageError('name-not-unique', `Store name "${name}" is already taken.`);
+      }
+      if ((await this.bucket.put(key, id, { contentType: 'text/plain', ifMatch: holder.etag })) !== null) return;
     }
-    throw new StorageError('name-not-unique', `Store name "${name}" is already taken.`);
+    throw new StorageError('storage-unavailable', `Store name "${name}" kept changing hands; try again.`, { retryAfterSecs: 1 });
   }
 
-  /** A claim whose store never appeared within the grace time (its creator died). */
-  private async claimAbandoned(name: string, id: string): Promise<boolean> {
-    if (await this.folderOf(id)) return false;
-    const res = await this.bucket.get(this.layout.nameClaim(name));
-    if (!res) return true;
-    res.Body?.transformToString().catch(() => {});
-    const age = Date.now() - (res.LastModified?.getTime() ?? Date.now());
-    return age > CLAIM_GRACE_MILLIS;
-  }
-
-  private async releaseName(name: string, id: string): Promise<void> {
-    const key = this.layout.nameClaim(name);
-    const holder = await this.bucket.getText(key);
-    if (holder?.text.trim() === id) await this.bucket.delete(key);
+  private notFound(id: string): StorageError {
+    return new StorageError('store-not-found', `Store ${id} was not found.`);
   }
 
   /**
    * A folder written by the SDK or Crawlee (records, maybe no metadata of ours) becomes the
-   * store of that name on first use. Creation goes through the claim, so it happens once.
+   * store of that name on first use, in place. Only a name never claimed: a folder left by a
+   * deleted store of ours is never taken for a new one.
    */
   private async adoptFolder(userId: string, name: string): Promise<StoreInfo | null> {
     if (!isValidStoreName(name) || userId !== LOCAL_USER.id) return null;
     const page = await this.bucket.list({ prefix: this.layout.folderPrefix(name), maxKeys: 2 });
     if (!page.Contents?.length) return null;
-    const existing = await this.readFolder(name);
-    if (existing) return null;
+    if (await this.readDoc(name)) return null;
     const now = new Date();
     const info: StoreInfo = {
       id: randomId(),
@@ -304,29 +406,16 @@ export class S3StoreCatalog implements StoreCatalog {
       stats: emptyStats(),
     };
     try {
-      await this.create(info);
+      // A folder the SDK or Crawlee wrote: its records stay `{KEY}.{EXT}` (no layout field).
+      await this.createIn(name, info, {});
       return this.handOut(info);
     } catch (error) {
-      if (error instanceof StorageError && error.code === 'name-not-unique') return this.findByName(userId, name);
+      if (error instanceof StorageError && error.code === 'name-not-unique') {
+        const claim = await this.readClaim(name);
+        const winner = claim ? await this.get(claim.id) : null;
+        return winner && winner.userId === userId && winner.name === name ? winner : null;
+      }
       throw error;
     }
   }
-}
-
-/**
- * Three-way merge of a save: what this instance changed since it last read the store (`ours`
- * against `base`) applied to what the bucket holds now (`theirs`). Counters add up, so two
- * instances' stats both count, approximately.
- */
-function merge(base: StoreInfo, ours: StoreInfo, theirs: StoreInfo): StoreInfo {
-  const merged = cloneStoreInfo(theirs);
-  if (ours.name !== base.name) merged.name = ours.name;
-  if (ours.generalAccess !== base.generalAccess) merged.generalAccess = ours.generalAccess;
-  for (const field of ['modifiedAt', 'accessedAt'] as const) {
-    if (ours[field].getTime() > merged[field].getTime()) merged[field] = new Date(ours[field]);
-  }
-  for (const field of Object.keys(merged.stats) as Array<keyof StoreStats>) {
-    merged.stats[field] = Math.max(0, theirs.stats[field] + ours.stats[field] - base.stats[field]);
-  }
-  return merged;
 }

@@ -24,9 +24,24 @@ export interface S3StorageOptions {
    * before here.
    */
   metadataCacheMillis?: number;
+  /**
+   * Longest wait for a TCP (or TLS) connection to S3 (`APIFY_KV_S3_CONNECT_TIMEOUT_MILLIS`).
+   * Default 3000.
+   */
+  connectTimeoutMillis?: number;
+  /**
+   * Longest wait for one S3 request's answer to begin, and for a pause while its body streams
+   * (`APIFY_KV_S3_REQUEST_TIMEOUT_MILLIS`). Default 10000. The request is then aborted.
+   */
+  requestTimeoutMillis?: number;
+  /** Attempts per S3 call, the first included (`APIFY_KV_S3_MAX_ATTEMPTS`). Default 3. */
+  maxAttempts?: number;
 }
 
 export const DEFAULT_METADATA_CACHE_MILLIS = 1000;
+export const DEFAULT_CONNECT_TIMEOUT_MILLIS = 3000;
+export const DEFAULT_REQUEST_TIMEOUT_MILLIS = 10_000;
+export const DEFAULT_MAX_ATTEMPTS = 3;
 
 export const S3_URL_SCHEME = 's3://';
 
@@ -55,7 +70,8 @@ export function parseS3Url(url: string): { bucket: string; prefix: string } {
  * AWS_ENDPOINT_URL_S3 / AWS_ENDPOINT_URL, AWS_REGION / AWS_DEFAULT_REGION,
  * AWS_S3_FORCE_PATH_STYLE (true when an endpoint is set, unless `false`),
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, and
- * APIFY_KV_S3_METADATA_CACHE_MILLIS.
+ * APIFY_KV_S3_METADATA_CACHE_MILLIS, APIFY_KV_S3_CONNECT_TIMEOUT_MILLIS,
+ * APIFY_KV_S3_REQUEST_TIMEOUT_MILLIS, APIFY_KV_S3_MAX_ATTEMPTS.
  */
 export function s3OptionsFromUrl(
   url: string,
@@ -77,15 +93,19 @@ export function s3OptionsFromUrl(
     secretAccessKey: overrides.secretAccessKey ?? env.AWS_SECRET_ACCESS_KEY,
     sessionToken: overrides.sessionToken ?? env.AWS_SESSION_TOKEN,
     uploadUrlMaxSeconds: overrides.uploadUrlMaxSeconds,
-    metadataCacheMillis: overrides.metadataCacheMillis ?? cacheMillisFromEnv(env.APIFY_KV_S3_METADATA_CACHE_MILLIS),
+    metadataCacheMillis: overrides.metadataCacheMillis ?? wholeFromEnv(env, 'APIFY_KV_S3_METADATA_CACHE_MILLIS', 0),
+    connectTimeoutMillis: overrides.connectTimeoutMillis ?? wholeFromEnv(env, 'APIFY_KV_S3_CONNECT_TIMEOUT_MILLIS', 1),
+    requestTimeoutMillis: overrides.requestTimeoutMillis ?? wholeFromEnv(env, 'APIFY_KV_S3_REQUEST_TIMEOUT_MILLIS', 1),
+    maxAttempts: overrides.maxAttempts ?? wholeFromEnv(env, 'APIFY_KV_S3_MAX_ATTEMPTS', 1),
   };
 }
 
-function cacheMillisFromEnv(value: string | undefined): number | undefined {
+function wholeFromEnv(env: NodeJS.ProcessEnv, name: string, min: number): number | undefined {
+  const value = env[name];
   if (value === undefined || value === '') return undefined;
-  const millis = Number(value);
-  if (!Number.isSafeInteger(millis) || millis < 0) {
-    throw new Error(`APIFY_KV_S3_METADATA_CACHE_MILLIS must be a whole number of milliseconds (got ${JSON.stringify(value)}).`);
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < min) {
+    throw new Error(`${name} must be a whole number >= ${min} (got ${JSON.stringify(value)}).`);
   }
-  return millis;
+  return n;
 }

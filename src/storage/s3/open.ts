@@ -2,6 +2,8 @@ import { StorageService, type StorageServiceOptions } from '../service.js';
 import { s3OptionsFromUrl, type S3StorageOptions } from './config.js';
 import { S3Backend } from './s3-backend.js';
 
+export { loadS3Peers } from './peers.js';
+
 /**
  * The key-value storage over `s3://BUCKET/PREFIX`: the storage service over the S3 backend.
  * Whatever `overrides` leaves out comes from the AWS_* environment variables.

@@ -1,99 +1,53 @@
 /**
- * The records of one store: one object per record, `{folder}/{KEY}.{EXT}`, its content type on
- * the object. Every write is one PUT (atomic in S3: a reader sees the old or the new body,
- * never part of one, and a writer killed mid-PUT leaves nothing).
+ * The records of one store, one object per key: `{folder}/records/{KEY}`, the record's content
+ * type as the object's Content-Type (see `object-record.ts`). A put is one PUT, a get one GET,
+ * a delete one DELETE (after a HEAD for its size), all on that one object: S3 applies each
+ * atomically and reads its own latest write (strong read-after-write), so every key is a
+ * linearizable register across any number of instances, whatever content types come and go.
+ * Nothing is read from a LIST but the key listing itself (which may lag behind writes).
  *
- * A key's extension follows its content type, so a key can briefly have two objects (the old
- * extension is deleted after the new one is written): readers take the newest and listing
- * shows the key once. Memory keeps a hint per key (extension and size), which saves a LIST
- * per read and per write; a stale hint only costs that LIST again.
+ * Memory holds only the last size seen per key, for the store's byte count (`sizeDelta`);
+ * a stale size makes that count approximate, never a read wrong.
  */
-import { PassThrough, Readable } from 'node:stream';
-
 import type { RecordBody, RecordStore } from '../backend.js';
-import { contentTypeForExtension, extensionForContentType } from '../content-types.js';
-import { PayloadTooLargeError } from '../errors.js';
 import type { RecordInfo, StoredRecord } from '../types.js';
-import { parseRecordName, type S3Layout } from './layout.js';
+import { isValidKey } from '../validation.js';
+import { objectContentType, readAll, readRecordObject } from './object-record.js';
 import type { Bucket } from './s3-client.js';
-import { BoundedMap } from './util.js';
+import type { BoundedMap } from './util.js';
 
-/** Bodies up to this size are read at once with the metadata; larger ones stream when opened. */
-const BUFFER_BELOW_BYTES = 256 * 1024;
-/** An opened-but-unread large body is released after this long (and re-fetched if asked for). */
-const UNREAD_BODY_MILLIS = 10_000;
-
-interface Variant {
-  name: string;
-  ext: string | null;
-  size: number;
-  modified: number;
-}
-
-export type KeyHints = BoundedMap<string, { ext: string; size: number }>;
+/** Last size seen per record object name. */
+export type KnownSizes = BoundedMap<string, number>;
 
 export class S3RecordStore implements RecordStore {
-  private readonly prefix: string;
-
   constructor(
     private readonly bucket: Bucket,
-    private readonly layout: S3Layout,
-    private readonly folder: string,
-    private readonly hints: KeyHints,
-  ) {
-    this.prefix = layout.folderPrefix(folder);
-  }
+    /** `{folder}/records/` */
+    private readonly prefix: string,
+    private readonly sizes: KnownSizes,
+  ) {}
 
   async get(key: string): Promise<StoredRecord | null> {
-    const hint = this.hints.get(this.hintKey(key));
-    if (hint) {
-      const record = await this.read(this.layout.recordObject(this.folder, key, hint.ext), key, hint.ext);
-      if (record) return record;
-    }
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const newest = newestOf(await this.variants(key));
-      if (!newest) {
-        this.hints.delete(this.hintKey(key));
-        return null;
-      }
-      const record = await this.read(newest.name, key, newest.ext);
-      if (record) return record;
-      // Deleted between the LIST and the GET (a concurrent write changed its extension): look again.
-    }
-    return null;
+    const name = this.prefix + key;
+    const record = await readRecordObject(this.bucket, name, key, 'application/octet-stream');
+    if (record) this.sizes.set(name, record.size);
+    else this.sizes.delete(name);
+    return record;
   }
 
   async put(key: string, body: RecordBody, contentType: string): Promise<RecordInfo & { sizeDelta: number }> {
     const bytes = await readAll(body);
-    const ext = extensionForContentType(contentType);
-    const name = this.layout.recordObject(this.folder, key, ext);
-    const hint = this.hints.get(this.hintKey(key));
+    const name = this.prefix + key;
     const type = objectContentType(contentType);
-    let others: Variant[] = [];
-    let oldSize: number;
-    let etag: string | null;
-    if (hint && hint.ext === ext) {
-      oldSize = hint.size;
-      etag = await this.bucket.put(name, bytes, type);
-    } else {
-      // A key not known here: its objects are listed while it is written, as a new object
-      // (`If-None-Match: *`), so a key new under this name costs no extra round trip. Then every
-      // listed object of that name is ours; when one was there already, it is replaced plainly.
-      const listing = this.variants(key);
-      listing.catch(() => {});
-      const created = await this.bucket.put(name, bytes, { ...type, ifNoneMatch: '*' });
-      others = await listing;
-      if (created !== null) {
-        others = others.filter((v) => v.name !== name);
-        etag = created;
-      } else {
-        etag = await this.bucket.put(name, bytes, type);
-      }
-      oldSize = newestOf(others)?.size ?? 0;
+    let oldSize = this.sizes.get(name);
+    let etag: string | null = null;
+    if (oldSize === undefined) {
+      // Not seen here: written as a new object first, which also tells whether it was one.
+      etag = await this.bucket.put(name, bytes, { ...type, ifNoneMatch: '*' });
+      oldSize = etag !== null ? 0 : ((await this.bucket.head(name))?.size ?? 0);
     }
-    // Only after the new body is in place: an older object of the key under another extension.
-    for (const variant of others) if (variant.name !== name) await this.bucket.delete(variant.name);
-    this.hints.set(this.hintKey(key), { ext: name.slice(name.lastIndexOf('.') + 1), size: bytes.byteLength });
+    etag ??= await this.bucket.put(name, bytes, type);
+    this.sizes.set(name, bytes.byteLength);
     return {
       key,
       contentType,
@@ -104,226 +58,43 @@ export class S3RecordStore implements RecordStore {
     };
   }
 
+  /**
+   * The deleted record's size, or `null` when there was none. A HEAD that finds nothing is
+   * the delete (the key was absent at that instant); otherwise the DELETE is.
+   */
   async delete(key: string): Promise<number | null> {
-    const variants = await this.variants(key);
-    this.hints.delete(this.hintKey(key));
-    if (variants.length === 0) return null;
-    for (const variant of variants) await this.bucket.delete(variant.name);
-    return newestOf(variants)!.size;
+    const name = this.prefix + key;
+    const current = await this.bucket.head(name);
+    this.sizes.delete(name);
+    if (!current) return null;
+    await this.bucket.delete(name);
+    return current.size;
   }
 
-  /**
-   * Keys in UTF-8 byte order. S3 lists object names in that order, and a name is the key plus
-   * `.EXT`, so the two orders differ only where one key is a prefix of another followed by a
-   * character below `.` (`a` as `a.json` lists after `a!b.json`). Reading goes on until no
-   * such shorter key can still appear among the names not read yet.
-   */
+  /** Keys in UTF-8 byte order: S3's order of the object names, which are the keys themselves. */
   async list(options: { prefix?: string; after?: string; limit: number }): Promise<{
     items: Array<{ key: string; size: number }>;
     next: string | null;
   }> {
     const { prefix = '', after, limit } = options;
-    const found = new Map<string, { size: number; modified: number; ext: string | null; variants: number }>();
-    let token: string | undefined;
-    let lastName = '';
-    let exhausted = false;
-    const startAfter = after !== undefined && after >= prefix ? `${this.prefix}${after}` : undefined;
+    const items: Array<{ key: string; size: number }> = [];
+    let startAfter = after !== undefined && after >= prefix ? this.prefix + after : undefined;
     for (;;) {
-      const page = await this.bucket.list({ prefix: `${this.prefix}${prefix}`, startAfter, token });
+      const page = await this.bucket.list({ prefix: this.prefix + prefix, startAfter, maxKeys: Math.min(1000, limit - items.length) });
       for (const object of page.Contents ?? []) {
-        lastName = object.Key!;
-        const parsed = parseRecordName(lastName.slice(this.prefix.length));
-        if (!parsed || !parsed.key.startsWith(prefix) || (after !== undefined && parsed.key <= after)) continue;
-        const modified = object.LastModified?.getTime() ?? 0;
-        const seen = found.get(parsed.key);
-        const variants = (seen?.variants ?? 0) + 1;
-        if (!seen || modified >= seen.modified) found.set(parsed.key, { size: object.Size ?? 0, modified, ext: parsed.ext, variants });
-        else seen.variants = variants;
+        const key = object.Key!.slice(this.prefix.length);
+        if (isValidKey(key)) items.push({ key, size: object.Size ?? 0 });
       }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-      if (!token) {
-        exhausted = true;
-        break;
-      }
-      if (found.size > limit && !this.shorterKeyMayFollow(sortedKeys(found).slice(0, limit + 1), lastName, after)) break;
-    }
-    const keys = sortedKeys(found);
-    const page = keys.slice(0, limit);
-    const more = keys.length > limit || !exhausted;
-    // What was listed saves the LIST a later read or write of these keys would make (a key
-    // listing then reading each record, as a pull does, costs one GET per record).
-    for (const key of page) {
-      const { ext, size, variants } = found.get(key)!;
-      if (ext && variants === 1) this.hints.set(this.hintKey(key), { ext, size });
-    }
-    return {
-      items: page.map((key) => ({ key, size: found.get(key)!.size })),
-      next: more && page.length > 0 ? page[page.length - 1]! : null,
-    };
-  }
-
-  /** Whether a key shorter than one of `keys` (a prefix of it) could list after `lastName`. */
-  private shorterKeyMayFollow(keys: string[], lastName: string, after: string | undefined): boolean {
-    for (const key of keys) {
-      for (let i = 1; i < key.length; i++) {
-        if (key[i]! >= '.') continue;
-        const shorter = key.slice(0, i);
-        if (after !== undefined && shorter <= after) continue;
-        if (`${this.prefix}${shorter}.\u007f` > lastName) return true;
-      }
-    }
-    return false;
-  }
-
-  /**
-   * The object a direct upload (a presigned PUT) writes: the key's current object, else one
-   * with the content type's extension (`bin` without one). Its Content-Type is what the
-   * uploader sends.
-   */
-  async uploadObjectName(key: string, contentType?: string): Promise<string> {
-    // Over the key's current object if it has one: a second object under another extension
-    // would leave the old one for other instances' hints to keep reading.
-    const newest = newestOf(await this.variants(key));
-    this.hints.delete(this.hintKey(key));
-    if (newest) return newest.name;
-    return this.layout.recordObject(this.folder, key, contentType ? extensionForContentType(contentType) : 'bin');
-  }
-
-  /** Every object holding `key` (normally one). */
-  private async variants(key: string): Promise<Variant[]> {
-    const out: Variant[] = [];
-    const base = `${this.prefix}${key}`;
-    // Names of this key are `key` or `key.EXT`; past `key.` + the highest character none can follow.
-    const end = `${base}.\u007f`;
-    let token: string | undefined;
-    do {
-      const page = await this.bucket.list({ prefix: base, token });
-      for (const object of page.Contents ?? []) {
-        const name = object.Key!;
-        if (name > end) return out;
-        const parsed = parseRecordName(name.slice(this.prefix.length));
-        if (parsed?.key === key) {
-          out.push({ name, ext: parsed.ext, size: object.Size ?? 0, modified: object.LastModified?.getTime() ?? 0 });
-        }
-      }
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-    return out;
-  }
-
-  private hintKey(key: string): string {
-    return `${this.folder}/${key}`;
-  }
-
-  /** The record at `name`, or `null` when that object is gone. */
-  private async read(name: string, key: string, ext: string | null): Promise<StoredRecord | null> {
-    const res = await this.bucket.get(name);
-    if (!res?.Body) return null;
-    const size = res.ContentLength ?? 0;
-    const etag = res.ETag ?? '';
-    const info: RecordInfo = {
-      key,
-      contentType: recordContentType(res.ContentType, res.Metadata) ?? contentTypeForExtension(ext),
-      size,
-      etag,
-      modifiedAt: res.LastModified ?? new Date(),
-    };
-    if (ext) this.hints.set(this.hintKey(key), { ext, size });
-    const body = res.Body as Readable;
-    if (size < BUFFER_BELOW_BYTES) {
-      const bytes = Buffer.from(await res.Body.transformToByteArray());
-      return {
-        ...info,
-        openStream: (range) => Readable.from(range ? [bytes.subarray(range.start, range.end + 1)] : [bytes]),
-      };
-    }
-    // A large body streams from S3: the open response for the first full read, else a new GET
-    // of that same version (If-Match), so a concurrent write never mixes two bodies.
-    let pending: Readable | null = body;
-    const release = setTimeout(() => {
-      pending?.destroy();
-      pending = null;
-    }, UNREAD_BODY_MILLIS);
-    release.unref();
-    return {
-      ...info,
-      openStream: (range) => {
-        if (!range && pending) {
-          const stream = pending;
-          pending = null;
-          clearTimeout(release);
-          return stream;
-        }
-        const out = new PassThrough();
-        this.bucket
-          .get(name, { range: range ? `bytes=${range.start}-${range.end}` : undefined, ifMatch: etag || undefined })
-          .then((again) => {
-            if (!again?.Body) throw new Error(`Record ${key} changed or disappeared while being read.`);
-            (again.Body as Readable).on('error', (e) => out.destroy(e)).pipe(out);
-          })
-          .catch((error: Error) => out.destroy(error));
-        return out;
-      },
-    };
-  }
-}
-
-/** Object metadata holding a content type that is no valid header value, percent-encoded. */
-const CONTENT_TYPE_META = 'apify-kv-content-type';
-const HEADER_SAFE = /^[\t\x20-\x7e]*$/;
-
-/**
- * The object's Content-Type for a record's content type. S3 sends it as a header, which takes
- * printable ASCII only; any other (`text/html; charset=ü`) is kept exactly, percent-encoded in
- * the object's metadata, with a generic Content-Type on the object.
- */
-function objectContentType(contentType: string): { contentType: string; metadata?: Record<string, string> } {
-  if (HEADER_SAFE.test(contentType)) return { contentType };
-  return { contentType: 'application/octet-stream', metadata: { [CONTENT_TYPE_META]: encodeURIComponent(contentType) } };
-}
-
-/** The record's content type from an object's Content-Type and metadata (see `objectContentType`). */
-function recordContentType(header: string | undefined, metadata: Record<string, string> | undefined): string | undefined {
-  const encoded = metadata?.[CONTENT_TYPE_META];
-  if (encoded !== undefined) {
-    try {
-      return decodeURIComponent(encoded);
-    } catch {
-      // Not ours: the header then.
+      const last = page.Contents?.at(-1)?.Key;
+      if (!page.IsTruncated || !last) return { items, next: null };
+      if (items.length >= limit) return { items, next: items.at(-1)!.key };
+      startAfter = last;
     }
   }
-  return header || undefined;
-}
 
-function newestOf(variants: Variant[]): Variant | undefined {
-  let newest: Variant | undefined;
-  for (const v of variants) if (!newest || v.modified >= newest.modified) newest = v;
-  return newest;
-}
-
-function sortedKeys(found: Map<string, unknown>): string[] {
-  // Keys are ASCII, so string order is UTF-8 byte order.
-  return [...found.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-}
-
-/** The whole body (S3 needs its length before a single PUT), stopping at `maxBytes`. */
-async function readAll(body: RecordBody): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const limit = body.maxBytes ?? Infinity;
-  const source = body.stream as Readable | Uint8Array;
-  if (source instanceof Uint8Array) {
-    if (source.byteLength > limit) throw new PayloadTooLargeError(limit, source.byteLength);
-    return Buffer.from(source.buffer, source.byteOffset, source.byteLength);
+  /** The object a direct upload (a presigned PUT) writes: the key's one object. */
+  uploadObjectName(key: string): string {
+    this.sizes.delete(this.prefix + key);
+    return this.prefix + key;
   }
-  for await (const chunk of source) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    total += buf.byteLength;
-    if (total > limit) {
-      source.destroy();
-      throw new PayloadTooLargeError(limit, total);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, total);
 }

@@ -2,25 +2,26 @@
  * The S3 calls the backend makes, in one place: client settings that Ceph RGW 16.2 and AWS
  * both accept, not-found / precondition detection, and conditional writes.
  *
- * The AWS SDK is loaded on first use (a dynamic import), so a server or CLI that never asks
- * for S3 storage never loads it, whatever imports this module.
+ * The AWS SDK is loaded on first use (`peers.ts`), so a server or CLI that never asks for S3
+ * storage never loads it, whatever imports this module, and runs without it installed.
  */
-import type * as S3 from '@aws-sdk/client-s3';
 import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 
-import type { S3StorageOptions } from './config.js';
+import { StorageError } from '../errors.js';
+import { DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_MAX_ATTEMPTS, DEFAULT_REQUEST_TIMEOUT_MILLIS, type S3StorageOptions } from './config.js';
+import { loadS3Sdk, type S3Sdk } from './peers.js';
 
-export type S3Sdk = typeof S3;
-
-let sdkLoading: Promise<S3Sdk> | undefined;
-
-export function loadS3Sdk(): Promise<S3Sdk> {
-  sdkLoading ??= import('@aws-sdk/client-s3');
-  return sdkLoading;
+/** S3 calls made by one client: each call counts once, its retries apart. */
+export interface S3RequestStats {
+  requests: number;
+  /** Calls that failed for good, except the answers we expect (not found, precondition failed). */
+  errors: number;
+  /** Attempts beyond the first, made by the SDK's retry strategy. */
+  retries: number;
 }
 
-export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client {
-  return new sdk.S3Client({
+export function createS3Client(sdk: S3Sdk, options: S3StorageOptions, stats?: S3RequestStats): S3Client {
+  const client = new sdk.S3Client({
     endpoint: options.endpoint,
     region: options.region ?? 'us-east-1',
     forcePathStyle: options.forcePathStyle,
@@ -31,7 +32,82 @@ export function createS3Client(sdk: S3Sdk, options: S3StorageOptions): S3Client 
     // RGW 16.2 refuses the default streaming upload with a trailing checksum (411 MissingContentLength).
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+    requestHandler: {
+      connectionTimeout: options.connectTimeoutMillis ?? DEFAULT_CONNECT_TIMEOUT_MILLIS,
+      // Until the answer's headers arrive. Without `throwOnRequestTimeout` the handler only
+      // logs a warning and the request waits on; with it, the request is destroyed.
+      requestTimeout: options.requestTimeoutMillis ?? DEFAULT_REQUEST_TIMEOUT_MILLIS,
+      throwOnRequestTimeout: true,
+      // A body (up or down) that stops moving for this long.
+      socketTimeout: options.requestTimeoutMillis ?? DEFAULT_REQUEST_TIMEOUT_MILLIS,
+    },
   });
+  if (stats) {
+    // Outside the retry step, so it sees each call once with its final attempt count.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        stats.requests++;
+        try {
+          const result = await next(args);
+          stats.retries += Math.max(0, ((result.output as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) - 1);
+          return result;
+        } catch (error) {
+          stats.retries += Math.max(0, ((error as { $metadata?: { attempts?: number } }).$metadata?.attempts ?? 1) - 1);
+          if (!isNotFound(error) && !isPreconditionFailed(error)) stats.errors++;
+          throw error;
+        }
+      },
+      { step: 'initialize', name: 'apifyKvRequestStats' },
+    );
+  }
+  return client;
+}
+
+const UNAVAILABLE_NAMES = new Set([
+  'TimeoutError',
+  'RequestTimeout',
+  'RequestTimeoutException',
+  'AbortError',
+  'SlowDown',
+  'ServiceUnavailable',
+  'InternalError',
+  'Throttling',
+  'ThrottlingException',
+  'TooManyRequestsException',
+]);
+const NETWORK_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNABORTED']);
+
+/** Whether `error` came from S3 or the connection to it (not from our own code or a caller's stream). */
+export function isS3Failure(error: unknown): boolean {
+  if (error instanceof StorageError) return false;
+  const { name, code } = (error ?? {}) as { name?: string; code?: string };
+  return status(error) !== undefined || (name !== undefined && UNAVAILABLE_NAMES.has(name)) || (code !== undefined && NETWORK_CODES.has(code));
+}
+
+/**
+ * An S3 failure as a storage error: the service down, slow, throttling or unreachable (after
+ * the SDK's own retries) is `storage-unavailable` (503 + Retry-After); anything else S3 refused
+ * (credentials, permissions, a missing bucket) is `storage-io-error`. The original is the cause.
+ */
+export function toStorageError(error: unknown, what: string): StorageError {
+  if (error instanceof StorageError) return error;
+  const { name, code, message } = (error ?? {}) as { name?: string; code?: string; message?: string };
+  const httpStatus = status(error);
+  const detail = name && name !== 'Error' ? name : code ?? message ?? 'unknown error';
+  if (
+    (httpStatus !== undefined && (httpStatus >= 500 || httpStatus === 429)) ||
+    (name !== undefined && UNAVAILABLE_NAMES.has(name)) ||
+    (code !== undefined && NETWORK_CODES.has(code)) ||
+    (httpStatus === undefined && /socket hang up|timed? ?out|aborted/i.test(message ?? ''))
+  ) {
+    const throttled = name === 'SlowDown' || httpStatus === 429 || /Throttl/.test(name ?? '');
+    return new StorageError('storage-unavailable', `The S3 storage did not answer ${what} (${detail}); try again shortly.`, {
+      cause: error,
+      retryAfterSecs: throttled ? 2 : 1,
+    });
+  }
+  return new StorageError('storage-io-error', `The S3 storage refused ${what} (${detail}).`, { cause: error });
 }
 
 function status(error: unknown): number | undefined {
@@ -62,6 +138,7 @@ export class Bucket {
 
   private sdk: S3Sdk | undefined;
   private client: S3Client | undefined;
+  readonly stats: S3RequestStats = { requests: 0, errors: 0, retries: 0 };
 
   constructor(
     private readonly options: S3StorageOptions,
@@ -72,7 +149,7 @@ export class Bucket {
   async ready(): Promise<{ sdk: S3Sdk; s3: S3Client }> {
     if (!this.sdk || !this.client) {
       const sdk = await loadS3Sdk();
-      this.client ??= createS3Client(sdk, this.options);
+      this.client ??= createS3Client(sdk, this.options, this.stats);
       this.sdk = sdk;
     }
     return { sdk: this.sdk, s3: this.client };
@@ -90,7 +167,7 @@ export class Bucket {
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
-      throw error;
+      throw toStorageError(error, `a look at bucket ${this.name}`);
     }
   }
 
@@ -101,15 +178,20 @@ export class Bucket {
       return await s3.send(new sdk.GetObjectCommand({ Bucket: this.name, Key: key, Range: options.range, IfMatch: options.ifMatch }));
     } catch (error) {
       if (isNotFound(error)) return null;
-      throw error;
+      if (options.ifMatch !== undefined && isPreconditionFailed(error)) return null;
+      throw toStorageError(error, 'a read');
     }
   }
 
-  /** The object's text and ETag, or `null` when missing. */
-  async getText(key: string): Promise<{ text: string; etag: string } | null> {
+  /** The object's text, ETag and time, or `null` when missing. */
+  async getText(key: string): Promise<{ text: string; etag: string; modified: Date | undefined } | null> {
     const res = await this.get(key);
     if (!res?.Body) return null;
-    return { text: await res.Body.transformToString('utf8'), etag: res.ETag ?? '' };
+    try {
+      return { text: await res.Body.transformToString('utf8'), etag: res.ETag ?? '', modified: res.LastModified };
+    } catch (error) {
+      throw toStorageError(error, 'a read');
+    }
   }
 
   async head(key: string): Promise<{ etag: string; size: number } | null> {
@@ -119,7 +201,7 @@ export class Bucket {
       return { etag: res.ETag ?? '', size: res.ContentLength ?? 0 };
     } catch (error) {
       if (isNotFound(error)) return null;
-      throw error;
+      throw toStorageError(error, 'a read');
     }
   }
 
@@ -152,7 +234,7 @@ export class Bucket {
       const res = await send(ifMatch);
       return res.ETag ?? (await this.head(key))?.etag ?? '';
     } catch (error) {
-      if (!isPreconditionFailed(error)) throw error;
+      if (!isPreconditionFailed(error)) throw toStorageError(error, 'a write');
       if (options.ifMatch === undefined || this.ifMatchForm === 'bare') return null;
       const current = await this.head(key);
       if (!current || bare(current.etag) !== bare(options.ifMatch)) return null;
@@ -162,7 +244,7 @@ export class Bucket {
         return res.ETag ?? (await this.head(key))?.etag ?? '';
       } catch (retryError) {
         if (isPreconditionFailed(retryError)) return null;
-        throw retryError;
+        throw toStorageError(retryError, 'a write');
       }
     }
   }
@@ -173,20 +255,29 @@ export class Bucket {
 
   async delete(key: string): Promise<void> {
     const { sdk, s3 } = await this.ready();
-    await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.name, Key: key }));
+    try {
+      await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.name, Key: key }));
+    } catch (error) {
+      if (isNotFound(error)) return;
+      throw toStorageError(error, 'a delete');
+    }
   }
 
   async list(options: { prefix: string; startAfter?: string; delimiter?: string; token?: string; maxKeys?: number }): Promise<ListObjectsV2CommandOutput> {
     const { sdk, s3 } = await this.ready();
-    return s3.send(
-      new sdk.ListObjectsV2Command({
-        Bucket: this.name,
-        Prefix: options.prefix,
-        StartAfter: options.token ? undefined : options.startAfter,
-        ContinuationToken: options.token,
-        Delimiter: options.delimiter,
-        MaxKeys: options.maxKeys,
-      }),
-    );
+    try {
+      return await s3.send(
+        new sdk.ListObjectsV2Command({
+          Bucket: this.name,
+          Prefix: options.prefix,
+          StartAfter: options.token ? undefined : options.startAfter,
+          ContinuationToken: options.token,
+          Delimiter: options.delimiter,
+          MaxKeys: options.maxKeys,
+        }),
+      );
+    } catch (error) {
+      throw toStorageError(error, 'a listing');
+    }
   }
 }
