@@ -171,6 +171,7 @@ export class FaultyFs implements FsLayer {
   lstat = async (file: string) => (this.check('read', 'lstat', file), nodeFs.lstat(file));
   stat = async (file: string) => (this.check('read', 'stat', file), nodeFs.stat(file));
   rename = async (from: string, to: string) => (this.check('write', 'rename', from), nodeFs.rename(from, to));
+  link = async (existing: string, to: string) => (this.check('write', 'link', to), nodeFs.link(existing, to));
   remove = async (file: string) => (this.check('write', 'unlink', file), nodeFs.remove(file));
   mkdir = async (dir: string) => (this.check('write', 'mkdir', dir), nodeFs.mkdir(dir));
   mkdirExclusive = async (dir: string) => (this.check('write', 'mkdir', dir), nodeFs.mkdirExclusive(dir));

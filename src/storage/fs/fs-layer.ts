@@ -43,6 +43,11 @@ export interface FsLayer {
   /** As `lstat`, following a symbolic link (a store folder may be one). */
   stat(file: string): Promise<FsStats>;
   rename(from: string, to: string): Promise<void>;
+  /**
+   * Gives the file `existing` a second name `to` (a hard link); fails with EEXIST when
+   * something is there. Like any new name, it is durable only after `syncDir` of its folder.
+   */
+  link(existing: string, to: string): Promise<void>;
   /** Removes a file; fine when it is already gone. */
   remove(file: string): Promise<void>;
   /** Creates a folder and its parents; fine when it exists. */
@@ -75,6 +80,7 @@ export const nodeFs: FsLayer = {
   lstat: (file) => fsp.lstat(file),
   stat: (file) => fsp.stat(file),
   rename: (from, to) => fsp.rename(from, to),
+  link: (existing, to) => fsp.link(existing, to),
   remove: (file) => fsp.rm(file, { force: true }),
   mkdir: async (dir) => {
     await fsp.mkdir(dir, { recursive: true });

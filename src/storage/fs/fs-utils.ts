@@ -1,7 +1,5 @@
 import { promises as fsp } from 'node:fs';
-import path from 'node:path';
 
-import { childPath } from './layout.js';
 import { ownedTempStem } from './temp-owner.js';
 
 /**
@@ -32,34 +30,6 @@ export async function fsyncDir(dir: string): Promise<void> {
 export function cannotSyncDir(error: unknown): boolean {
   const code = (error as NodeJS.ErrnoException).code;
   return code === 'EISDIR' || code === 'EINVAL' || code === 'EPERM' || code === 'EBADF';
-}
-
-/** Writes a new file and flushes it to disk. Fails if the file exists. */
-export async function writeNewFileDurably(file: string, data: string | Uint8Array): Promise<void> {
-  const handle = await fsp.open(file, 'wx');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/**
- * Replaces `target` with `data` so that a crash leaves either the old or the new
- * content, never a mix: temp file in `tempDir` (same file system), fsync, rename, fsync dir.
- */
-export async function writeFileAtomic(tempDir: string, target: string, data: string | Uint8Array): Promise<void> {
-  await fsp.mkdir(tempDir, { recursive: true });
-  const temp = childPath(tempDir, `${tempStem()}.tmp`);
-  try {
-    await writeNewFileDurably(temp, data);
-    await fsp.rename(temp, target);
-  } catch (error) {
-    await fsp.rm(temp, { force: true });
-    throw error;
-  }
-  await fsyncDir(path.dirname(target));
 }
 
 export async function readJsonFile(file: string): Promise<unknown> {

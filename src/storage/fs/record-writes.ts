@@ -4,11 +4,12 @@
  * A write goes, with no per-key turn held: body streamed to `.tmp/{stem}.data` (hashed,
  * counted, fsynced) -> sidecar to `.tmp/{stem}.meta` (fsynced) -> fsync `.tmp`. Then, in the
  * key's turn (writes of one key commit in the order their bodies finished): rename the body
- * into place -> fsync the folder -> rename the sidecar into place -> remove the body file of
- * the old extension if it changed. Folder fsyncs of concurrent writes are shared
- * (`FsyncGroup`). `recoverTempFolder()` finishes or undoes each step. Each fsync is needed:
- * the power-loss test (test/storage/power-loss.test.ts) fails without any one. A rename is
- * taken to reach the disk as one change, as journaling file systems make it.
+ * into place -> fsync the folder -> if the extension changed, remove the old body (and files
+ * of ours the scan found superseded) -> fsync the folder -> rename the sidecar into place.
+ * Folder fsyncs of concurrent writes are shared (`FsyncGroup`). `recoverTempFolder()`
+ * finishes or undoes each step. Each fsync is needed: the power-loss tests
+ * (test/storage/power-loss*.test.ts) fail without any one. A rename is taken to reach the
+ * disk as one change, as journaling file systems make it.
  */
 import type { Readable } from 'node:stream';
 
@@ -236,6 +237,11 @@ export class RecordWrites {
       // The body must be in place on disk before its sidecar is (else a power loss could pair
       // the new sidecar with the old body).
       await this.fsyncs.sync(dir);
+      // Files the new body supersedes go before its sidecar moves, durably: the scan lets the
+      // newer data file win and keeps a file no sidecar names, so an old body coming back
+      // after a power loss would outlive a later delete. While the old sidecar is in place,
+      // recovery removes the old body itself (it is what that sidecar describes).
+      if (await this.removeSuperseded(key, dir, previous, entry.fileName)) await this.fsyncs.sync(dir);
       // No fsync after this rename: until it is on disk, the sidecar is still durably in the
       // temp folder, and recovery puts it in place (the body it describes already is).
       await fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
@@ -248,15 +254,11 @@ export class RecordWrites {
       this.pendingSidecars.set(key, { metaTemp, fileStem });
       throw error;
     }
-    // The old body had another extension, or was a long key's plain file (from Crawlee).
-    // No fsync: if it comes back after a power loss, the sidecar says which file is current.
-    if (previous && previous.fileName !== entry.fileName) {
-      await fs.remove(childPath(dir, previous.fileName));
+    // A long key's old sidecar under another stem: alone it is no record, so no fsync.
+    if (previous && previous.stem !== fileStem) {
       const oldSidecar = sidecarFileName(previous.stem);
-      if (previous.stem !== fileStem && oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fs.remove(childPath(dir, oldSidecar));
+      if (oldSidecar.length <= MAX_FILE_NAME_LENGTH) await fs.remove(childPath(dir, oldSidecar));
     }
-
-    await this.removeLeftovers(key);
     access.adopt(index, entry);
     return {
       key,
@@ -283,12 +285,13 @@ export class RecordWrites {
           }
           const dir = access.dir();
           if (entry.size === -1) await access.sizeEntries(index, [entry]);
-          // Body first, made durable: a power loss after that leaves only a sidecar, which
-          // the scan drops; never the old body without its sidecar.
+          // Bodies first (this one and older ones of ours the scan found), made durable: a
+          // power loss after that leaves only a sidecar, which the scan drops; never a body
+          // without its sidecar, which the scan would take for a record.
           await access.fs.remove(childPath(dir, entry.fileName));
+          await this.removeLeftovers(key);
           await this.fsyncs.sync(dir);
           await access.fs.remove(childPath(dir, sidecarFileName(entry.stem)));
-          await this.removeLeftovers(key);
           access.forget(index, key);
           return Math.max(0, entry.size);
         }),
@@ -301,14 +304,33 @@ export class RecordWrites {
    * the extension cut short, our sidecar left by a delete cut short), each only while it is
    * still the file the scan saw: what another program wrote since is theirs.
    */
-  private async removeLeftovers(key: string): Promise<void> {
+  private async removeLeftovers(key: string): Promise<boolean> {
     const { fs } = this.access;
     const dir = this.access.dir();
+    let removed = false;
     for (const file of this.access.takeLeftovers(key)) {
       const path = childPath(dir, file.fileName);
       const stats = await statRecordFile(fs, path);
-      if (stats && stats.ino === file.ino && stats.size === file.size && stats.mtimeMs === file.mtimeMs) await fs.remove(path);
+      if (stats && stats.ino === file.ino && stats.size === file.size && stats.mtimeMs === file.mtimeMs) {
+        await fs.remove(path);
+        removed = true;
+      }
     }
+    return removed;
+  }
+
+  /**
+   * Removes, for a write committing `fileName`, the key's old body under another name (another
+   * extension, or a long key's plain file from Crawlee) and the leftovers the scan found.
+   * Returns whether anything was removed (the caller makes that durable).
+   */
+  private async removeSuperseded(key: string, dir: string, previous: RecordEntry | undefined, fileName: string): Promise<boolean> {
+    let removed = false;
+    if (previous && previous.fileName !== fileName) {
+      await this.access.fs.remove(childPath(dir, previous.fileName));
+      removed = true;
+    }
+    return (await this.removeLeftovers(key)) || removed;
   }
 
   /** Resolves once all writes and deletes started so far are finished. */

@@ -14,11 +14,10 @@
  * Between the read and the rename another writer may still slip in a change (there is no lock
  * all writers share); the window is one rename.
  */
-import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { fsyncDir, isNotFound, tempStem, writeFileAtomic, writeNewFileDurably } from './fs-utils.js';
-import { nodeFs, type FsLayer } from './fs-layer.js';
+import { isNotFound, tempStem } from './fs-utils.js';
+import { nodeFs, replaceFileSynced, writeNewFileSynced, type FsLayer } from './fs-layer.js';
 import { childPath } from './layout.js';
 
 /** What was on disk: a JSON object, nothing, or something that is not (yet) one. */
@@ -51,15 +50,16 @@ export async function saveMetadataFile(
   file: string,
   ours: Record<string, unknown>,
   base: Record<string, unknown>,
+  fs: FsLayer = nodeFs,
 ): Promise<boolean> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const disk = await readMetadataFile(file);
+    const disk = await readMetadataFile(file, fs);
     if (disk.kind === 'unreadable') return false;
     if (disk.kind === 'missing') {
-      if (await createExclusive(tempDir, file, serialize(ours))) return true;
+      if (await createExclusive(fs, tempDir, file, serialize(ours))) return true;
       continue; // created by someone else meanwhile: merge with theirs
     }
-    await writeFileAtomic(tempDir, file, serialize(merge(disk.data, ours, base)));
+    await replaceFileSynced(fs, tempDir, file, serialize(merge(disk.data, ours, base)));
     return true;
   }
   return false;
@@ -80,26 +80,26 @@ function serialize(data: Record<string, unknown>): string {
 }
 
 /** Creates `file` with `data` unless something is there; false if something was. */
-async function createExclusive(tempDir: string, file: string, data: string): Promise<boolean> {
-  await fsp.mkdir(tempDir, { recursive: true });
+async function createExclusive(fs: FsLayer, tempDir: string, file: string, data: string): Promise<boolean> {
+  await fs.mkdir(tempDir);
   const temp = childPath(tempDir, `${tempStem()}.tmp`);
-  await writeNewFileDurably(temp, data);
+  await writeNewFileSynced(fs, temp, data);
   try {
-    await fsp.link(temp, file);
+    await fs.link(temp, file);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST') return false;
     if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'EXDEV') throw error;
     // No hard links here: create it in place (readers may see it half written for a moment).
     try {
-      await writeNewFileDurably(file, data);
+      await writeNewFileSynced(fs, file, data);
     } catch (inner) {
       if ((inner as NodeJS.ErrnoException).code === 'EEXIST') return false;
       throw inner;
     }
   } finally {
-    await fsp.rm(temp, { force: true });
+    await fs.remove(temp);
   }
-  await fsyncDir(path.dirname(file));
+  await fs.syncDir(path.dirname(file));
   return true;
 }

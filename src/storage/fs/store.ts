@@ -87,7 +87,7 @@ export class Store {
         if (this.deleted) return;
         const dir = this.dir;
         const ours = this.ourFields();
-        if (await saveMetadataFile(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), ours, this.savedFields)) {
+        if (await saveMetadataFile(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), ours, this.savedFields, this.options.fs)) {
           this.savedFields = ours;
         }
       }),

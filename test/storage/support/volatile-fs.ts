@@ -189,6 +189,18 @@ export class VolatileFs implements FsLayer {
     if (source.dir !== target.dir) this.moves.push({ from: source.dir, fromName: source.name, to: target.dir, toName: target.name, inode });
   }
 
+  /** A second folder entry for the same file: as any new entry, durable once its folder is synced. */
+  async link(existing: string, to: string): Promise<void> {
+    this.step(`link ${existing} ${to}`);
+    const source = this.parent(existing);
+    const inode = source.dir.entries.get(source.name);
+    if (!inode) throw fsError('ENOENT', existing);
+    if (inode.kind === 'dir') throw fsError('EPERM', existing);
+    const target = this.parent(to);
+    if (target.dir.entries.has(target.name)) throw fsError('EEXIST', to);
+    target.dir.entries.set(target.name, inode);
+  }
+
   async remove(file: string): Promise<void> {
     this.step(`remove ${file}`);
     const { dir, name } = this.parent(file);
