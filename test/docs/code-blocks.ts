@@ -19,14 +19,14 @@ export const TYPESCRIPT = new Set(['ts', 'typescript']);
 export const JAVASCRIPT = new Set(['js', 'javascript', 'mjs']);
 export const SHELL = new Set(['sh', 'bash', 'shell']);
 
-/** README.md and every guide under docs/ (not the generated API reference, not notes waiting in docs/_incoming/). */
+/** README.md and every guide under docs/ (not the generated API reference). */
 export function docFiles(root: string): string[] {
   const found = ['README.md'];
   const walk = (dir: string) => {
     for (const entry of readdirSync(path.join(root, dir), { withFileTypes: true })) {
       const rel = path.posix.join(dir, entry.name);
       if (entry.isDirectory()) {
-        if (rel !== 'docs/api' && rel !== 'docs/_incoming') walk(rel);
+        if (rel !== 'docs/api') walk(rel);
       } else if (entry.name.endsWith('.md')) found.push(rel);
     }
   };
