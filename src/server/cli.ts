@@ -77,6 +77,9 @@ Options:
   --max-direct-upload-bytes N largest record body through a direct upload URL (default 1073741824)
   --max-connections N         connections served at once; more are closed (default 1000,
                               lowered to what the open-files limit, ulimit -n, leaves room for)
+  --max-open-folders N        store folders kept open for fsyncs, across all stores; the least
+                              recently used is closed beyond it (default 64, lowered to an
+                              eighth of the open-files limit; 0 keeps none open)
   --max-connections-per-address N
                               connections one client address may hold; more are closed
                               (default 256; 0 for no limit, e.g. behind a local reverse proxy)
@@ -121,6 +124,7 @@ export function parseServeArgs(
       'max-direct-upload-bytes': { type: 'string' },
       'max-connections': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
+      'max-open-folders': { type: 'string' },
       'consistency-lag-ms': { type: 'string' },
       'rate-limit': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
@@ -169,6 +173,7 @@ export function parseServeArgs(
     maxDirectUploadBytes: int(values['max-direct-upload-bytes'], '--max-direct-upload-bytes', 1),
     maxConnections: int(values['max-connections'], '--max-connections', 1),
     maxConnectionsPerAddress: int(values['max-connections-per-address'], '--max-connections-per-address', 0),
+    maxOpenFolders: int(values['max-open-folders'], '--max-open-folders', 0),
     consistencyLagMillis: int(values['consistency-lag-ms'], '--consistency-lag-ms', 0),
     rateLimitPerSecond: int(values['rate-limit'], '--rate-limit', 1),
     allowedOrigins: values['allow-origin'] && parseAllowedOrigins(values['allow-origin']),

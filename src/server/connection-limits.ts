@@ -4,9 +4,12 @@
  * hang on EMFILE), a cap per client address, and dropping a connection outright, not
  * half-closing it, when its client is cut off.
  */
-import { readFileSync } from 'node:fs';
 import type http from 'node:http';
 import type net from 'node:net';
+
+import { openFilesLimit } from '../storage/descriptor-limit.js';
+
+export { openFilesLimit };
 
 /** Connections served at once when the descriptor limit allows it. */
 export const DEFAULT_MAX_CONNECTIONS = 1000;
@@ -20,22 +23,6 @@ export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 256;
 const RESERVED_DESCRIPTORS = 32;
 /** Descriptors one connection may need: its socket and a file it reads or writes. */
 const DESCRIPTORS_PER_CONNECTION = 2;
-
-/**
- * The soft limit on open files of this process ("Max open files" in `/proc/self/limits`), or
- * `undefined` where it cannot be read (not Linux) or is unlimited.
- */
-export function openFilesLimit(limitsFile = '/proc/self/limits'): number | undefined {
-  let text: string;
-  try {
-    text = readFileSync(limitsFile, 'latin1');
-  } catch {
-    return undefined;
-  }
-  const match = /^Max open files\s+(\S+)/m.exec(text);
-  if (!match || !/^\d+$/.test(match[1]!)) return undefined;
-  return Number(match[1]);
-}
 
 /**
  * The most connections a process with `fdLimit` descriptors can serve while every request

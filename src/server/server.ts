@@ -142,6 +142,11 @@ export interface StartServerOptions extends ApiOptions {
   /** Unnamed stores expire this long after their last access. Default 7 days. */
   unnamedRetentionMillis?: number;
   /** How often expired unnamed stores are swept (also once at start). Default 1 hour; 0 = only at start. Ignored with `storage`. */
+  /**
+   * Store folders kept open for fsyncs (see `FileStorageOptions.maxOpenFolders`). Default 64,
+   * lowered to an eighth of the open-files limit. Ignored with `storage`.
+   */
+  maxOpenFolders?: number;
   sweepIntervalMillis?: number;
   /** A connection idle this long is closed. Default 2 minutes. */
   idleTimeoutMillis?: number;
@@ -236,6 +241,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   checkCount(options.maxConnections, 'maxConnections', 1);
   checkCount(options.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 0);
   checkCount(options.sweepIntervalMillis, 'sweepIntervalMillis', 0);
+  checkCount(options.maxOpenFolders, 'maxOpenFolders', 0);
   const logger = makeLogger(options.logger);
   // Users and origins are checked before anything touches the disk.
   const users = loadUsers(options);
@@ -251,6 +257,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       storageDir,
       unnamedRetentionMillis: options.unnamedRetentionMillis,
       sweepIntervalMillis: options.sweepIntervalMillis,
+      maxOpenFolders: options.maxOpenFolders,
       now: options.now,
     });
   await storage.open();

@@ -140,6 +140,12 @@ export interface FileStorageOptions {
   rescanIntervalMillis?: number;
   /** Where warnings go (two folders claiming one store name, ...). Default `console.warn`. */
   warn?: (message: string) => void;
+  /**
+   * Store folders kept open for fsyncs, across all stores: beyond it the least recently used
+   * idle one is closed (and opened again at its next fsync). Default 64, lowered to an eighth
+   * of the open-files limit (`ulimit -n`); 0 keeps none open.
+   */
+  maxOpenFolders?: number;
 }
 
 /** Error codes of the engine; the server maps them to API error types. */

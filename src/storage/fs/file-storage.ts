@@ -21,6 +21,7 @@ export class FileStorage extends StorageService {
       caseInsensitive: options.caseInsensitive,
       watch: options.watch,
       rescanIntervalMillis: options.rescanIntervalMillis,
+      maxOpenFolders: options.maxOpenFolders,
       warn: options.warn,
     });
     super(backend, options);

@@ -13,6 +13,7 @@ import { translateFsError, withFsFaults } from './fs-faults.js';
 import { isNotFound } from './fs-utils.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
 import { childPath, STORES_DIR_NAME } from './layout.js';
+import { defaultMaxOpenFolders, OpenFolders } from './open-folders.js';
 import { loadOrCreateSecret } from './signing-secret.js';
 import { watchFolder } from './watch.js';
 
@@ -29,6 +30,8 @@ export interface FolderBackendOptions {
   warn?: (message: string) => void;
   /** The file system the folder is on. Default: the real one (tests run the backend over their own). */
   fs?: FsLayer;
+  /** Folders kept open for fsyncs, across all stores. Default: `defaultMaxOpenFolders()`. */
+  maxOpenFolders?: number;
 }
 
 export class FolderBackend implements StorageBackend {
@@ -39,10 +42,15 @@ export class FolderBackend implements StorageBackend {
   private current: FolderCatalog | undefined;
   private faultless: StoreCatalog | undefined;
   private stopWatching: (() => void) | undefined;
+  private openFolderPool: OpenFolders | undefined;
   /** Whether file names ignore case here (known once open). */
   caseInsensitive = false;
 
   constructor(private readonly options: FolderBackendOptions) {
+    const maxOpenFolders = options.maxOpenFolders;
+    if (maxOpenFolders !== undefined && (!Number.isSafeInteger(maxOpenFolders) || maxOpenFolders < 0)) {
+      throw new Error(`Option maxOpenFolders must be an integer >= 0, not ${maxOpenFolders}.`);
+    }
     this.storageDir = options.storageDir;
     this.storesDir = childPath(options.storageDir, STORES_DIR_NAME);
   }
@@ -74,6 +82,7 @@ export class FolderBackend implements StorageBackend {
     if (!readOnly) await (this.options.fs ?? nodeFs).mkdir(this.storesDir);
     this.caseInsensitive = this.options.caseInsensitive ?? (await detectCaseInsensitive(this.storesDir));
     const watch = this.options.watch !== false;
+    const openFolders = new OpenFolders(this.options.fs ?? nodeFs, this.options.maxOpenFolders ?? defaultMaxOpenFolders());
     const catalog = new FolderCatalog({
       storesDir: this.storesDir,
       now: this.options.now ?? Date.now,
@@ -83,8 +92,10 @@ export class FolderBackend implements StorageBackend {
       rescanIntervalMillis: this.options.rescanIntervalMillis ?? 0,
       warn: this.options.warn ?? ((message) => console.warn(message)),
       fs: this.options.fs,
+      openFolders,
     });
     await catalog.load();
+    this.openFolderPool = openFolders;
     this.current = catalog;
     this.faultless = faultlessCatalog(catalog);
     if (watch) {
@@ -103,6 +114,8 @@ export class FolderBackend implements StorageBackend {
     this.current = undefined;
     this.faultless = undefined;
     await withFsFaults('write', async () => catalog?.close());
+    await this.openFolderPool?.close();
+    this.openFolderPool = undefined;
   }
 
   /** The path of a record's data file, or `null` when the store or the record does not exist. */

@@ -4,10 +4,15 @@
  * a caller joins the next fsync that has not started yet, or starts one. A caller never
  * joins an fsync already running, as that one may have begun before its rename.
  *
- * Each folder is opened once and kept open for its fsyncs (a put syncs two folders: opening
- * and closing them each time cost four more round trips to the thread pool) until `close()`.
+ * Folders are kept open for their fsyncs (a put syncs two folders: opening and closing them
+ * each time cost four more round trips to the thread pool) in the storage's `OpenFolders`,
+ * which bounds how many stay open across all stores.
  */
-import type { DirHandle, FsLayer } from './fs-layer.js';
+import type { FsLayer } from './fs-layer.js';
+import { OpenFolders } from './open-folders.js';
+
+/** Tells the keys of different groups apart in a shared pool of open folders. */
+let nextGroupId = 0;
 
 interface FolderSyncs {
   running: Promise<void> | undefined;
@@ -16,11 +21,19 @@ interface FolderSyncs {
 
 export class FsyncGroup {
   private readonly folders = new Map<string, FolderSyncs>();
-  /** Open folders; `null` where a folder cannot be kept open (then each fsync opens it). */
-  private readonly handles = new Map<string, Promise<DirHandle | null>>();
+  /** Folders this group has synced through `open` (closed with the group). */
+  private readonly used = new Set<string>();
+  private readonly id = nextGroupId++;
   private closed = false;
+  private readonly open: OpenFolders;
 
-  constructor(private readonly fs: FsLayer) {}
+  /** `open`: the storage's pool of open folders; by default one of the group's own. */
+  constructor(
+    private readonly fs: FsLayer,
+    open?: OpenFolders,
+  ) {
+    this.open = open ?? new OpenFolders(fs);
+  }
 
   /** Resolves once every change made in `dir` before this call is durable. */
   sync(dir: string): Promise<void> {
@@ -52,39 +65,26 @@ export class FsyncGroup {
   }
 
   private async syncNow(dir: string): Promise<void> {
-    if (this.closed || !this.fs.openDir) return this.fs.syncDir(dir);
-    let opening = this.handles.get(dir);
-    if (!opening) {
-      opening = this.fs.openDir(dir).catch(() => null);
-      this.handles.set(dir, opening);
-    }
-    const handle = await opening;
-    if (!handle) {
-      this.handles.delete(dir);
-      return this.fs.syncDir(dir);
-    }
-    try {
-      await handle.sync();
-    } catch (error) {
-      // Not kept open after a failure; the next fsync opens the folder afresh.
-      if (this.handles.get(dir) === opening) this.handles.delete(dir);
-      await handle.close().catch(() => {});
-      throw error;
-    }
+    if (this.closed) return this.fs.syncDir(dir);
+    const key = this.keyOf(dir);
+    this.used.add(key);
+    await this.open.sync(key, dir);
+  }
+
+  private keyOf(dir: string): string {
+    return `${this.id}\n${dir}`;
   }
 
   /** Closes the folders kept open (they were replaced on disk); later fsyncs open them afresh. */
   async reopen(): Promise<void> {
-    const handles = [...this.handles.values()];
-    this.handles.clear();
-    await Promise.all(handles.map(async (opening) => (await opening)?.close().catch(() => {})));
+    const keys = [...this.used];
+    this.used.clear();
+    await this.open.forget(keys);
   }
 
   /** Closes the folders kept open; later fsyncs open and close their folder each time. */
   async close(): Promise<void> {
     this.closed = true;
-    const handles = [...this.handles.values()];
-    this.handles.clear();
-    await Promise.all(handles.map(async (opening) => (await opening)?.close().catch(() => {})));
+    await this.reopen();
   }
 }

@@ -20,6 +20,7 @@ import { writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
 import { isNotFound, tempStem } from './fs-utils.js';
 import { FsyncGroup } from './fsync-group.js';
 import type { KeyIndex } from './key-index.js';
+import type { OpenFolders } from './open-folders.js';
 import { childPath, dataExtensionFor, fileStemFor, MAX_FILE_NAME_LENGTH, sidecarFileName, TEMP_DIR_NAME } from './layout.js';
 import { KeyedQueue, type SharedLock } from '../locks.js';
 import { intern, RecordEntry } from './record-entry.js';
@@ -35,6 +36,8 @@ export interface RecordChange {
 /** What the store's records share with the write path: their index and its guards. */
 export interface WriteAccess {
   readonly fs: FsLayer;
+  /** Where folders are kept open for fsyncs. Default: a pool of this store's own. */
+  readonly openFolders?: OpenFolders;
   /** The store folder's current path (it moves when the store is renamed). */
   dir(): string;
   lock: SharedLock;
@@ -82,7 +85,7 @@ export class RecordWrites {
   private readonly pendingSidecars = new Map<string, { metaTemp: string; fileStem: string }>();
 
   constructor(private readonly access: WriteAccess) {
-    this.fsyncs = new FsyncGroup(access.fs);
+    this.fsyncs = new FsyncGroup(access.fs, access.openFolders);
   }
 
   /** True while a write or delete of `key` is swapping its files. */

@@ -15,6 +15,7 @@ import { forEachLimited } from './fs-utils.js';
 import { KeyIndex } from './key-index.js';
 import { CaseFold } from './case-fold.js';
 import { childPath, fileStemFor, hashedStemFor } from './layout.js';
+import type { OpenFolders } from './open-folders.js';
 import { OtherWriters } from './other-writers.js';
 import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
 import type { SharedLock } from '../locks.js';
@@ -39,6 +40,8 @@ export interface StoreRecordsContext {
   caseInsensitive?: boolean;
   /** The file system to use (tests pass their own); the real one by default. */
   fs?: FsLayer;
+  /** Where folders are kept open for fsyncs (shared by a storage's stores). Default: a pool of the store's own. */
+  openFolders?: OpenFolders;
   /** The temp folder is missing: checks whether the store folder was replaced (see `Store`). */
   onFolderMissing?(): Promise<void>;
 }
@@ -70,6 +73,7 @@ export class StoreRecords {
     };
     this.writes = new RecordWrites({
       fs: this.fs,
+      openFolders: ctx.openFolders,
       dir: ctx.dir,
       lock: ctx.lock,
       assertAlive: () => ctx.assertAlive(),

@@ -10,6 +10,7 @@ import { isNotFound } from './fs-utils.js';
 import type { FsLayer } from './fs-layer.js';
 import { childPath, STORE_METADATA_FILE, TEMP_DIR_NAME } from './layout.js';
 import { Mutex, SharedLock } from '../locks.js';
+import type { OpenFolders } from './open-folders.js';
 import { serializeStoreInfo } from '../store-metadata.js';
 import { saveMetadataFile } from './store-metadata-file.js';
 import { StoreRecords } from './store-records.js';
@@ -25,6 +26,8 @@ export interface StoreOptions {
   rescanIntervalMillis: number;
   /** The file system the store's folder is on. Default: the real one. */
   fs?: FsLayer;
+  /** The storage's folders kept open for fsyncs (bounded across stores). Default: one pool per store. */
+  openFolders?: OpenFolders;
 }
 
 export class Store {
@@ -60,6 +63,7 @@ export class Store {
       readOnly: options.readOnly,
       caseInsensitive: options.caseInsensitive,
       fs: options.fs,
+      openFolders: options.openFolders,
       onFolderMissing: () => this.checkFolder(),
       onLoaded: (totalBytes) => {
         this.info.stats.storageBytes = totalBytes;
