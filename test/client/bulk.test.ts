@@ -222,4 +222,28 @@ describe('runBulk', () => {
     expect(maxInFlight).toBe(16);
     expect(maxAhead).toBeLessThanOrEqual(16 + 1);
   });
+
+  it('takes an async iterable, and a failing input ends the loop with its error after aborting the calls in flight', async () => {
+    async function* keys() {
+      for (let i = 0; i < 5; i++) yield `a${i}`;
+      throw new Error('input broke');
+    }
+    const aborted: string[] = [];
+    const work = (key: string, call: { signal?: AbortSignal }) =>
+      new Promise<object>((resolve, reject) => {
+        // `a0`..`a2` finish; `a3` and `a4` hang until aborted.
+        if (Number(key.slice(1)) < 3) return void setImmediate(() => resolve({}));
+        call.signal?.addEventListener('abort', () => {
+          aborted.push(key);
+          reject(call.signal!.reason);
+        });
+      });
+    const seen: string[] = [];
+    const run = (async () => {
+      for await (const r of runBulk('test', keys(), String, work, { concurrency: 3 })) seen.push(r.key);
+    })();
+    await expect(run).rejects.toThrow('input broke');
+    expect(seen.sort()).toEqual(['a0', 'a1', 'a2']);
+    expect(aborted.sort()).toEqual(['a3', 'a4']);
+  });
 });
