@@ -15,6 +15,13 @@ export {
 export { KeyValueStoresClient } from './client/resources/key-value-stores.js';
 export { KeyValueStoreClient } from './client/resources/key-value-store.js';
 export { KeyValueStoreCollectionClient } from './client/resources/store-collection.js';
+export {
+  DEFAULT_BULK_CONCURRENCY,
+  type BulkInput,
+  type BulkOptions,
+  type BulkRecordInput,
+  type BulkResult,
+} from './client/resources/bulk.js';
 export type {
   JsonValue,
   KeyValueClientGetRecordOptions,

@@ -31,6 +31,7 @@ import type {
 import { checkInteger, checkOptionalString, checkRecordKey, checkStoreId } from '../validation.js';
 import { callOptions, type ResourceContext } from './context.js';
 import type { KeyValueStoreCollectionClientGetOrCreateOptions } from '../v2-types.js';
+import { runBulk, type BulkInput, type BulkOptions, type BulkResult } from './bulk.js';
 import { KeyValueStoreClient } from './key-value-store.js';
 import { KeyValueStoreCollectionClient } from './store-collection.js';
 
@@ -148,6 +149,36 @@ export class KeyValueStoresClient {
   async deleteRecord(options: DeleteRecordOptions): Promise<void> {
     const { call, store, key } = this.target(options, 'deleteRecord', []);
     return store.removeRecord(call, key);
+  }
+
+  /**
+   * Stores many records `{ key, body, contentType? }`, as `keyValueStore(id).putRecords` does
+   * (bounded concurrency, one result per record as an async iterable).
+   */
+  putRecords(
+    records: BulkInput<Pick<PutRecordOptions, 'key' | 'body' | 'contentType'>>,
+    { storeId, ...options }: BulkOptions & { storeId?: string } = {},
+  ): AsyncGenerator<BulkResult> {
+    const store = this.store(storeId);
+    return runBulk(`${C}.putRecords`, records, (r) => r.key, async (r, call) => {
+      await store.writeRecord({ call, key: checkRecordKey(r.key), value: r.body, contentType: checkOptionalString(r.contentType, 'contentType') });
+      return {};
+    }, options);
+  }
+
+  /** Reads many records, as `keyValueStore(id).getRecords` does: `{ key, ok: true, record }`, `record` null when there is none. */
+  getRecords(keys: BulkInput<string>, { storeId, ...options }: BulkOptions & { storeId?: string } = {}): AsyncGenerator<BulkResult<{ record: KeyValueStoreRecord | null }>> {
+    const store = this.store(storeId);
+    return runBulk(`${C}.getRecords`, keys, String, async (key, call) => ({ record: await store.readRecord({ call, key: checkRecordKey(key), as: 'value' }) }), options);
+  }
+
+  /** Deletes many records, as `keyValueStore(id).deleteRecords` does. */
+  deleteRecords(keys: BulkInput<string>, { storeId, ...options }: BulkOptions & { storeId?: string } = {}): AsyncGenerator<BulkResult> {
+    const store = this.store(storeId);
+    return runBulk(`${C}.deleteRecords`, keys, String, async (key, call) => {
+      await store.removeRecord(call, checkRecordKey(key));
+      return {};
+    }, options);
   }
 
   /** `HEAD .../records/{key}`, through the journal; `null` when there is no such record. */
