@@ -119,7 +119,17 @@ describe('store metadata', () => {
     expect(added).toMatchObject({ name: 'Store.v2' });
     expect(added.temporary).toBeUndefined();
     expect(await fsp.readdir(storesDir())).toContain('Store.v2');
-    const before = await snapshot(storesDir());
+    // Opening adds the missing metadata of every store in the background: wait until each store
+    // has its file and the folder holds still, so the reads below are all that could change it.
+    let last = '';
+    const before = await waitFor(async () => {
+      const folders = (await fsp.readdir(storesDir(), { withFileTypes: true })).filter((e) => e.isDirectory() && !e.name.startsWith('.'));
+      const now = await snapshot(storesDir());
+      const complete = folders.every((f) => now[path.join(f.name, '__metadata__.json')] !== undefined);
+      const same = JSON.stringify(now) === last;
+      last = JSON.stringify(now);
+      return complete && same ? now : undefined;
+    });
     const store = (await storage.getStore('Store.v2'))!;
     for (let i = 0; i < 20; i++) {
       await storage.getRecord(store.id, 'INPUT');
