@@ -11,7 +11,7 @@
  * worth another attempt, `onRetry` waits out the backoff and makes the body ready to be sent
  * again. Whatever the last attempt threw is converted in one place, `toClientError`.
  */
-import axios, { type AxiosAdapter, type AxiosError, type AxiosInstance, type AxiosRequestConfig } from 'axios';
+import axios, { type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig } from 'axios';
 import axiosRetryImport from 'axios-retry';
 import type { PreparedBody } from '../body.js';
 import { platform } from '../platform/node.js';
@@ -22,6 +22,22 @@ import { resourceOfPath } from './adaptive-rate.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
 import type { RetryBudget } from './retry-budget.js';
 import { abortReason } from './sleep.js';
+import {
+  bytesOf,
+  EMPTY,
+  encodePathSegment,
+  headerOf,
+  MAX_ERROR_BODY_BYTES,
+  parseEnvelope,
+  parseErrorBody,
+  pathOfUrl,
+  queryString,
+  sanitize,
+  toBytes,
+} from './wire.js';
+
+// Used by the resources and the body encoder; they live in wire.ts.
+export { bytesOf, encodePathSegment, headerOf };
 
 // axios-retry's CommonJS build puts the function on `exports.default`. Node's interop (which our
 // CommonJS build follows) hands the whole exports object over as the default import there, so
@@ -117,78 +133,6 @@ export interface HttpClientConfig {
   rateLimiter?: AdaptiveRateLimiter;
   /** Retries spend from it; none = retries are bounded only by each call's policy. */
   retryBudget?: RetryBudget;
-}
-
-/** At most this much of an error body is read to find the server's message. */
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
-
-const EMPTY = new Uint8Array(0);
-
-/** Encodes one path segment. `!'()*` are encoded as well, so no key has a special meaning in a URL. */
-export function encodePathSegment(segment: string): string {
-  const encoded = encodeURIComponent(segment);
-  // Most keys have none of these: testing first spares the replace and its callback.
-  return /[!'()*]/.test(encoded)
-    ? encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`)
-    : encoded;
-}
-
-function queryString(query: HttpRequest['query']): string {
-  let text = '';
-  for (const name in query) {
-    const value = query[name];
-    if (value === undefined) continue;
-    // Booleans as 1/0, as apify-client v2's serializer sends them.
-    const encoded = encodeURIComponent(typeof value === 'boolean' ? (value ? '1' : '0') : String(value));
-    text += `${text ? '&' : '?'}${encodeURIComponent(name)}=${encoded}`;
-  }
-  return text;
-}
-
-/**
- * Bytes of an ArrayBuffer or a typed array, from any realm (an iframe, a VM context): tag checks,
- * not instanceof. Undefined for anything else.
- */
-export function bytesOf(data: unknown): Uint8Array | undefined {
-  if (data instanceof Uint8Array) return data;
-  if (ArrayBuffer.isView(data)) return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  const tag = Object.prototype.toString.call(data);
-  if (tag === '[object ArrayBuffer]' || tag === '[object SharedArrayBuffer]') return new Uint8Array(data as ArrayBuffer);
-  return undefined;
-}
-
-/** Response bytes: a Buffer from the Node adapters, an ArrayBuffer from fetch. */
-function toBytes(data: unknown): Uint8Array {
-  return bytesOf(data) ?? EMPTY;
-}
-
-/**
- * A header value by name, whatever the letter case the adapter used: AxiosHeaders look names up
- * case-insensitively, a plain object (a custom adapter's) is searched.
- */
-export function headerOf(headers: unknown, name: string): string | undefined {
-  if (!headers || typeof headers !== 'object') return undefined;
-  const lower = name.toLowerCase();
-  let value = (headers as Record<string, unknown>)[lower];
-  if (value === undefined) {
-    for (const field in headers) {
-      if (field.toLowerCase() === lower) {
-        value = (headers as Record<string, unknown>)[field];
-        break;
-      }
-    }
-  }
-  if (value === undefined || value === null || value === false) return undefined;
-  return Array.isArray(value) ? value.join(', ') : String(value);
-}
-
-/** The path of an absolute URL without its query (a signed URL's query is a secret). */
-function pathOfUrl(url: string): string {
-  try {
-    return new URL(url).pathname;
-  } catch {
-    return url.split('?')[0]!;
-  }
 }
 
 /**
@@ -495,56 +439,4 @@ export class HttpClient {
 /** Time limit of the next attempt: the per-attempt limit, or what is left before the deadline. */
 function attemptTimeout(call: Call, now: number): number {
   return Math.max(1, Math.min(call.attemptMillis, Math.floor(call.deadline - now)));
-}
-
-/** Parses an API answer (`{"data": ...}`) and returns its `data`. */
-function parseEnvelope<T>(bytes: Uint8Array, invalid: (type: string, message: string) => ApifyApiError): T {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(new TextDecoder().decode(bytes));
-  } catch {
-    throw invalid('invalid-response', bytes.byteLength === 0 ? 'The API answered with an empty body' : 'The API answered with a body that is not JSON');
-  }
-  const data = (parsed as { data?: unknown } | null)?.data;
-  if (typeof data !== 'object' || data === null) throw invalid('invalid-response', 'The API answer has no "data" object');
-  return data as T;
-}
-
-function parseErrorBody(bytes: Uint8Array): { type?: string; message?: string; data?: Record<string, unknown> } {
-  if (bytes.byteLength === 0) return {};
-  try {
-    const parsed = JSON.parse(new TextDecoder().decode(bytes)) as { error?: { type?: unknown; message?: unknown; data?: unknown } };
-    const type = typeof parsed.error?.type === 'string' ? parsed.error.type : undefined;
-    const message = typeof parsed.error?.message === 'string' ? parsed.error.message : undefined;
-    const data = typeof parsed.error?.data === 'object' && parsed.error.data !== null ? (parsed.error.data as Record<string, unknown>) : undefined;
-    return { type, message, data };
-  } catch {
-    return {};
-  }
-}
-
-/**
- * Strips an axios error down to what is safe to keep as `cause`: no request object and no
- * request headers (they hold the token), no agents or sockets, no response body, no query
- * string, and no secret in its message or stack.
- */
-function sanitize(error: AxiosError, secrets: (string | undefined)[]): AxiosError {
-  const { config, response } = error;
-  if (config) {
-    const url = config.url && redact(config.url.split('?')[0]!, secrets);
-    error.config = { method: config.method, url, timeout: config.timeout } as typeof config;
-  }
-  delete error.request;
-  if (response) {
-    const { status, statusText, headers } = response;
-    error.response = { status, statusText, headers } as typeof response;
-  }
-  // The transport's own errors down the cause chain get the same treatment.
-  let link: unknown = error;
-  for (let depth = 0; depth < 5 && link instanceof Error; depth++) {
-    link.message = redact(link.message, secrets);
-    if (link.stack) link.stack = redact(link.stack, secrets);
-    link = link.cause;
-  }
-  return error;
 }
