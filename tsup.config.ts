@@ -130,9 +130,45 @@ const browserStubs: Plugin = {
   },
 };
 
+/**
+ * The bulk bundles add the bulk methods to the main bundle's classes: the client's public API
+ * (`public-api.ts`) and its errors (`http/errors.ts`, all of them public) are taken from the main
+ * bundle, never copied, so there is one `KeyValueStoreClient` to install on and one error class
+ * of each kind. The ES module imports `./apify-kv.esm.js` beside it; the IIFE reads the
+ * `ApifyKv` global, so `apify-kv.min.js` must be loaded first.
+ */
+const SHARED_WITH_MAIN = /(^|\/)(public-api|http\/errors)(\.js)?$/;
+const fromMainModule: Plugin = {
+  name: 'bulk-from-main-module',
+  setup(build) {
+    build.onResolve({ filter: SHARED_WITH_MAIN }, () => ({ path: './apify-kv.esm.js', external: true }));
+  },
+};
+const fromMainGlobal: Plugin = {
+  name: 'bulk-from-main-global',
+  setup(build) {
+    build.onResolve({ filter: SHARED_WITH_MAIN }, () => ({ path: 'ApifyKv', namespace: 'main-global' }));
+    build.onLoad({ filter: /.*/, namespace: 'main-global' }, () => ({
+      loader: 'js',
+      contents: `const kv = globalThis.ApifyKv;
+if (!kv) throw new Error('load apify-kv.min.js before apify-kv-bulk.min.js');
+export const { KeyValueStoreClient, KeyValueStoresClient, ApifyArgumentError, isApifyApiError } = kv;`,
+    }));
+  },
+};
+
 // `stripInternal`: members marked `@internal` (constructors users never call, the resources'
 // shared plumbing) stay out of the published types.
-const dtsOptions = { compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true } };
+// The bulk bundle's types come with the Node build's, sharing their declarations.
+const dtsOptions = {
+  entry: {
+    index: 'src/index.ts',
+    'server/index': 'src/server/index.ts',
+    'sdk/index': 'src/sdk/index.ts',
+    'browser/apify-kv-bulk': 'src/browser-bulk.ts',
+  },
+  compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true },
+};
 
 export default defineConfig([
   {
@@ -165,7 +201,7 @@ export default defineConfig([
     },
   },
   {
-    entry: { 'browser/apify-kv.min': 'src/index.ts' },
+    entry: { 'browser/apify-kv.min': 'src/browser.ts' },
     format: ['iife'],
     globalName: 'ApifyKv',
     platform: 'browser',
@@ -177,7 +213,7 @@ export default defineConfig([
     outExtension: () => ({ js: '.js' }),
   },
   {
-    entry: { 'browser/apify-kv.esm': 'src/index.ts' },
+    entry: { 'browser/apify-kv.esm': 'src/browser.ts' },
     format: ['esm'],
     platform: 'browser',
     target: 'es2020',
@@ -185,6 +221,29 @@ export default defineConfig([
     sourcemap: true,
     noExternal: [/.*/],
     esbuildPlugins: [browserPlatform, browserStubs],
+    outExtension: () => ({ js: '.js' }),
+  },
+  {
+    entry: { 'browser/apify-kv-bulk.min': 'src/browser-bulk.ts' },
+    format: ['iife'],
+    globalName: 'ApifyKvBulk',
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    sourcemap: true,
+    noExternal: [/.*/],
+    esbuildPlugins: [fromMainGlobal],
+    outExtension: () => ({ js: '.js' }),
+  },
+  {
+    entry: { 'browser/apify-kv-bulk.esm': 'src/browser-bulk.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2020',
+    minify: true,
+    sourcemap: true,
+    noExternal: [/.*/],
+    esbuildPlugins: [fromMainModule],
     outExtension: () => ({ js: '.js' }),
   },
   {

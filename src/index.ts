@@ -1,89 +1,12 @@
 /**
  * `apify-kv-client`: a typed client for Apify key-value stores. Safe for the browser: nothing
  * exported here depends on Node built-ins (the Node parts sit behind `client/platform/node.ts`).
+ * The browser bundles are built from `browser.ts`, which leaves out the bulk methods.
  * @packageDocumentation
  */
-export { ApifyClient, type KeyValueStoresApi } from './client/apify-client.js';
-export {
-  DEFAULT_BASE_URL,
-  DEFAULT_CONSISTENCY_WINDOW_MILLIS,
-  DEFAULT_MAX_PAYLOAD_BYTES,
-  DEFAULT_TIMEOUT_SECS,
-  type ApifyClientOptions,
-  type SettableClientOptions,
-} from './client/options.js';
-export { KeyValueStoresClient } from './client/resources/key-value-stores.js';
-export { KeyValueStoreClient } from './client/resources/key-value-store.js';
-export { KeyValueStoreCollectionClient } from './client/resources/store-collection.js';
-export {
-  DEFAULT_BULK_CONCURRENCY,
-  type BulkInput,
-  type BulkOptions,
-  type BulkRecordInput,
-  type BulkResult,
-} from './client/resources/bulk.js';
-export type {
-  JsonValue,
-  KeyValueClientGetRecordOptions,
-  KeyValueClientListKeysResult,
-  KeyValueListItem,
-  KeyValueStoreCollectionClientGetOrCreateOptions,
-  KeyValueStoreCollectionClientListOptions,
-  KeyValueStoreCollectionListResult,
-  ReturnTypeFromOptions,
-} from './client/v2-types.js';
-export { createHmacSignature, createStorageContentSignature } from './client/signing.js';
-export {
-  ApifyApiError,
-  ApifyArgumentError,
-  ApifyNetworkError,
-  API_ERROR_NAME,
-  ARGUMENT_ERROR_NAME,
-  NETWORK_ERROR_NAME,
-  isApifyApiError,
-  isApifyArgumentError,
-  isApifyNetworkError,
-  type ApifyKvErrorFields,
-  type NetworkErrorType,
-  type RequestDetails,
-} from './client/http/errors.js';
-export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/http/retry.js';
-export { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from './client/http/retry-budget.js';
-export type { AdapterOption, CallOptions } from './client/http/http-client.js';
-export { RECORD_KEY_PATTERN, STORE_NAME_PATTERN } from './client/validation.js';
-export type {
-  DeleteRecordOptions,
-  DeleteStoreOptions,
-  GeneralAccess,
-  GetOrCreateStoreOptions,
-  GetRecordInfoOptions,
-  GetRecordOptions,
-  GetStoreOptions,
-  IterateKeysOptions,
-  KeysPublicUrlOptions,
-  KeyValueStore,
-  KeyValueStoreKey,
-  KeyValueStoreKeys,
-  KeyValueStoreRecord,
-  KeyValueStoreRecordInfo,
-  KeyValueStoreStats,
-  ListKeysOptions,
-  ListStoresOptions,
-  NodeBuffer,
-  NodeReadable,
-  PaginatedIterator,
-  PaginatedList,
-  PutRecordOptions,
-  RecordBytes,
-  RecordExistsOptions,
-  RecordStream,
-  RecordValue,
-  StoreGetRecordOptions,
-  StoreListKeysOptions,
-  StoreRecord,
-  StoreRecordInput,
-  StoreTarget,
-  StoreUpdate,
-  UpdateStoreOptions,
-  WaitOptions,
-} from './client/types.js';
+import { KeyValueStoreClient, KeyValueStoresClient } from './public-api.js';
+import { installBulkMethods } from './client/resources/bulk-methods.js';
+
+export * from './public-api.js';
+
+installBulkMethods(KeyValueStoreClient, KeyValueStoresClient);

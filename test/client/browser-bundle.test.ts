@@ -3,6 +3,7 @@
  * that swap `platform/node` for `platform/browser` and put stand-ins for dependency modules the
  * browser client never runs), it must hold no Node built-in, stay within the size budget, and
  * work: its client sends a request through the fetch adapter, and says clearly what is not there.
+ * The bulk methods come in bundles of their own that install onto the main bundle's classes.
  */
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,8 +20,11 @@ useNock();
 
 /** 32 KiB (32,768 bytes) gzipped at level 9: the client with the apify-client v2 surface, adaptive rate limiting and the retry budget. */
 const BUDGET_BYTES = 32_768;
+/** The bulk bundle's budget (scripts/size.mjs checks the same). */
+const BULK_BUDGET_BYTES = 4_096;
 let outDir: string;
 let bundles: Record<string, string>;
+let bulkBundles: Record<string, string>;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -28,11 +32,26 @@ function sourceFiles(dir: string): string[] {
   );
 }
 
-function browserOptions(): Options {
+function browserOptions(globalName = 'ApifyKv'): Options {
   const configs = (Array.isArray(tsupConfig) ? tsupConfig : [tsupConfig]) as Options[];
-  const iife = configs.find((c) => c.globalName === 'ApifyKv');
-  if (!iife?.esbuildPlugins?.length) throw new Error('tsup.config.ts has no browser build with its platform plugin');
+  const iife = configs.find((c) => c.globalName === globalName);
+  if (!iife?.esbuildPlugins?.length) throw new Error(`tsup.config.ts has no browser build of ${globalName} with its plugins`);
   return iife;
+}
+
+/** The globals a browser page has that the bundles use. */
+function browserSandbox(): Record<string, unknown> {
+  const sandbox: Record<string, unknown> = {};
+  for (const name of [
+    'fetch', 'Request', 'Response', 'Headers', 'FormData', 'Blob', 'ReadableStream', 'TextEncoder', 'TextDecoder',
+    'URL', 'URLSearchParams', 'AbortController', 'AbortSignal', 'DOMException', 'setTimeout', 'clearTimeout', 'console',
+  ]) {
+    sandbox[name] = (globalThis as Record<string, unknown>)[name];
+  }
+  sandbox.window = sandbox;
+  sandbox.self = sandbox;
+  sandbox.globalThis = sandbox;
+  return sandbox;
 }
 
 beforeAll(async () => {
@@ -41,7 +60,7 @@ beforeAll(async () => {
   for (const format of ['iife', 'esm'] as const) {
     await build({
       config: false,
-      entry: { [`apify-kv.${format}`]: 'src/index.ts' },
+      entry: { [`apify-kv.${format}`]: 'src/browser.ts' },
       format: [format],
       globalName: 'ApifyKv',
       platform: 'browser',
@@ -58,18 +77,29 @@ beforeAll(async () => {
     iife: readFileSync(path.join(outDir, 'apify-kv.iife.js'), 'utf8'),
     esm: readFileSync(path.join(outDir, 'apify-kv.esm.js'), 'utf8'),
   };
+  const configs = (Array.isArray(tsupConfig) ? tsupConfig : [tsupConfig]) as Options[];
+  const bulkEsm = configs.find((c) => typeof c.entry === 'object' && 'browser/apify-kv-bulk.esm' in c.entry);
+  if (!bulkEsm?.esbuildPlugins?.length) throw new Error('tsup.config.ts has no ES module build of the bulk bundle');
+  for (const [name, base] of [['bulk.iife', browserOptions('ApifyKvBulk')], ['bulk.esm', bulkEsm]] as const) {
+    await build({ ...base, config: false, entry: { [name]: 'src/browser-bulk.ts' }, outDir, sourcemap: false, onSuccess: undefined, silent: true });
+  }
+  bulkBundles = {
+    iife: readFileSync(path.join(outDir, 'bulk.iife.js'), 'utf8'),
+    esm: readFileSync(path.join(outDir, 'bulk.esm.js'), 'utf8'),
+  };
   // `npm test` builds dist/ first: check what would be published too, unless it is older than
   // the client's sources (a leftover of an earlier build says nothing about this code).
   const newestSource = Math.max(...sourceFiles('src/client').concat('src/index.ts').map((f) => statSync(f).mtimeMs));
-  for (const file of ['apify-kv.min.js', 'apify-kv.esm.js']) {
+  for (const file of ['apify-kv.min.js', 'apify-kv.esm.js', 'apify-kv-bulk.min.js', 'apify-kv-bulk.esm.js']) {
     const built = path.join('dist/browser', file);
-    if (existsSync(built) && statSync(built).mtimeMs >= newestSource) bundles[`dist/${file}`] = readFileSync(built, 'utf8');
+    const into = file.includes('bulk') ? bulkBundles : bundles;
+    if (existsSync(built) && statSync(built).mtimeMs >= newestSource) into[`dist/${file}`] = readFileSync(built, 'utf8');
   }
 }, 120_000);
 
 describe('browser bundle', () => {
   it('contains no require( and no node: import', () => {
-    for (const [name, code] of Object.entries(bundles)) {
+    for (const [name, code] of Object.entries({ ...bundles, ...bulkBundles })) {
       expect(code, name).not.toMatch(/\brequire\(/);
       expect(code, name).not.toMatch(/["']node:/);
       expect(code, name).not.toMatch(/\bfrom\s*["'](fs|zlib|http|https|stream|crypto)["']/);
@@ -80,6 +110,52 @@ describe('browser bundle', () => {
     for (const [name, code] of Object.entries(bundles)) {
       expect(gzipSync(code, { level: 9 }).length, name).toBeLessThanOrEqual(BUDGET_BYTES);
     }
+    for (const [name, code] of Object.entries(bulkBundles)) {
+      expect(gzipSync(code, { level: 9 }).length, name).toBeLessThanOrEqual(BULK_BUDGET_BYTES);
+    }
+  });
+
+  it('leaves the bulk methods to the bulk bundle, which takes the classes and errors from the main one', () => {
+    for (const [name, code] of Object.entries(bundles)) {
+      // The bulk options are checked only by the bulk code.
+      expect(code, name).not.toContain('stopOnError');
+      expect(code, name).toContain("import 'apify-kv-client/browser/bulk'");
+    }
+    for (const [name, code] of Object.entries(bulkBundles)) {
+      expect(code, name).toContain('stopOnError');
+      expect(code, name).not.toMatch(/axios|class \w+ extends Error/);
+    }
+    expect(bulkBundles.esm).toMatch(/from\s*"\.\/apify-kv\.esm\.js"/);
+  });
+
+  it('runs the bulk methods once the bulk bundle is loaded after the main one', async () => {
+    const sandbox = browserSandbox();
+    vm.runInNewContext(bundles.iife!, sandbox);
+    const kv = sandbox.ApifyKv as typeof import('../../src/index.js');
+    const client = new kv.ApifyClient({ token: 't', storeId: 's1', maxRetries: 0 });
+    expect(() => client.keyValueStore('s1').putRecords([])).toThrow("putRecords is in the bulk bundle: import 'apify-kv-client/browser/bulk'");
+    expect(() => client.keyValueStores.getRecords([])).toThrow('getRecords is in the bulk bundle');
+
+    vm.runInNewContext(bulkBundles.iife!, sandbox);
+    expect((sandbox.ApifyKvBulk as { DEFAULT_BULK_CONCURRENCY: number }).DEFAULT_BULK_CONCURRENCY).toBe(8);
+    const scope = nock(API)
+      .put('/v2/key-value-stores/s1/records/a').reply(200)
+      .put('/v2/key-value-stores/s1/records/b').reply(200)
+      .get('/v2/key-value-stores/s1/records/a').reply(200, '1', { 'content-type': 'application/json' });
+    const results: Array<{ key: string; ok: boolean; error?: unknown }> = [];
+    for await (const r of client.keyValueStore('s1').putRecords([{ key: 'a', value: 1 }, { key: 'b', value: 2 }, { key: 'bad key', value: 3 }])) results.push(r);
+    expect(results.filter((r) => r.ok).map((r) => r.key).sort()).toEqual(['a', 'b']);
+    // The bad key fails with the main bundle's own error class: there is one of it.
+    expect(results.find((r) => !r.ok)?.error).toBeInstanceOf(kv.ApifyArgumentError);
+    const gets: unknown[] = [];
+    for await (const r of client.keyValueStores.getRecords(['a'])) gets.push(r);
+    expect(gets).toEqual([{ key: 'a', ok: true, record: expect.objectContaining({ key: 'a', body: 1 }) }]);
+    expect(() => client.keyValueStore('s1').deleteRecords([], { concurrency: 0 })).toThrow(kv.ApifyArgumentError);
+    scope.done();
+  });
+
+  it('says to load the main bundle first when the bulk bundle comes alone', () => {
+    expect(() => vm.runInNewContext(bulkBundles.iife!, browserSandbox())).toThrow('load apify-kv.min.js before apify-kv-bulk.min.js');
   });
 
   it('leaves out what the browser client never runs: the xhr adapter, forms, CancelToken, status names, error codes', () => {

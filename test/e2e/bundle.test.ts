@@ -1,6 +1,7 @@
 /**
  * The browser bundles in a real browser: a page on another origin loads the IIFE (global
  * `ApifyKv`) or the ES module from the server's /assets/, and round-trips records through it.
+ * The bulk bundles load beside them and add the bulk methods.
  */
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +21,12 @@ beforeAll(async () => {
     '/esm.html':
       `<!doctype html><title>esm</title><script type="module">` +
       `import * as kv from '${s.url}/assets/apify-kv.esm.js'; window.ApifyKv = kv;</script>`,
+    '/iife-bulk.html':
+      `<!doctype html><title>iife bulk</title><script src="${s.url}/assets/apify-kv.min.js"></script>` +
+      `<script src="${s.url}/assets/apify-kv-bulk.min.js"></script>`,
+    '/esm-bulk.html':
+      `<!doctype html><title>esm bulk</title><script type="module">` +
+      `import * as kv from '${s.url}/assets/apify-kv.esm.js'; import '${s.url}/assets/apify-kv-bulk.esm.js'; window.ApifyKv = kv;</script>`,
   });
 }, 600_000);
 
@@ -107,7 +114,44 @@ async function roundTrip(page: Page, storeName: string): Promise<void> {
   expect((await api(s, 'GET', `/${storeId}/records/doc`)).status).toBe(404);
 }
 
+/** Bulk put, get and delete in the browser; the server holds what was put until the delete. */
+async function bulkRoundTrip(page: Page, storeName: string): Promise<void> {
+  const result = await page.evaluate(
+    async ({ baseUrl, storeName }) => {
+      const { ApifyClient } = (window as any).ApifyKv;
+      const client = new ApifyClient({ baseUrl });
+      const { id } = await client.keyValueStores.getOrCreate(storeName);
+      const store = client.keyValueStore(id);
+      const keys = Array.from({ length: 20 }, (_, i) => `k-${i}`);
+      const collect = async (results: AsyncIterable<{ key: string; ok: boolean; record?: { value: unknown } }>) => {
+        const all = [];
+        for await (const r of results) all.push(r);
+        return all.sort((a, b) => a.key.localeCompare(b.key));
+      };
+      const puts = await collect(store.putRecords(keys.map((key, i) => ({ key, value: { i } })), { concurrency: 4 }));
+      const gets = await collect(store.getRecords(keys));
+      const deletes = await collect(client.keyValueStores.deleteRecords(keys.slice(0, 10), { storeId: id }));
+      return { id, puts: puts.filter((r) => r.ok).length, values: gets.map((r) => r.record?.value), deletes: deletes.filter((r) => r.ok).length };
+    },
+    { baseUrl: s.url, storeName },
+  );
+  expect(result.puts).toBe(20);
+  expect(result.deletes).toBe(10);
+  expect(result.values).toEqual(Array.from({ length: 20 }, (_, i) => `k-${i}`).sort().map((key) => ({ i: Number(key.slice(2)) })));
+  expect((await api(s, 'GET', `/${result.id}/records/k-0`)).status).toBe(404);
+  expect((await api(s, 'GET', `/${result.id}/records/k-19`)).json()).toEqual({ i: 19 });
+}
+
 describe('browser bundles against the local server', () => {
+  it('bulk bundles: the IIFE and the ES module add putRecords, getRecords and deleteRecords', async () => {
+    for (const [file, storeName] of [['iife-bulk.html', 'bulk-iife'], ['esm-bulk.html', 'bulk-esm']]) {
+      const { page, problems } = await open(file!);
+      await page.waitForFunction(() => typeof (window as any).ApifyKv.KeyValueStoreClient.prototype.putRecords === 'function');
+      await bulkRoundTrip(page, storeName!);
+      expect(problems).toEqual([]);
+    }
+  });
+
   it('IIFE bundle: global ApifyKv, put/get/delete over fetch', async () => {
     const { page, problems, requestTypes } = await open('iife.html');
     await roundTrip(page, 'bundle-iife');

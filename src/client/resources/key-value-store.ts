@@ -23,7 +23,7 @@ import type {
   WaitOptions,
 } from '../types.js';
 import type { JsonValue, KeyValueClientListKeysResult, KeyValueListItem, ReturnTypeFromOptions } from '../v2-types.js';
-import { runBulk, type BulkInput, type BulkOptions, type BulkRecordInput, type BulkResult } from './bulk.js';
+import type { BulkInput, BulkOptions, BulkRecordInput, BulkResult } from './bulk.js';
 import { checkDuration, checkInteger, checkOptionalString, checkRecordKey, checkStoreId, checkStoreName } from '../validation.js';
 import { callOptions, checkKnownOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
 import { GENERAL_ACCESS_VALUES, isGeneralAccess } from '../../rules.js';
@@ -63,6 +63,23 @@ export interface KeysQuery {
 const C = 'KeyValueStoreClient';
 /** Option names of `listKeys` (apify-client v2's). */
 const LIST_KEYS_OPTIONS = ['limit', 'exclusiveStartKey', 'collection', 'prefix', 'signature'];
+
+/**
+ * The bulk methods, defined by `installBulkMethods` (bulk-methods.ts): in Node they are always
+ * there; a browser page gets them by importing `apify-kv-client/browser/bulk` once.
+ */
+export interface KeyValueStoreClient {
+  /**
+   * Stores many records, `concurrency` at a time (8 by default), pulling them from `records` (any
+   * iterable or async iterable) only as calls finish: `for await (const r of store.putRecords(items))`
+   * yields `{ key, ok: true }` or `{ key, ok: false, error }` per record, in completion order.
+   */
+  putRecords(records: BulkInput<BulkRecordInput>, options?: BulkOptions): AsyncGenerator<BulkResult>;
+  /** Reads many records as `putRecords` writes them: `{ key, ok: true, record }`, `record` undefined when there is none. */
+  getRecords(keys: BulkInput<string>, options?: BulkOptions): AsyncGenerator<BulkResult<{ record: StoreRecord<JsonValue> | undefined }>>;
+  /** Deletes many records as `putRecords` writes them; a missing record is not an error. */
+  deleteRecords(keys: BulkInput<string>, options?: BulkOptions): AsyncGenerator<BulkResult>;
+}
 
 /** Methods for one key-value store and its records. Get it as `client.keyValueStore(id)`. */
 export class KeyValueStoreClient {
@@ -155,31 +172,6 @@ export class KeyValueStoreClient {
   /** Deletes a record. A missing record is not an error. */
   async deleteRecord(key: string, options: CallOptions = {}): Promise<void> {
     return this.removeRecord(callOptions(options, `${C}.deleteRecord`), checkRecordKey(key));
-  }
-
-  /**
-   * Stores many records, `concurrency` at a time (8 by default), pulling them from `records` (any
-   * iterable or async iterable) only as calls finish: `for await (const r of store.putRecords(items))`
-   * yields `{ key, ok: true }` or `{ key, ok: false, error }` per record, in completion order.
-   */
-  putRecords(records: BulkInput<BulkRecordInput>, options: BulkOptions = {}): AsyncGenerator<BulkResult> {
-    return runBulk(`${C}.putRecords`, records, (r) => r.key, async (r, call) => {
-      await this.setRecord(r, call);
-      return {};
-    }, options);
-  }
-
-  /** Reads many records as `putRecords` writes them: `{ key, ok: true, record }`, `record` undefined when there is none. */
-  getRecords(keys: BulkInput<string>, options: BulkOptions = {}): AsyncGenerator<BulkResult<{ record: StoreRecord<JsonValue> | undefined }>> {
-    return runBulk(`${C}.getRecords`, keys, String, async (key, call) => ({ record: await this.getRecord(key, call) }), options);
-  }
-
-  /** Deletes many records as `putRecords` writes them; a missing record is not an error. */
-  deleteRecords(keys: BulkInput<string>, options: BulkOptions = {}): AsyncGenerator<BulkResult> {
-    return runBulk(`${C}.deleteRecords`, keys, String, async (key, call) => {
-      await this.deleteRecord(key, call);
-      return {};
-    }, options);
   }
 
   /**

@@ -31,11 +31,27 @@ import type {
 import { checkInteger, checkOptionalString, checkRecordKey, checkStoreId } from '../validation.js';
 import { callOptions, type ResourceContext } from './context.js';
 import type { KeyValueStoreCollectionClientGetOrCreateOptions } from '../v2-types.js';
-import { runBulk, type BulkInput, type BulkOptions, type BulkResult } from './bulk.js';
+import type { BulkInput, BulkOptions, BulkResult } from './bulk.js';
 import { KeyValueStoreClient } from './key-value-store.js';
 import { KeyValueStoreCollectionClient } from './store-collection.js';
 
 const C = 'KeyValueStoresClient';
+
+/**
+ * The bulk methods, defined by `installBulkMethods` (bulk-methods.ts): in Node they are always
+ * there; a browser page gets them by importing `apify-kv-client/browser/bulk` once.
+ */
+export interface KeyValueStoresClient {
+  /**
+   * Stores many records `{ key, body, contentType? }`, as `keyValueStore(id).putRecords` does
+   * (bounded concurrency, one result per record as an async iterable).
+   */
+  putRecords(records: BulkInput<Pick<PutRecordOptions, 'key' | 'body' | 'contentType'>>, options?: BulkOptions & { storeId?: string }): AsyncGenerator<BulkResult>;
+  /** Reads many records, as `keyValueStore(id).getRecords` does: `{ key, ok: true, record }`, `record` null when there is none. */
+  getRecords(keys: BulkInput<string>, options?: BulkOptions & { storeId?: string }): AsyncGenerator<BulkResult<{ record: KeyValueStoreRecord | null }>>;
+  /** Deletes many records, as `keyValueStore(id).deleteRecords` does. */
+  deleteRecords(keys: BulkInput<string>, options?: BulkOptions & { storeId?: string }): AsyncGenerator<BulkResult>;
+}
 
 /** Methods for key-value stores and their records. Get it as `client.keyValueStores`. */
 export class KeyValueStoresClient {
@@ -46,8 +62,8 @@ export class KeyValueStoresClient {
     this.collection = new KeyValueStoreCollectionClient(ctx);
   }
 
-  /** The client bound to a store: the given one, else the client's default, else a clear error. */
-  private store(storeId: string | undefined): KeyValueStoreClient {
+  /** The client bound to a store: the given one, else the client's default, else a clear error. @internal */
+  storeClient(storeId: string | undefined): KeyValueStoreClient {
     const id = storeId ?? this.ctx.defaultStoreId();
     if (id === undefined) {
       throw new ApifyArgumentError(
@@ -61,7 +77,7 @@ export class KeyValueStoresClient {
   /** The checked options every record method starts from. */
   private target(options: { storeId?: string; key: string } & CallOptions, method: string, known: readonly string[]) {
     const call = callOptions(options, `${C}.${method}`, ['storeId', 'key', ...known]);
-    return { call, store: this.store(options.storeId), key: checkRecordKey(options.key) };
+    return { call, store: this.storeClient(options.storeId), key: checkRecordKey(options.key) };
   }
 
   /**
@@ -94,7 +110,7 @@ export class KeyValueStoresClient {
   /** Gets a store (`GET /v2/key-value-stores/{storeId}`); `null` when there is none. */
   async getStore(options: GetStoreOptions = {}): Promise<KeyValueStore | null> {
     const call = callOptions(options, `${C}.getStore`, ['storeId', 'waitMillis']);
-    return this.store(options.storeId).fetchStore(call, options.waitMillis);
+    return this.storeClient(options.storeId).fetchStore(call, options.waitMillis);
   }
 
   /** Renames a store, or changes its title or access (`PUT /v2/key-value-stores/{storeId}`). */
@@ -103,7 +119,7 @@ export class KeyValueStoresClient {
     if (typeof options.store !== 'object' || options.store === null) {
       throw new ApifyArgumentError('store', 'updateStore needs store: { name?, title?, generalAccess? }');
     }
-    return this.store(options.storeId).changeStore(call, options.store);
+    return this.storeClient(options.storeId).changeStore(call, options.store);
   }
 
   /** Deletes a store and all its records (`DELETE /v2/key-value-stores/{storeId}`). A missing store is not an error. */
@@ -151,36 +167,6 @@ export class KeyValueStoresClient {
     return store.removeRecord(call, key);
   }
 
-  /**
-   * Stores many records `{ key, body, contentType? }`, as `keyValueStore(id).putRecords` does
-   * (bounded concurrency, one result per record as an async iterable).
-   */
-  putRecords(
-    records: BulkInput<Pick<PutRecordOptions, 'key' | 'body' | 'contentType'>>,
-    { storeId, ...options }: BulkOptions & { storeId?: string } = {},
-  ): AsyncGenerator<BulkResult> {
-    const store = this.store(storeId);
-    return runBulk(`${C}.putRecords`, records, (r) => r.key, async (r, call) => {
-      await store.writeRecord({ call, key: checkRecordKey(r.key), value: r.body, contentType: checkOptionalString(r.contentType, 'contentType') });
-      return {};
-    }, options);
-  }
-
-  /** Reads many records, as `keyValueStore(id).getRecords` does: `{ key, ok: true, record }`, `record` null when there is none. */
-  getRecords(keys: BulkInput<string>, { storeId, ...options }: BulkOptions & { storeId?: string } = {}): AsyncGenerator<BulkResult<{ record: KeyValueStoreRecord | null }>> {
-    const store = this.store(storeId);
-    return runBulk(`${C}.getRecords`, keys, String, async (key, call) => ({ record: await store.readRecord({ call, key: checkRecordKey(key), as: 'value' }) }), options);
-  }
-
-  /** Deletes many records, as `keyValueStore(id).deleteRecords` does. */
-  deleteRecords(keys: BulkInput<string>, { storeId, ...options }: BulkOptions & { storeId?: string } = {}): AsyncGenerator<BulkResult> {
-    const store = this.store(storeId);
-    return runBulk(`${C}.deleteRecords`, keys, String, async (key, call) => {
-      await store.removeRecord(call, checkRecordKey(key));
-      return {};
-    }, options);
-  }
-
   /** `HEAD .../records/{key}`, through the journal; `null` when there is no such record. */
   private async headRecord(options: RecordExistsOptions, method: string): Promise<HttpResponse | null> {
     const { call, store, key } = this.target(options, method, ['waitMillis']);
@@ -213,7 +199,7 @@ export class KeyValueStoresClient {
   async listKeys(options: ListKeysOptions = {}): Promise<KeyValueStoreKeys> {
     const call = callOptions(options, `${C}.listKeys`, ['storeId', 'exclusiveStartKey', 'limit', 'prefix', 'collection', 'signature']);
     const { exclusiveStartKey, limit, prefix, collection, signature } = options;
-    return this.store(options.storeId).keysPage(call, { exclusiveStartKey, limit, prefix, collection, signature });
+    return this.storeClient(options.storeId).keysPage(call, { exclusiveStartKey, limit, prefix, collection, signature });
   }
 
   /**
@@ -226,6 +212,6 @@ export class KeyValueStoresClient {
     const pageSize = checkInteger(options.pageSize, 'pageSize', 1, 1000);
     const exclusiveStartKey = checkOptionalString(options.exclusiveStartKey, 'exclusiveStartKey');
     const { prefix, collection } = options;
-    yield* this.store(options.storeId).iterateKeys(call, { exclusiveStartKey, prefix, collection, pageSize });
+    yield* this.storeClient(options.storeId).iterateKeys(call, { exclusiveStartKey, prefix, collection, pageSize });
   }
 }
