@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { StoreInfo } from '../storage/types.js';
 import { canWrite, requireUser } from './auth.js';
 import { bodyEncoding, corruptBody, declaredLength, decodeBody } from './body.js';
+import { checkMd5, expectedMd5, integrityMismatch } from './content-md5.js';
 import { allowBody, baseUrl, resolveStore, viewContext, type AppContext, type RequestState } from './context.js';
 import {
   ApiError,
@@ -248,15 +249,18 @@ async function writeBody(
 ): Promise<void> {
   const { req, res } = state;
   const encoding = bodyEncoding(req);
+  const md5 = expectedMd5(req);
   allowBody(ctx, state);
   const body = decodeBody(req, encoding, maxBytes);
+  const checked = md5 && checkMd5(body.stream, md5, encoding === 'identity' ? undefined : req);
   let info;
   try {
-    info = await ctx.storage.putRecord(store.id, key, body.stream, { contentType, maxBytes });
+    info = await ctx.storage.putRecord(store.id, key, checked ? checked.stream : body.stream, { contentType, maxBytes });
   } catch (err) {
     const failure = body.failure();
     body.dispose();
     if (failure === 'aborted') throw new ClientGone();
+    if (checked?.mismatched()) throw integrityMismatch();
     if (failure === 'too-large' || isPayloadTooLarge(err)) {
       throw direct ? directUploadTooLarge(maxBytes) : payloadTooLarge(req.method ?? 'PUT', maxBytes);
     }

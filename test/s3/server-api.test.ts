@@ -1,6 +1,6 @@
 /**
  * The server's API contract suites (stores, records, bodies, the official apify-client, the
- * streamed zip, shutdown with a restart on the same prefix) run again on the S3 backend: the
+ * streamed zip, Content-MD5 checks, shutdown with a restart on the same prefix) run again on the S3 backend: the
  * same test files, each server on a fresh prefix of one bucket.
  */
 import { serveTestServersOverS3 } from '../support/s3-service.js';
@@ -11,6 +11,7 @@ serveTestServersOverS3();
 await import('../server/stores.test.js');
 await import('../server/records.test.js');
 await import('../server/bodies.test.js');
+await import('../server/content-md5.test.js');
 await import('../server/official-client.test.js');
 await import('../server/zip-stream.test.js');
 await import('../server/shutdown.test.js');
