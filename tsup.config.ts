@@ -13,6 +13,10 @@ const browserPlatform: Plugin = {
     build.onResolve({ filter: /platform\/node(\.js)?$/ }, () => ({
       path: path.resolve('src/client/platform/browser.ts'),
     }));
+    // No MD5 in the browser bundle (WebCrypto has none, and its size budget has no room for one).
+    build.onResolve({ filter: /\/integrity(\.js)?$/ }, () => ({
+      path: path.resolve('src/client/integrity-off.ts'),
+    }));
   },
 };
 

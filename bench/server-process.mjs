@@ -1,6 +1,7 @@
 // The server side of the benchmarks, in its own process: `local` is the project's server on
 // a temporary file store; `memory` is a minimal in-memory server that speaks just enough of the
 // wire contract (create store, put/get record) to measure what the clients themselves cost.
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 
 const [kind, storageDir] = process.argv.slice(2);
@@ -22,12 +23,15 @@ async function startMemoryServer() {
       if (!m) return void res.writeHead(404).end();
       const id = `${m[1]}/${m[2]}`;
       if (req.method === 'PUT') {
-        records.set(id, { body: Buffer.concat(chunks), type: req.headers['content-type'] ?? 'application/octet-stream' });
-        res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', location: req.url }).end('{}');
+        // ETags as the project's server sends them: the MD5 of the stored bytes.
+        const body = Buffer.concat(chunks);
+        const etag = `"${createHash('md5').update(body).digest('hex')}"`;
+        records.set(id, { body, etag, type: req.headers['content-type'] ?? 'application/octet-stream' });
+        res.writeHead(201, { 'content-type': 'application/json; charset=utf-8', location: req.url, etag }).end('{}');
       } else if (req.method === 'GET') {
         const rec = records.get(id);
         if (!rec) return void res.writeHead(404, { 'content-type': 'application/json' }).end('{"error":{"type":"record-not-found","message":"x"}}');
-        res.writeHead(200, { 'content-type': rec.type, 'content-length': rec.body.length }).end(rec.body);
+        res.writeHead(200, { 'content-type': rec.type, 'content-length': rec.body.length, etag: rec.etag }).end(rec.body);
       } else {
         res.writeHead(405).end();
       }

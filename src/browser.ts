@@ -12,7 +12,7 @@ for (const client of [KeyValueStoreClient, KeyValueStoresClient]) {
   defineMethods(
     client.prototype,
     Object.fromEntries(BULK_METHODS.map((name) => [name, () => {
-      throw new Error(`${name} is in the bulk bundle: import 'apify-kv-client/browser/bulk' (or load apify-kv-bulk.min.js) once`);
+      throw new Error(`${name} is in the bulk bundle: import 'apify-kv-client/browser/bulk' once`);
     }])),
   );
 }

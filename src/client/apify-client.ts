@@ -94,6 +94,7 @@ export class ApifyClient {
       }),
       defaultStoreId: () => this.options.storeId,
       maxPayloadBytes: () => this.options.maxPayloadBytes,
+      integrity: () => this.options.integrity,
       timeoutSecs: () => this.options.timeoutSecs,
       baseUrl: this.options.baseUrl,
       publicBaseUrl: this.options.publicBaseUrl,

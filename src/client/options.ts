@@ -40,6 +40,13 @@ export interface ApifyClientOptions {
   /** Bodies larger than this (bytes) go through a direct-upload URL. Default 9,437,184 (9 MiB). */
   maxPayloadBytes?: number;
   /**
+   * End-to-end integrity of record bodies (default true): uploads of buffered bodies send their
+   * MD5 as `Content-MD5` and check the ETag answered; full downloads are checked against their
+   * ETag when it is an MD5. A mismatch is tried once more, then fails with an `ApifyApiError` of
+   * type `integrity-mismatch`. Streamed bodies are not checked. `false` turns it off.
+   */
+  integrity?: boolean;
+  /**
    * Client-side rate limiting. `'adaptive'`: after a `429`, requests to that store are paced at a
    * rate learned from the 429s (cut on each group of them, grown back along a cubic curve), so a
    * job with many workers sends few requests the server refuses. Default `'off'`: each request
@@ -99,6 +106,7 @@ export interface ResolvedOptions {
   maxRetryAfterMillis: number;
   consistencyWindowMillis: number;
   maxPayloadBytes: number;
+  integrity: boolean;
   adapter: AdapterOption | undefined;
   clock: Clock | undefined;
   rateLimit: 'adaptive' | 'off';
@@ -168,11 +176,18 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
     maxRetryAfterMillis: duration('maxRetryAfterMillis', DEFAULT_RETRY_POLICY.maxRetryAfterMillis),
     consistencyWindowMillis: duration('consistencyWindowMillis', DEFAULT_CONSISTENCY_WINDOW_MILLIS),
     maxPayloadBytes: checkInteger(options.maxPayloadBytes, 'maxPayloadBytes', 1) ?? DEFAULT_MAX_PAYLOAD_BYTES,
+    integrity: checkIntegrity(options.integrity),
     adapter: options.adapter,
     clock: options.clock,
     rateLimit: checkRateLimit(options.rateLimit),
     retryBudget: checkRetryBudget(options.retryBudget),
   };
+}
+
+function checkIntegrity(value: unknown): boolean {
+  if (value === undefined) return true;
+  if (typeof value === 'boolean') return value;
+  throw new ApifyArgumentError('integrity', 'integrity must be true or false');
 }
 
 function checkRateLimit(value: unknown): 'adaptive' | 'off' {

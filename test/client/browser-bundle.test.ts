@@ -115,6 +115,10 @@ describe('browser bundle', () => {
     }
   });
 
+  it('leaves out the integrity checks (no MD5 in the browser): the client sends no Content-MD5', () => {
+    for (const [name, code] of Object.entries(bundles)) expect(code, name).not.toContain('Content-MD5');
+  });
+
   it('leaves the bulk methods to the bulk bundle, which takes the classes and errors from the main one', () => {
     for (const [name, code] of Object.entries(bundles)) {
       // The bulk options are checked only by the bulk code.

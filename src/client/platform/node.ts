@@ -5,6 +5,7 @@
  */
 import { createReadStream, ReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
+import * as crypto from 'node:crypto';
 import { createHash, createHmac } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { promisify } from 'node:util';
@@ -191,6 +192,14 @@ function digest(bytes: Uint8Array): string {
   return createHash('sha1').update(buffer).digest('base64');
 }
 
+/** Node 20.12+ hashes a buffer in one call, several times faster than createHash for small bodies. */
+const oneShotHash = (crypto as { hash?: (algorithm: string, data: Buffer, encoding: 'hex') => string }).hash;
+
+function md5Hex(bytes: Uint8Array): string {
+  const buffer = asBuffer(bytes);
+  return oneShotHash ? oneShotHash('md5', buffer, 'hex') : createHash('md5').update(buffer).digest('hex');
+}
+
 /** The platform object the client uses in Node. */
 export const platform: Platform = {
   transport,
@@ -206,5 +215,6 @@ export const platform: Platform = {
   readStream,
   discardStream,
   digest,
+  md5Hex,
   hmacSha256Hex: async (key, message) => createHmac('sha256', key).update(message).digest('hex'),
 };

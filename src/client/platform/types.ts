@@ -79,6 +79,11 @@ export interface Platform {
   discardStream(data: unknown): void;
   /** A short digest of a body, to recognise it again later. */
   digest(bytes: Uint8Array): string;
+  /**
+   * MD5 of a body as lower-case hex: what the server's ETags are, checked by `integrity.ts`.
+   * Node only: the browser bundle leaves the checks out (see `integrity-off.ts`).
+   */
+  md5Hex?(bytes: Uint8Array): string;
   /** HMAC-SHA256 of a message, as lower-case hex. */
   hmacSha256Hex(key: string, message: string): Promise<string>;
   /**

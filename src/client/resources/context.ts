@@ -15,6 +15,8 @@ export interface ResourceContext {
   defaultStoreId: () => string | undefined;
   /** Bodies larger than this go through a direct-upload URL. */
   maxPayloadBytes: () => number;
+  /** Whether record bodies are checked end to end (`integrity.ts`). */
+  integrity: () => boolean;
   /** The client's time limit of one attempt, in seconds (also the idle limit of a streamed body). */
   timeoutSecs: () => number;
   /** Base URL, to resolve a relative upload URL. */

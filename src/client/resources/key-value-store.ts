@@ -7,6 +7,7 @@ import { decodeBody, encodeBody, readAhead, type PreparedBody } from '../body.js
 import { ApifyArgumentError, ApifyNetworkError, isApifyApiError } from '../http/errors.js';
 import { encodePathSegment, type CallOptions, type HttpMethod, type HttpRequest, type HttpResponse } from '../http/http-client.js';
 import { platform } from '../platform/node.js';
+import { checkedDownload, checkedUpload, uploadDigest, type UploadDigest } from '../integrity.js';
 import { createHmacSignature, createStorageContentSignature } from '../signing.js';
 import type {
   KeysPublicUrlOptions,
@@ -287,12 +288,16 @@ export class KeyValueStoreClient {
       key,
       waitMillis: checkDuration(r.waitMillis, 'waitMillis') ?? 0,
       signal: call.signal,
-      read: () =>
-        this.send(call, 'GET', this.recordPath(key), {
-          // `true` as apify-client v2 sends it (a string: its serializer sends booleans as 1/0).
-          query: { attachment: r.attachment ? 'true' : undefined, signature: r.signature },
-          responseType: stream ? 'stream' : 'bytes',
-        }).catch(nullOn404),
+      read: () => {
+        const get = () =>
+          this.send(call, 'GET', this.recordPath(key), {
+            // `true` as apify-client v2 sends it (a string: its serializer sends booleans as 1/0).
+            query: { attachment: r.attachment ? 'true' : undefined, signature: r.signature },
+            responseType: stream ? 'stream' : 'bytes',
+          }).catch(nullOn404);
+        // A streamed body is handed on unread: it is not checked.
+        return stream || !this.ctx.integrity() ? get() : checkedDownload(get);
+      },
       outcome: (res) =>
         res === null
           ? { exists: false }
@@ -350,15 +355,17 @@ export class KeyValueStoreClient {
       size = body.bytes?.byteLength;
     }
     const large = body.overLimit === true || (size !== undefined && size > max);
+    const checksum = body.bytes && this.ctx.integrity() ? uploadDigest(body.bytes) : undefined;
     let etag: string | undefined;
-    if (!(large && (await this.directUpload(call, key, body)))) {
+    if (!(large && (await this.directUpload(call, key, body, checksum)))) {
       try {
-        etag = (await this.send(call, 'PUT', this.recordPath(key), { body, compress: true })).header('etag');
+        const put = () => this.send(call, 'PUT', this.recordPath(key), { body, compress: true, headers: checksum?.headers });
+        etag = (await checkedUpload(checksum, put)).header('etag');
       } catch (error) {
         // The server's limit may be lower than ours: a body that can be sent again goes the direct way.
         const replayable = body.bytes !== undefined || body.stream?.replayable === true;
         const tooLarge = isApifyApiError(error) && error.statusCode === 413;
-        if (!tooLarge || !replayable || large || !(await this.directUpload(call, key, body))) throw error;
+        if (!tooLarge || !replayable || large || !(await this.directUpload(call, key, body, checksum))) throw error;
       }
     }
     // Both the ETag and a digest of the bytes: ETags of different formats are settled by the digest.
@@ -370,12 +377,13 @@ export class KeyValueStoreClient {
    * Uploads a large body to a signed URL the server hands out. Returns false when the server has
    * no such endpoint (404), so the caller falls back to a plain PUT.
    */
-  private async directUpload(call: CallOptions, key: string, body: PreparedBody): Promise<boolean> {
+  private async directUpload(call: CallOptions, key: string, body: PreparedBody, digest?: UploadDigest): Promise<boolean> {
     const response = await this.send(call, 'GET', `${this.recordPath(key)}/direct-upload-url`).catch(nullOn404);
     const signedUrl = response && response.data<{ signedUrl?: unknown }>().signedUrl;
     if (typeof signedUrl !== 'string' || signedUrl === '') return false;
     // The signed URL carries its own authorisation: the token is not sent there.
-    await this.ctx.http.request({ method: 'PUT', url: new URL(signedUrl, this.ctx.baseUrl).href, body, call });
+    const url = new URL(signedUrl, this.ctx.baseUrl).href;
+    await checkedUpload(digest, () => this.ctx.http.request({ method: 'PUT', url, body, call, headers: digest?.headers }));
     return true;
   }
 

@@ -1,0 +1,73 @@
+/**
+ * End-to-end integrity of record bodies. An upload of buffered bytes sends their MD5 as
+ * `Content-MD5` (the server refuses a body that does not match it) and checks the ETag the
+ * server answers with; a full download is checked against its ETag. The server's ETags are the
+ * MD5 of the stored bytes; an ETag of another shape (weak, S3 multipart `-N`, none at all, as
+ * the platform may send) is not checked. A mismatch is tried once more, then fails with an
+ * `ApifyApiError` of type `integrity-mismatch`. Streamed bodies are not checked.
+ */
+import { isApifyApiError } from './http/errors.js';
+import type { HttpResponse } from './http/http-client.js';
+import { platform } from './platform/node.js';
+
+/** The error type of a body that did not arrive as it was sent. */
+export const INTEGRITY_MISMATCH = 'integrity-mismatch';
+
+/** Strong, quoted or not, 32 hex digits: an ETag that is an MD5. */
+const MD5_ETAG = /^"?([0-9a-fA-F]{32})"?$/;
+
+/** The MD5 an ETag names, lower-case hex; undefined for an ETag that is not one. */
+export function md5OfEtag(etag: string | undefined): string | undefined {
+  const match = etag === undefined ? null : MD5_ETAG.exec(etag);
+  return match ? match[1]!.toLowerCase() : undefined;
+}
+
+/** `Content-MD5` (RFC 1864): the base64 of the digest's 16 bytes. */
+function contentMd5(hex: string): string {
+  return btoa(hex.replace(/../g, (byte) => String.fromCharCode(parseInt(byte, 16))));
+}
+
+/** What an upload of `bytes` sends and checks: their MD5, and the header that carries it. */
+export interface UploadDigest {
+  md5: string;
+  headers: Record<string, string>;
+}
+
+export function uploadDigest(bytes: Uint8Array): UploadDigest {
+  const md5 = platform.md5Hex!(bytes);
+  return { md5, headers: { 'Content-MD5': contentMd5(md5) } };
+}
+
+/**
+ * Runs an upload; when the server refuses the body as not matching its digest, or answers with
+ * an ETag that is not the MD5 sent, runs it once more, then fails with `integrity-mismatch`.
+ */
+export async function checkedUpload(digest: UploadDigest | undefined, upload: () => Promise<HttpResponse>): Promise<HttpResponse> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const response = await upload();
+      const stored = digest && md5OfEtag(response.header('etag'));
+      if (stored === undefined || stored === digest!.md5) return response;
+      throw response.invalid(INTEGRITY_MISMATCH, `The stored body's ETag ${stored} is not the MD5 sent (${digest!.md5})`);
+    } catch (error) {
+      if (attempt >= 2 || !(isApifyApiError(error) && error.type === INTEGRITY_MISMATCH)) throw error;
+    }
+  }
+}
+
+/**
+ * Runs a full download; when its body is not the MD5 its ETag names, runs it once more, then
+ * fails with `integrity-mismatch`. `null` (no record) passes through.
+ */
+export async function checkedDownload(download: () => Promise<HttpResponse | null>): Promise<HttpResponse | null> {
+  for (let attempt = 1; ; attempt++) {
+    const response = await download();
+    const expected = response && md5OfEtag(response.header('etag'));
+    if (!expected) return response;
+    const actual = platform.md5Hex!(response!.bytes);
+    if (actual === expected) return response;
+    if (attempt >= 2) {
+      throw response!.invalid(INTEGRITY_MISMATCH, `The body read (MD5 ${actual}) is not its ETag's (${expected})`);
+    }
+  }
+}
