@@ -139,15 +139,24 @@ export class ApiTab implements TabView {
     res.headers.forEach((value, name) => headers.append(h('dt', {}, name), h('dd', {}, value)));
     clear(this.result);
     this.result.hidden = false;
+    const heading = h('h3', { id: 'try-title', tabindex: '-1' }, `Response: ${title}`);
+    // The answer says itself (in red when it failed): no page message that could cover the buttons below.
     this.result.append(
-      h('h3', { id: 'try-title' }, `Response: ${title}`),
-      h('p', { id: 'try-status' }, h('b', {}, `${res.status} ${res.statusText}`), ` GET ${location.origin}${path}`),
+      heading,
+      h(
+        'p',
+        { id: 'try-status', class: `try-status ${res.ok ? 'ok' : 'bad'}` },
+        h('b', {}, `${res.status} ${res.statusText}`),
+        ` ${res.ok ? '' : 'Failed: '}GET ${location.origin}${path}`,
+      ),
       h('h4', {}, 'Headers'),
       headers,
       h('h4', {}, 'Body'),
       h('pre', { id: 'try-body', tabindex: '0', 'aria-label': 'Response body' }, body),
     );
-    this.app.say(`${title}: HTTP ${res.status}.`);
+    // The answer may be far below the button (1,700 px on a phone): bring it into view and read it out.
+    heading.scrollIntoView({ block: 'start' });
+    heading.focus({ preventScroll: true });
   }
 
   private publicSection(): HTMLElement {

@@ -1,6 +1,6 @@
 /** The storage browser's Settings and API tabs, in headless Chromium. */
 import { describe, expect, it } from 'vitest';
-import { checkPage, errorText, hashOf, listedStores, openApp, server, statusText, useBrowser } from './browser-app.js';
+import { checkPage, coveredControls, errorText, hashOf, inView, listedStores, openApp, server, statusText, useBrowser } from './browser-app.js';
 import { api, createStore, putRecord } from './support.js';
 
 useBrowser();
@@ -128,7 +128,8 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
 
     await page.getByRole('button', { name: 'Try it: Get record' }).click();
     await expect.poll(() => page.locator('#try-status').textContent()).toContain('200 OK');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null)).toBe('Try it: Get record');
+    // Focus moves to the answer (not dropped to the page's body).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('try-title');
     await expect.poll(() => page.locator('#try-body').textContent()).toBe(JSON.stringify({ hello: 'world' }, null, 2));
     await expect.poll(() => page.locator('#try-headers').textContent()).toContain('application/json');
     await checkPage(page, 'api');
@@ -154,6 +155,44 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
       const copied = await page.locator('[data-copy]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-copy')));
       for (const url of copied) expect(url).not.toContain(token);
     }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('the API tab on a phone (390 px)', () => {
+  it('brings each "Try it" answer into view, covers no button with a message, and shows a 404 as a failure', async () => {
+    const s = await server();
+    const id = await createStore(s, 'try-demo');
+    await putRecord(s, id, 'greeting', '{"hello":"world"}', 'application/json');
+    const { page, problems } = await openApp(s, { width: 390, hash: `#/stores/${id}/api` });
+    await expect.poll(() => page.inputValue('#api-key')).toBe('greeting');
+
+    await page.getByRole('button', { name: 'Try it: Get store' }).click();
+    await expect.poll(() => page.locator('#try-status').textContent()).toContain('200 OK');
+    // The answer starts inside the viewport, and focus is on it.
+    await expect.poll(() => page.locator('#try-title').evaluate((el) => el.getBoundingClientRect().top)).toBeGreaterThanOrEqual(0);
+    await expect.poll(() => inView(page, '#try-title')).toBe(true);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('try-title');
+    await expect.poll(() => page.locator('#try-status').getAttribute('class')).toContain('ok');
+    await expect.poll(() => coveredControls(page)).toEqual([]);
+
+    // Back up to the next endpoint's buttons: nothing lies over them.
+    await page.getByRole('button', { name: 'Try it: List keys' }).scrollIntoViewIfNeeded();
+    await expect.poll(() => coveredControls(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Try it: List keys' }).click();
+    await expect.poll(() => page.locator('#try-title').textContent()).toBe('Response: List keys');
+    await expect.poll(() => inView(page, '#try-title')).toBe(true);
+    await expect.poll(() => coveredControls(page)).toEqual([]);
+
+    // A 404 is a failure: red, in the answer, and no green "success" message anywhere.
+    await page.fill('#api-key', 'missing-key');
+    await page.getByRole('button', { name: 'Try it: Get record' }).click();
+    await expect.poll(() => page.locator('#try-status').getAttribute('class')).toContain('bad');
+    await expect.poll(() => page.locator('#try-status').textContent()).toContain('404');
+    await expect.poll(() => inView(page, '#try-title')).toBe(true);
+    await expect.poll(() => page.locator('#try-status').evaluate((el) => getComputedStyle(el).color)).toBe('rgb(143, 28, 19)');
+    expect(await statusText(page)).toBe('');
+    await expect.poll(() => coveredControls(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
 });
