@@ -9,7 +9,10 @@ export const API_BASE = '/v2/key-value-stores';
 export interface StoreData {
   id: string;
   name: string | null;
+  userId: string;
   username: string;
+  /** Given only to callers who may change the store (its owner, or anyone on a server without tokens). */
+  urlSigningSecretKey: string | null;
   createdAt: string;
   modifiedAt: string;
   accessedAt: string;

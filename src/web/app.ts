@@ -1,9 +1,12 @@
 /** What every view of the page gets: the API, navigation and the message region. */
 import { ApiProblem, type Api } from './api.js';
 import type { Route } from './router.js';
+import type { ServerFacts } from './server-facts.js';
 
 export interface App {
   readonly api: Api;
+  /** What the page learned about the server (whether it wants tokens). */
+  readonly server: ServerFacts;
   /** Goes to a route (a new history entry unless `replace`). */
   navigate(route: Route, options?: { replace?: boolean }): void;
   /** A status message, read out politely. */
@@ -16,6 +19,11 @@ export interface App {
 /** A store's label: its name, or "unnamed" for a store without one. */
 export function storeLabel(store: { name: string | null }): string {
   return store.name ?? 'unnamed';
+}
+
+/** The caller may change the store: the server hands its signing key to exactly those callers. */
+export function canChange(store: { urlSigningSecretKey?: string | null } | null): boolean {
+  return !!store?.urlSigningSecretKey;
 }
 
 /** The store a 404 from a store-level call talks about no longer exists (or was never there). */

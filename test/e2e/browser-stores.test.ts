@@ -151,6 +151,30 @@ describe('storage browser on a server that wants a token', () => {
   });
 });
 
+describe('a deep link on a server that wants a token', () => {
+  it('keeps the address through the token prompt and then opens the record', async () => {
+    const s = await server({ token: TOKEN });
+    const id = await createStore(s, 'private-deep', TOKEN);
+    await putRecord(s, id, 'report.json', '{"rows":3}', 'application/json', TOKEN);
+    const link = `#/stores/${id}/records/report.json`;
+    const { page, problems } = await openApp(s, { width: 375, hash: link });
+    // Without a token the private store answers 404: that is no proof it was deleted.
+    await expect.poll(() => errorText(page)).toBe(
+      'The store "' + id + '" was not found without a token. This server needs an API token for private stores: enter it at the top and press "Use token".',
+    );
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('token');
+    expect(hashOf(page)).toBe(link);
+    await page.fill('#token', TOKEN);
+    await page.click('#token-form button[type=submit]');
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe(JSON.stringify({ rows: 3 }, null, 2));
+    await expect.poll(() => page.locator('#preview-title').textContent()).toBe('report.json');
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('private-deep');
+    await expect.poll(() => hashOf(page)).toBe(link);
+    await expect.poll(() => errorText(page)).toBe('');
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('the checks every page gets', () => {
   it('fail on a page with an unlabelled field, a tiny button and a too-wide block', async () => {
     const s = await server();
