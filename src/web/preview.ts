@@ -44,23 +44,36 @@ export class Preview {
     this.handlers.close();
   };
   private readonly onClose = () => this.handlers.close();
+  private readonly onRefresh = () => void this.refresh();
+  private item: KeyItem | undefined;
 
   constructor(
     private readonly app: App,
     private readonly storeId: string,
-    private readonly handlers: { close(): void; missing(key: string): void },
+    private readonly handlers: { close(): void; missing(key: string): void; seen(key: string, size: number): void },
   ) {}
 
-  async open(key: string, item: KeyItem | undefined): Promise<void> {
+  get isOpen(): boolean {
+    return this.dialog.open;
+  }
+
+  /** Reads the shown record again (it may have changed elsewhere); focus stays where it is. */
+  async refresh(): Promise<void> {
+    if (this.dialog.open && this.lastKey !== null) await this.open(this.lastKey, this.item, false);
+  }
+
+  async open(key: string, item: KeyItem | undefined, moveFocus = true): Promise<void> {
     const mine = ++this.generation;
     this.reset();
     this.lastKey = key;
+    this.item = item;
     this.title.textContent = key;
     this.body.append(h('p', { class: 'muted' }, 'Loading…'));
     this.dialog.addEventListener('cancel', this.onCancel);
     byId('preview-close').addEventListener('click', this.onClose);
+    byId('preview-refresh').addEventListener('click', this.onRefresh);
     if (!this.dialog.open) this.dialog.showModal();
-    focus(this.title);
+    if (moveFocus) focus(this.title);
 
     if (item && item.size > PREVIEW_MAX_BYTES) {
       this.show(key, null, item.size, item);
@@ -86,6 +99,7 @@ export class Preview {
       return;
     }
     const { bytes, contentType } = record;
+    this.handlers.seen(key, bytes.byteLength);
     const type = mediaTypeOf(contentType);
     this.show(key, contentType, bytes.byteLength, item);
     if (isJson(type) || isText(type)) {
@@ -119,6 +133,7 @@ export class Preview {
     const wasOpen = this.dialog.open;
     this.dialog.removeEventListener('cancel', this.onCancel);
     byId('preview-close').removeEventListener('click', this.onClose);
+    byId('preview-refresh').removeEventListener('click', this.onRefresh);
     if (wasOpen) this.dialog.close();
     this.reset();
     return wasOpen;

@@ -36,6 +36,7 @@ export class RecordsTab implements TabView {
     this.preview = new Preview(app, page.storeId, {
       close: () => app.navigate(page.recordsRoute()),
       missing: (key) => this.recordGone(key),
+      seen: (key, size) => this.updateSize(key, size),
     });
     this.prefix = prefix;
     const prefixInput = h('input', { id: 'prefix', name: 'prefix', type: 'search', spellcheck: 'false', autocomplete: 'off', value: prefix });
@@ -91,6 +92,13 @@ export class RecordsTab implements TabView {
     await this.preview.open(key, this.items.get(key));
   }
 
+  /** Lists the records again and reads an open record again (Refresh: they may have changed elsewhere). */
+  async reload(): Promise<void> {
+    await this.load(true);
+    this.markCurrent(this.preview.isOpen ? (this.preview.lastKey ?? undefined) : undefined);
+    await this.preview.refresh();
+  }
+
   dispose(): void {
     this.generation++;
     this.preview.close();
@@ -133,6 +141,15 @@ export class RecordsTab implements TabView {
       h('td', { class: 'num', 'data-label': 'Size' }, formatBytes(item.size)),
       h('td', { class: 'actions-cell' }, remove),
     );
+  }
+
+  /** A record read in full shows its size now (it may have changed since the list was read). */
+  private updateSize(key: string, size: number): void {
+    const item = this.items.get(key);
+    if (!item || item.size === size) return;
+    item.size = size;
+    const cell = this.rowFor(key)?.querySelector('td.num');
+    if (cell) cell.textContent = formatBytes(size);
   }
 
   private rowFor(key: string | null): HTMLTableRowElement | null {

@@ -240,3 +240,47 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     expect(problems).toEqual([]);
   });
 });
+
+describe('records changed or deleted elsewhere', () => {
+  it('refreshes a row and an open preview (Refresh buttons), and a tab switch finds a deleted store gone', async () => {
+    const s = await server();
+    const id = await createStore(s, 'changing');
+    await putRecord(s, id, 'doc', 'v1', 'text/plain');
+    await putRecord(s, id, 'other', 'short', 'text/plain');
+    const { page, problems } = await openApp(s, { width: 1280, hash: `#/stores/${id}` });
+    const sizeOf = (key: string) => page.locator(`#key-rows tr[data-key="${key}"] td.num`).textContent();
+    await expect.poll(() => sizeOf('doc')).toBe('2 B');
+
+    // An open preview reads the record again on Refresh, and its row learns the new size.
+    await keyLink(page, 'doc').click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('v1');
+    await putRecord(s, id, 'doc', 'version two', 'text/plain');
+    await page.click('#preview-refresh');
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('version two');
+    await expect.poll(() => page.locator('#preview-meta').textContent()).toContain('11 B');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('preview-refresh');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => sizeOf('doc')).toBe('11 B');
+
+    // The page's Refresh reads the list and the store's facts again.
+    await putRecord(s, id, 'other', 'a much longer value', 'text/plain');
+    await putRecord(s, id, 'new-one', 'n', 'text/plain');
+    await page.click('#store-refresh');
+    await expect.poll(() => sizeOf('other')).toBe('19 B');
+    await expect.poll(() => listedKeys(page)).toEqual(['doc', 'new-one', 'other']);
+    await expect.poll(() => page.locator('#fact-records b').textContent()).toBe('3');
+
+    // A tab switch reads the store again: deleted elsewhere, the page says so instead of showing its forms.
+    await api(s, 'DELETE', `/${id}`);
+    await page.click('#tab-settings');
+    await expect.poll(() => page.locator('#store-gone-title').textContent()).toBe('This store no longer exists');
+    await expect.poll(() => page.locator('#store-gone').textContent()).toContain('The store "changing" was deleted');
+    await expect.poll(() => page.locator('#name-form').count()).toBe(0);
+    await expect.poll(() => page.locator('#delete-form').count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('store-gone-title');
+    await checkPage(page, 'store-gone');
+    await page.getByRole('link', { name: 'Back to the stores' }).click();
+    await expect.poll(() => hashOf(page)).toBe('#/');
+    expect(problems).toEqual([]);
+  });
+});
