@@ -33,6 +33,8 @@ export class Preview {
   private readonly dialog = byId<HTMLDialogElement>('preview');
   private readonly title = byId('preview-title');
   private readonly error = byId('preview-error');
+  /** The dialog's own message line: the page's messages lie under the dialog's backdrop. */
+  private readonly status = byId('preview-status');
   private readonly meta = byId('preview-meta');
   private readonly body = byId('preview-body');
   private readonly actions = byId('preview-actions');
@@ -142,7 +144,7 @@ export class Preview {
   private reset(): void {
     for (const url of this.objectUrls) URL.revokeObjectURL(url);
     this.objectUrls = [];
-    for (const node of [this.error, this.meta, this.body, this.actions]) clear(node);
+    for (const node of [this.error, this.status, this.meta, this.body, this.actions]) clear(node);
   }
 
   private show(key: string, contentType: string | null, size: number, item: KeyItem | undefined): void {
@@ -157,7 +159,7 @@ export class Preview {
     }
     // A signed URL lets anyone with it read this record, without a token.
     if (item?.recordPublicUrl?.includes('signature=')) {
-      this.actions.append(copyButton(item.recordPublicUrl, 'Copy signed URL', (m) => this.app.say(m)));
+      this.actions.append(copyButton(item.recordPublicUrl, 'Copy signed URL', (m) => (this.status.textContent = m)));
     }
   }
 

@@ -27,6 +27,9 @@ export class RecordsTab implements TabView {
   private nextKey: string | null = null;
   private generation = 0;
   private firstPage: Promise<void>;
+  /** This tab showed the list just before the record (so the entry before the record's is the list). */
+  private listShown = false;
+  private openedOverList = false;
 
   constructor(
     private readonly app: App,
@@ -34,7 +37,9 @@ export class RecordsTab implements TabView {
     prefix = '',
   ) {
     this.preview = new Preview(app, page.storeId, {
-      close: () => app.navigate(page.recordsRoute()),
+      // Opened over the list: closing steps back to it, so Back does not reopen the record.
+      // Opened by a link from elsewhere or a reload: the record's address gives way to the list's.
+      close: () => (this.openedOverList ? history.back() : app.navigate(page.recordsRoute(), { replace: true })),
       missing: (key) => this.recordGone(key),
       seen: (key, size) => this.updateSize(key, size),
     });
@@ -85,10 +90,13 @@ export class RecordsTab implements TabView {
   async showRecord(key: string | undefined): Promise<void> {
     await this.firstPage;
     this.markCurrent(key);
+    const fromList = this.listShown;
+    this.listShown = key === undefined;
     if (key === undefined) {
       if (this.preview.close()) focus(this.linkFor(this.preview.lastKey) ?? this.heading);
       return;
     }
+    this.openedOverList = fromList;
     await this.preview.open(key, this.items.get(key));
   }
 

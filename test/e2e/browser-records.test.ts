@@ -80,13 +80,15 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     const signed = await copyButton.getAttribute('data-copy');
     expect((await fetch(signed!)).status).toBe(200);
 
-    // Back and forward reopen and close the record.
+    // Closing steps back to the list: Forward reopens the record, Back closes it again.
     await page.keyboard.press('Escape');
-    await page.goBack();
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
+    await page.goForward();
     await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
     await expect.poll(() => page.locator('#preview-title').textContent()).toBe('blob');
-    await page.goForward();
+    await page.goBack();
     await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
     expect(problems).toEqual([]);
   });
 
@@ -281,6 +283,54 @@ describe('records changed or deleted elsewhere', () => {
     await checkPage(page, 'store-gone');
     await page.getByRole('link', { name: 'Back to the stores' }).click();
     await expect.poll(() => hashOf(page)).toBe('#/');
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('the record preview as a dialog', () => {
+  it('does not reopen on Back after closing, shows its copy confirmation above the backdrop, and keeps Close whole beside a long key', async () => {
+    const s = await server();
+    const id = await createStore(s, 'dialog');
+    const longKey = `k${'x'.repeat(224)}`;
+    await putRecord(s, id, 'short', 'hello', 'text/plain');
+    await putRecord(s, id, longKey, 'long', 'text/plain');
+    const { page, problems } = await openApp(s, { width: 375, hash: `#/stores/${id}/settings` });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
+    const dialogOpen = () => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open);
+    await page.locator('#name-form').waitFor();
+    await page.click('#tab-records');
+    await keyLink(page, 'short').click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('hello');
+    const closeWidth = await page.locator('#preview-close').evaluate((el) => el.getBoundingClientRect().width);
+
+    // The copy confirmation shows inside the dialog, on top of everything.
+    await page.getByRole('button', { name: 'Copy signed URL' }).click();
+    await expect.poll(() =>
+      page.evaluate(() => {
+        const shown = Array.from(document.querySelectorAll<HTMLElement>('.notice')).find((el) => el.textContent === 'Copied to the clipboard.');
+        if (!shown) return 'no message';
+        const r = shown.getBoundingClientRect();
+        const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return top && shown.contains(top) ? 'on top' : `covered by ${top?.tagName}`;
+      }),
+    ).toBe('on top');
+
+    // Closed, then Back: the tab before, not the record again.
+    await page.click('#preview-close');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
+    await expect.poll(dialogOpen).toBe(false);
+    await page.goBack();
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}/settings`);
+    await page.locator('#name-form').waitFor();
+    expect(await dialogOpen()).toBe(false);
+
+    // A 225-character key wraps; Close keeps its size.
+    await page.click('#tab-records');
+    await keyLink(page, longKey).click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('long');
+    await expect.poll(() => page.locator('#preview-close').evaluate((el) => el.getBoundingClientRect().width)).toBe(closeWidth);
+    await expect.poll(() => page.locator('#preview-refresh').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    await checkPage(page, 'record-long-key');
     expect(problems).toEqual([]);
   });
 });
