@@ -109,7 +109,17 @@ export class SettingsTab implements TabView {
       );
     }
     const save = h('button', { type: 'submit' }, 'Save access');
-    const form = h('form', { id: 'access-form', class: 'section', 'aria-labelledby': 'access-title' }, h('h2', { id: 'access-title' }, 'Access'), fieldset, h('p', {}, save));
+    // A server without tokens lets every caller read and change everything: the setting is kept, but means nothing there.
+    const note =
+      this.app.server.wantsToken === false
+        ? h(
+            'p',
+            { id: 'access-note', class: 'notice info' },
+            'This server takes no API token: anyone who can reach it may read and change every store, so this setting has no effect here. ' +
+              'It is kept, and applies when the store is served by a server with tokens.',
+          )
+        : null;
+    const form = h('form', { id: 'access-form', class: 'section', 'aria-labelledby': 'access-title' }, h('h2', { id: 'access-title' }, 'Access'), note, fieldset, h('p', {}, save));
     form.addEventListener(
       'submit',
       action(this.app, save, async () => {

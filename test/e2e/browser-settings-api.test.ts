@@ -58,6 +58,10 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     for (const value of ['RESTRICTED', 'ANYONE_WITH_ID_CAN_READ', 'ANYONE_WITH_NAME_CAN_READ', 'FOLLOW_USER_SETTING']) {
       await expect.poll(async () => (await page.locator(`#access-${value}-help`).textContent())?.length ?? 0, { message: value }).toBeGreaterThan(20);
     }
+    // Only a server with tokens checks access; without, the page says the setting has no effect.
+    if (token) await expect.poll(() => page.locator('#access-note').count()).toBe(0);
+    else await expect.poll(() => page.locator('#access-note').textContent()).toContain('This server takes no API token');
+    if (!token) expect(await page.locator('#access-note').textContent()).toContain('so this setting has no effect here');
     await page.getByLabel('Anyone with the ID can read').check();
     await page.click('#access-form button[type=submit]');
     await expect.poll(() => statusText(page)).toBe('Access is now anyone with the id can read (ANYONE_WITH_ID_CAN_READ).');
