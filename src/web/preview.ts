@@ -77,17 +77,13 @@ export class Preview {
     if (!this.dialog.open) this.dialog.showModal();
     if (moveFocus) focus(this.title);
 
-    if (item && item.size > PREVIEW_MAX_BYTES) {
-      this.show(key, null, item.size, item);
-      this.body.append(h('p', {}, `Too large to preview here (${formatBytes(item.size)}).`));
-      const download = h('button', { type: 'button' }, `Download ${formatBytes(item.size)}`);
-      download.addEventListener('click', () => void this.download(key));
-      this.actions.prepend(download);
-      return;
-    }
-    let record: Awaited<ReturnType<App['api']['getRecord']>>;
+    // The type and size first (HEAD): a body is fetched only when the preview shows it.
+    let head: Awaited<ReturnType<App['api']['headRecord']>>;
+    let record: Awaited<ReturnType<App['api']['getRecord']>> = null;
     try {
-      record = await this.app.api.getRecord(this.storeId, key);
+      head = await this.app.api.headRecord(this.storeId, key);
+      // A 404 to a HEAD does not say whether the record or the store is missing: the GET's body does.
+      if (!head && mine === this.generation) record = await this.app.api.getRecord(this.storeId, key);
     } catch (err) {
       if (mine !== this.generation) return;
       this.close();
@@ -95,16 +91,46 @@ export class Preview {
       return;
     }
     if (mine !== this.generation) return;
-    if (!record) {
+    if (!head && !record) {
       this.close();
       this.handlers.missing(key);
       return;
     }
-    const { bytes, contentType } = record;
+    if (head) {
+      const type = mediaTypeOf(head.contentType);
+      this.handlers.seen(key, head.size);
+      const shown = isJson(type) || isText(type) || type.startsWith('image/');
+      if (!shown || head.size > PREVIEW_MAX_BYTES) {
+        this.show(key, head.contentType, head.size, item);
+        this.body.append(h('p', {}, shown ? `Too large to preview here (${formatBytes(head.size)}).` : `Binary record of ${formatBytes(head.size)}, no preview.`));
+        const download = h('button', { type: 'button', id: 'preview-download' }, `Download ${formatBytes(head.size)}`);
+        download.addEventListener('click', () => void this.download(key));
+        this.actions.prepend(download);
+        return;
+      }
+      try {
+        record = await this.app.api.getRecord(this.storeId, key);
+      } catch (err) {
+        if (mine !== this.generation) return;
+        this.close();
+        this.app.fail(err);
+        return;
+      }
+      if (mine !== this.generation) return;
+      if (!record) {
+        this.close();
+        this.handlers.missing(key);
+        return;
+      }
+    }
+    const { bytes, contentType } = record!;
     this.handlers.seen(key, bytes.byteLength);
     const type = mediaTypeOf(contentType);
     this.show(key, contentType, bytes.byteLength, item);
-    if (isJson(type) || isText(type)) {
+    if (type.startsWith('image/')) {
+      // Images first (an SVG is XML too): a blob URL in an <img>, where even an SVG cannot run script.
+      this.body.append(h('img', { src: this.objectUrl(bytes, type), alt: `Image record ${key}` }));
+    } else if (isJson(type) || isText(type)) {
       let text = decodeText(bytes, contentType);
       let note = '';
       if (isJson(type)) {
@@ -120,9 +146,6 @@ export class Preview {
       }
       if (note) this.body.append(h('p', { class: 'muted' }, note));
       this.body.append(h('pre', { tabindex: '0', 'aria-label': `Content of ${key}` }, text));
-    } else if (type.startsWith('image/')) {
-      // A blob URL in an <img>: even an SVG cannot run script there.
-      this.body.append(h('img', { src: this.objectUrl(bytes, type), alt: `Image record ${key}` }));
     } else {
       this.body.append(h('p', {}, `Binary record of ${formatBytes(bytes.byteLength)}, no preview.`));
     }

@@ -4,6 +4,7 @@ import { action, type App } from './app.js';
 import { byId, clear, focus, formatBytes, h } from './dom.js';
 import { Preview } from './preview.js';
 import { hrefOf } from './router.js';
+import { uploadRecord } from './upload.js';
 import type { StorePage, TabView } from './store-page.js';
 import { isValidKey } from '../rules.js';
 
@@ -210,6 +211,7 @@ export class RecordsTab implements TabView {
     const file = h('input', { id: 'upload-file', name: 'file', type: 'file' });
     const key = h('input', { id: 'upload-key', name: 'key', maxlength: 256, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'upload-help' });
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Upload');
+    const progress = h('progress', { id: 'upload-progress', max: 1, value: 0, 'aria-label': 'Upload progress', hidden: true });
     file.addEventListener('change', () => {
       const chosen = file.files?.[0];
       if (chosen) key.value = keyFromFileName(chosen.name);
@@ -220,6 +222,7 @@ export class RecordsTab implements TabView {
       h('h3', { id: 'upload-title', tabindex: '-1' }, 'Upload a file as a record'),
       h('p', { class: 'row' }, h('label', { for: 'upload-file' }, 'File'), file),
       h('p', { class: 'row' }, h('label', { for: 'upload-key' }, 'Key'), key, submit),
+      h('p', {}, progress),
       h('p', { id: 'upload-help', class: 'muted' }, "The key defaults to the file's name. Keys are 1-256 characters of a-z, A-Z, 0-9 and !-_.'()"),
     );
     form.addEventListener(
@@ -232,11 +235,22 @@ export class RecordsTab implements TabView {
         const storeId = this.page.storeId;
         if ((await this.app.api.recordExists(storeId, name)) && !confirm(`The record "${name}" exists. Replace it?`)) return;
         const contentType = chosen.type || 'application/octet-stream';
-        await this.app.api.putRecord(storeId, name, chosen, contentType);
+        progress.max = Math.max(chosen.size, 1);
+        progress.value = 0;
+        progress.hidden = false;
+        let direct: boolean;
+        try {
+          ({ direct } = await uploadRecord(this.app.api, storeId, name, chosen, contentType, (sent, total) => {
+            progress.max = Math.max(total, 1);
+            progress.value = sent;
+          }));
+        } finally {
+          progress.hidden = true;
+        }
         form.reset();
         await this.load(true);
         await this.page.refresh();
-        this.app.say(`Uploaded "${name}" (${formatBytes(chosen.size)}, ${contentType}).`);
+        this.app.say(`Uploaded "${name}" (${formatBytes(chosen.size)}, ${contentType})${direct ? ' through a direct-upload URL' : ''}.`);
         byId('upload-file').focus();
       }),
     );
