@@ -1,6 +1,6 @@
 /** The Records tab: a store's keys page by page, filtered by prefix; upload and delete. */
 import type { KeyItem } from './api.js';
-import { action, type App } from './app.js';
+import { action, canChange, type App } from './app.js';
 import { byId, clear, focus, formatBytes, h } from './dom.js';
 import { Preview } from './preview.js';
 import { hrefOf } from './router.js';
@@ -14,6 +14,15 @@ const PAGE_SIZE = 50;
 export function keyFromFileName(name: string): string {
   const key = name.replace(/[^a-zA-Z0-9!\-_.'()]/g, '_').slice(0, 256);
   return isValidKey(key) ? key : 'file';
+}
+
+/** In place of the forms a visitor may not use: what they can do and how to get more. */
+export function readOnlyNote(): HTMLElement {
+  return h(
+    'p',
+    { class: 'notice info read-only-note' },
+    "You can read this store but not change it: only its owner can upload, delete or change settings. To do that, enter the owner's API token at the top.",
+  );
 }
 
 export class RecordsTab implements TabView {
@@ -82,7 +91,8 @@ export class RecordsTab implements TabView {
       table,
       this.empty,
       h('p', {}, this.more),
-      this.uploadForm(),
+      // Only those who may change the store get the controls that change it.
+      canChange(page.store) ? this.uploadForm() : readOnlyNote(),
     );
     this.firstPage = this.load(true).catch((err) => app.fail(err));
   }
@@ -141,8 +151,11 @@ export class RecordsTab implements TabView {
   }
 
   private row(item: KeyItem): HTMLTableRowElement {
-    const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete record ${item.key}` }, 'Delete');
-    remove.addEventListener('click', action(this.app, remove, () => this.deleteRecord(item.key)));
+    let remove: HTMLButtonElement | null = null;
+    if (canChange(this.page.store)) {
+      remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete record ${item.key}` }, 'Delete');
+      remove.addEventListener('click', action(this.app, remove, () => this.deleteRecord(item.key)));
+    }
     return h(
       'tr',
       { 'data-key': item.key },

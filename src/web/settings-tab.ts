@@ -1,6 +1,7 @@
 /** The Settings tab: the store's name (and so its retention), who may read it, and deleting it. */
-import { action, storeLabel, type App } from './app.js';
+import { action, canChange, storeLabel, type App } from './app.js';
 import { focus, h } from './dom.js';
+import { readOnlyNote } from './records-tab.js';
 import type { StorePage, TabView } from './store-page.js';
 import { GENERAL_ACCESS_VALUES, STORE_NAME_PATTERN, type GeneralAccess } from '../rules.js';
 
@@ -35,6 +36,21 @@ export class SettingsTab implements TabView {
 
   /** Draws the tab from the store as it is now. */
   private render(): void {
+    if (!canChange(this.page.store)) {
+      const store = this.page.store!;
+      this.element.replaceChildren(
+        readOnlyNote(),
+        h(
+          'dl',
+          { class: 'meta', id: 'settings-read-only' },
+          h('dt', {}, 'Name'),
+          h('dd', {}, store.name ?? 'none (unnamed)'),
+          h('dt', {}, 'Access'),
+          h('dd', {}, ACCESS_HELP[store.generalAccess]?.label ?? store.generalAccess),
+        ),
+      );
+      return;
+    }
     this.element.replaceChildren(this.nameSection(), this.accessSection(), this.deleteSection());
   }
 

@@ -87,7 +87,8 @@ export async function renderStoresPage(app: App, main: HTMLElement, unnamed: boo
       table,
       summary,
     ),
-    form,
+    // A visitor without a token on a server that wants one could not create a store.
+    ...(app.server.wantsToken && !app.api.token ? [] : [form]),
   );
   if (moveFocus) focus(title);
 

@@ -199,3 +199,41 @@ describe('the checks every page gets', () => {
     expect(small).toContain('button#tiny');
   });
 });
+
+describe('an anonymous visitor on a server that wants a token', () => {
+  it('reads a public store but gets no controls that would fail: no upload, delete, settings forms or new store', async () => {
+    const s = await server({ token: TOKEN });
+    const id = await createStore(s, 'public-read', TOKEN);
+    await putRecord(s, id, 'open.txt', 'anyone may read', 'text/plain', TOKEN);
+    expect((await api(s, 'PUT', `/${id}`, { token: TOKEN, body: '{"generalAccess":"ANYONE_WITH_ID_CAN_READ"}', contentType: 'application/json' })).status).toBe(200);
+    const { page, problems } = await openApp(s, { width: 375, hash: `#/stores/${id}` });
+    await expect.poll(() => page.locator('#key-rows tr').count()).toBe(1);
+    await expect.poll(() => page.locator('.read-only-note').textContent()).toContain('only its owner can upload, delete or change settings');
+    expect(await page.locator('#upload-form').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Delete/ }).count()).toBe(0);
+    await checkPage(page, 'store-read-only');
+    // Reading still works.
+    await page.getByRole('link', { name: 'open.txt', exact: true }).click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('anyone may read');
+    await page.keyboard.press('Escape');
+
+    await page.click('#tab-settings');
+    await expect.poll(() => page.locator('#settings-read-only').textContent()).toContain('Anyone with the ID can read');
+    expect(await page.locator('#name-form, #access-form, #delete-form').count()).toBe(0);
+
+    // The owner's token brings the controls back.
+    await page.fill('#token', TOKEN);
+    await page.click('#token-form button[type=submit]');
+    await page.locator('#delete-form').waitFor();
+    await page.click('#tab-records');
+    await page.locator('#upload-form').waitFor();
+    await expect.poll(() => page.getByRole('button', { name: 'Delete record open.txt' }).count()).toBe(1);
+
+    // Without a token, the stores page offers no "Create store" that would fail.
+    await page.click('#token-forget');
+    await page.goto(`${s.url}/#/`);
+    await expect.poll(() => errorText(page)).toContain('This server needs an API token');
+    expect(await page.locator('#create-form').count()).toBe(0);
+    expect(problems).toEqual([]);
+  });
+});
