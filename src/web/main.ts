@@ -3,7 +3,7 @@
  * the token form, the message region and the hash router to the views.
  */
 import { Api } from './api.js';
-import { describeError, isStoreMissing, type App } from './app.js';
+import { capitalized, describeError, isStoreMissing, type App } from './app.js';
 import { byId, focus, h, clear } from './dom.js';
 import { hrefOf, parseHash, type Route } from './router.js';
 import { learnServerFacts, mayNeedToken, type ServerFacts } from './server-facts.js';
@@ -70,17 +70,17 @@ async function start(): Promise<void> {
       if (storePage && isStoreMissing(err) && mayNeedToken(app.server, app.api.token, err)) {
         // Without a token a private store looks missing: keep the address, so the token leads back here.
         statusBox.textContent = '';
-        errorBox.textContent = `The store "${storePage.label}" was not found without a token. This server needs an API token for private stores: enter it at the top and press "Use token".`;
+        errorBox.textContent = `${capitalized(storePage.phrase)} was not found without a token. This server needs an API token for private stores: enter it at the top and press "Use token".`;
         focus(byId('token'));
         return;
       }
       if (storePage && isStoreMissing(err)) {
-        const gone = storePage.label;
+        const gone = storePage.phrase;
         storePage.dispose();
         storePage = null;
         app.navigate({ view: 'stores', unnamed: false }, { replace: true });
         statusBox.textContent = '';
-        errorBox.textContent = `The store "${gone}" no longer exists: it may have been deleted elsewhere.`;
+        errorBox.textContent = `${capitalized(gone)} no longer exists: it may have been deleted elsewhere.`;
         return;
       }
       statusBox.textContent = '';

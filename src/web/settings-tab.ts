@@ -1,5 +1,5 @@
 /** The Settings tab: the store's name (and so its retention), who may read it, and deleting it. */
-import { action, canChange, storeLabel, type App } from './app.js';
+import { action, canChange, storePhrase, type App } from './app.js';
 import { focus, h } from './dom.js';
 import { readOnlyNote } from './records-tab.js';
 import type { StorePage, TabView } from './store-page.js';
@@ -170,7 +170,7 @@ export class SettingsTab implements TabView {
         if (input.value.trim() !== expected) throw new Error(`Type "${expected}" to confirm.`);
         await this.app.api.deleteStore(this.page.storeId);
         this.app.navigate({ view: 'stores', unnamed: !store.name });
-        this.app.say(`Deleted the store "${storeLabel(store)}".`);
+        this.app.say(`Deleted ${storePhrase(store.id, store)}.`);
       }),
     );
     return form;

@@ -1,12 +1,12 @@
 /** A store's page: its name and facts, and the tabs Records, Settings and API. */
 import type { StoreData } from './api.js';
-import { action, isStoreMissing, storeLabel, type App } from './app.js';
+import { action, isStoreMissing, rememberStoreName, storeLabel, storePhrase, capitalized, type App } from './app.js';
 import { ApiTab } from './api-tab.js';
 import { clear, focus, formatBytes, h, time } from './dom.js';
 import { RecordsTab } from './records-tab.js';
 import { hrefOf, type StoreTab } from './router.js';
 import { mayNeedToken } from './server-facts.js';
-import { SettingsTab } from './settings-tab.js';
+import { ACCESS_HELP, SettingsTab } from './settings-tab.js';
 
 const TAB_NAMES: Record<StoreTab, string> = { records: 'Records', settings: 'Settings', api: 'API' };
 
@@ -61,9 +61,9 @@ export class StorePage {
     );
   }
 
-  /** The store's name, or its id while it is loading. */
-  get label(): string {
-    return this.store ? storeLabel(this.store) : this.storeId;
+  /** The store in a sentence: by name where the page knows it, else by id. */
+  get phrase(): string {
+    return storePhrase(this.storeId, this.store);
   }
 
   /** Shows a tab (and, on Records, a record), loading the store first. */
@@ -142,7 +142,7 @@ export class StorePage {
         'section',
         { id: 'store-gone', 'aria-labelledby': 'store-gone-title' },
         heading,
-        h('p', {}, `The store "${this.label}" was deleted, perhaps elsewhere.`),
+        h('p', {}, `${capitalized(this.phrase)} was deleted, perhaps elsewhere.`),
         h('p', {}, h('a', { href: '#/', class: 'button' }, 'Back to the stores')),
       ),
     );
@@ -165,6 +165,7 @@ export class StorePage {
     const store = await this.app.api.getStore(this.storeId);
     if (this.disposed) return;
     this.store = store;
+    rememberStoreName(store);
     document.title = `${storeLabel(store)} - Storage browser`;
     this.renderFacts();
     void this.countRecords();
@@ -193,7 +194,8 @@ export class StorePage {
       fact('Size', formatBytes(store.stats.storageBytes), 'fact-size'),
       fact('Created', time(store.createdAt)),
       fact('Modified', time(store.modifiedAt), 'fact-modified'),
-      fact('Access', store.generalAccess),
+      // In words (the API's value in the tooltip).
+      fact('Access', h('span', { title: store.generalAccess }, ACCESS_HELP[store.generalAccess]?.label ?? store.generalAccess), 'fact-access'),
     );
   }
 

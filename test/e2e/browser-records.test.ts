@@ -335,3 +335,21 @@ describe('the record preview as a dialog', () => {
     expect(problems).toEqual([]);
   });
 });
+
+describe('an SVG record', () => {
+  it('shows as an image from a blob URL, never as source text or inline markup', async () => {
+    const s = await server();
+    const id = await createStore(s, 'drawings');
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80"><script>document.title="pwned"</script>' +
+      '<rect width="120" height="80" fill="teal"/></svg>';
+    await putRecord(s, id, 'shape.svg', svg, 'image/svg+xml');
+    const { page, problems } = await openApp(s, { width: 1280, hash: `#/stores/${id}/records/shape.svg` });
+    const img = page.locator('#preview-body img');
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0))).toBe(120);
+    await expect.poll(() => img.getAttribute('src')).toMatch(/^blob:/);
+    expect(await page.locator('#preview-body pre, #preview-body svg').count()).toBe(0);
+    expect(await page.title()).not.toBe('pwned');
+    expect(problems).toEqual([]);
+  });
+});

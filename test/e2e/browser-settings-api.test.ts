@@ -68,7 +68,7 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     // Focus stays on the button the user pressed (it is disabled while saving).
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent ?? null)).toBe('Save access');
     await expect.poll(async () => (await api(s, 'GET', `/${id}`, { token })).json().data.generalAccess).toBe('ANYONE_WITH_ID_CAN_READ');
-    await expect.poll(() => page.locator('#store-facts').textContent()).toContain('ANYONE_WITH_ID_CAN_READ');
+    await expect.poll(() => page.locator('#fact-access b').textContent()).toBe('Anyone with the ID can read');
     // On a server with tokens, the record is now readable without one.
     if (token) await expect.poll(async () => (await api(s, 'GET', `/${id}/records/hello`)).status).toBe(200);
     expect(problems).toEqual([]);

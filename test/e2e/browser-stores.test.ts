@@ -102,14 +102,25 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
     await page.fill('#new-store', '');
     await page.click('#create-form button[type=submit]');
     await expect.poll(() => page.locator('#store-title').textContent()).toBe('unnamed');
-    const stores = (await api(s, 'GET', '?unnamed=true', { token })).json().data.items as Array<{ name: string | null }>;
-    expect(stores.filter((st) => st.name === null)).toHaveLength(1);
+    const stores = (await api(s, 'GET', '?unnamed=true', { token })).json().data.items as Array<{ id: string; name: string | null; generalAccess: string }>;
+    const created = stores.filter((st) => st.name === null);
+    expect(created).toHaveLength(1);
+    // Said in words: an unnamed store by its id, and the access setting by its meaning, not the API's constant.
+    await expect.poll(() => statusText(page)).toBe(`Created an unnamed store (ID ${created[0]!.id}). It expires 7 days after its last use unless you name it.`);
+    const accessWords: Record<string, string> = {
+      FOLLOW_USER_SETTING: "Follow the account's setting",
+      RESTRICTED: 'Restricted',
+      ANYONE_WITH_ID_CAN_READ: 'Anyone with the ID can read',
+      ANYONE_WITH_NAME_CAN_READ: 'Anyone with the name can read',
+    };
+    await expect.poll(() => page.locator('#fact-access b').textContent()).toBe(accessWords[created[0]!.generalAccess]);
+    expect(await page.locator('#store-facts').textContent()).not.toMatch(/FOLLOW_USER_SETTING|RESTRICTED|ANYONE_WITH/);
     expect(problems).toEqual([]);
   });
 
   it('says when an address names nothing', async () => {
     const s = await server({ token });
-    await createStore(s, 'present', token);
+    const present = await createStore(s, 'present', token);
     const { page } = await openApp(s, { width, token, hash: '#/stores/no-such-store-id/settings' });
     await expect.poll(() => errorText(page)).toBe('The store "no-such-store-id" no longer exists: it may have been deleted elsewhere.');
     await expect.poll(() => hashOf(page)).toBe('#/');
@@ -117,6 +128,12 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
     await page.getByRole('link', { name: 'present', exact: true }).click();
     await expect.poll(() => page.locator('#store-title').textContent()).toBe('present');
     await expect.poll(() => errorText(page)).toBe('');
+    // A store the page knows by name is named in the message, not given by its id.
+    await page.getByRole('link', { name: 'Key-value stores' }).click();
+    await expect.poll(() => listedStores(page)).toEqual(['present']);
+    await api(s, 'DELETE', `/${present}`, { token });
+    await page.getByRole('link', { name: 'present', exact: true }).click();
+    await expect.poll(() => errorText(page)).toBe('The store "present" no longer exists: it may have been deleted elsewhere.');
     await page.goto(`${s.url}/#/nowhere/at/all`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Page not found');
   });
