@@ -34,6 +34,8 @@ export class StorePage {
   private disposed = false;
   /** The store was found deleted: the page says so and shows nothing else of it. */
   private gone = false;
+  /** Counts calls of `show`, so only the latest one draws. */
+  private showing = 0;
 
   constructor(
     private readonly app: App,
@@ -68,17 +70,19 @@ export class StorePage {
 
   /** Shows a tab (and, on Records, a record), loading the store first. */
   async show(route: { tab: StoreTab; key?: string; prefix?: string }, moveFocus: boolean): Promise<void> {
+    // The latest address wins: a tab clicked while another was still loading is not overdrawn by it.
+    const mine = ++this.showing;
     // An address with another filter (typed, reloaded, Back) lists the records again.
     const newPrefix = route.tab === 'records' && route.key === undefined && (route.prefix ?? '') !== this.prefix;
     if (newPrefix) this.setPrefix(route.prefix ?? '');
     const sameTab = this.tab === route.tab && !newPrefix;
-    if (!(await this.loaded) || this.disposed || this.gone) return;
+    if (!(await this.loaded) || this.disposed || this.gone || mine !== this.showing) return;
     // Another tab shows the store as it is now: it may have changed, or gone, elsewhere.
     if (this.tab !== null && !sameTab) {
       try {
-        if (!(await this.refreshOrShowGone())) return;
+        if (!(await this.refreshOrShowGone()) || mine !== this.showing) return;
       } catch (err) {
-        this.app.fail(err);
+        if (mine === this.showing) this.app.fail(err);
         return;
       }
     }

@@ -197,6 +197,8 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await page.click('#upload-form button[type=submit]');
     await expect.poll(() => confirms).toEqual(['The record "my_report.json" exists. Replace it?']);
     await expect.poll(async () => (await api(s, 'GET', `/${id}/records/my_report.json`, { token })).body.toString()).toBe('{"ok":2}');
+    // The page is done with that upload (it clears the form then) before the next file is chosen.
+    await expect.poll(() => statusText(page)).toBe('Uploaded "my_report.json" (8 B, application/json).');
 
     // A bad key: the error shows where the user is, at the bottom of a long page.
     await page.setInputFiles('#upload-file', { name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('a') });
@@ -350,6 +352,37 @@ describe('an SVG record', () => {
     await expect.poll(() => img.getAttribute('src')).toMatch(/^blob:/);
     expect(await page.locator('#preview-body pre, #preview-body svg').count()).toBe(0);
     expect(await page.title()).not.toBe('pwned');
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('switching tabs quickly', () => {
+  it('shows the tab clicked last, even when the one clicked before answers later', async () => {
+    const s = await server();
+    const id = await createStore(s, 'quick');
+    await putRecord(s, id, 'only', 'x', 'text/plain');
+    const { page, problems } = await openApp(s, { width: 1280, hash: `#/stores/${id}` });
+    await expect.poll(() => listedKeys(page)).toEqual(['only']);
+    // Hold the store read that the Settings tab starts until Records was clicked.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const storeUrl = `${s.url}/v2/key-value-stores/${id}`;
+    await page.route(storeUrl, async (route) => {
+      await gate;
+      await route.continue();
+    });
+    await page.click('#tab-settings');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}/settings`);
+    await page.click('#tab-records');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
+    // The late answer is used (the store's facts), and then the records count is read: the page has moved past it.
+    const countRead = page.waitForRequest((request) => request.url().startsWith(`${storeUrl}/keys?limit=1000`));
+    release();
+    await countRead;
+    await page.unroute(storeUrl);
+    expect(await page.locator('#name-form').count()).toBe(0);
+    expect(await listedKeys(page)).toEqual(['only']);
+    expect(await page.locator('#tab-records').getAttribute('aria-current')).toBe('page');
     expect(problems).toEqual([]);
   });
 });
