@@ -14,6 +14,8 @@ const BODY_MAX_CHARS = 20_000;
 
 interface Endpoint {
   id: string;
+  /** "Try it" sends a HEAD: the answer's body would be too big to fetch for a look (the whole store as a ZIP). */
+  headOnly?: boolean;
   title: string;
   method: 'GET' | 'PUT' | 'DELETE';
   path: (key: string) => string;
@@ -80,7 +82,7 @@ export class ApiTab implements TabView {
       { id: 'get-record', title: 'Get record', method: 'GET', path: (key) => recordPath(id, key), keyed: true },
       { id: 'put-record', title: 'Put record', method: 'PUT', path: (key) => recordPath(id, key), keyed: true },
       { id: 'delete-record', title: 'Delete record', method: 'DELETE', path: (key) => recordPath(id, key), keyed: true },
-      { id: 'records-zip', title: 'All records as a ZIP', method: 'GET', path: () => `${storePath(id)}/records`, keyed: false },
+      { id: 'records-zip', title: 'All records as a ZIP', method: 'GET', path: () => `${storePath(id)}/records`, keyed: false, headOnly: true },
       { id: 'direct-upload-url', title: 'Direct upload URL (large records)', method: 'GET', path: (key) => `${recordPath(id, key)}/direct-upload-url`, keyed: true },
     ];
   }
@@ -107,7 +109,7 @@ export class ApiTab implements TabView {
       );
       if (endpoint.method === 'GET') {
         const tryIt = h('button', { type: 'button', 'aria-label': `Try it: ${endpoint.title}`, disabled: endpoint.keyed && !keyOk }, 'Try it');
-        tryIt.addEventListener('click', action(this.app, tryIt, () => this.run(endpoint.title, path)));
+        tryIt.addEventListener('click', action(this.app, tryIt, () => this.run(endpoint.title, path, endpoint.headOnly === true)));
         item.querySelector('.endpoint-url')!.append(tryIt);
       }
       this.list.append(item);
@@ -115,14 +117,17 @@ export class ApiTab implements TabView {
   }
 
   /** Sends the GET and shows its status, headers and body. */
-  private async run(title: string, path: string): Promise<void> {
+  private async run(title: string, path: string, headOnly: boolean): Promise<void> {
     const mine = ++this.generation;
-    const res = await this.app.api.fetch(path);
-    const bytes = new Uint8Array(await res.arrayBuffer());
+    const method = headOnly ? 'HEAD' : 'GET';
+    const res = await this.app.api.fetch(path, { method });
+    const bytes = headOnly ? new Uint8Array(0) : new Uint8Array(await res.arrayBuffer());
     if (mine !== this.generation) return;
     const type = res.headers.get('content-type') ?? '';
     let body: string;
-    if (/json|^text\//i.test(type)) {
+    if (headOnly) {
+      body = `(Not downloaded: "Try it" sent a HEAD request, which answers with the headers only. Download the ${type || 'body'} from the URL above.)`;
+    } else if (/json|^text\//i.test(type)) {
       body = new TextDecoder().decode(bytes);
       if (/json/i.test(type)) {
         try {
@@ -139,15 +144,24 @@ export class ApiTab implements TabView {
     res.headers.forEach((value, name) => headers.append(h('dt', {}, name), h('dd', {}, value)));
     clear(this.result);
     this.result.hidden = false;
+    const heading = h('h3', { id: 'try-title', tabindex: '-1' }, `Response: ${title}`);
+    // The answer says itself (in red when it failed): no page message that could cover the buttons below.
     this.result.append(
-      h('h3', { id: 'try-title' }, `Response: ${title}`),
-      h('p', { id: 'try-status' }, h('b', {}, `${res.status} ${res.statusText}`), ` GET ${location.origin}${path}`),
+      heading,
+      h(
+        'p',
+        { id: 'try-status', class: `try-status ${res.ok ? 'ok' : 'bad'}` },
+        h('b', {}, `${res.status} ${res.statusText}`),
+        ` ${res.ok ? '' : 'Failed: '}${method} ${location.origin}${path}`,
+      ),
       h('h4', {}, 'Headers'),
       headers,
       h('h4', {}, 'Body'),
       h('pre', { id: 'try-body', tabindex: '0', 'aria-label': 'Response body' }, body),
     );
-    this.app.say(`${title}: HTTP ${res.status}.`);
+    // The answer may be far below the button (1,700 px on a phone): bring it into view and read it out.
+    heading.scrollIntoView({ block: 'start' });
+    heading.focus({ preventScroll: true });
   }
 
   private publicSection(): HTMLElement {

@@ -9,7 +9,10 @@ export const API_BASE = '/v2/key-value-stores';
 export interface StoreData {
   id: string;
   name: string | null;
+  userId: string;
   username: string;
+  /** Given only to callers who may change the store (its owner, or anyone on a server without tokens). */
+  urlSigningSecretKey: string | null;
   createdAt: string;
   modifiedAt: string;
   accessedAt: string;
@@ -143,15 +146,18 @@ export class Api {
   }
 
   async recordExists(storeId: string, key: string): Promise<boolean> {
-    const res = await this.fetch(recordPath(storeId, key), { method: 'HEAD' });
-    if (res.ok) return true;
-    if (res.status === 404) return false;
-    throw await problemOf(res);
+    return (await this.headRecord(storeId, key)) !== null;
   }
 
-  async putRecord(storeId: string, key: string, body: Blob, contentType: string): Promise<void> {
-    const res = await this.fetch(recordPath(storeId, key), { method: 'PUT', body, headers: { 'Content-Type': contentType } });
+  /** A record's type and size without its body; `null` on a 404 (a HEAD answer has no body to say what is missing). */
+  async headRecord(storeId: string, key: string): Promise<{ contentType: string; size: number } | null> {
+    const res = await this.fetch(recordPath(storeId, key), { method: 'HEAD' });
+    if (res.status === 404) return null;
     if (!res.ok) throw await problemOf(res);
+    return {
+      contentType: res.headers.get('content-type') ?? 'application/octet-stream',
+      size: Number(res.headers.get('content-length') ?? NaN),
+    };
   }
 
   async deleteRecord(storeId: string, key: string): Promise<void> {

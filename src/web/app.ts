@@ -1,9 +1,12 @@
 /** What every view of the page gets: the API, navigation and the message region. */
 import { ApiProblem, type Api } from './api.js';
 import type { Route } from './router.js';
+import type { ServerFacts } from './server-facts.js';
 
 export interface App {
   readonly api: Api;
+  /** What the page learned about the server (whether it wants tokens). */
+  readonly server: ServerFacts;
   /** Goes to a route (a new history entry unless `replace`). */
   navigate(route: Route, options?: { replace?: boolean }): void;
   /** A status message, read out politely. */
@@ -16,6 +19,33 @@ export interface App {
 /** A store's label: its name, or "unnamed" for a store without one. */
 export function storeLabel(store: { name: string | null }): string {
   return store.name ?? 'unnamed';
+}
+
+/** Store names the page has seen (from the list or a store page), so a message about a store that is gone can name it. */
+const knownNames = new Map<string, string | null>();
+
+export function rememberStoreName(store: { id: string; name: string | null }): void {
+  knownNames.set(store.id, store.name);
+}
+
+/**
+ * A store as a sentence names it: `the store "name"`, `the unnamed store {id}`, or by its id
+ * when the page never saw its name.
+ */
+export function storePhrase(storeId: string, store?: { name: string | null } | null): string {
+  const name = store ? store.name : knownNames.get(storeId);
+  if (name === undefined) return `the store "${storeId}"`;
+  return name === null ? `the unnamed store ${storeId}` : `the store "${name}"`;
+}
+
+/** The sentence's first letter in capitals. */
+export function capitalized(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The caller may change the store: the server hands its signing key to exactly those callers. */
+export function canChange(store: { urlSigningSecretKey?: string | null } | null): boolean {
+  return !!store?.urlSigningSecretKey;
 }
 
 /** The store a 404 from a store-level call talks about no longer exists (or was never there). */

@@ -3,9 +3,10 @@
  * the token form, the message region and the hash router to the views.
  */
 import { Api } from './api.js';
-import { describeError, isStoreMissing, type App } from './app.js';
+import { capitalized, describeError, isStoreMissing, type App } from './app.js';
 import { byId, focus, h, clear } from './dom.js';
 import { hrefOf, parseHash, type Route } from './router.js';
+import { learnServerFacts, mayNeedToken, type ServerFacts } from './server-facts.js';
 import { StorePage } from './store-page.js';
 import { renderStoresPage } from './stores-page.js';
 
@@ -29,7 +30,7 @@ function writeToken(token: string): void {
   }
 }
 
-function start(): void {
+async function start(): Promise<void> {
   const main = byId('main');
   const errorBox = byId('error');
   const statusBox = byId('status');
@@ -39,8 +40,10 @@ function start(): void {
   let ownNavigation: string | null = null;
   let statusTimer: ReturnType<typeof setTimeout> | undefined;
 
+  const server: ServerFacts = await learnServerFacts();
   const app: App = {
     api: new Api(readToken()),
+    server,
     navigate(route, options = {}) {
       const href = hrefOf(route);
       ownNavigation = href;
@@ -64,13 +67,20 @@ function start(): void {
     },
     fail(err) {
       // A store deleted elsewhere: one message, and back to the list rather than a stale page.
+      if (storePage && isStoreMissing(err) && mayNeedToken(app.server, app.api.token, err)) {
+        // Without a token a private store looks missing: keep the address, so the token leads back here.
+        statusBox.textContent = '';
+        errorBox.textContent = `${capitalized(storePage.phrase)} was not found without a token. This server needs an API token for private stores: enter it at the top and press "Use token".`;
+        focus(byId('token'));
+        return;
+      }
       if (storePage && isStoreMissing(err)) {
-        const gone = storePage.label;
+        const gone = storePage.phrase;
         storePage.dispose();
         storePage = null;
         app.navigate({ view: 'stores', unnamed: false }, { replace: true });
         statusBox.textContent = '';
-        errorBox.textContent = `The store "${gone}" no longer exists: it may have been deleted elsewhere.`;
+        errorBox.textContent = `${capitalized(gone)} no longer exists: it may have been deleted elsewhere.`;
         return;
       }
       statusBox.textContent = '';
@@ -145,5 +155,5 @@ function start(): void {
   showRoute();
 }
 
-if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start);
-else start();
+if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', () => void start());
+else void start();

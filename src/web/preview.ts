@@ -33,6 +33,8 @@ export class Preview {
   private readonly dialog = byId<HTMLDialogElement>('preview');
   private readonly title = byId('preview-title');
   private readonly error = byId('preview-error');
+  /** The dialog's own message line: the page's messages lie under the dialog's backdrop. */
+  private readonly status = byId('preview-status');
   private readonly meta = byId('preview-meta');
   private readonly body = byId('preview-body');
   private readonly actions = byId('preview-actions');
@@ -44,35 +46,44 @@ export class Preview {
     this.handlers.close();
   };
   private readonly onClose = () => this.handlers.close();
+  private readonly onRefresh = () => void this.refresh();
+  private item: KeyItem | undefined;
 
   constructor(
     private readonly app: App,
     private readonly storeId: string,
-    private readonly handlers: { close(): void; missing(key: string): void },
+    private readonly handlers: { close(): void; missing(key: string): void; seen(key: string, size: number): void },
   ) {}
 
-  async open(key: string, item: KeyItem | undefined): Promise<void> {
+  get isOpen(): boolean {
+    return this.dialog.open;
+  }
+
+  /** Reads the shown record again (it may have changed elsewhere); focus stays where it is. */
+  async refresh(): Promise<void> {
+    if (this.dialog.open && this.lastKey !== null) await this.open(this.lastKey, this.item, false);
+  }
+
+  async open(key: string, item: KeyItem | undefined, moveFocus = true): Promise<void> {
     const mine = ++this.generation;
     this.reset();
     this.lastKey = key;
+    this.item = item;
     this.title.textContent = key;
     this.body.append(h('p', { class: 'muted' }, 'Loading…'));
     this.dialog.addEventListener('cancel', this.onCancel);
     byId('preview-close').addEventListener('click', this.onClose);
+    byId('preview-refresh').addEventListener('click', this.onRefresh);
     if (!this.dialog.open) this.dialog.showModal();
-    focus(this.title);
+    if (moveFocus) focus(this.title);
 
-    if (item && item.size > PREVIEW_MAX_BYTES) {
-      this.show(key, null, item.size, item);
-      this.body.append(h('p', {}, `Too large to preview here (${formatBytes(item.size)}).`));
-      const download = h('button', { type: 'button' }, `Download ${formatBytes(item.size)}`);
-      download.addEventListener('click', () => void this.download(key));
-      this.actions.prepend(download);
-      return;
-    }
-    let record: Awaited<ReturnType<App['api']['getRecord']>>;
+    // The type and size first (HEAD): a body is fetched only when the preview shows it.
+    let head: Awaited<ReturnType<App['api']['headRecord']>>;
+    let record: Awaited<ReturnType<App['api']['getRecord']>> = null;
     try {
-      record = await this.app.api.getRecord(this.storeId, key);
+      head = await this.app.api.headRecord(this.storeId, key);
+      // A 404 to a HEAD does not say whether the record or the store is missing: the GET's body does.
+      if (!head && mine === this.generation) record = await this.app.api.getRecord(this.storeId, key);
     } catch (err) {
       if (mine !== this.generation) return;
       this.close();
@@ -80,15 +91,46 @@ export class Preview {
       return;
     }
     if (mine !== this.generation) return;
-    if (!record) {
+    if (!head && !record) {
       this.close();
       this.handlers.missing(key);
       return;
     }
-    const { bytes, contentType } = record;
+    if (head) {
+      const type = mediaTypeOf(head.contentType);
+      this.handlers.seen(key, head.size);
+      const shown = isJson(type) || isText(type) || type.startsWith('image/');
+      if (!shown || head.size > PREVIEW_MAX_BYTES) {
+        this.show(key, head.contentType, head.size, item);
+        this.body.append(h('p', {}, shown ? `Too large to preview here (${formatBytes(head.size)}).` : `Binary record of ${formatBytes(head.size)}, no preview.`));
+        const download = h('button', { type: 'button', id: 'preview-download' }, `Download ${formatBytes(head.size)}`);
+        download.addEventListener('click', () => void this.download(key));
+        this.actions.prepend(download);
+        return;
+      }
+      try {
+        record = await this.app.api.getRecord(this.storeId, key);
+      } catch (err) {
+        if (mine !== this.generation) return;
+        this.close();
+        this.app.fail(err);
+        return;
+      }
+      if (mine !== this.generation) return;
+      if (!record) {
+        this.close();
+        this.handlers.missing(key);
+        return;
+      }
+    }
+    const { bytes, contentType } = record!;
+    this.handlers.seen(key, bytes.byteLength);
     const type = mediaTypeOf(contentType);
     this.show(key, contentType, bytes.byteLength, item);
-    if (isJson(type) || isText(type)) {
+    if (type.startsWith('image/')) {
+      // Images first (an SVG is XML too): a blob URL in an <img>, where even an SVG cannot run script.
+      this.body.append(h('img', { src: this.objectUrl(bytes, type), alt: `Image record ${key}` }));
+    } else if (isJson(type) || isText(type)) {
       let text = decodeText(bytes, contentType);
       let note = '';
       if (isJson(type)) {
@@ -104,9 +146,6 @@ export class Preview {
       }
       if (note) this.body.append(h('p', { class: 'muted' }, note));
       this.body.append(h('pre', { tabindex: '0', 'aria-label': `Content of ${key}` }, text));
-    } else if (type.startsWith('image/')) {
-      // A blob URL in an <img>: even an SVG cannot run script there.
-      this.body.append(h('img', { src: this.objectUrl(bytes, type), alt: `Image record ${key}` }));
     } else {
       this.body.append(h('p', {}, `Binary record of ${formatBytes(bytes.byteLength)}, no preview.`));
     }
@@ -119,6 +158,7 @@ export class Preview {
     const wasOpen = this.dialog.open;
     this.dialog.removeEventListener('cancel', this.onCancel);
     byId('preview-close').removeEventListener('click', this.onClose);
+    byId('preview-refresh').removeEventListener('click', this.onRefresh);
     if (wasOpen) this.dialog.close();
     this.reset();
     return wasOpen;
@@ -127,7 +167,7 @@ export class Preview {
   private reset(): void {
     for (const url of this.objectUrls) URL.revokeObjectURL(url);
     this.objectUrls = [];
-    for (const node of [this.error, this.meta, this.body, this.actions]) clear(node);
+    for (const node of [this.error, this.status, this.meta, this.body, this.actions]) clear(node);
   }
 
   private show(key: string, contentType: string | null, size: number, item: KeyItem | undefined): void {
@@ -142,7 +182,7 @@ export class Preview {
     }
     // A signed URL lets anyone with it read this record, without a token.
     if (item?.recordPublicUrl?.includes('signature=')) {
-      this.actions.append(copyButton(item.recordPublicUrl, 'Copy signed URL', (m) => this.app.say(m)));
+      this.actions.append(copyButton(item.recordPublicUrl, 'Copy signed URL', (m) => (this.status.textContent = m)));
     }
   }
 

@@ -1,9 +1,10 @@
 /** The Records tab: a store's keys page by page, filtered by prefix; upload and delete. */
 import type { KeyItem } from './api.js';
-import { action, type App } from './app.js';
+import { action, canChange, type App } from './app.js';
 import { byId, clear, focus, formatBytes, h } from './dom.js';
 import { Preview } from './preview.js';
 import { hrefOf } from './router.js';
+import { uploadRecord } from './upload.js';
 import type { StorePage, TabView } from './store-page.js';
 import { isValidKey } from '../rules.js';
 
@@ -13,6 +14,15 @@ const PAGE_SIZE = 50;
 export function keyFromFileName(name: string): string {
   const key = name.replace(/[^a-zA-Z0-9!\-_.'()]/g, '_').slice(0, 256);
   return isValidKey(key) ? key : 'file';
+}
+
+/** In place of the forms a visitor may not use: what they can do and how to get more. */
+export function readOnlyNote(): HTMLElement {
+  return h(
+    'p',
+    { class: 'notice info read-only-note' },
+    "You can read this store but not change it: only its owner can upload, delete or change settings. To do that, enter the owner's API token at the top.",
+  );
 }
 
 export class RecordsTab implements TabView {
@@ -27,6 +37,9 @@ export class RecordsTab implements TabView {
   private nextKey: string | null = null;
   private generation = 0;
   private firstPage: Promise<void>;
+  /** This tab showed the list just before the record (so the entry before the record's is the list). */
+  private listShown = false;
+  private openedOverList = false;
 
   constructor(
     private readonly app: App,
@@ -34,8 +47,11 @@ export class RecordsTab implements TabView {
     prefix = '',
   ) {
     this.preview = new Preview(app, page.storeId, {
-      close: () => app.navigate(page.recordsRoute()),
+      // Opened over the list: closing steps back to it, so Back does not reopen the record.
+      // Opened by a link from elsewhere or a reload: the record's address gives way to the list's.
+      close: () => (this.openedOverList ? history.back() : app.navigate(page.recordsRoute(), { replace: true })),
       missing: (key) => this.recordGone(key),
+      seen: (key, size) => this.updateSize(key, size),
     });
     this.prefix = prefix;
     const prefixInput = h('input', { id: 'prefix', name: 'prefix', type: 'search', spellcheck: 'false', autocomplete: 'off', value: prefix });
@@ -75,7 +91,8 @@ export class RecordsTab implements TabView {
       table,
       this.empty,
       h('p', {}, this.more),
-      this.uploadForm(),
+      // Only those who may change the store get the controls that change it.
+      canChange(page.store) ? this.uploadForm() : readOnlyNote(),
     );
     this.firstPage = this.load(true).catch((err) => app.fail(err));
   }
@@ -84,11 +101,21 @@ export class RecordsTab implements TabView {
   async showRecord(key: string | undefined): Promise<void> {
     await this.firstPage;
     this.markCurrent(key);
+    const fromList = this.listShown;
+    this.listShown = key === undefined;
     if (key === undefined) {
       if (this.preview.close()) focus(this.linkFor(this.preview.lastKey) ?? this.heading);
       return;
     }
+    this.openedOverList = fromList;
     await this.preview.open(key, this.items.get(key));
+  }
+
+  /** Lists the records again and reads an open record again (Refresh: they may have changed elsewhere). */
+  async reload(): Promise<void> {
+    await this.load(true);
+    this.markCurrent(this.preview.isOpen ? (this.preview.lastKey ?? undefined) : undefined);
+    await this.preview.refresh();
   }
 
   dispose(): void {
@@ -124,8 +151,11 @@ export class RecordsTab implements TabView {
   }
 
   private row(item: KeyItem): HTMLTableRowElement {
-    const remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete record ${item.key}` }, 'Delete');
-    remove.addEventListener('click', action(this.app, remove, () => this.deleteRecord(item.key)));
+    let remove: HTMLButtonElement | null = null;
+    if (canChange(this.page.store)) {
+      remove = h('button', { type: 'button', class: 'danger', 'aria-label': `Delete record ${item.key}` }, 'Delete');
+      remove.addEventListener('click', action(this.app, remove, () => this.deleteRecord(item.key)));
+    }
     return h(
       'tr',
       { 'data-key': item.key },
@@ -133,6 +163,15 @@ export class RecordsTab implements TabView {
       h('td', { class: 'num', 'data-label': 'Size' }, formatBytes(item.size)),
       h('td', { class: 'actions-cell' }, remove),
     );
+  }
+
+  /** A record read in full shows its size now (it may have changed since the list was read). */
+  private updateSize(key: string, size: number): void {
+    const item = this.items.get(key);
+    if (!item || item.size === size) return;
+    item.size = size;
+    const cell = this.rowFor(key)?.querySelector('td.num');
+    if (cell) cell.textContent = formatBytes(size);
   }
 
   private rowFor(key: string | null): HTMLTableRowElement | null {
@@ -185,6 +224,7 @@ export class RecordsTab implements TabView {
     const file = h('input', { id: 'upload-file', name: 'file', type: 'file' });
     const key = h('input', { id: 'upload-key', name: 'key', maxlength: 256, spellcheck: 'false', autocomplete: 'off', 'aria-describedby': 'upload-help' });
     const submit = h('button', { type: 'submit', class: 'primary' }, 'Upload');
+    const progress = h('progress', { id: 'upload-progress', max: 1, value: 0, 'aria-label': 'Upload progress', hidden: true });
     file.addEventListener('change', () => {
       const chosen = file.files?.[0];
       if (chosen) key.value = keyFromFileName(chosen.name);
@@ -195,6 +235,7 @@ export class RecordsTab implements TabView {
       h('h3', { id: 'upload-title', tabindex: '-1' }, 'Upload a file as a record'),
       h('p', { class: 'row' }, h('label', { for: 'upload-file' }, 'File'), file),
       h('p', { class: 'row' }, h('label', { for: 'upload-key' }, 'Key'), key, submit),
+      h('p', {}, progress),
       h('p', { id: 'upload-help', class: 'muted' }, "The key defaults to the file's name. Keys are 1-256 characters of a-z, A-Z, 0-9 and !-_.'()"),
     );
     form.addEventListener(
@@ -207,11 +248,22 @@ export class RecordsTab implements TabView {
         const storeId = this.page.storeId;
         if ((await this.app.api.recordExists(storeId, name)) && !confirm(`The record "${name}" exists. Replace it?`)) return;
         const contentType = chosen.type || 'application/octet-stream';
-        await this.app.api.putRecord(storeId, name, chosen, contentType);
+        progress.max = Math.max(chosen.size, 1);
+        progress.value = 0;
+        progress.hidden = false;
+        let direct: boolean;
+        try {
+          ({ direct } = await uploadRecord(this.app.api, storeId, name, chosen, contentType, (sent, total) => {
+            progress.max = Math.max(total, 1);
+            progress.value = sent;
+          }));
+        } finally {
+          progress.hidden = true;
+        }
         form.reset();
         await this.load(true);
         await this.page.refresh();
-        this.app.say(`Uploaded "${name}" (${formatBytes(chosen.size)}, ${contentType}).`);
+        this.app.say(`Uploaded "${name}" (${formatBytes(chosen.size)}, ${contentType})${direct ? ' through a direct-upload URL' : ''}.`);
         byId('upload-file').focus();
       }),
     );

@@ -1,6 +1,7 @@
 /** The Settings tab: the store's name (and so its retention), who may read it, and deleting it. */
-import { action, storeLabel, type App } from './app.js';
+import { action, canChange, storePhrase, type App } from './app.js';
 import { focus, h } from './dom.js';
+import { readOnlyNote } from './records-tab.js';
 import type { StorePage, TabView } from './store-page.js';
 import { GENERAL_ACCESS_VALUES, STORE_NAME_PATTERN, type GeneralAccess } from '../rules.js';
 
@@ -35,6 +36,21 @@ export class SettingsTab implements TabView {
 
   /** Draws the tab from the store as it is now. */
   private render(): void {
+    if (!canChange(this.page.store)) {
+      const store = this.page.store!;
+      this.element.replaceChildren(
+        readOnlyNote(),
+        h(
+          'dl',
+          { class: 'meta', id: 'settings-read-only' },
+          h('dt', {}, 'Name'),
+          h('dd', {}, store.name ?? 'none (unnamed)'),
+          h('dt', {}, 'Access'),
+          h('dd', {}, ACCESS_HELP[store.generalAccess]?.label ?? store.generalAccess),
+        ),
+      );
+      return;
+    }
     this.element.replaceChildren(this.nameSection(), this.accessSection(), this.deleteSection());
   }
 
@@ -109,7 +125,17 @@ export class SettingsTab implements TabView {
       );
     }
     const save = h('button', { type: 'submit' }, 'Save access');
-    const form = h('form', { id: 'access-form', class: 'section', 'aria-labelledby': 'access-title' }, h('h2', { id: 'access-title' }, 'Access'), fieldset, h('p', {}, save));
+    // A server without tokens lets every caller read and change everything: the setting is kept, but means nothing there.
+    const note =
+      this.app.server.wantsToken === false
+        ? h(
+            'p',
+            { id: 'access-note', class: 'notice info' },
+            'This server takes no API token: anyone who can reach it may read and change every store, so this setting has no effect here. ' +
+              'It is kept, and applies when the store is served by a server with tokens.',
+          )
+        : null;
+    const form = h('form', { id: 'access-form', class: 'section', 'aria-labelledby': 'access-title' }, h('h2', { id: 'access-title' }, 'Access'), note, fieldset, h('p', {}, save));
     form.addEventListener(
       'submit',
       action(this.app, save, async () => {
@@ -144,7 +170,7 @@ export class SettingsTab implements TabView {
         if (input.value.trim() !== expected) throw new Error(`Type "${expected}" to confirm.`);
         await this.app.api.deleteStore(this.page.storeId);
         this.app.navigate({ view: 'stores', unnamed: !store.name });
-        this.app.say(`Deleted the store "${storeLabel(store)}".`);
+        this.app.say(`Deleted ${storePhrase(store.id, store)}.`);
       }),
     );
     return form;

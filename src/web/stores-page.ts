@@ -1,6 +1,6 @@
 /** The stores list: a table of stores with their records and size, and a form to create one. */
 import { COUNT_LIMIT, type StoreData } from './api.js';
-import { action, storeLabel, type App } from './app.js';
+import { action, rememberStoreName, storeLabel, type App } from './app.js';
 import { clear, focus, formatBytes, h, time } from './dom.js';
 import { hrefOf } from './router.js';
 import { STORE_NAME_PATTERN } from '../rules.js';
@@ -75,7 +75,7 @@ export async function renderStoresPage(app: App, main: HTMLElement, unnamed: boo
         return;
       }
       app.navigate({ view: 'store', storeId: store.id, tab: 'records' });
-      app.say(`Created the store "${storeLabel(store)}".`);
+      app.say(store.name ? `Created the store "${store.name}".` : `Created an unnamed store (ID ${store.id}). It expires 7 days after its last use unless you name it.`);
     }),
   );
 
@@ -87,7 +87,8 @@ export async function renderStoresPage(app: App, main: HTMLElement, unnamed: boo
       table,
       summary,
     ),
-    form,
+    // A visitor without a token on a server that wants one could not create a store.
+    ...(app.server.wantsToken && !app.api.token ? [] : [form]),
   );
   if (moveFocus) focus(title);
 
@@ -106,6 +107,7 @@ export async function renderStoresPage(app: App, main: HTMLElement, unnamed: boo
   stores.sort((a, b) => (a.name && b.name ? (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) : a.name ? -1 : b.name ? 1 : 0));
   const counts = new Map<string, HTMLTableCellElement>();
   for (const store of stores) {
+    rememberStoreName(store);
     const count = h('td', { class: 'num', 'data-label': 'Records', 'aria-busy': 'true' }, '…');
     counts.set(store.id, count);
     body.append(

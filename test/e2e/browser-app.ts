@@ -88,6 +88,23 @@ export async function inView(page: Page, selector: string): Promise<boolean> {
   });
 }
 
+/** Controls in the viewport that something else covers (a message, a dialog's backdrop): their labels. */
+export async function coveredControls(page: Page): Promise<string[]> {
+  return page.evaluate(() => {
+    const out: string[] = [];
+    for (const el of Array.from(document.querySelectorAll<HTMLElement>('button, a[href], input, select'))) {
+      const r = el.getBoundingClientRect();
+      if (r.width === 0 || r.height === 0 || el.closest('.sr-only') || el.matches('.skip-link, .skip-inline')) continue;
+      const x = r.left + r.width / 2;
+      const y = r.top + r.height / 2;
+      if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) continue;
+      const top = document.elementFromPoint(x, y);
+      if (top && top !== el && !el.contains(top)) out.push(`${el.tagName.toLowerCase()} "${el.getAttribute('aria-label') ?? el.textContent?.trim()}"`);
+    }
+    return out;
+  });
+}
+
 /** The checks every page gets, and a screenshot into test/e2e/screenshots/. */
 export async function checkPage(page: Page, name: string): Promise<void> {
   await checkAccessibility(page, name);

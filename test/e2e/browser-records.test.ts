@@ -71,22 +71,25 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
 
     await keyLink(page, 'blob').click();
     await expect.poll(() => page.locator('#preview-body').textContent()).toContain('Binary record of 2.0 KiB');
-    const download = page.locator('#preview-actions a[download]');
-    await expect.poll(() => download.getAttribute('download')).toBe('blob');
-    await expect.poll(() => download.getAttribute('href')).toMatch(/^blob:/);
+    // A binary's body is fetched only for a download.
+    const downloading = page.waitForEvent('download');
+    await page.getByRole('button', { name: 'Download 2.0 KiB' }).click();
+    expect((await downloading).suggestedFilename()).toBe('blob');
     // The record's signed URL reads it without a token.
     const copyButton = page.locator('#preview-actions button.copy');
     await expect.poll(() => copyButton.getAttribute('data-copy')).toContain('signature=');
     const signed = await copyButton.getAttribute('data-copy');
     expect((await fetch(signed!)).status).toBe(200);
 
-    // Back and forward reopen and close the record.
+    // Closing steps back to the list: Forward reopens the record, Back closes it again.
     await page.keyboard.press('Escape');
-    await page.goBack();
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
+    await page.goForward();
     await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(true);
     await expect.poll(() => page.locator('#preview-title').textContent()).toBe('blob');
-    await page.goForward();
+    await page.goBack();
     await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
     expect(problems).toEqual([]);
   });
 
@@ -194,6 +197,8 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await page.click('#upload-form button[type=submit]');
     await expect.poll(() => confirms).toEqual(['The record "my_report.json" exists. Replace it?']);
     await expect.poll(async () => (await api(s, 'GET', `/${id}/records/my_report.json`, { token })).body.toString()).toBe('{"ok":2}');
+    // The page is done with that upload (it clears the form then) before the next file is chosen.
+    await expect.poll(() => statusText(page)).toBe('Uploaded "my_report.json" (8 B, application/json).');
 
     // A bad key: the error shows where the user is, at the bottom of a long page.
     await page.setInputFiles('#upload-file', { name: 'a.txt', mimeType: 'text/plain', buffer: Buffer.from('a') });
@@ -237,6 +242,147 @@ describe.each(VARIANTS)('records at $width px (token: $token)', ({ width, token 
     await expect.poll(() => hashOf(page)).toBe('#/');
     await expect.poll(() => listedStores(page)).toEqual(['other']);
     await expect.poll(() => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open)).toBe(false);
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('records changed or deleted elsewhere', () => {
+  it('refreshes a row and an open preview (Refresh buttons), and a tab switch finds a deleted store gone', async () => {
+    const s = await server();
+    const id = await createStore(s, 'changing');
+    await putRecord(s, id, 'doc', 'v1', 'text/plain');
+    await putRecord(s, id, 'other', 'short', 'text/plain');
+    const { page, problems } = await openApp(s, { width: 1280, hash: `#/stores/${id}` });
+    const sizeOf = (key: string) => page.locator(`#key-rows tr[data-key="${key}"] td.num`).textContent();
+    await expect.poll(() => sizeOf('doc')).toBe('2 B');
+
+    // An open preview reads the record again on Refresh, and its row learns the new size.
+    await keyLink(page, 'doc').click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('v1');
+    await putRecord(s, id, 'doc', 'version two', 'text/plain');
+    await page.click('#preview-refresh');
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('version two');
+    await expect.poll(() => page.locator('#preview-meta').textContent()).toContain('11 B');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('preview-refresh');
+    await page.keyboard.press('Escape');
+    await expect.poll(() => sizeOf('doc')).toBe('11 B');
+
+    // The page's Refresh reads the list and the store's facts again.
+    await putRecord(s, id, 'other', 'a much longer value', 'text/plain');
+    await putRecord(s, id, 'new-one', 'n', 'text/plain');
+    await page.click('#store-refresh');
+    await expect.poll(() => sizeOf('other')).toBe('19 B');
+    await expect.poll(() => listedKeys(page)).toEqual(['doc', 'new-one', 'other']);
+    await expect.poll(() => page.locator('#fact-records b').textContent()).toBe('3');
+
+    // A tab switch reads the store again: deleted elsewhere, the page says so instead of showing its forms.
+    await api(s, 'DELETE', `/${id}`);
+    await page.click('#tab-settings');
+    await expect.poll(() => page.locator('#store-gone-title').textContent()).toBe('This store no longer exists');
+    await expect.poll(() => page.locator('#store-gone').textContent()).toContain('The store "changing" was deleted');
+    await expect.poll(() => page.locator('#name-form').count()).toBe(0);
+    await expect.poll(() => page.locator('#delete-form').count()).toBe(0);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('store-gone-title');
+    await checkPage(page, 'store-gone');
+    await page.getByRole('link', { name: 'Back to the stores' }).click();
+    await expect.poll(() => hashOf(page)).toBe('#/');
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('the record preview as a dialog', () => {
+  it('does not reopen on Back after closing, shows its copy confirmation above the backdrop, and keeps Close whole beside a long key', async () => {
+    const s = await server();
+    const id = await createStore(s, 'dialog');
+    const longKey = `k${'x'.repeat(224)}`;
+    await putRecord(s, id, 'short', 'hello', 'text/plain');
+    await putRecord(s, id, longKey, 'long', 'text/plain');
+    const { page, problems } = await openApp(s, { width: 375, hash: `#/stores/${id}/settings` });
+    await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: s.url });
+    const dialogOpen = () => page.locator('#preview').evaluate((d: HTMLDialogElement) => d.open);
+    await page.locator('#name-form').waitFor();
+    await page.click('#tab-records');
+    await keyLink(page, 'short').click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('hello');
+    const closeWidth = await page.locator('#preview-close').evaluate((el) => el.getBoundingClientRect().width);
+
+    // The copy confirmation shows inside the dialog, on top of everything.
+    await page.getByRole('button', { name: 'Copy signed URL' }).click();
+    await expect.poll(() =>
+      page.evaluate(() => {
+        const shown = Array.from(document.querySelectorAll<HTMLElement>('.notice')).find((el) => el.textContent === 'Copied to the clipboard.');
+        if (!shown) return 'no message';
+        const r = shown.getBoundingClientRect();
+        const top = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+        return top && shown.contains(top) ? 'on top' : `covered by ${top?.tagName}`;
+      }),
+    ).toBe('on top');
+
+    // Closed, then Back: the tab before, not the record again.
+    await page.click('#preview-close');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
+    await expect.poll(dialogOpen).toBe(false);
+    await page.goBack();
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}/settings`);
+    await page.locator('#name-form').waitFor();
+    expect(await dialogOpen()).toBe(false);
+
+    // A 225-character key wraps; Close keeps its size.
+    await page.click('#tab-records');
+    await keyLink(page, longKey).click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('long');
+    await expect.poll(() => page.locator('#preview-close').evaluate((el) => el.getBoundingClientRect().width)).toBe(closeWidth);
+    await expect.poll(() => page.locator('#preview-refresh').evaluate((el) => el.scrollWidth <= el.clientWidth)).toBe(true);
+    await checkPage(page, 'record-long-key');
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('an SVG record', () => {
+  it('shows as an image from a blob URL, never as source text or inline markup', async () => {
+    const s = await server();
+    const id = await createStore(s, 'drawings');
+    const svg =
+      '<svg xmlns="http://www.w3.org/2000/svg" width="120" height="80"><script>document.title="pwned"</script>' +
+      '<rect width="120" height="80" fill="teal"/></svg>';
+    await putRecord(s, id, 'shape.svg', svg, 'image/svg+xml');
+    const { page, problems } = await openApp(s, { width: 1280, hash: `#/stores/${id}/records/shape.svg` });
+    const img = page.locator('#preview-body img');
+    await expect.poll(() => img.evaluate((el: HTMLImageElement) => (el.complete ? el.naturalWidth : 0))).toBe(120);
+    await expect.poll(() => img.getAttribute('src')).toMatch(/^blob:/);
+    expect(await page.locator('#preview-body pre, #preview-body svg').count()).toBe(0);
+    expect(await page.title()).not.toBe('pwned');
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('switching tabs quickly', () => {
+  it('shows the tab clicked last, even when the one clicked before answers later', async () => {
+    const s = await server();
+    const id = await createStore(s, 'quick');
+    await putRecord(s, id, 'only', 'x', 'text/plain');
+    const { page, problems } = await openApp(s, { width: 1280, hash: `#/stores/${id}` });
+    await expect.poll(() => listedKeys(page)).toEqual(['only']);
+    // Hold the store read that the Settings tab starts until Records was clicked.
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const storeUrl = `${s.url}/v2/key-value-stores/${id}`;
+    await page.route(storeUrl, async (route) => {
+      await gate;
+      await route.continue();
+    });
+    await page.click('#tab-settings');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}/settings`);
+    await page.click('#tab-records');
+    await expect.poll(() => hashOf(page)).toBe(`#/stores/${id}`);
+    // The late answer is used (the store's facts), and then the records count is read: the page has moved past it.
+    const countRead = page.waitForRequest((request) => request.url().startsWith(`${storeUrl}/keys?limit=1000`));
+    release();
+    await countRead;
+    await page.unroute(storeUrl);
+    expect(await page.locator('#name-form').count()).toBe(0);
+    expect(await listedKeys(page)).toEqual(['only']);
+    expect(await page.locator('#tab-records').getAttribute('aria-current')).toBe('page');
     expect(problems).toEqual([]);
   });
 });

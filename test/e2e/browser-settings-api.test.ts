@@ -1,6 +1,6 @@
 /** The storage browser's Settings and API tabs, in headless Chromium. */
 import { describe, expect, it } from 'vitest';
-import { checkPage, errorText, hashOf, listedStores, openApp, server, statusText, useBrowser } from './browser-app.js';
+import { checkPage, coveredControls, errorText, hashOf, inView, listedStores, openApp, server, statusText, useBrowser } from './browser-app.js';
 import { api, createStore, putRecord } from './support.js';
 
 useBrowser();
@@ -58,13 +58,17 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     for (const value of ['RESTRICTED', 'ANYONE_WITH_ID_CAN_READ', 'ANYONE_WITH_NAME_CAN_READ', 'FOLLOW_USER_SETTING']) {
       await expect.poll(async () => (await page.locator(`#access-${value}-help`).textContent())?.length ?? 0, { message: value }).toBeGreaterThan(20);
     }
+    // Only a server with tokens checks access; without, the page says the setting has no effect.
+    if (token) await expect.poll(() => page.locator('#access-note').count()).toBe(0);
+    else await expect.poll(() => page.locator('#access-note').textContent()).toContain('This server takes no API token');
+    if (!token) expect(await page.locator('#access-note').textContent()).toContain('so this setting has no effect here');
     await page.getByLabel('Anyone with the ID can read').check();
     await page.click('#access-form button[type=submit]');
     await expect.poll(() => statusText(page)).toBe('Access is now anyone with the id can read (ANYONE_WITH_ID_CAN_READ).');
     // Focus stays on the button the user pressed (it is disabled while saving).
     await expect.poll(() => page.evaluate(() => document.activeElement?.textContent ?? null)).toBe('Save access');
     await expect.poll(async () => (await api(s, 'GET', `/${id}`, { token })).json().data.generalAccess).toBe('ANYONE_WITH_ID_CAN_READ');
-    await expect.poll(() => page.locator('#store-facts').textContent()).toContain('ANYONE_WITH_ID_CAN_READ');
+    await expect.poll(() => page.locator('#fact-access b').textContent()).toBe('Anyone with the ID can read');
     // On a server with tokens, the record is now readable without one.
     if (token) await expect.poll(async () => (await api(s, 'GET', `/${id}/records/hello`)).status).toBe(200);
     expect(problems).toEqual([]);
@@ -128,7 +132,8 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
 
     await page.getByRole('button', { name: 'Try it: Get record' }).click();
     await expect.poll(() => page.locator('#try-status').textContent()).toContain('200 OK');
-    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label') ?? null)).toBe('Try it: Get record');
+    // Focus moves to the answer (not dropped to the page's body).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('try-title');
     await expect.poll(() => page.locator('#try-body').textContent()).toBe(JSON.stringify({ hello: 'world' }, null, 2));
     await expect.poll(() => page.locator('#try-headers').textContent()).toContain('application/json');
     await checkPage(page, 'api');
@@ -138,7 +143,7 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
     await expect.poll(() => page.locator('#try-status').textContent()).toContain('404');
     await expect.poll(() => page.locator('#try-body').textContent()).toContain('record-not-found');
     await page.getByRole('button', { name: 'Try it: All records as a ZIP' }).click();
-    await expect.poll(() => page.locator('#try-body').textContent()).toMatch(/of application\/zip, not shown/);
+    await expect.poll(() => page.locator('#try-body').textContent()).toContain('Not downloaded');
 
     // Signed public URLs read without a token.
     await expect.poll(() => page.locator('#public-urls code').allTextContents()).toHaveLength(2);
@@ -154,6 +159,44 @@ describe.each(VARIANTS)('store settings and API at $width px (token: $token)', (
       const copied = await page.locator('[data-copy]').evaluateAll((buttons) => buttons.map((b) => b.getAttribute('data-copy')));
       for (const url of copied) expect(url).not.toContain(token);
     }
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('the API tab on a phone (390 px)', () => {
+  it('brings each "Try it" answer into view, covers no button with a message, and shows a 404 as a failure', async () => {
+    const s = await server();
+    const id = await createStore(s, 'try-demo');
+    await putRecord(s, id, 'greeting', '{"hello":"world"}', 'application/json');
+    const { page, problems } = await openApp(s, { width: 390, hash: `#/stores/${id}/api` });
+    await expect.poll(() => page.inputValue('#api-key')).toBe('greeting');
+
+    await page.getByRole('button', { name: 'Try it: Get store' }).click();
+    await expect.poll(() => page.locator('#try-status').textContent()).toContain('200 OK');
+    // The answer starts inside the viewport, and focus is on it.
+    await expect.poll(() => page.locator('#try-title').evaluate((el) => el.getBoundingClientRect().top)).toBeGreaterThanOrEqual(0);
+    await expect.poll(() => inView(page, '#try-title')).toBe(true);
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('try-title');
+    await expect.poll(() => page.locator('#try-status').getAttribute('class')).toContain('ok');
+    await expect.poll(() => coveredControls(page)).toEqual([]);
+
+    // Back up to the next endpoint's buttons: nothing lies over them.
+    await page.getByRole('button', { name: 'Try it: List keys' }).scrollIntoViewIfNeeded();
+    await expect.poll(() => coveredControls(page)).toEqual([]);
+    await page.getByRole('button', { name: 'Try it: List keys' }).click();
+    await expect.poll(() => page.locator('#try-title').textContent()).toBe('Response: List keys');
+    await expect.poll(() => inView(page, '#try-title')).toBe(true);
+    await expect.poll(() => coveredControls(page)).toEqual([]);
+
+    // A 404 is a failure: red, in the answer, and no green "success" message anywhere.
+    await page.fill('#api-key', 'missing-key');
+    await page.getByRole('button', { name: 'Try it: Get record' }).click();
+    await expect.poll(() => page.locator('#try-status').getAttribute('class')).toContain('bad');
+    await expect.poll(() => page.locator('#try-status').textContent()).toContain('404');
+    await expect.poll(() => inView(page, '#try-title')).toBe(true);
+    await expect.poll(() => page.locator('#try-status').evaluate((el) => getComputedStyle(el).color)).toBe('rgb(143, 28, 19)');
+    expect(await statusText(page)).toBe('');
+    await expect.poll(() => coveredControls(page)).toEqual([]);
     expect(problems).toEqual([]);
   });
 });

@@ -102,14 +102,25 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
     await page.fill('#new-store', '');
     await page.click('#create-form button[type=submit]');
     await expect.poll(() => page.locator('#store-title').textContent()).toBe('unnamed');
-    const stores = (await api(s, 'GET', '?unnamed=true', { token })).json().data.items as Array<{ name: string | null }>;
-    expect(stores.filter((st) => st.name === null)).toHaveLength(1);
+    const stores = (await api(s, 'GET', '?unnamed=true', { token })).json().data.items as Array<{ id: string; name: string | null; generalAccess: string }>;
+    const created = stores.filter((st) => st.name === null);
+    expect(created).toHaveLength(1);
+    // Said in words: an unnamed store by its id, and the access setting by its meaning, not the API's constant.
+    await expect.poll(() => statusText(page)).toBe(`Created an unnamed store (ID ${created[0]!.id}). It expires 7 days after its last use unless you name it.`);
+    const accessWords: Record<string, string> = {
+      FOLLOW_USER_SETTING: "Follow the account's setting",
+      RESTRICTED: 'Restricted',
+      ANYONE_WITH_ID_CAN_READ: 'Anyone with the ID can read',
+      ANYONE_WITH_NAME_CAN_READ: 'Anyone with the name can read',
+    };
+    await expect.poll(() => page.locator('#fact-access b').textContent()).toBe(accessWords[created[0]!.generalAccess]);
+    expect(await page.locator('#store-facts').textContent()).not.toMatch(/FOLLOW_USER_SETTING|RESTRICTED|ANYONE_WITH/);
     expect(problems).toEqual([]);
   });
 
   it('says when an address names nothing', async () => {
     const s = await server({ token });
-    await createStore(s, 'present', token);
+    const present = await createStore(s, 'present', token);
     const { page } = await openApp(s, { width, token, hash: '#/stores/no-such-store-id/settings' });
     await expect.poll(() => errorText(page)).toBe('The store "no-such-store-id" no longer exists: it may have been deleted elsewhere.');
     await expect.poll(() => hashOf(page)).toBe('#/');
@@ -117,6 +128,12 @@ describe.each(VARIANTS)('storage browser at $width px (token: $token)', ({ width
     await page.getByRole('link', { name: 'present', exact: true }).click();
     await expect.poll(() => page.locator('#store-title').textContent()).toBe('present');
     await expect.poll(() => errorText(page)).toBe('');
+    // A store the page knows by name is named in the message, not given by its id.
+    await page.getByRole('link', { name: 'Key-value stores' }).click();
+    await expect.poll(() => listedStores(page)).toEqual(['present']);
+    await api(s, 'DELETE', `/${present}`, { token });
+    await page.getByRole('link', { name: 'present', exact: true }).click();
+    await expect.poll(() => errorText(page)).toBe('The store "present" no longer exists: it may have been deleted elsewhere.');
     await page.goto(`${s.url}/#/nowhere/at/all`);
     await expect.poll(() => page.locator('h1').textContent()).toBe('Page not found');
   });
@@ -151,6 +168,30 @@ describe('storage browser on a server that wants a token', () => {
   });
 });
 
+describe('a deep link on a server that wants a token', () => {
+  it('keeps the address through the token prompt and then opens the record', async () => {
+    const s = await server({ token: TOKEN });
+    const id = await createStore(s, 'private-deep', TOKEN);
+    await putRecord(s, id, 'report.json', '{"rows":3}', 'application/json', TOKEN);
+    const link = `#/stores/${id}/records/report.json`;
+    const { page, problems } = await openApp(s, { width: 375, hash: link });
+    // Without a token the private store answers 404: that is no proof it was deleted.
+    await expect.poll(() => errorText(page)).toBe(
+      'The store "' + id + '" was not found without a token. This server needs an API token for private stores: enter it at the top and press "Use token".',
+    );
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('token');
+    expect(hashOf(page)).toBe(link);
+    await page.fill('#token', TOKEN);
+    await page.click('#token-form button[type=submit]');
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe(JSON.stringify({ rows: 3 }, null, 2));
+    await expect.poll(() => page.locator('#preview-title').textContent()).toBe('report.json');
+    await expect.poll(() => page.locator('#store-title').textContent()).toBe('private-deep');
+    await expect.poll(() => hashOf(page)).toBe(link);
+    await expect.poll(() => errorText(page)).toBe('');
+    expect(problems).toEqual([]);
+  });
+});
+
 describe('the checks every page gets', () => {
   it('fail on a page with an unlabelled field, a tiny button and a too-wide block', async () => {
     const s = await server();
@@ -173,5 +214,43 @@ describe('the checks every page gets', () => {
     const small = await attempt(checkLayout);
     expect(small).toContain('touch targets under 24x24 px');
     expect(small).toContain('button#tiny');
+  });
+});
+
+describe('an anonymous visitor on a server that wants a token', () => {
+  it('reads a public store but gets no controls that would fail: no upload, delete, settings forms or new store', async () => {
+    const s = await server({ token: TOKEN });
+    const id = await createStore(s, 'public-read', TOKEN);
+    await putRecord(s, id, 'open.txt', 'anyone may read', 'text/plain', TOKEN);
+    expect((await api(s, 'PUT', `/${id}`, { token: TOKEN, body: '{"generalAccess":"ANYONE_WITH_ID_CAN_READ"}', contentType: 'application/json' })).status).toBe(200);
+    const { page, problems } = await openApp(s, { width: 375, hash: `#/stores/${id}` });
+    await expect.poll(() => page.locator('#key-rows tr').count()).toBe(1);
+    await expect.poll(() => page.locator('.read-only-note').textContent()).toContain('only its owner can upload, delete or change settings');
+    expect(await page.locator('#upload-form').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Delete/ }).count()).toBe(0);
+    await checkPage(page, 'store-read-only');
+    // Reading still works.
+    await page.getByRole('link', { name: 'open.txt', exact: true }).click();
+    await expect.poll(() => page.locator('#preview-body pre').textContent()).toBe('anyone may read');
+    await page.keyboard.press('Escape');
+
+    await page.click('#tab-settings');
+    await expect.poll(() => page.locator('#settings-read-only').textContent()).toContain('Anyone with the ID can read');
+    expect(await page.locator('#name-form, #access-form, #delete-form').count()).toBe(0);
+
+    // The owner's token brings the controls back.
+    await page.fill('#token', TOKEN);
+    await page.click('#token-form button[type=submit]');
+    await page.locator('#delete-form').waitFor();
+    await page.click('#tab-records');
+    await page.locator('#upload-form').waitFor();
+    await expect.poll(() => page.getByRole('button', { name: 'Delete record open.txt' }).count()).toBe(1);
+
+    // Without a token, the stores page offers no "Create store" that would fail.
+    await page.click('#token-forget');
+    await page.goto(`${s.url}/#/`);
+    await expect.poll(() => errorText(page)).toContain('This server needs an API token');
+    expect(await page.locator('#create-form').count()).toBe(0);
+    expect(problems).toEqual([]);
   });
 });
