@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureBuilt, ROOT } from '../cli/helpers.js';
 import { readGuardLog } from '../support/loopback-guard.js';
-import { plain, runNode, startServe, tempDir, type NodeRun, type ServeProcess } from './apify-tools.js';
+import { documentedVariables, plain, runNode, startServe, tempDir, type NodeRun, type ServeProcess } from './apify-tools.js';
 
 const TOKEN = 'cli-test-token';
 /** The `apify` binary of the devDependency (its package exports no paths to resolve). */
@@ -67,6 +67,8 @@ afterAll(async () => {
 
 describe('the Apify CLI against apify-kv serve', () => {
   it('logs in and creates, writes, reads, lists, renames and deletes', { timeout: 20 * 60_000 }, async () => {
+    expect(Object.keys(documentedCliEnv()).sort()).toEqual(await documentedVariables('### The Apify CLI'));
+
     const login = await apify('login', '--token', TOKEN);
     expect(login.code, login.err).toBe(0);
     expect(login.err + login.out).toContain('You are logged in to Apify as local');

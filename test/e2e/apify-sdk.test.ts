@@ -11,10 +11,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { ensureBuilt, ROOT } from '../cli/helpers.js';
 import { readGuardLog } from '../support/loopback-guard.js';
-import { runNode, startServe, tempDir, type ServeProcess } from './apify-tools.js';
+import { documentedVariables, runNode, startServe, tempDir, type ServeProcess } from './apify-tools.js';
 
 const TOKEN = 'sdk-test-token';
 const ACTOR = path.join(ROOT, 'test/e2e/fixtures/apify-actor.mjs');
+/** An actor run takes about 1 s of CPU; 7 s was seen on a loaded machine. */
+const RUN_TIMEOUT_MS = 150_000;
 
 let dir: string;
 let guardLog: string;
@@ -63,9 +65,11 @@ describe('an Apify SDK actor at home on apify-kv serve', () => {
     });
     expect(putInput.status).toBe(201);
 
+    const env = documentedActorEnv(defaultStore.id);
+    expect(Object.keys(env).sort()).toEqual(await documentedVariables('### An Apify SDK actor'));
     const workDir = path.join(dir, 'actor');
     await fsp.mkdir(workDir);
-    const run = await runNode([ACTOR], { env: documentedActorEnv(defaultStore.id), guardLog, cwd: workDir, timeoutMs: 150_000 });
+    const run = await runNode([ACTOR], { env, guardLog, cwd: workDir, timeoutMs: RUN_TIMEOUT_MS });
     console.log(`Apify SDK actor run: ${run.ms} ms`);
     expect(run.code, `${run.out}\n${run.err}`).toBe(0);
 
@@ -109,5 +113,30 @@ describe('an Apify SDK actor at home on apify-kv serve', () => {
     expect(guard.armed.length).toBeGreaterThanOrEqual(2);
     expect(guard.refused).toEqual([]);
     expect(guard.children).toEqual([]);
+  });
+
+  it('without the pricing variables, stops in Actor.init asking for a run the server does not have', { timeout: 5 * 60_000 }, async () => {
+    const created = await api('/v2/key-value-stores', { method: 'POST' });
+    const env: Record<string, string> = documentedActorEnv((await created.json()).data.id);
+    delete env.APIFY_ACTOR_PRICING_INFO;
+    delete env.APIFY_CHARGED_ACTOR_EVENT_COUNTS;
+    const workDir = path.join(dir, 'control');
+    await fsp.mkdir(workDir);
+    const run = await runNode([ACTOR], { env, guardLog, cwd: workDir, timeoutMs: RUN_TIMEOUT_MS });
+    expect(run.code).not.toBe(0);
+    expect(run.err).toContain('Actor run ID not found');
+  });
+
+  it('answers the platform endpoints it does not serve as the platform answers an unknown endpoint', async () => {
+    for (const [method, pathname] of [
+      ['GET', '/v2/actor-runs/some-run'],
+      ['PUT', '/v2/actor-runs/some-run'],
+      ['POST', '/v2/datasets'],
+      ['POST', '/v2/request-queues'],
+    ] as const) {
+      const response = await api(pathname, { method });
+      expect(response.status, `${method} ${pathname}`).toBe(404);
+      expect((await response.json()).error.type).toBe('page-not-found');
+    }
   });
 });

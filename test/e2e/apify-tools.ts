@@ -8,7 +8,7 @@ import { promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-import { BIN } from '../cli/helpers.js';
+import { BIN, ROOT } from '../cli/helpers.js';
 import { guardEnv } from '../support/loopback-guard.js';
 
 export interface ServeProcess {
@@ -87,4 +87,16 @@ export function tempDir(prefix: string): Promise<string> {
 export function plain(text: string): string {
   // eslint-disable-next-line no-control-regex
   return text.replace(/\u001b\[[0-9;]*m/g, '');
+}
+
+/**
+ * The variables the shell block under `heading` in docs/compatibility.md exports (its
+ * `export NAME=...` lines), so a test can use exactly what the guide tells users to set.
+ */
+export async function documentedVariables(heading: string): Promise<string[]> {
+  const text = await fsp.readFile(path.join(ROOT, 'docs/compatibility.md'), 'utf8');
+  const at = text.indexOf(`\n${heading}\n`);
+  if (at < 0) throw new Error(`docs/compatibility.md has no heading "${heading}"`);
+  const block = /```sh\n([\s\S]*?)```/.exec(text.slice(at))?.[1] ?? '';
+  return [...block.matchAll(/^export (\w+)=/gm)].map((match) => match[1]!).sort();
 }
