@@ -47,16 +47,20 @@ export interface KeyValueStore {
   id: string;
   /** `null` for an unnamed store. */
   name: string | null;
-  userId?: string | null;
-  username?: string | null;
+  title?: string;
+  /** The owner; the platform and the local server always send it (apify-client v2 types it so too). */
+  userId: string;
+  username?: string;
   createdAt: Date;
   modifiedAt: Date;
   accessedAt: Date;
   actId?: string | null;
   actRunId?: string | null;
   consoleUrl?: string;
-  keysPublicUrl?: string;
+  keysPublicUrl: string;
   recordsPublicUrl?: string;
+  /** The key that signs the store's public URLs; only its owner sees it (`null` for others). */
+  urlSigningSecretKey?: string | null;
   generalAccess?: GeneralAccess;
   stats?: KeyValueStoreStats;
   /** Other fields the server may add. */

@@ -42,6 +42,12 @@ export async function run(): Promise<unknown[]> {
   const got: KeyValueStore | undefined = await kv.get();
   const id: string = store.id;
   const created: Date = store.createdAt;
+  const title: string | undefined = store.title;
+  const owner: string = store.userId;
+  const ownerName: string | undefined = store.username;
+  const keysPublicUrl: string = store.keysPublicUrl;
+  const secret: string | null | undefined = store.urlSigningSecretKey;
+  const storageBytes: number | undefined = store.stats?.storageBytes;
   const renamed: KeyValueStore = await kv.update({ name: 'new-name', title: 'A title' });
   const page: KeyValueClientListKeysResult = await kv.listKeys({ limit: 5000, prefix: 'a', exclusiveStartKey: 'x', collection: 'c' });
   const first: KeyValueListItem | undefined = page.items[0];
@@ -74,7 +80,7 @@ export async function run(): Promise<unknown[]> {
       return fields;
     }
   }
-  return [parsed, next, total, got, id, created, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+  return [parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
 }
 `;
 
