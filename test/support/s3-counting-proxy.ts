@@ -14,6 +14,8 @@ export interface CountingProxy {
   counts(): Record<string, number>;
   /** Requests answered so far, by kind. */
   answered(): Record<string, number>;
+  /** Requests forwarded so far, in order: kind and path (decoded, without the query). */
+  log(): Array<{ kind: string; path: string }>;
   reset(): void;
   close(): Promise<void>;
 }
@@ -23,10 +25,12 @@ export async function startCountingProxy(target: string, options: { holdMillis?:
   const agent = new http.Agent({ keepAlive: true });
   let counts: Record<string, number> = {};
   let answered: Record<string, number> = {};
+  let log: Array<{ kind: string; path: string }> = [];
   const server = http.createServer((req, res) => {
     const query = new URL(req.url ?? '/', 'http://x').searchParams;
     const kind = req.method === 'GET' && query.get('list-type') === '2' ? 'LIST' : req.method ?? '?';
     counts[kind] = (counts[kind] ?? 0) + 1;
+    log.push({ kind, path: decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname) });
     const hold = options.holdMillis?.(kind) ?? 0;
     res.on('finish', () => (answered[kind] = (answered[kind] ?? 0) + 1));
     if (hold <= 0) return pass(req, res);
@@ -51,9 +55,11 @@ export async function startCountingProxy(target: string, options: { holdMillis?:
     url: `http://127.0.0.1:${port}`,
     counts: () => ({ ...counts }),
     answered: () => ({ ...answered }),
+    log: () => [...log],
     reset: () => {
       counts = {};
       answered = {};
+      log = [];
     },
     close: async () => {
       server.closeAllConnections();

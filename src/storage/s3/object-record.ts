@@ -8,7 +8,7 @@ import { PassThrough, Readable } from 'node:stream';
 import type { RecordBody } from '../backend.js';
 import { PayloadTooLargeError } from '../errors.js';
 import type { RecordInfo, StoredRecord } from '../types.js';
-import type { Bucket } from './s3-client.js';
+import { readBody, type Bucket } from './s3-client.js';
 
 /** Bodies up to this size are read at once with the metadata; larger ones stream when opened. */
 const BUFFER_BELOW_BYTES = 256 * 1024;
@@ -23,19 +23,17 @@ export async function readRecordObject(
   fallbackContentType: string,
 ): Promise<StoredRecord | null> {
   const res = await bucket.get(name);
-  if (!res?.Body) return null;
-  const size = res.ContentLength ?? 0;
-  const etag = res.ETag ?? '';
+  if (!res) return null;
+  const { size, etag, body } = res;
   const info: RecordInfo = {
     key,
-    contentType: recordContentType(res.ContentType, res.Metadata) ?? fallbackContentType,
+    contentType: recordContentType(res.contentType, res.metadata) ?? fallbackContentType,
     size,
     etag,
-    modifiedAt: res.LastModified ?? new Date(),
+    modifiedAt: res.modified ?? new Date(),
   };
-  const body = res.Body as Readable;
   if (size < BUFFER_BELOW_BYTES) {
-    const bytes = Buffer.from(await res.Body.transformToByteArray());
+    const bytes = await readBody(body);
     return {
       ...info,
       openStream: (range) => Readable.from(range ? [bytes.subarray(range.start, range.end + 1)] : [bytes]),
@@ -62,8 +60,8 @@ export async function readRecordObject(
       bucket
         .get(name, { range: range ? `bytes=${range.start}-${range.end}` : undefined, ifMatch: etag || undefined })
         .then((again) => {
-          if (!again?.Body) throw new Error(`Record ${key} changed or disappeared while being read.`);
-          (again.Body as Readable).on('error', (e) => out.destroy(e)).pipe(out);
+          if (!again) throw new Error(`Record ${key} changed or disappeared while being read.`);
+          again.body.on('error', (e) => out.destroy(e)).pipe(out);
         })
         .catch((error: Error) => out.destroy(error));
       return out;

@@ -5,10 +5,13 @@
  * The AWS SDK is loaded on first use (`peers.ts`), so a server or CLI that never asks for S3
  * storage never loads it, whatever imports this module, and runs without it installed.
  */
-import type { GetObjectCommandOutput, ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
+import type { Readable } from 'node:stream';
+
+import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 
 import { StorageError } from '../errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_MAX_ATTEMPTS, DEFAULT_REQUEST_TIMEOUT_MILLIS, type S3StorageOptions } from './config.js';
+import { ObjectRequests, type HttpHandlerLike } from './object-requests.js';
 import { loadS3Sdk, type S3Sdk } from './peers.js';
 
 /** S3 calls made by one client: each call counts once, its retries apart. */
@@ -126,7 +129,30 @@ export function isPreconditionFailed(error: unknown): boolean {
 
 const bare = (etag: string) => etag.replace(/^W\//, '').replace(/^"|"$/g, '');
 
-/** A thin layer over one bucket. */
+/** An object as read: its body (to read or discard) and what S3 says about it. */
+export interface ObjectRead {
+  body: Readable;
+  size: number;
+  etag: string;
+  contentType: string | undefined;
+  /** `x-amz-meta-*` values by their lower-case names (without the prefix). */
+  metadata: Record<string, string>;
+  modified: Date | undefined;
+}
+
+/** A whole (small) body. */
+export async function readBody(body: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of body) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+}
+
+const META_PREFIX = 'x-amz-meta-';
+
+/**
+ * A thin layer over one bucket: single-object calls through `ObjectRequests`, listings and
+ * the rest through the SDK client.
+ */
 export class Bucket {
   /**
    * How to send `If-Match` on PUT. The standard form is the quoted ETag; Ceph RGW 16.2 compares
@@ -138,6 +164,7 @@ export class Bucket {
 
   private sdk: S3Sdk | undefined;
   private client: S3Client | undefined;
+  private objects: ObjectRequests | undefined;
   readonly stats: S3RequestStats = { requests: 0, errors: 0, retries: 0 };
 
   constructor(
@@ -155,9 +182,25 @@ export class Bucket {
     return { sdk: this.sdk, s3: this.client };
   }
 
+  private async requests(): Promise<ObjectRequests> {
+    if (this.objects) return this.objects;
+    const { s3 } = await this.ready();
+    const { accessKeyId, secretAccessKey, sessionToken } = this.options;
+    const fixed = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : null;
+    // Otherwise the SDK's own chain (environment, profile, instance role), which caches.
+    const credentials = fixed ? async () => fixed : () => s3.config.credentials();
+    this.objects = new ObjectRequests(this.options, s3.config.requestHandler as unknown as HttpHandlerLike, credentials, (attempts, error) => {
+      this.stats.requests++;
+      this.stats.retries += attempts - 1;
+      if (error && !isNotFound(error) && !isPreconditionFailed(error)) this.stats.errors++;
+    });
+    return this.objects;
+  }
+
   destroy(): void {
     this.client?.destroy();
     this.client = undefined;
+    this.objects = undefined;
   }
 
   async exists(): Promise<boolean> {
@@ -171,11 +214,23 @@ export class Bucket {
     }
   }
 
-  /** The object, or `null` when missing. */
-  async get(key: string, options: { range?: string; ifMatch?: string } = {}): Promise<GetObjectCommandOutput | null> {
+  /** The object, or `null` when missing (or, with `ifMatch`, no longer that version). */
+  async get(key: string, options: { range?: string; ifMatch?: string } = {}): Promise<ObjectRead | null> {
+    const headers: Record<string, string> = {};
+    if (options.range) headers.range = options.range;
+    if (options.ifMatch) headers['if-match'] = options.ifMatch;
     try {
-      const { sdk, s3 } = await this.ready();
-      return await s3.send(new sdk.GetObjectCommand({ Bucket: this.name, Key: key, Range: options.range, IfMatch: options.ifMatch }));
+      const { headers: h, body } = await (await this.requests()).send('GET', key, headers);
+      const metadata: Record<string, string> = {};
+      for (const name of Object.keys(h)) if (name.startsWith(META_PREFIX)) metadata[name.slice(META_PREFIX.length)] = h[name]!;
+      return {
+        body,
+        size: Number(h['content-length'] ?? 0),
+        etag: h.etag ?? '',
+        contentType: h['content-type'],
+        metadata,
+        modified: h['last-modified'] ? new Date(h['last-modified']) : undefined,
+      };
     } catch (error) {
       if (isNotFound(error)) return null;
       if (options.ifMatch !== undefined && isPreconditionFailed(error)) return null;
@@ -186,9 +241,9 @@ export class Bucket {
   /** The object's text, ETag and time, or `null` when missing. */
   async getText(key: string): Promise<{ text: string; etag: string; modified: Date | undefined } | null> {
     const res = await this.get(key);
-    if (!res?.Body) return null;
+    if (!res) return null;
     try {
-      return { text: await res.Body.transformToString('utf8'), etag: res.ETag ?? '', modified: res.LastModified };
+      return { text: (await readBody(res.body)).toString('utf8'), etag: res.etag, modified: res.modified };
     } catch (error) {
       throw toStorageError(error, 'a read');
     }
@@ -196,9 +251,9 @@ export class Bucket {
 
   async head(key: string): Promise<{ etag: string; size: number } | null> {
     try {
-      const { sdk, s3 } = await this.ready();
-      const res = await s3.send(new sdk.HeadObjectCommand({ Bucket: this.name, Key: key }));
-      return { etag: res.ETag ?? '', size: res.ContentLength ?? 0 };
+      const { headers, body } = await (await this.requests()).send('HEAD', key);
+      body.resume();
+      return { etag: headers.etag ?? '', size: Number(headers['content-length'] ?? 0) };
     } catch (error) {
       if (isNotFound(error)) return null;
       throw toStorageError(error, 'a read');
@@ -215,24 +270,20 @@ export class Bucket {
     body: Uint8Array | string,
     options: { contentType?: string; metadata?: Record<string, string>; ifNoneMatch?: '*'; ifMatch?: string } = {},
   ): Promise<string | null> {
-    const { sdk, s3 } = await this.ready();
-    const send = (ifMatch?: string) =>
-      s3.send(
-        new sdk.PutObjectCommand({
-          Bucket: this.name,
-          Key: key,
-          Body: body,
-          ContentLength: typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength,
-          ContentType: options.contentType,
-          Metadata: options.metadata,
-          IfNoneMatch: options.ifNoneMatch,
-          IfMatch: ifMatch,
-        }),
-      );
+    const requests = await this.requests();
+    const bytes = typeof body === 'string' ? Buffer.from(body) : body;
+    const headers: Record<string, string> = { 'content-length': String(bytes.byteLength) };
+    if (options.contentType) headers['content-type'] = options.contentType;
+    for (const [name, value] of Object.entries(options.metadata ?? {})) headers[META_PREFIX + name.toLowerCase()] = value;
+    if (options.ifNoneMatch) headers['if-none-match'] = options.ifNoneMatch;
+    const send = async (ifMatch?: string) => {
+      const { headers: answer, body: rest } = await requests.send('PUT', key, ifMatch === undefined ? headers : { ...headers, 'if-match': ifMatch }, bytes);
+      rest.resume();
+      return answer.etag ?? (await this.head(key))?.etag ?? '';
+    };
     const ifMatch = options.ifMatch === undefined ? undefined : this.formatIfMatch(options.ifMatch);
     try {
-      const res = await send(ifMatch);
-      return res.ETag ?? (await this.head(key))?.etag ?? '';
+      return await send(ifMatch);
     } catch (error) {
       if (!isPreconditionFailed(error)) throw toStorageError(error, 'a write');
       if (options.ifMatch === undefined || this.ifMatchForm === 'bare') return null;
@@ -240,8 +291,7 @@ export class Bucket {
       if (!current || bare(current.etag) !== bare(options.ifMatch)) return null;
       this.ifMatchForm = 'bare';
       try {
-        const res = await send(bare(options.ifMatch));
-        return res.ETag ?? (await this.head(key))?.etag ?? '';
+        return await send(bare(options.ifMatch));
       } catch (retryError) {
         if (isPreconditionFailed(retryError)) return null;
         throw toStorageError(retryError, 'a write');
@@ -254,9 +304,8 @@ export class Bucket {
   }
 
   async delete(key: string): Promise<void> {
-    const { sdk, s3 } = await this.ready();
     try {
-      await s3.send(new sdk.DeleteObjectCommand({ Bucket: this.name, Key: key }));
+      (await (await this.requests()).send('DELETE', key)).body.resume();
     } catch (error) {
       if (isNotFound(error)) return;
       throw toStorageError(error, 'a delete');
