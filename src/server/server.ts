@@ -147,6 +147,11 @@ export interface StartServerOptions extends ApiOptions {
    * lowered to an eighth of the open-files limit. Ignored with `storage`.
    */
   maxOpenFolders?: number;
+  /**
+   * Bytes all stores' key indexes may hold together (see `FileStorageOptions.indexBudgetBytes`).
+   * Default 512 MiB. Ignored with `storage`.
+   */
+  indexBudgetBytes?: number;
   sweepIntervalMillis?: number;
   /** A connection idle this long is closed. Default 2 minutes. */
   idleTimeoutMillis?: number;
@@ -242,6 +247,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   checkCount(options.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 0);
   checkCount(options.sweepIntervalMillis, 'sweepIntervalMillis', 0);
   checkCount(options.maxOpenFolders, 'maxOpenFolders', 0);
+  checkCount(options.indexBudgetBytes, 'indexBudgetBytes', 0);
   const logger = makeLogger(options.logger);
   // Users and origins are checked before anything touches the disk.
   const users = loadUsers(options);
@@ -258,6 +264,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       unnamedRetentionMillis: options.unnamedRetentionMillis,
       sweepIntervalMillis: options.sweepIntervalMillis,
       maxOpenFolders: options.maxOpenFolders,
+      indexBudgetBytes: options.indexBudgetBytes,
       now: options.now,
     });
   await storage.open();

@@ -1,0 +1,173 @@
+/**
+ * A store's keys as a scan found them, packed: every key's bytes once in one buffer, and per
+ * key a few numbers in typed arrays (where its bytes start, its extension as a code, whether
+ * it has a sidecar, its size once known). About key length + 15 bytes a key, against ~150
+ * for an object per key: a store of 5 million keys fits in ~100 MiB, outside the JS heap.
+ *
+ * Rows are in key order and never move; a row can only be given up (`GONE`: the key changed
+ * or left, and the index's overlay speaks for it now) or taken back (`restore`).
+ */
+const SIDECAR = 1;
+const GONE = 2;
+
+/** Extension codes a row can hold (a Uint16Array); more distinct extensions go the slow way. */
+export const MAX_EXTENSION_CODES = 0xffff;
+
+export class KeyRows {
+  static readonly empty = new KeyRows(Buffer.alloc(0), new Uint32Array(1), new Uint16Array(0), new Uint8Array(0), [], 0);
+
+  /** Size of each row's file in bytes; -1 until statted. */
+  readonly sizes: Float64Array;
+  private readonly codes = new Map<string | null, number>();
+
+  constructor(
+    /** Every key's bytes (keys are ASCII), in row order. */
+    private readonly keyBytes: Buffer,
+    /** Row `i`'s key is `keyBytes[offsets[i] .. offsets[i + 1]]`. */
+    private readonly offsets: Uint32Array,
+    /** Row `i`'s data file extension: `extensions[ext[i]]`. */
+    private readonly ext: Uint16Array,
+    private readonly flags: Uint8Array,
+    /** Extensions by code (`null`: a file without one). Grows when a row takes a new one. */
+    private readonly extensions: Array<string | null>,
+    /** Rows given up already (built so by the scan: none). */
+    gone: number,
+  ) {
+    this.sizes = new Float64Array(ext.length).fill(-1);
+    extensions.forEach((extension, code) => this.codes.set(extension, code));
+    this.live = ext.length - gone;
+  }
+
+  /** Rows not given up. */
+  live: number;
+
+  get count(): number {
+    return this.ext.length;
+  }
+
+  /** Bytes held (the buffers; the extension table is shared and small). */
+  get bytes(): number {
+    return this.keyBytes.byteLength + this.offsets.byteLength + this.ext.byteLength + this.flags.byteLength + this.sizes.byteLength;
+  }
+
+  key(row: number): string {
+    return this.keyBytes.toString('latin1', this.offsets[row], this.offsets[row + 1]);
+  }
+
+  extension(row: number): string | null {
+    return this.extensions[this.ext[row]!]!;
+  }
+
+  hasSidecar(row: number): boolean {
+    return (this.flags[row]! & SIDECAR) !== 0;
+  }
+
+  isGone(row: number): boolean {
+    return (this.flags[row]! & GONE) !== 0;
+  }
+
+  giveUp(row: number): void {
+    if (this.isGone(row)) return;
+    this.flags[row] = this.flags[row]! | GONE;
+    this.live--;
+  }
+
+  /**
+   * Takes a given-up row back with what the overlay knew of its key; false when the
+   * extension cannot be coded (the key then stays in the overlay).
+   */
+  restore(row: number, extension: string | null, hasSidecar: boolean, size: number): boolean {
+    let code = this.codes.get(extension);
+    if (code === undefined) {
+      if (this.extensions.length >= MAX_EXTENSION_CODES) return false;
+      code = this.extensions.length;
+      this.extensions.push(extension);
+      this.codes.set(extension, code);
+    }
+    if (this.isGone(row)) this.live++;
+    this.ext[row] = code;
+    this.flags[row] = hasSidecar ? SIDECAR : 0;
+    this.sizes[row] = size;
+    return true;
+  }
+
+  /** The row holding `key` (given up or not), or -1. */
+  find(key: string): number {
+    const row = this.lowerBound(key);
+    return row < this.count && this.compareRow(row, key) === 0 ? row : -1;
+  }
+
+  /** The first row whose key is >= `key` (`count` when none). */
+  lowerBound(key: string): number {
+    let low = 0;
+    let high = this.count;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (this.compareRow(middle, key) < 0) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  }
+
+  /** Row's key against `key`, in the index's order (UTF-16 units; keys are ASCII, so bytes). */
+  private compareRow(row: number, key: string): number {
+    const start = this.offsets[row]!;
+    const length = this.offsets[row + 1]! - start;
+    const shorter = Math.min(length, key.length);
+    for (let i = 0; i < shorter; i++) {
+      const difference = this.keyBytes[start + i]! - key.charCodeAt(i);
+      if (difference !== 0) return difference;
+    }
+    return length - key.length;
+  }
+}
+
+/** Builds `KeyRows` in key order, growing its buffers as rows come. */
+export class KeyRowsBuilder {
+  private keyBytes = Buffer.allocUnsafe(1 << 16);
+  private used = 0;
+  private offsets = new Uint32Array(1 << 12);
+  private ext = new Uint16Array(1 << 12);
+  private flags = new Uint8Array(1 << 12);
+  private rows = 0;
+
+  constructor(private readonly extensions: Array<string | null>) {}
+
+  /** Appends a row; `key` is `length` bytes of `source` from `start` (ASCII). */
+  add(source: Uint8Array, start: number, length: number, code: number, hasSidecar: boolean): void {
+    if (this.used + length > this.keyBytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(this.keyBytes.length * 2, this.used + length));
+      this.keyBytes.copy(grown, 0, 0, this.used);
+      this.keyBytes = grown;
+    }
+    if (this.rows + 2 > this.offsets.length) {
+      this.offsets = grow(this.offsets, new Uint32Array(this.offsets.length * 2));
+      this.ext = grow(this.ext, new Uint16Array(this.offsets.length));
+      this.flags = grow(this.flags, new Uint8Array(this.offsets.length));
+    }
+    this.keyBytes.set(source.subarray(start, start + length), this.used);
+    this.offsets[this.rows] = this.used;
+    this.ext[this.rows] = code;
+    this.flags[this.rows] = hasSidecar ? SIDECAR : 0;
+    this.used += length;
+    this.rows++;
+  }
+
+  /** The rows, in buffers cut to size. */
+  finish(): KeyRows {
+    this.offsets[this.rows] = this.used;
+    return new KeyRows(
+      Buffer.from(this.keyBytes.subarray(0, this.used)),
+      this.offsets.slice(0, this.rows + 1),
+      this.ext.slice(0, this.rows),
+      this.flags.slice(0, this.rows),
+      this.extensions,
+      0,
+    );
+  }
+}
+
+function grow<T extends Uint32Array | Uint16Array | Uint8Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
