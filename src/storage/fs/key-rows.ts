@@ -122,16 +122,28 @@ export class KeyRows {
   }
 }
 
-/** Builds `KeyRows` in key order, growing its buffers as rows come. */
+/**
+ * Builds `KeyRows` in key order. Sized up front when the caller knows at most how many rows
+ * and key bytes will come (a scan does: no buffer is grown or copied), else grown as rows come.
+ */
 export class KeyRowsBuilder {
-  private keyBytes = Buffer.allocUnsafe(1 << 16);
+  private keyBytes: Buffer;
   private used = 0;
-  private offsets = new Uint32Array(1 << 12);
-  private ext = new Uint16Array(1 << 12);
-  private flags = new Uint8Array(1 << 12);
+  private offsets: Uint32Array;
+  private ext: Uint16Array;
+  private flags: Uint8Array;
   private rows = 0;
 
-  constructor(private readonly extensions: Array<string | null>) {}
+  constructor(
+    private readonly extensions: Array<string | null>,
+    maxRows = 1 << 12,
+    maxKeyBytes = 1 << 16,
+  ) {
+    this.keyBytes = Buffer.allocUnsafe(maxKeyBytes);
+    this.offsets = new Uint32Array(maxRows + 1);
+    this.ext = new Uint16Array(maxRows + 1);
+    this.flags = new Uint8Array(maxRows + 1);
+  }
 
   /** Appends a row; `key` is `length` bytes of `source` from `start` (ASCII). */
   add(source: Uint8Array, start: number, length: number, code: number, hasSidecar: boolean): void {
@@ -153,14 +165,18 @@ export class KeyRowsBuilder {
     this.rows++;
   }
 
-  /** The rows, in buffers cut to size. */
+  /** The rows; buffers much bigger than needed are cut to size (copied), others kept as they are. */
   finish(): KeyRows {
     this.offsets[this.rows] = this.used;
+    const fit = <T extends Uint8Array | Uint16Array | Uint32Array>(array: T, length: number): T =>
+      (length < array.length * 0.8 ? array.slice(0, length) : array.subarray(0, length)) as T;
+    // `Buffer#slice` is a view: copied with `Buffer.from`.
+    const keyBytes = this.used < this.keyBytes.length * 0.8 ? Buffer.from(this.keyBytes.subarray(0, this.used)) : this.keyBytes.subarray(0, this.used);
     return new KeyRows(
-      Buffer.from(this.keyBytes.subarray(0, this.used)),
-      this.offsets.slice(0, this.rows + 1),
-      this.ext.slice(0, this.rows),
-      this.flags.slice(0, this.rows),
+      keyBytes,
+      fit(this.offsets, this.rows + 1),
+      fit(this.ext, this.rows),
+      fit(this.flags, this.rows),
       this.extensions,
       0,
     );

@@ -66,13 +66,14 @@ class FoundNames {
 
   /** Adds a file whose stem is the first `stemLength` characters of `name` (ASCII). */
   add(name: string, stemLength: number, code: number): void {
+    // Grown by half: a folder's worth of names is the biggest thing a load holds.
     if (this.used + stemLength > this.bytes.length) {
-      const grown = Buffer.allocUnsafe(Math.max(this.bytes.length * 2, this.used + stemLength));
+      const grown = Buffer.allocUnsafe(Math.max(Math.ceil(this.bytes.length * 1.5), this.used + stemLength));
       this.bytes.copy(grown, 0, 0, this.used);
       this.bytes = grown;
     }
     if (this.count === this.start.length) {
-      const size = this.count * 2;
+      const size = Math.ceil(this.count * 1.5);
       this.start = grow(this.start, new Uint32Array(size));
       this.length = grow(this.length, new Uint16Array(size));
       this.code = grow(this.code, new Uint32Array(size));
@@ -147,7 +148,8 @@ export async function scanRecordFiles(fs: FsLayer, storeDir: string): Promise<Sc
   let order = await sortInSlices(identity(names.count), compare);
   if (adoptKeyNamedFiles(names, order)) order = await sortInSlices(order, compare);
 
-  const rows = new KeyRowsBuilder(names.extensions);
+  // At most one row per file, holding at most its stem's bytes.
+  const rows = new KeyRowsBuilder(names.extensions, names.count, names.used);
   const conflicts: ScanResult['conflicts'] = [];
   for (let i = 0; i < order.length; ) {
     if (i % SLICE === SLICE - 1) await yieldToEventLoop();
