@@ -95,7 +95,8 @@ describe('RecordIndex', () => {
     const initial = [...new Set(Array.from({ length: 150 }, keyOf))].sort();
     const model = new Map<string, { ext: string | null; size: number }>();
     for (const key of initial) model.set(key, { ext: EXTS[key.length % EXTS.length]!, size: -1 });
-    const index = new RecordIndex(rowsOf(initial), { maxDescribed: 4 });
+    // Small bounds: keys go back to their rows, and the index is packed again, many times.
+    const index = new RecordIndex(rowsOf(initial), { maxDescribed: 4, compactAt: 10 });
 
     for (let step = 0; step < 3000; step++) {
       const key = keyOf();
@@ -137,6 +138,22 @@ describe('RecordIndex', () => {
     expect(index.estimatedBytes).toBeLessThan(rowsOf(initial).bytes + 200 * 320);
   });
 
+  it('stays packed while a store is filled by writes', () => {
+    const index = new RecordIndex(undefined, { compactAt: 4096 });
+    const count = 40_000;
+    for (let i = 0; i < count; i++) {
+      const entry = new RecordEntry(`key-${String((i * 7919) % count).padStart(7, '0')}`, 'json', true);
+      entry.size = 10;
+      index.set(entry);
+    }
+    expect(index.size).toBe(count);
+    expect(index.knownBytes()).toBe(count * 10);
+    // Key bytes and ~15 bytes a key, plus an overlay of at most half the rows' worth of entries.
+    expect(index.estimatedBytes / count).toBeLessThan(200);
+    const page = index.page({ exclusiveStartKey: 'key-0009998', limit: 3 });
+    expect(page.entries.map((e) => e.key)).toEqual(['key-0009999', 'key-0010000', 'key-0010001']);
+  });
+
   it('keeps a pinned key in the overlay, with what was learned of it', () => {
     const pinned = new Set(['k1']);
     const index = new RecordIndex(rowsOf(['k0', 'k1', 'k2', 'k3', 'k4']), { maxDescribed: 1, pinned: (key) => pinned.has(key) });
@@ -145,10 +162,14 @@ describe('RecordIndex', () => {
     for (const key of ['k0', 'k2', 'k3', 'k4']) index.get(key);
     expect(index.isCurrent(held)).toBe(true);
     expect(index.get('k1')).toBe(held);
-    // Unpinned, it goes back to its row: a later get makes a fresh entry that knows nothing yet.
+    // A new key packs the index again: the pinned entry stays as it is.
+    index.set(new RecordEntry('k5', 'json', true));
+    index.compact();
+    expect(index.get('k1')).toBe(held);
+    expect(index.page({ limit: 10 }).entries.map((e) => e.key)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4', 'k5']);
+    // Unpinned, it is packed with the others: a later get makes a fresh entry that knows nothing yet.
     pinned.clear();
-    index.get('k0');
-    index.get('k2');
+    index.compact();
     expect(index.isCurrent(held)).toBe(false);
     expect(index.get('k1')!.contentType).toBeUndefined();
   });

@@ -14,7 +14,10 @@ const GONE = 2;
 export const MAX_EXTENSION_CODES = 0xffff;
 
 export class KeyRows {
-  static readonly empty = new KeyRows(Buffer.alloc(0), new Uint32Array(1), new Uint16Array(0), new Uint8Array(0), [], 0);
+  /** Rows of no key (each with its own extension table). */
+  static empty(): KeyRows {
+    return new KeyRows(Buffer.alloc(0), new Uint32Array(1), new Uint16Array(0), new Uint8Array(0), [], 0);
+  }
 
   /** Size of each row's file in bytes; -1 until statted. */
   readonly sizes: Float64Array;
@@ -32,8 +35,10 @@ export class KeyRows {
     private readonly extensions: Array<string | null>,
     /** Rows given up already (built so by the scan: none). */
     gone: number,
+    /** Sizes, when known (else all -1). */
+    sizes?: Float64Array,
   ) {
-    this.sizes = new Float64Array(ext.length).fill(-1);
+    this.sizes = sizes ?? new Float64Array(ext.length).fill(-1);
     extensions.forEach((extension, code) => this.codes.set(extension, code));
     this.live = ext.length - gone;
   }
@@ -72,18 +77,46 @@ export class KeyRows {
     this.live--;
   }
 
+  /** The code of an extension (a new one is added), or -1 when no more codes are left. */
+  codeOf(extension: string | null): number {
+    let code = this.codes.get(extension);
+    if (code === undefined) {
+      if (this.extensions.length >= MAX_EXTENSION_CODES) return -1;
+      code = this.extensions.length;
+      this.extensions.push(extension);
+      this.codes.set(extension, code);
+    }
+    return code;
+  }
+
+  /** Extensions by code, for rows built from these. */
+  get extensionTable(): Array<string | null> {
+    return this.extensions;
+  }
+
+  /** Row `row`'s key bytes, for a builder. */
+  keyRange(row: number): [bytes: Buffer, start: number, length: number] {
+    const start = this.offsets[row]!;
+    return [this.keyBytes, start, this.offsets[row + 1]! - start];
+  }
+
+  /** Bytes of all keys. */
+  get keyBytesLength(): number {
+    return this.keyBytes.byteLength;
+  }
+
+  /** The extension code of a row. */
+  code(row: number): number {
+    return this.ext[row]!;
+  }
+
   /**
    * Takes a given-up row back with what the overlay knew of its key; false when the
    * extension cannot be coded (the key then stays in the overlay).
    */
   restore(row: number, extension: string | null, hasSidecar: boolean, size: number): boolean {
-    let code = this.codes.get(extension);
-    if (code === undefined) {
-      if (this.extensions.length >= MAX_EXTENSION_CODES) return false;
-      code = this.extensions.length;
-      this.extensions.push(extension);
-      this.codes.set(extension, code);
-    }
+    const code = this.codeOf(extension);
+    if (code < 0) return false;
     if (this.isGone(row)) this.live++;
     this.ext[row] = code;
     this.flags[row] = hasSidecar ? SIDECAR : 0;
@@ -132,6 +165,7 @@ export class KeyRowsBuilder {
   private offsets: Uint32Array;
   private ext: Uint16Array;
   private flags: Uint8Array;
+  private sizes: Float64Array | undefined;
   private rows = 0;
 
   constructor(
@@ -145,8 +179,8 @@ export class KeyRowsBuilder {
     this.flags = new Uint8Array(maxRows + 1);
   }
 
-  /** Appends a row; `key` is `length` bytes of `source` from `start` (ASCII). */
-  add(source: Uint8Array, start: number, length: number, code: number, hasSidecar: boolean): void {
+  /** Appends a row; `key` is `length` bytes of `source` from `start` (ASCII); `size` -1: unknown. */
+  add(source: Uint8Array, start: number, length: number, code: number, hasSidecar: boolean, size = -1): void {
     if (this.used + length > this.keyBytes.length) {
       const grown = Buffer.allocUnsafe(Math.max(this.keyBytes.length * 2, this.used + length));
       this.keyBytes.copy(grown, 0, 0, this.used);
@@ -156,7 +190,10 @@ export class KeyRowsBuilder {
       this.offsets = grow(this.offsets, new Uint32Array(this.offsets.length * 2));
       this.ext = grow(this.ext, new Uint16Array(this.offsets.length));
       this.flags = grow(this.flags, new Uint8Array(this.offsets.length));
+      if (this.sizes) this.sizes = grow(this.sizes, new Float64Array(this.offsets.length));
     }
+    if (size !== -1 && !this.sizes) this.sizes = new Float64Array(this.offsets.length).fill(-1);
+    if (this.sizes) this.sizes[this.rows] = size;
     this.keyBytes.set(source.subarray(start, start + length), this.used);
     this.offsets[this.rows] = this.used;
     this.ext[this.rows] = code;
@@ -179,11 +216,12 @@ export class KeyRowsBuilder {
       fit(this.flags, this.rows),
       this.extensions,
       0,
+      this.sizes?.slice(0, this.rows),
     );
   }
 }
 
-function grow<T extends Uint32Array | Uint16Array | Uint8Array>(from: T, to: T): T {
+function grow<T extends Uint32Array | Uint16Array | Uint8Array | Float64Array>(from: T, to: T): T {
   to.set(from);
   return to;
 }

@@ -7,7 +7,9 @@
  * once more than `maxDescribed` of them are in the overlay, oldest first: their description
  * is dropped and learned again from the disk at the next read. A key a writer is busy with
  * (`pinned`) always keeps its entry. Keys with no row (new since the scan) stay in the overlay
- * until the index is rebuilt.
+ * until it holds as many entries as half the rows (at least `compactAt`): then rows and
+ * overlay are packed again into new rows, in one pass, so the index of a store filled by
+ * writes stays packed (the cost of a pass is spread over the writes that made it due).
  *
  * Listing merges both in key order. A key of the rows comes out as a `RowEntry`, made for the
  * page and kept nowhere: its size is written back with `applySize`.
@@ -15,13 +17,15 @@
 import { applyStats } from './describe.js';
 import type { FsStats } from './fs-layer.js';
 import { KeyIndex, compareUtf8, type IndexPage } from './key-index.js';
-import { KeyRows } from './key-rows.js';
+import { KeyRows, KeyRowsBuilder } from './key-rows.js';
 import { RecordEntry } from './record-entry.js';
 
 /** Heap bytes an overlay entry costs: the object, its key, its numbers and its tree slot. */
 export const OVERLAY_ENTRY_BYTES = 320;
 /** Entries of keys that have a row kept in the overlay at most. */
 export const DEFAULT_MAX_DESCRIBED = 50_000;
+/** Overlay entries from which the index is packed again (when also half the rows). */
+export const DEFAULT_COMPACT_AT = 65_536;
 
 /** A key of the rows, as a page shows it. */
 export class RowEntry extends RecordEntry {
@@ -38,21 +42,24 @@ export class RowEntry extends RecordEntry {
 
 export interface RecordIndexOptions {
   maxDescribed?: number;
+  compactAt?: number;
   /** True while `key`'s entry must stay as it is (a write of it under way or half done). */
   pinned?(key: string): boolean;
 }
 
 export class RecordIndex {
-  private readonly overlay = new KeyIndex<RecordEntry>();
+  private overlay = new KeyIndex<RecordEntry>();
   /** Overlay entries of keys that have a row, least recently used first. */
-  private readonly described = new Map<string, RecordEntry>();
+  private described = new Map<string, RecordEntry>();
   private readonly maxDescribed: number;
+  private readonly compactAt: number;
 
   constructor(
-    private readonly rows: KeyRows = KeyRows.empty,
+    private rows: KeyRows = KeyRows.empty(),
     private readonly options: RecordIndexOptions = {},
   ) {
     this.maxDescribed = options.maxDescribed ?? DEFAULT_MAX_DESCRIBED;
+    this.compactAt = options.compactAt ?? DEFAULT_COMPACT_AT;
   }
 
   get size(): number {
@@ -98,9 +105,47 @@ export class RecordIndex {
   set(entry: RecordEntry): void {
     this.overlay.set(entry);
     const row = this.rows.find(entry.key);
-    if (row < 0) return;
+    if (row < 0) {
+      if (this.overlay.size >= Math.max(this.compactAt, this.rows.live / 2)) this.compact();
+      return;
+    }
     this.rows.giveUp(row);
     this.touch(entry.key, entry);
+  }
+
+  /**
+   * Packs rows and overlay into new rows, in one ordered pass. What was learned of the
+   * entries moved (content type, ETag) is dropped, learned again at the next read; pinned
+   * entries, long keys and extensions without a code stay in the overlay. Entries handed out
+   * before (`RowEntry`s of the old rows, overlay entries moved) are no longer current.
+   */
+  compact(): void {
+    const { rows } = this;
+    const kept = new KeyIndex<RecordEntry>();
+    let keyBytes = rows.keyBytesLength;
+    for (const entry of this.overlay.values()) keyBytes += entry.key.length;
+    const builder = new KeyRowsBuilder(rows.extensionTable, rows.live + this.overlay.size, keyBytes);
+    const overlay = this.overlay.entriesFrom(undefined);
+    let next = overlay.next();
+    let row = 0;
+    for (;;) {
+      while (row < rows.count && rows.isGone(row)) row++;
+      const entry = next.done ? undefined : next.value[1];
+      if (row >= rows.count && entry === undefined) break;
+      if (entry === undefined || (row < rows.count && rows.key(row) < entry.key)) {
+        const [bytes, start, length] = rows.keyRange(row);
+        builder.add(bytes, start, length, rows.code(row), rows.hasSidecar(row), rows.sizes[row]!);
+        row++;
+        continue;
+      }
+      const code = entry.longStem === undefined && !this.options.pinned?.(entry.key) ? rows.codeOf(entry.ext) : -1;
+      if (code < 0) kept.set(entry);
+      else builder.add(Buffer.from(entry.key, 'latin1'), 0, entry.key.length, code, entry.hasSidecar, entry.size);
+      next = overlay.next();
+    }
+    this.rows = builder.finish();
+    this.overlay = kept;
+    this.described = new Map();
   }
 
   delete(key: string): boolean {
