@@ -2,7 +2,8 @@
 // the other: the minimal in-memory server (what the clients themselves cost) and the project's
 // local server on a file store (what a user sees); then the server section (bench/server.mjs:
 // the server against a bare node:http server, with autocannon); then the file store at scale
-// (bench/store-scale.mjs); then the S3 backend when one can run. Extra arguments go to the
+// (bench/store-scale.mjs) and its index memory (bench/index-memory.mjs, 500,000 keys); then the
+// S3 backend when one can run. Extra arguments go to the
 // small.mjs runs, e.g.
 //   npm run bench -- --ops 3000 --concurrency 1,8,32
 import { spawn } from 'node:child_process';
@@ -40,6 +41,14 @@ const scaleCode = await runScript('store-scale.mjs', []);
 if (scaleCode !== 0) {
   console.error(`bench/store-scale.mjs failed with exit code ${scaleCode}`);
   process.exit(scaleCode);
+}
+
+// Index memory (5 M keys by default; fewer here, as making the files takes the most time).
+console.log('\n=== index memory ===');
+const memoryCode = await runScript('index-memory.mjs', ['--keys', '500000']);
+if (memoryCode !== 0) {
+  console.error(`bench/index-memory.mjs failed with exit code ${memoryCode}`);
+  process.exit(memoryCode);
 }
 
 // The S3 backend, when an S3 service can run here (Ceph installed) or is named by S3_ENDPOINT.
