@@ -2,8 +2,9 @@
 // the other: the minimal in-memory server (what the clients themselves cost) and the project's
 // local server on a file store (what a user sees); then the server section (bench/server.mjs:
 // the server against a bare node:http server, with autocannon); then the file store at scale
-// (bench/store-scale.mjs) and its index memory (bench/index-memory.mjs, 500,000 keys); then the
-// S3 backend when one can run. Extra arguments go to the
+// (bench/store-scale.mjs) and its index memory (bench/index-memory.mjs, 500,000 keys); then a
+// batch job against a rate limit (bench/rate-limit.mjs: 10,000 puts through each client, about
+// 10 minutes); then the S3 backend when one can run. Extra arguments go to the
 // small.mjs runs, e.g.
 //   npm run bench -- --ops 3000 --concurrency 1,8,32
 import { spawn } from 'node:child_process';
@@ -49,6 +50,13 @@ const memoryCode = await runScript('index-memory.mjs', ['--keys', '500000']);
 if (memoryCode !== 0) {
   console.error(`bench/index-memory.mjs failed with exit code ${memoryCode}`);
   process.exit(memoryCode);
+}
+
+console.log('\n=== rate limits and the retry budget ===');
+const rateCode = await runScript('rate-limit.mjs', []);
+if (rateCode !== 0) {
+  console.error(`bench/rate-limit.mjs failed with exit code ${rateCode}`);
+  process.exit(rateCode);
 }
 
 // The S3 backend, when an S3 service can run here (Ceph installed) or is named by S3_ENDPOINT.
