@@ -8,8 +8,6 @@
 import type { Readable } from 'node:stream';
 
 import { applyStats, describeEntry, ensureEtag, statRecordFile, type Leftover } from './describe.js';
-import { StorageError } from '../errors.js';
-import { FileRangeStream, openDescriptor } from './file-stream.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
 import { forEachLimited } from './fs-utils.js';
 import type { IndexBudget } from './index-budget.js';
@@ -22,6 +20,7 @@ import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
 import type { SharedLock } from '../locks.js';
 import type { RecordEntry } from './record-entry.js';
 import { RecordWrites, type RecordChange } from './record-writes.js';
+import { toStoredRecord } from './stored-record.js';
 import { resolveConflicts, scanRecordFiles, yieldToEventLoop } from './record-scan.js';
 import type { ListKeysOptions, RecordInfo, StoredRecord } from '../types.js';
 
@@ -379,34 +378,7 @@ export class StoreRecords {
   }
 
   private toStoredRecord(entry: RecordEntry, body: Buffer | undefined): StoredRecord {
-    const { key, size, ino } = entry;
-    const fileName = entry.fileName;
-    return {
-      key,
-      contentType: entry.contentType!,
-      size,
-      etag: entry.etag!,
-      modifiedAt: new Date(entry.modifiedMs),
-      body,
-      openStream: (range) => {
-        const start = range ? Math.max(0, range.start) : 0;
-        const end = range ? Math.min(range.end, size - 1) : size - 1;
-        return new FileRangeStream(
-          () => this.ctx.lock.shared(async () => {
-            this.ctx.assertAlive();
-            const file = childPath(this.ctx.dir(), fileName);
-            return this.fs === nodeFs ? openDescriptor(file) : this.fs.open(file, 'r');
-          }),
-          (stats) => {
-            if (stats.ino !== ino) {
-              throw new StorageError('record-not-found', `Record "${key}" was replaced or deleted while it was being read.`);
-            }
-          },
-          start,
-          end,
-        );
-      },
-    };
+    return toStoredRecord({ fs: this.fs, lock: this.ctx.lock, dir: () => this.ctx.dir(), assertAlive: () => this.ctx.assertAlive() }, entry, body);
   }
 
   /**
