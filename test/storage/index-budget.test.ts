@@ -138,6 +138,17 @@ describe('RecordIndex', () => {
     expect(index.estimatedBytes).toBeLessThan(rowsOf(initial).bytes + 200 * 320);
   });
 
+  it('keeps a size statted for a listed key that moved to the overlay meanwhile', () => {
+    const index = new RecordIndex(rowsOf(['a', 'b']));
+    const [listed] = index.page({ limit: 1 }).entries;
+    // A read takes the key into the overlay while the listing's stat is under way.
+    const read = index.get('a')!;
+    expect(read.size).toBe(-1);
+    index.applySize(listed!, { size: 42, ino: 7, mtimeMs: 0, isFile: () => true, isDirectory: () => false });
+    expect(index.get('a')!.size).toBe(42);
+    expect(index.knownBytes()).toBe(42);
+  });
+
   it('stays packed while a store is filled by writes', () => {
     const index = new RecordIndex(undefined, { compactAt: 4096 });
     const count = 40_000;

@@ -166,7 +166,15 @@ export class RecordIndex {
   /** Takes a stat of `entry`'s file: its size (and inode) are known from now on. */
   applySize(entry: RecordEntry, stats: FsStats): void {
     applyStats(entry, stats);
-    if (entry instanceof RowEntry && this.isCurrent(entry)) this.rows.sizes[entry.row] = stats.size;
+    if (!(entry instanceof RowEntry)) return;
+    if (this.isCurrent(entry)) {
+      this.rows.sizes[entry.row] = stats.size;
+      return;
+    }
+    // Its key moved to the overlay while the stat ran: the entry made from the row (same file,
+    // size not known yet) takes it, or the byte count summed next would miss this record.
+    const moved = this.overlay.get(entry.key);
+    if (moved && moved.size === -1 && moved.fileName === entry.fileName) applyStats(moved, stats);
   }
 
   /** The bytes of every record whose size is known. */
