@@ -2,8 +2,9 @@
 // the other: the minimal in-memory server (what the clients themselves cost) and the project's
 // local server on a file store (what a user sees); then the server section (bench/server.mjs:
 // the server against a bare node:http server, with autocannon); then the file store at scale
-// (bench/store-scale.mjs); then a batch job against a rate limit (bench/rate-limit.mjs: 10,000
-// puts through each client, about 10 minutes); then the S3 backend when one can run. Extra arguments go to the
+// (bench/store-scale.mjs) and its index memory (bench/index-memory.mjs, 500,000 keys); then a
+// batch job against a rate limit (bench/rate-limit.mjs: 10,000 puts through each client, about
+// 10 minutes); then the S3 backend when one can run. Extra arguments go to the
 // small.mjs runs, e.g.
 //   npm run bench -- --ops 3000 --concurrency 1,8,32
 import { spawn } from 'node:child_process';
@@ -41,6 +42,14 @@ const scaleCode = await runScript('store-scale.mjs', []);
 if (scaleCode !== 0) {
   console.error(`bench/store-scale.mjs failed with exit code ${scaleCode}`);
   process.exit(scaleCode);
+}
+
+// Index memory (5 M keys by default; fewer here, as making the files takes the most time).
+console.log('\n=== index memory ===');
+const memoryCode = await runScript('index-memory.mjs', ['--keys', '500000']);
+if (memoryCode !== 0) {
+  console.error(`bench/index-memory.mjs failed with exit code ${memoryCode}`);
+  process.exit(memoryCode);
 }
 
 console.log('\n=== rate limits and the retry budget ===');

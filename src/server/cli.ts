@@ -80,6 +80,9 @@ Options:
   --max-open-folders N        store folders kept open for fsyncs, across all stores; the least
                               recently used is closed beyond it (default 64, lowered to an
                               eighth of the open-files limit; 0 keeps none open)
+  --index-memory-mib N        memory all stores' key indexes may hold together; beyond it the
+                              least recently used idle store's index is dropped and loaded
+                              again at its next use (default 512)
   --max-connections-per-address N
                               connections one client address may hold; more are closed
                               (default 256; 0 for no limit, e.g. behind a local reverse proxy)
@@ -125,6 +128,7 @@ export function parseServeArgs(
       'max-connections': { type: 'string' },
       'max-connections-per-address': { type: 'string' },
       'max-open-folders': { type: 'string' },
+      'index-memory-mib': { type: 'string' },
       'consistency-lag-ms': { type: 'string' },
       'rate-limit': { type: 'string' },
       'allow-origin': { type: 'string', multiple: true },
@@ -139,6 +143,7 @@ export function parseServeArgs(
     if (!/^\d{1,15}$/.test(value) || Number(value) < min) throw new Error(`${flag} must be an integer >= ${min}.`);
     return Number(value);
   };
+  const mib = (value: number | undefined) => (value === undefined ? undefined : value * 1024 * 1024);
   if (values.storage !== undefined && !isS3Url(values.storage)) throw new Error('--storage must be an s3://BUCKET/PREFIX URL (use --storage-dir for a folder).');
   if (values.storage !== undefined && values['storage-dir'] !== undefined) throw new Error('Use either --storage or --storage-dir, not both.');
   if (values.storage !== undefined) parseS3Url(values.storage);
@@ -174,6 +179,7 @@ export function parseServeArgs(
     maxConnections: int(values['max-connections'], '--max-connections', 1),
     maxConnectionsPerAddress: int(values['max-connections-per-address'], '--max-connections-per-address', 0),
     maxOpenFolders: int(values['max-open-folders'], '--max-open-folders', 0),
+    indexBudgetBytes: mib(int(values['index-memory-mib'], '--index-memory-mib', 0)),
     consistencyLagMillis: int(values['consistency-lag-ms'], '--consistency-lag-ms', 0),
     rateLimitPerSecond: int(values['rate-limit'], '--rate-limit', 1),
     allowedOrigins: values['allow-origin'] && parseAllowedOrigins(values['allow-origin']),

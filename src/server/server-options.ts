@@ -89,6 +89,11 @@ export interface StartServerOptions extends ApiOptions {
    * lowered to an eighth of the open-files limit. Ignored with `storage`.
    */
   maxOpenFolders?: number;
+  /**
+   * Bytes all stores' key indexes may hold together (see `FileStorageOptions.indexBudgetBytes`).
+   * Default 512 MiB. Ignored with `storage`.
+   */
+  indexBudgetBytes?: number;
   /** A connection idle this long is closed. Default 2 minutes. */
   idleTimeoutMillis?: number;
   /** A client that has not sent all its request headers this long after it started is cut off. Default 20 s. */
@@ -151,4 +156,5 @@ export function checkServerOptions(options: StartServerOptions): void {
   checkCount(options.maxConnectionsPerAddress, 'maxConnectionsPerAddress', 0);
   checkCount(options.sweepIntervalMillis, 'sweepIntervalMillis', 0);
   checkCount(options.maxOpenFolders, 'maxOpenFolders', 0);
+  checkCount(options.indexBudgetBytes, 'indexBudgetBytes', 0);
 }

@@ -131,6 +131,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
       unnamedRetentionMillis: options.unnamedRetentionMillis,
       sweepIntervalMillis: options.sweepIntervalMillis,
       maxOpenFolders: options.maxOpenFolders,
+      indexBudgetBytes: options.indexBudgetBytes,
       now: options.now,
     });
   await storage.open();

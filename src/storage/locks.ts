@@ -27,6 +27,11 @@ export class KeyedQueue {
     };
   }
 
+  /** No key has a turn taken or waiting. */
+  isIdle(): boolean {
+    return this.tails.size === 0;
+  }
+
   async run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const turn = this.reserve(key);
     try {

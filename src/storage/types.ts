@@ -146,6 +146,12 @@ export interface FileStorageOptions {
    * of the open-files limit (`ulimit -n`); 0 keeps none open.
    */
   maxOpenFolders?: number;
+  /**
+   * Bytes all stores' key indexes may hold together: beyond it, the least recently used idle
+   * indexes are dropped and loaded again from their folder at their next use. Default 512 MiB
+   * (a key costs its length plus ~15 bytes: ~25 million keys of 20 characters).
+   */
+  indexBudgetBytes?: number;
 }
 
 /** Error codes of the engine; the server maps them to API error types. */

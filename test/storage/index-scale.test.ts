@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { KeyIndex } from '../../src/storage/fs/key-index.js';
+import { RecordIndex } from '../../src/storage/fs/record-index.js';
 import { scanRecordFiles } from '../../src/storage/fs/record-scan.js';
 import { recordsOver, seededRandom } from './support/records-over.js';
 import { VolatileFs } from './support/volatile-fs.js';
@@ -87,8 +88,8 @@ describe('index at scale', () => {
     const small = await crawleeFolder(2_000);
     const large = await crawleeFolder(20_000);
     const load = (fs: VolatileFs) => async () => {
-      const { entries } = await scanRecordFiles(fs, FOLDER);
-      expect(new KeyIndex(entries).size).toBeGreaterThan(0);
+      const { rows } = await scanRecordFiles(fs, FOLDER);
+      expect(new RecordIndex(rows).size).toBeGreaterThan(0);
     };
     const smallCost = await cpuMillis(load(small));
     const largeCost = await cpuMillis(load(large));

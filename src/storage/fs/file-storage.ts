@@ -22,6 +22,7 @@ export class FileStorage extends StorageService {
       watch: options.watch,
       rescanIntervalMillis: options.rescanIntervalMillis,
       maxOpenFolders: options.maxOpenFolders,
+      indexBudgetBytes: options.indexBudgetBytes,
       warn: options.warn,
     });
     super(backend, options);

@@ -13,6 +13,7 @@ import { translateFsError, withFsFaults } from './fs-faults.js';
 import { isNotFound } from './fs-utils.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
 import { childPath, STORES_DIR_NAME } from './layout.js';
+import { DEFAULT_INDEX_BUDGET_BYTES, IndexBudget } from './index-budget.js';
 import { defaultMaxOpenFolders, OpenFolders } from './open-folders.js';
 import { loadOrCreateSecret } from './signing-secret.js';
 import { watchFolder } from './watch.js';
@@ -32,6 +33,8 @@ export interface FolderBackendOptions {
   fs?: FsLayer;
   /** Folders kept open for fsyncs, across all stores. Default: `defaultMaxOpenFolders()`. */
   maxOpenFolders?: number;
+  /** Bytes all stores' key indexes may hold together (see `IndexBudget`). Default 512 MiB. */
+  indexBudgetBytes?: number;
 }
 
 export class FolderBackend implements StorageBackend {
@@ -43,6 +46,8 @@ export class FolderBackend implements StorageBackend {
   private faultless: StoreCatalog | undefined;
   private stopWatching: (() => void) | undefined;
   private openFolderPool: OpenFolders | undefined;
+  /** The bound on all stores' index memory (known once open). */
+  indexBudget: IndexBudget | undefined;
   /** Whether file names ignore case here (known once open). */
   caseInsensitive = false;
 
@@ -50,6 +55,10 @@ export class FolderBackend implements StorageBackend {
     const maxOpenFolders = options.maxOpenFolders;
     if (maxOpenFolders !== undefined && (!Number.isSafeInteger(maxOpenFolders) || maxOpenFolders < 0)) {
       throw new Error(`Option maxOpenFolders must be an integer >= 0, not ${maxOpenFolders}.`);
+    }
+    const budget = options.indexBudgetBytes;
+    if (budget !== undefined && (!Number.isSafeInteger(budget) || budget < 0)) {
+      throw new Error(`Option indexBudgetBytes must be an integer >= 0, not ${budget}.`);
     }
     this.storageDir = options.storageDir;
     this.storesDir = childPath(options.storageDir, STORES_DIR_NAME);
@@ -83,6 +92,7 @@ export class FolderBackend implements StorageBackend {
     this.caseInsensitive = this.options.caseInsensitive ?? (await detectCaseInsensitive(this.storesDir));
     const watch = this.options.watch !== false;
     const openFolders = new OpenFolders(this.options.fs ?? nodeFs, this.options.maxOpenFolders ?? defaultMaxOpenFolders());
+    const budget = new IndexBudget(this.options.indexBudgetBytes ?? DEFAULT_INDEX_BUDGET_BYTES);
     const catalog = new FolderCatalog({
       storesDir: this.storesDir,
       now: this.options.now ?? Date.now,
@@ -93,9 +103,11 @@ export class FolderBackend implements StorageBackend {
       warn: this.options.warn ?? ((message) => console.warn(message)),
       fs: this.options.fs,
       openFolders,
+      budget,
     });
     await catalog.load();
     this.openFolderPool = openFolders;
+    this.indexBudget = budget;
     this.current = catalog;
     this.faultless = faultlessCatalog(catalog);
     if (watch) {

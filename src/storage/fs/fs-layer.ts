@@ -39,6 +39,8 @@ export interface FsLayer {
   /** `r`: read an existing file; `wx`: create a new file for writing (fails if it exists). */
   open(file: string, flags: 'r' | 'wx'): Promise<FsHandle>;
   readdir(dir: string): Promise<FsEntry[]>;
+  /** A folder's entries one at a time, never all held at once. Optional: without it, `readdir` is used. */
+  list?(dir: string): AsyncIterable<FsEntry>;
   lstat(file: string): Promise<FsStats>;
   /** As `lstat`, following a symbolic link (a store folder may be one). */
   stat(file: string): Promise<FsStats>;
@@ -77,6 +79,7 @@ export interface DirHandle {
 export const nodeFs: FsLayer = {
   open: (file, flags) => fsp.open(file, flags),
   readdir: readdirInBatches,
+  list: listFolder,
   lstat: (file) => fsp.lstat(file),
   stat: (file) => fsp.stat(file),
   rename: (from, to) => fsp.rename(from, to),
@@ -142,6 +145,11 @@ export async function replaceFileSynced(fs: FsLayer, tempDir: string, target: st
     throw error;
   }
   await fs.syncDir(path.dirname(target));
+}
+
+/** A folder's entries as `opendir` reads them, a few hundred at a time. */
+async function* listFolder(dir: string): AsyncIterable<FsEntry> {
+  yield* await fsp.opendir(dir, { bufferSize: 256 });
 }
 
 /** How many entries to list between two yields to the event loop. */

@@ -73,6 +73,11 @@ export class KeyIndex<T extends { key: string }> {
     return this.tree.values();
   }
 
+  /** `[key, entry]` pairs in order from the first key >= `start` (from the first key when undefined). */
+  entriesFrom(start: string | undefined): IterableIterator<[string, T]> {
+    return this.tree.entries(start);
+  }
+
   set(entry: T): void {
     this.tree.set(entry.key, entry, true);
   }

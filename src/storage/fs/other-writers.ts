@@ -6,10 +6,10 @@
  */
 import type { FsLayer } from './fs-layer.js';
 import { statRecordFile } from './describe.js';
-import type { KeyIndex } from './key-index.js';
 import { childPath, fileStemFor } from './layout.js';
 import type { SharedLock } from '../locks.js';
 import { probeRecord } from './record-probe.js';
+import type { RecordIndex } from './record-index.js';
 import type { RecordEntry } from './record-entry.js';
 
 /** What the store's records share with this module: their index and its guards. */
@@ -18,7 +18,7 @@ export interface IndexAccess {
   dir(): string;
   lock: SharedLock;
   /** The index, when it is loaded. */
-  loaded(): KeyIndex<RecordEntry> | undefined;
+  loaded(): RecordIndex | undefined;
   /** True while one of our own writes or deletes of `key` is swapping its files. */
   isCommitting(key: string): boolean;
   /** True while a commit of ours that failed half way waits to put `key`'s sidecar in place. */
@@ -26,22 +26,27 @@ export interface IndexAccess {
   /** Runs `fn` in `key`'s turn (after writes and deletes of that key queued before). */
   inKeyTurn<T>(key: string, fn: () => Promise<T>): Promise<T>;
   /** Puts a record found on disk into the index. */
-  adopt(index: KeyIndex<RecordEntry>, entry: RecordEntry): void;
+  adopt(index: RecordIndex, entry: RecordEntry): void;
   /** Drops a key whose files are gone. */
-  forget(index: KeyIndex<RecordEntry>, key: string): void;
+  forget(index: RecordIndex, key: string): void;
   /** Builds a fresh index from the folder, removing nothing. */
-  scanReadOnly(): Promise<KeyIndex<RecordEntry>>;
+  scanReadOnly(): Promise<RecordIndex>;
   /** Stats the entries whose size is unknown. */
-  sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<unknown>;
+  sizeEntries(index: RecordIndex, entries: RecordEntry[]): Promise<unknown>;
   /** Makes `index` the store's index, `totalBytes` its byte count. */
-  replace(index: KeyIndex<RecordEntry>, totalBytes: number): void;
+  replace(index: RecordIndex, totalBytes: number): void;
+  /** Runs `fn` as a use of the index (not evicted meanwhile). */
+  inUse<T>(fn: () => Promise<T>): Promise<T>;
 }
+
+/** Records statted per step of a rescan. */
+const RESCAN_BATCH = 512;
 
 export class OtherWriters {
   constructor(private readonly access: IndexAccess) {}
 
   /** Looks for a key missing from the index on disk; true when found (and now indexed). */
-  async adoptFromDisk(index: KeyIndex<RecordEntry>, key: string): Promise<boolean> {
+  async adoptFromDisk(index: RecordIndex, key: string): Promise<boolean> {
     const { access } = this;
     const found = await probeRecord(access.fs, access.dir(), key, fileStemFor(key));
     if (!found || index.has(key) || access.isCommitting(key)) return index.has(key);
@@ -56,7 +61,7 @@ export class OtherWriters {
   async refreshKey(key: string, stem: string, ext: string | null): Promise<void> {
     const { access } = this;
     if (!access.loaded()) return;
-    await access.inKeyTurn(key, () =>
+    await access.inUse(() => access.inKeyTurn(key, () =>
       access.lock.shared(async () => {
         const index = access.loaded();
         if (!index || access.isCommitting(key) || access.isSettling(key)) return;
@@ -78,37 +83,39 @@ export class OtherWriters {
         if (same && entry.modifiedMs >= found.modifiedMs) return;
         access.adopt(index, found);
       }),
-    );
+    ));
   }
 
   /** Rebuilds a loaded index from the folder (changes watching could not report), under the exclusive lock. */
   async rescan(): Promise<void> {
     const { access } = this;
     if (!access.loaded()) return;
-    await access.lock.exclusive(async () => {
+    await access.inUse(() => access.lock.exclusive(async () => {
       const old = access.loaded();
       if (!old) return;
       const index = await access.scanReadOnly();
-      await access.sizeEntries(index, [...index.values()]);
-      let total = 0;
+      for (let after: string | undefined; ; ) {
+        const page = index.page({ exclusiveStartKey: after, limit: RESCAN_BATCH });
+        await access.sizeEntries(index, page.entries);
+        if (!page.isTruncated) break;
+        after = page.entries[page.entries.length - 1]!.key;
+      }
       for (const before of old.values()) {
         // The disk still has the old sidecar; the index knows better.
         if (access.isSettling(before.key)) index.set(before);
-      }
-      for (const entry of index.values()) {
-        const before = old.get(entry.key);
         // Keep what is known of a record while its file is the same one.
-        if (before && before.fileName === entry.fileName && before.ino === entry.ino && before.size === entry.size) {
-          if (entry.etag === undefined) {
-            // Checked against the file's times at the next read.
-            entry.etag = before.etag;
-            entry.etagMtimeMs = before.etagMtimeMs;
-            entry.etagCtimeMs = before.etagCtimeMs;
-          }
+        if (before.etag === undefined) continue;
+        const now = index.peek(before.key);
+        if (now && now.fileName === before.fileName && now.size === before.size && now.etag === undefined) {
+          const entry = index.get(before.key)!;
+          // Checked against the file (inode, then times) at the next read.
+          entry.ino = before.ino;
+          entry.etag = before.etag;
+          entry.etagMtimeMs = before.etagMtimeMs;
+          entry.etagCtimeMs = before.etagCtimeMs;
         }
-        total += Math.max(0, entry.size);
       }
-      access.replace(index, total);
-    });
+      access.replace(index, index.knownBytes());
+    }));
   }
 }

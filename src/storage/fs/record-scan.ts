@@ -1,16 +1,19 @@
 /**
- * Building a store's index from its folder in one sorted pass: list the folder, parse and
- * sort the names, group each key's files, and build the tree in order. Nothing is read or
- * statted per record unless a key's files disagree (two data files, a long key's hashed
- * name): sizes are taken later (see `describe.ts`). The loop yields to the event loop every
- * few thousand names, so a big folder never stalls other requests for long.
+ * Building a store's index from its folder in one sorted pass, streaming: the folder is read
+ * entry by entry (never listed whole), each record file's stem goes once into a packed buffer,
+ * the stems are sorted as bytes, each key's files grouped, and the keys packed into `KeyRows`
+ * in order. No string or object per file outlives its turn: a folder of 5 million files loads
+ * in ~20 bytes a name plus the rows. Nothing is read or statted per record unless a key's
+ * files disagree (two data files, a long key's hashed name): sizes are taken later (see
+ * `describe.ts`). The loop yields to the event loop every few thousand names, so a big
+ * folder never stalls other requests for long.
  *
  * Tolerant of folders written by Crawlee or by hand (record files only, no metadata).
  */
-import { compareKeys } from './key-index.js';
-import type { FsLayer } from './fs-layer.js';
-import { isLongKeyStem, isStemOf, parseFileName, sidecarFileName, childPath } from './layout.js';
-import { dataFileOf, intern, RecordEntry } from './record-entry.js';
+import type { FsEntry, FsLayer } from './fs-layer.js';
+import { KeyRowsBuilder, MAX_EXTENSION_CODES, type KeyRows } from './key-rows.js';
+import { isLongKeyStem, isStemOf, LONG_KEY_MARK, parseFileName, sidecarFileName, childPath } from './layout.js';
+import { intern, RecordEntry } from './record-entry.js';
 import { isValidKey } from '../validation.js';
 import { describeWithFiles, readSidecar, statRecordFile, type Leftover } from './describe.js';
 
@@ -29,69 +32,205 @@ interface FoundFile {
 }
 
 export interface ScanResult {
-  /** In key order; one per key. */
-  entries: RecordEntry[];
+  /** The keys whose files agree (one data file, a plain name), packed in key order. */
+  rows: KeyRows;
   /** Keys whose files need a closer look (long keys, two data files): resolved by `resolveConflicts`. */
   conflicts: Array<{ stem: string; files: FoundFile[] }>;
 }
 
+/** The code of a sidecar among a scan's extension codes. */
+const SIDECAR = 0xffffffff;
+const LONG_MARK_BYTE = LONG_KEY_MARK.charCodeAt(0);
+
+/** The stems of the record files found, packed: bytes in one buffer, numbers in typed arrays. */
+class FoundNames {
+  bytes = Buffer.allocUnsafe(1 << 16);
+  used = 0;
+  start = new Uint32Array(1 << 12);
+  length = new Uint16Array(1 << 12);
+  /** Extension code (index into `extensions`), or `SIDECAR`. */
+  code = new Uint32Array(1 << 12);
+  count = 0;
+  readonly extensions: Array<string | null> = [];
+  private readonly codes = new Map<string | null, number>();
+
+  codeOf(ext: string | null): number {
+    let code = this.codes.get(ext);
+    if (code === undefined) {
+      code = this.extensions.length;
+      this.extensions.push(ext === null ? null : intern(ext));
+      this.codes.set(ext, code);
+    }
+    return code;
+  }
+
+  /** Adds a file whose stem is the first `stemLength` characters of `name` (ASCII). */
+  add(name: string, stemLength: number, code: number): void {
+    // Grown by half: a folder's worth of names is the biggest thing a load holds.
+    if (this.used + stemLength > this.bytes.length) {
+      const grown = Buffer.allocUnsafe(Math.max(Math.ceil(this.bytes.length * 1.5), this.used + stemLength));
+      this.bytes.copy(grown, 0, 0, this.used);
+      this.bytes = grown;
+    }
+    if (this.count === this.start.length) {
+      const size = Math.ceil(this.count * 1.5);
+      this.start = grow(this.start, new Uint32Array(size));
+      this.length = grow(this.length, new Uint16Array(size));
+      this.code = grow(this.code, new Uint32Array(size));
+    }
+    this.bytes.write(name, this.used, stemLength, 'latin1');
+    this.start[this.count] = this.used;
+    this.length[this.count] = stemLength;
+    this.code[this.count] = code;
+    this.used += stemLength;
+    this.count++;
+  }
+
+  stem(i: number): string {
+    return this.bytes.toString('latin1', this.start[i], this.start[i]! + this.length[i]!);
+  }
+
+  /** Byte order of two files' stems (keys are ASCII: the order of `<` on them too). */
+  compare(a: number, b: number): number {
+    const { bytes } = this;
+    let i = this.start[a]!;
+    let j = this.start[b]!;
+    const aEnd = i + this.length[a]!;
+    const bEnd = j + this.length[b]!;
+    for (; i < aEnd && j < bEnd; i++, j++) {
+      const difference = bytes[i]! - bytes[j]!;
+      if (difference !== 0) return difference;
+    }
+    return aEnd - i - (bEnd - j);
+  }
+
+  /** A file's stem against `stem`. */
+  compareTo(a: number, stem: string): number {
+    const start = this.start[a]!;
+    const length = this.length[a]!;
+    const shorter = Math.min(length, stem.length);
+    for (let i = 0; i < shorter; i++) {
+      const difference = this.bytes[start + i]! - stem.charCodeAt(i);
+      if (difference !== 0) return difference;
+    }
+    return length - stem.length;
+  }
+
+  isLongStem(i: number): boolean {
+    const start = this.start[i]!;
+    return this.bytes.subarray(start, start + this.length[i]!).includes(LONG_MARK_BYTE);
+  }
+}
+
+function grow<T extends Uint32Array | Uint16Array>(from: T, to: T): T {
+  to.set(from);
+  return to;
+}
+
+/** The folder's entries one by one (streamed where the file system can). */
+async function* folderEntries(fs: FsLayer, dir: string): AsyncIterable<FsEntry> {
+  if (fs.list) yield* fs.list(dir);
+  else yield* await fs.readdir(dir);
+}
+
 /** Lists and groups a store folder's record files. */
 export async function scanRecordFiles(fs: FsLayer, storeDir: string): Promise<ScanResult> {
-  const dirents = await fs.readdir(storeDir);
-  const found: FoundFile[] = [];
-  for (let i = 0; i < dirents.length; i++) {
-    if (i % SLICE === SLICE - 1) await yieldToEventLoop();
-    const dirent = dirents[i]!;
+  const names = new FoundNames();
+  let seen = 0;
+  for await (const dirent of folderEntries(fs, storeDir)) {
+    if (++seen % SLICE === 0) await yieldToEventLoop();
     if (!dirent.isFile()) continue;
     const parsed = parseFileName(dirent.name);
     if (parsed.kind === 'store-metadata' || !(isValidKey(parsed.stem) || isLongKeyStem(parsed.stem))) continue;
-    found.push({
-      stem: parsed.stem,
-      ext: parsed.kind === 'record-metadata' ? undefined : parsed.ext === null ? null : intern(parsed.ext),
-    });
+    names.add(dirent.name, parsed.stem.length, parsed.kind === 'record-metadata' ? SIDECAR : names.codeOf(parsed.ext));
   }
-  adoptKeyNamedFiles(found);
-  // Stems are keys or long keys' stems: ASCII, so `compareKeys` is the UTF-8 order.
-  const sorted = await sortInSlices(found, (a, b) => compareKeys(a.stem, b.stem));
+  const compare = (a: number, b: number) => names.compare(a, b);
+  let order = await sortInSlices(identity(names.count), compare);
+  if (adoptKeyNamedFiles(names, order)) order = await sortInSlices(order, compare);
 
-  const entries: RecordEntry[] = [];
+  // At most one row per file, holding at most its stem's bytes.
+  const rows = new KeyRowsBuilder(names.extensions, names.count, names.used);
   const conflicts: ScanResult['conflicts'] = [];
-  for (let i = 0; i < sorted.length; ) {
-    if (entries.length % SLICE === SLICE - 1) await yieldToEventLoop();
-    const stem = sorted[i]!.stem;
+  for (let i = 0; i < order.length; ) {
+    if (i % SLICE === SLICE - 1) await yieldToEventLoop();
+    const first = order[i]!;
     let end = i + 1;
-    while (end < sorted.length && sorted[end]!.stem === stem) end++;
-    const files = sorted.slice(i, end);
-    i = end;
-    const data = files.filter((file) => file.ext !== undefined);
-    if (data.length === 1 && !isLongKeyStem(stem)) {
-      entries.push(new RecordEntry(stem, data[0]!.ext!, data.length < files.length));
+    while (end < order.length && names.compare(order[end]!, first) === 0) end++;
+    let dataFiles = 0;
+    let data = first;
+    for (let k = i; k < end; k++) {
+      if (names.code[order[k]!] !== SIDECAR) {
+        dataFiles++;
+        data = order[k]!;
+      }
+    }
+    const code = names.code[data]!;
+    if (dataFiles === 1 && code < MAX_EXTENSION_CODES && !names.isLongStem(first)) {
+      rows.add(names.bytes, names.start[first]!, names.length[first]!, code, dataFiles < end - i);
     } else {
+      const stem = names.stem(first);
+      const files: FoundFile[] = [];
+      for (let k = i; k < end; k++) {
+        const fileCode = names.code[order[k]!]!;
+        files.push({ stem, ext: fileCode === SIDECAR ? undefined : names.extensions[fileCode] });
+      }
       conflicts.push({ stem, files });
     }
+    i = end;
   }
-  return { entries, conflicts };
+  return { rows: rows.finish(), conflicts };
+}
+
+function identity(count: number): Uint32Array {
+  const order = new Uint32Array(count);
+  for (let i = 0; i < count; i++) order[i] = i;
+  return order;
 }
 
 /**
  * Crawlee names a record's file after the key alone when the key's own extension fits the
  * content type (key `page.html`, text/html: file `page.html`, sidecar
  * `page.html.__metadata__.json`). Such a file belongs to the sidecar's key, not to `page`:
- * it is regrouped under that stem, without extension.
+ * it is regrouped under that stem, without extension. `order` is sorted; returns whether a
+ * file moved (then it must be sorted again).
  */
-function adoptKeyNamedFiles(found: FoundFile[]): void {
-  const dataStems = new Set<string>();
-  for (const file of found) if (file.ext !== undefined) dataStems.add(file.stem);
-  const orphans = found.filter((file) => file.ext === undefined && !dataStems.has(file.stem) && isValidKey(file.stem));
-  if (orphans.length === 0) return;
-  const byName = new Map<string, FoundFile>();
-  for (const file of found) if (file.ext !== undefined) byName.set(dataFileOf(file.stem, file.ext), file);
-  for (const sidecar of orphans) {
-    const file = byName.get(sidecar.stem);
-    if (!file || file.stem === sidecar.stem) continue;
-    file.stem = sidecar.stem;
-    file.ext = null;
+function adoptKeyNamedFiles(names: FoundNames, order: Uint32Array): boolean {
+  // Sidecars of valid keys without a data file of their own stem.
+  const orphans: number[] = [];
+  for (let i = 0; i < order.length; ) {
+    let end = i + 1;
+    while (end < order.length && names.compare(order[end]!, order[i]!) === 0) end++;
+    let onlySidecars = true;
+    for (let k = i; k < end; k++) if (names.code[order[k]!] !== SIDECAR) onlySidecars = false;
+    if (onlySidecars && !names.isLongStem(order[i]!)) orphans.push(order[i]!);
+    i = end;
   }
+  let moved = false;
+  for (const sidecar of orphans) {
+    const stem = names.stem(sidecar);
+    if (!isValidKey(stem)) continue;
+    // The data file named `stem` whole: stem `page`, extension `html`.
+    const parsed = parseFileName(stem);
+    if (parsed.kind !== 'data' || parsed.ext === null) continue;
+    let low = 0;
+    let high = order.length;
+    while (low < high) {
+      const middle = (low + high) >>> 1;
+      if (names.compareTo(order[middle]!, parsed.stem) < 0) low = middle + 1;
+      else high = middle;
+    }
+    const code = names.codeOf(parsed.ext);
+    for (let k = low; k < order.length && names.compareTo(order[k]!, parsed.stem) === 0; k++) {
+      const file = order[k]!;
+      if (names.code[file] !== code) continue;
+      names.start[file] = names.start[sidecar]!;
+      names.length[file] = names.length[sidecar]!;
+      names.code[file] = names.codeOf(null);
+      moved = true;
+      break;
+    }
+  }
+  return moved;
 }
 
 /**
@@ -151,34 +290,38 @@ async function readSidecarKey(fs: FsLayer, file: string): Promise<string | null>
 }
 
 /** Sorts in runs, then merges them, yielding between steps. */
-export async function sortInSlices<T>(items: T[], compare: (a: T, b: T) => number): Promise<T[]> {
-  let runs: T[][] = [];
+export async function sortInSlices(items: Uint32Array, compare: (a: number, b: number) => number): Promise<Uint32Array> {
   for (let i = 0; i < items.length; i += SLICE) {
-    runs.push(items.slice(i, i + SLICE).sort(compare));
+    items.subarray(i, i + SLICE).sort(compare);
     await yieldToEventLoop();
   }
-  while (runs.length > 1) {
-    const merged: T[][] = [];
-    for (let i = 0; i < runs.length; i += 2) {
-      const a = runs[i]!;
-      const b = runs[i + 1];
-      merged.push(b ? await merge(a, b, compare) : a);
+  let from: Uint32Array = items;
+  let to: Uint32Array = new Uint32Array(items.length);
+  for (let width = SLICE; width < items.length; width *= 2) {
+    for (let left = 0; left < items.length; left += 2 * width) {
+      await merge(from, to, left, Math.min(left + width, items.length), Math.min(left + 2 * width, items.length), compare);
     }
-    runs = merged;
+    [from, to] = [to, from];
   }
-  return runs[0] ?? [];
+  return from;
 }
 
-async function merge<T>(a: T[], b: T[], compare: (a: T, b: T) => number): Promise<T[]> {
-  const out = new Array<T>(a.length + b.length);
-  let i = 0;
-  let j = 0;
-  let k = 0;
-  while (i < a.length && j < b.length) {
-    out[k++] = compare(a[i]!, b[j]!) <= 0 ? a[i++]! : b[j++]!;
+/** Merges the sorted runs `from[left..middle)` and `from[middle..right)` into `to[left..right)`. */
+async function merge(
+  from: Uint32Array,
+  to: Uint32Array,
+  left: number,
+  middle: number,
+  right: number,
+  compare: (a: number, b: number) => number,
+): Promise<void> {
+  let i = left;
+  let j = middle;
+  let k = left;
+  while (i < middle && j < right) {
+    to[k++] = compare(from[i]!, from[j]!) <= 0 ? from[i++]! : from[j++]!;
     if (k % (SLICE * 8) === 0) await yieldToEventLoop();
   }
-  while (i < a.length) out[k++] = a[i++]!;
-  while (j < b.length) out[k++] = b[j++]!;
-  return out;
+  while (i < middle) to[k++] = from[i++]!;
+  while (j < right) to[k++] = from[j++]!;
 }

@@ -19,8 +19,8 @@ import { extensionForContentType } from '../content-types.js';
 import { writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
 import { isNotFound, tempStem } from './fs-utils.js';
 import { FsyncGroup } from './fsync-group.js';
-import type { KeyIndex } from './key-index.js';
 import type { OpenFolders } from './open-folders.js';
+import type { RecordIndex } from './record-index.js';
 import { childPath, dataExtensionFor, fileStemFor, MAX_FILE_NAME_LENGTH, sidecarFileName, TEMP_DIR_NAME } from './layout.js';
 import { KeyedQueue, type SharedLock } from '../locks.js';
 import { intern, RecordEntry } from './record-entry.js';
@@ -45,15 +45,15 @@ export interface WriteAccess {
   assertAlive(): void;
   now(): number;
   /** Loads the index once (call under the shared lock). */
-  load(): Promise<KeyIndex<RecordEntry>>;
+  load(): Promise<RecordIndex>;
   /** The stem for a key's files (hashed when a key differing only in case holds the usual one). */
-  stemFor(index: KeyIndex<RecordEntry>, key: string): string;
+  stemFor(index: RecordIndex, key: string): string;
   /** Puts a committed record into the index. */
-  adopt(index: KeyIndex<RecordEntry>, entry: RecordEntry): void;
+  adopt(index: RecordIndex, entry: RecordEntry): void;
   /** Drops a deleted key. */
-  forget(index: KeyIndex<RecordEntry>, key: string): void;
+  forget(index: RecordIndex, key: string): void;
   /** Stats the entries whose size is unknown. */
-  sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<unknown>;
+  sizeEntries(index: RecordIndex, entries: RecordEntry[]): Promise<unknown>;
   /** Called when the temp folder is not there: checks whether the store folder was replaced. */
   onFolderMissing(): Promise<void>;
   /** Takes the files of ours a scan found superseded for `key` (see `Leftover`). */
@@ -85,6 +85,14 @@ export class RecordWrites {
 
   constructor(private readonly access: WriteAccess) {
     this.fsyncs = new FsyncGroup(access.fs, access.openFolders);
+  }
+
+  /**
+   * True while writes or deletes are queued or swapping files, or a commit that failed half
+   * way waits to put its sidecar in place (the index then knows better than the disk).
+   */
+  isBusy(): boolean {
+    return !this.queue.isIdle() || this.committing.size > 0 || this.pendingSidecars.size > 0;
   }
 
   /** True while a write or delete of `key` is swapping its files. */
@@ -222,6 +230,8 @@ export class RecordWrites {
     const tempDir = childPath(dir, TEMP_DIR_NAME);
     const index = await access.load();
     const previous = index.get(key);
+    // Unknown after a reload: the store's byte count needs what the new body replaces.
+    if (previous && previous.size === -1) await access.sizeEntries(index, [previous]);
     const fileStem = access.stemFor(index, key);
     const metaTemp = childPath(tempDir, stem + TEMP_META_SUFFIX);
     if (fileStem !== planned) {
@@ -311,7 +321,7 @@ export class RecordWrites {
    * finished: the index learns the record from disk at the next read.
    */
   private superseded(
-    index: KeyIndex<RecordEntry>,
+    index: RecordIndex,
     entry: RecordEntry,
     key: string,
     contentType: string,

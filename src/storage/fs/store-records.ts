@@ -8,11 +8,10 @@
 import type { Readable } from 'node:stream';
 
 import { applyStats, describeEntry, ensureEtag, statRecordFile, type Leftover } from './describe.js';
-import { StorageError } from '../errors.js';
-import { FileRangeStream, openDescriptor } from './file-stream.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
 import { forEachLimited } from './fs-utils.js';
-import { KeyIndex } from './key-index.js';
+import type { IndexBudget } from './index-budget.js';
+import { RecordIndex } from './record-index.js';
 import { CaseFold } from './case-fold.js';
 import { childPath, fileStemFor, hashedStemFor } from './layout.js';
 import type { OpenFolders } from './open-folders.js';
@@ -21,6 +20,7 @@ import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
 import type { SharedLock } from '../locks.js';
 import type { RecordEntry } from './record-entry.js';
 import { RecordWrites, type RecordChange } from './record-writes.js';
+import { toStoredRecord } from './stored-record.js';
 import { resolveConflicts, scanRecordFiles, yieldToEventLoop } from './record-scan.js';
 import type { ListKeysOptions, RecordInfo, StoredRecord } from '../types.js';
 
@@ -44,16 +44,24 @@ export interface StoreRecordsContext {
   openFolders?: OpenFolders;
   /** The temp folder is missing: checks whether the store folder was replaced (see `Store`). */
   onFolderMissing?(): Promise<void>;
+  /** Where the index's memory is counted (shared by a storage's stores); none: unbounded. */
+  budget?: IndexBudget;
 }
 
 /** Records statted at once while sizing the index in the background. */
 const SIZING_BATCH = 512;
 
 export class StoreRecords {
-  private index: KeyIndex<RecordEntry> | undefined;
-  private loading: Promise<KeyIndex<RecordEntry>> | undefined;
+  private index: RecordIndex | undefined;
+  private loading: Promise<RecordIndex> | undefined;
   /** Sizes every record after loading; resolves once all are known. */
   private sizing: Promise<void> | undefined;
+  /** The sizing under way, if any (an index being sized is never evicted). */
+  private sizingNow = false;
+  /** Every record's size was summed once (a reload after an eviction needs no second pass). */
+  private sized = false;
+  /** Operations running on the index now: while any is, it is never evicted. */
+  private active = 0;
   private readonly fs: FsLayer;
   /** Which key holds each plain stem, case-folded (case-insensitive file systems only). */
   private fold: CaseFold | undefined;
@@ -67,7 +75,7 @@ export class StoreRecords {
 
   constructor(private readonly ctx: StoreRecordsContext) {
     this.fs = ctx.fs ?? nodeFs;
-    const adopt = (index: KeyIndex<RecordEntry>, entry: RecordEntry) => {
+    const adopt = (index: RecordIndex, entry: RecordEntry) => {
       index.set(entry);
       this.fold?.add(entry.key, entry.stem);
     };
@@ -107,24 +115,74 @@ export class StoreRecords {
         this.loading = Promise.resolve(index);
         this.fold = undefined;
         this.ctx.onLoaded(totalBytes);
+        this.account();
       },
+      inUse: (fn) => this.inUse(fn),
     });
+  }
+
+  /**
+   * Runs an operation that uses the index: the index is not evicted meanwhile, and its
+   * memory is counted afresh after (it may have grown, or pushed others out).
+   */
+  private async inUse<T>(fn: () => Promise<T>): Promise<T> {
+    this.active++;
+    try {
+      return await fn();
+    } finally {
+      this.active--;
+      this.account();
+    }
+  }
+
+  /** Tells the budget what the index holds now (it may evict other stores' idle indexes). */
+  private account(): void {
+    if (this.index) this.ctx.budget?.charge(this, this.index.estimatedBytes);
+  }
+
+  /**
+   * Drops the index if nothing uses it: no operation, load or sizing under way, and no
+   * commit of ours half done (the index then knows better than the disk). It is loaded again
+   * from the folder, the truth, at the next use. Returns whether it was dropped.
+   */
+  evictIfIdle(): boolean {
+    if (!this.index || this.active > 0 || this.sizingNow || this.writes.isBusy()) return false;
+    this.index = undefined;
+    this.loading = undefined;
+    this.fold = undefined;
+    this.leftovers = new Map();
+    this.ctx.budget?.release(this);
+    return true;
   }
 
   get isLoaded(): boolean {
     return this.index !== undefined;
   }
 
-  /** Loads the index once (call under the shared lock); record sizes follow in the background. */
-  load(): Promise<KeyIndex<RecordEntry>> {
+  /**
+   * Loads the index once (call under the shared lock); record sizes follow in the background
+   * at the first load (later ones, after an eviction, take sizes as pages need them).
+   */
+  load(): Promise<RecordIndex> {
     if (this.index) return Promise.resolve(this.index);
     this.loading ??= this.scan().then(
       (index) => {
         this.index = index;
         this.fold = undefined;
-        this.sizing = this.sizeAll(index).catch(() => {
-          // The store went away or its folder is unreadable: sizes stay lazy.
-        });
+        if (!this.sized) {
+          this.sizingNow = true;
+          this.sizing = this.sizeAll(index)
+            .then(() => {
+              this.sized = true;
+            })
+            .catch(() => {
+              // The store went away or its folder is unreadable: sizes stay lazy.
+            })
+            .finally(() => {
+              this.sizingNow = false;
+            });
+        }
+        this.account();
         return index;
       },
       (error) => {
@@ -136,12 +194,12 @@ export class StoreRecords {
   }
 
   /** Scans remove nothing; files of ours that lost to newer ones are noted for the write path. */
-  private async scan(): Promise<KeyIndex<RecordEntry>> {
+  private async scan(): Promise<RecordIndex> {
     const dir = this.ctx.dir();
-    const { entries, conflicts } = await scanRecordFiles(this.fs, dir);
-    const index = new KeyIndex(entries);
+    const { rows, conflicts } = await scanRecordFiles(this.fs, dir);
+    const index = new RecordIndex(rows, { pinned: (key) => this.writes.isCommitting(key) || this.writes.isSettling(key) });
     const leftovers = new Map<string, Leftover[]>();
-    await resolveConflicts(this.fs, dir, conflicts, (key) => index.get(key), (entry) => index.set(entry), (file) => {
+    await resolveConflicts(this.fs, dir, conflicts, (key) => index.peek(key), (entry) => index.set(entry), (file) => {
       const list = leftovers.get(file.key);
       if (list) list.push(file);
       else leftovers.set(file.key, [file]);
@@ -152,12 +210,12 @@ export class StoreRecords {
 
   /** Loads the index and every record's size (reported through `onLoaded`). */
   async ensureLoaded(): Promise<void> {
-    await this.ctx.lock.shared(() => this.load());
+    await this.inUse(() => this.ctx.lock.shared(() => this.load()));
     await this.sizing;
   }
 
   /** Stats records in batches, yielding between them, then reports the store's byte total. */
-  private async sizeAll(index: KeyIndex<RecordEntry>): Promise<void> {
+  private async sizeAll(index: RecordIndex): Promise<void> {
     let after: string | undefined;
     for (;;) {
       await yieldToEventLoop();
@@ -171,19 +229,17 @@ export class StoreRecords {
       if (!page.isTruncated) break;
       after = page.entries[page.entries.length - 1]!.key;
     }
-    let total = 0;
-    for (const entry of index.values()) total += Math.max(0, entry.size);
-    this.ctx.onLoaded(total);
+    this.ctx.onLoaded(index.knownBytes());
   }
 
   /** Stats the entries whose size is unknown; entries whose file is gone leave the index. */
-  private async sizeEntries(index: KeyIndex<RecordEntry>, entries: RecordEntry[]): Promise<boolean> {
+  private async sizeEntries(index: RecordIndex, entries: RecordEntry[]): Promise<boolean> {
     const dir = this.ctx.dir();
     let dropped = false;
     await forEachLimited(entries.filter((entry) => entry.size === -1), 32, async (entry) => {
       const stats = await statRecordFile(this.fs, childPath(dir, entry.fileName));
-      if (stats) applyStats(entry, stats);
-      else if (index.get(entry.key) === entry && !this.writes.isCommitting(entry.key)) {
+      if (stats) index.applySize(entry, stats);
+      else if (index.isCurrent(entry) && !this.writes.isCommitting(entry.key)) {
         index.delete(entry.key);
         dropped = true;
       }
@@ -192,7 +248,7 @@ export class StoreRecords {
   }
 
   async list(options: ListKeysOptions & { limit: number }) {
-    return this.ctx.lock.shared(async () => {
+    return this.inUse(() => this.ctx.lock.shared(async () => {
       this.ctx.assertAlive();
       const index = await this.load();
       for (;;) {
@@ -202,7 +258,7 @@ export class StoreRecords {
           return { ...page, entries: page.entries.map((entry) => ({ key: entry.key, size: Math.max(0, entry.size) })) };
         }
       }
-    });
+    }));
   }
 
   /** Writes a record crash-safely (see record-writes.ts). */
@@ -212,12 +268,12 @@ export class StoreRecords {
     contentType: string,
     maxBytes: number | undefined,
   ): Promise<RecordInfo & RecordChange> {
-    return this.writes.put(key, body, contentType, maxBytes);
+    return this.inUse(() => this.writes.put(key, body, contentType, maxBytes));
   }
 
   /** Returns the removed record's size, or `null` when there was none. */
   delete(key: string): Promise<number | null> {
-    return this.writes.delete(key);
+    return this.inUse(() => this.writes.delete(key));
   }
 
   /**
@@ -230,16 +286,22 @@ export class StoreRecords {
     this.loading = undefined;
     this.fold = undefined;
     this.leftovers = new Map();
+    this.ctx.budget?.release(this);
     await this.writes.folderReplaced();
   }
 
-  /** Closes what the records keep open, once writes are done. */
+  /** Closes what the records keep open, once writes are done; the index's memory is given back. */
   async close(): Promise<void> {
     await this.drain();
     await this.writes.close();
+    this.ctx.budget?.release(this);
   }
 
   async get(key: string): Promise<StoredRecord | null> {
+    return this.inUse(() => this.read(key));
+  }
+
+  private async read(key: string): Promise<StoredRecord | null> {
     return this.ctx.lock.shared(async () => {
       this.ctx.assertAlive();
       const index = await this.load();
@@ -301,59 +363,32 @@ export class StoreRecords {
    * whatever the writer chose), or `null` when there is no such record.
    */
   async filePath(key: string): Promise<string | null> {
-    return this.ctx.lock.shared(async () => {
+    return this.inUse(() => this.ctx.lock.shared(async () => {
       this.ctx.assertAlive();
       const index = await this.load();
       const commit = this.writes.commitOf(key);
       if (commit) await commit;
       if (!index.has(key) && !(await this.otherWriters.adoptFromDisk(index, key))) return null;
-      return childPath(this.ctx.dir(), index.get(key)!.fileName);
-    });
+      return childPath(this.ctx.dir(), index.peek(key)!.fileName);
+    }));
   }
 
-  private forget(index: KeyIndex<RecordEntry>, key: string): void {
+  private forget(index: RecordIndex, key: string): void {
     if (index.delete(key)) this.fold?.remove(key);
   }
 
   private toStoredRecord(entry: RecordEntry, body: Buffer | undefined): StoredRecord {
-    const { key, size, ino } = entry;
-    const fileName = entry.fileName;
-    return {
-      key,
-      contentType: entry.contentType!,
-      size,
-      etag: entry.etag!,
-      modifiedAt: new Date(entry.modifiedMs),
-      body,
-      openStream: (range) => {
-        const start = range ? Math.max(0, range.start) : 0;
-        const end = range ? Math.min(range.end, size - 1) : size - 1;
-        return new FileRangeStream(
-          () => this.ctx.lock.shared(async () => {
-            this.ctx.assertAlive();
-            const file = childPath(this.ctx.dir(), fileName);
-            return this.fs === nodeFs ? openDescriptor(file) : this.fs.open(file, 'r');
-          }),
-          (stats) => {
-            if (stats.ino !== ino) {
-              throw new StorageError('record-not-found', `Record "${key}" was replaced or deleted while it was being read.`);
-            }
-          },
-          start,
-          end,
-        );
-      },
-    };
+    return toStoredRecord({ fs: this.fs, lock: this.ctx.lock, dir: () => this.ctx.dir(), assertAlive: () => this.ctx.assertAlive() }, entry, body);
   }
 
   /**
    * The stem for a key's files: its usual one, except on a case-insensitive file system when
    * another key differing only in case already holds that name (then the hashed stem).
    */
-  private stemFor(index: KeyIndex<RecordEntry>, key: string): string {
+  private stemFor(index: RecordIndex, key: string): string {
     const usual = fileStemFor(key);
     if (!this.ctx.caseInsensitive || usual !== key) return usual;
-    const current = index.get(key);
+    const current = index.peek(key);
     if (current) return current.stem;
     this.fold ??= CaseFold.of(index.values());
     const holder = this.fold.holder(key);

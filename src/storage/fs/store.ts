@@ -10,6 +10,7 @@ import { isNotFound } from './fs-utils.js';
 import type { FsLayer } from './fs-layer.js';
 import { childPath, STORE_METADATA_FILE, TEMP_DIR_NAME } from './layout.js';
 import { Mutex, SharedLock } from '../locks.js';
+import type { IndexBudget } from './index-budget.js';
 import type { OpenFolders } from './open-folders.js';
 import { serializeStoreInfo } from '../store-metadata.js';
 import { saveMetadataFile } from './store-metadata-file.js';
@@ -28,6 +29,8 @@ export interface StoreOptions {
   fs?: FsLayer;
   /** The storage's folders kept open for fsyncs (bounded across stores). Default: one pool per store. */
   openFolders?: OpenFolders;
+  /** The bound on the storage's index memory (shared by its stores). Default: none. */
+  budget?: IndexBudget;
 }
 
 export class Store {
@@ -64,6 +67,7 @@ export class Store {
       caseInsensitive: options.caseInsensitive,
       fs: options.fs,
       openFolders: options.openFolders,
+      budget: options.budget,
       onFolderMissing: () => this.checkFolder(),
       onLoaded: (totalBytes) => {
         this.info.stats.storageBytes = totalBytes;
