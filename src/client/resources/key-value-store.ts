@@ -7,7 +7,6 @@ import { decodeBody, encodeBody, readAhead, type PreparedBody } from '../body.js
 import { ApifyArgumentError, ApifyNetworkError, isApifyApiError } from '../http/errors.js';
 import { encodePathSegment, type CallOptions, type HttpMethod, type HttpRequest, type HttpResponse } from '../http/http-client.js';
 import { platform } from '../platform/node.js';
-import { createHmacSignature, createStorageContentSignature } from '../signing.js';
 import type {
   KeysPublicUrlOptions,
   KeyValueStore,
@@ -15,14 +14,19 @@ import type {
   KeyValueStoreKeys,
   KeyValueStoreRecord,
   PaginatedIterator,
+  StoreDeleteRecordOptions,
   StoreGetRecordOptions,
   StoreListKeysOptions,
+  StoreSetRecordOptions,
   StoreRecord,
   StoreRecordInput,
   StoreUpdate,
   WaitOptions,
 } from '../types.js';
 import type { JsonValue, KeyValueClientListKeysResult, KeyValueListItem, ReturnTypeFromOptions } from '../v2-types.js';
+import { CONDITION_OPTION_NAMES, conditionHeaders, noteFeatures, requireConditionalWrites } from './conditions.js';
+import { iterateKeyPages } from './key-pages.js';
+import { keysPublicUrl, recordPublicUrl, type SigningKey } from './public-urls.js';
 import { runBulk, type BulkInput, type BulkOptions, type BulkRecordInput, type BulkResult } from './bulk.js';
 import { checkDuration, checkInteger, checkOptionalString, checkRecordKey, checkStoreId, checkStoreName } from '../validation.js';
 import { callOptions, checkKnownOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
@@ -49,6 +53,8 @@ export interface RecordWrite {
   contentLength?: number;
   /** Indent of JSON bodies: apify-client v2's `setRecord` sends them indented by 2. */
   jsonIndent?: number;
+  /** `If-Match` / `If-None-Match` headers (see conditions.ts). */
+  conditions?: Record<string, string>;
 }
 
 /** The query of one page of keys. @internal */
@@ -130,7 +136,10 @@ export class KeyValueStoreClient {
       signature: checkOptionalString(options.signature, 'signature'),
       waitMillis: options.waitMillis,
     });
-    return record ? { key: record.key, value: record.body, contentType: record.contentType } : undefined;
+    if (!record) return undefined;
+    // The ETag rides along unlisted, so the result still equals apify-client v2's (spread, JSON, deep equality).
+    const result = { key: record.key, value: record.body, contentType: record.contentType };
+    return Object.defineProperty(result, 'etag', { value: record.etag, enumerable: false });
   }
 
   /** Whether a record exists (`HEAD .../records/{key}`). */
@@ -138,12 +147,17 @@ export class KeyValueStoreClient {
     return (await this.headRecord(callOptions(options, `${C}.recordExists`, ['waitMillis']), checkRecordKey(key), options.waitMillis)) !== null;
   }
 
-  /** Stores a record (`PUT .../records/{key}`); see `putRecord` of `client.keyValueStores` for bodies. */
-  async setRecord(record: StoreRecordInput, options: CallOptions = {}): Promise<void> {
+  /**
+   * Stores a record (`PUT .../records/{key}`); see `putRecord` of `client.keyValueStores` for bodies.
+   * `ifMatch` / `ifNoneMatch` make it conditional (see `StoreSetRecordOptions`).
+   */
+  async setRecord(record: StoreRecordInput, options: StoreSetRecordOptions = {}): Promise<void> {
     if (typeof record !== 'object' || record === null) throw new ApifyArgumentError('record', 'setRecord needs { key, value }');
     checkKnownOptions(record, `${C}.setRecord`, ['key', 'value', 'contentType', 'contentLength'], 'record');
+    const call = callOptions(options, `${C}.setRecord`, CONDITION_OPTION_NAMES);
     return this.writeRecord({
-      call: callOptions(options, `${C}.setRecord`),
+      call,
+      conditions: conditionHeaders(options),
       key: checkRecordKey(record.key),
       value: record.value,
       contentType: checkOptionalString(record.contentType, 'contentType'),
@@ -152,9 +166,10 @@ export class KeyValueStoreClient {
     });
   }
 
-  /** Deletes a record. A missing record is not an error. */
-  async deleteRecord(key: string, options: CallOptions = {}): Promise<void> {
-    return this.removeRecord(callOptions(options, `${C}.deleteRecord`), checkRecordKey(key));
+  /** Deletes a record. A missing record is not an error (except with `ifMatch`: then 412). */
+  async deleteRecord(key: string, options: StoreDeleteRecordOptions = {}): Promise<void> {
+    const call = callOptions(options, `${C}.deleteRecord`, ['ifMatch']);
+    return this.removeRecord(call, checkRecordKey(key), conditionHeaders({ ifMatch: options.ifMatch }));
   }
 
   /**
@@ -188,10 +203,7 @@ export class KeyValueStoreClient {
    */
   async getRecordPublicUrl(key: string): Promise<string> {
     checkRecordKey(key);
-    const secret = await this.signingKey();
-    const url = new URL(`${this.publicUrl()}/records/${encodePathSegment(key)}`);
-    if (secret) url.searchParams.set('signature', await createHmacSignature(secret.key, key));
-    return url.href;
+    return recordPublicUrl(this.publicUrl(), key, await this.signingKey());
   }
 
   /**
@@ -204,22 +216,15 @@ export class KeyValueStoreClient {
     checkKnownOptions(options, `${C}.createKeysPublicUrl`, [...LIST_KEYS_OPTIONS, 'expiresInSecs']);
     const { expiresInSecs: inOptions, ...query } = options;
     const expires = checkDuration(inOptions ?? expiresInSecs, 'expiresInSecs');
-    const secret = await this.signingKey();
-    const url = new URL(`${this.publicUrl()}/keys`);
-    if (secret) {
-      const expiresAt = expires ? this.ctx.now() + expires * 1000 : 0;
-      const signature = await createStorageContentSignature({ resourceId: secret.storeId, urlSigningSecretKey: secret.key, expiresAt });
-      url.searchParams.set('signature', signature);
-    }
-    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
-    return url.href;
+    const expiresAt = expires ? this.ctx.now() + expires * 1000 : 0;
+    return keysPublicUrl(this.publicUrl(), query, await this.signingKey(), expiresAt);
   }
 
   private publicUrl(): string {
     return `${this.ctx.publicBaseUrl}${STORES_PATH}/${encodePathSegment(this.id)}`;
   }
 
-  private async signingKey(): Promise<{ key: string; storeId: string } | undefined> {
+  private async signingKey(): Promise<SigningKey | undefined> {
     const store = await this.get();
     const key = store?.urlSigningSecretKey;
     return typeof key === 'string' && key ? { key, storeId: store!.id } : undefined;
@@ -249,6 +254,7 @@ export class KeyValueStoreClient {
       read: () => this.send(call, 'GET', this.path).catch(nullOn404),
       outcome: (res) => ({ exists: res !== null }),
     });
+    noteFeatures(this.ctx.features, response);
     if (!response) return null;
     const store = toStore(response.data());
     this.ctx.reads.learn(store, this.id);
@@ -309,6 +315,7 @@ export class KeyValueStoreClient {
         if (res && stream) platform.discardStream(res.stream);
       },
     });
+    noteFeatures(this.ctx.features, response);
     if (!response) return null;
     const contentType = response.header('content-type') ?? 'application/octet-stream';
     const body =
@@ -358,15 +365,20 @@ export class KeyValueStoreClient {
       size = body.bytes?.byteLength;
     }
     const large = body.overLimit === true || (size !== undefined && size > max);
+    const headers = w.conditions;
+    // A conditional write is never retried once it may have been acted on (a repeat would meet
+    // its own write and answer 412), and never goes to a direct-upload URL (which takes no condition).
+    if (headers) await this.requireConditions(call);
     let etag: string | undefined;
-    if (!(large && (await this.directUpload(call, key, body)))) {
+    if (!(large && !headers && (await this.directUpload(call, key, body)))) {
       try {
-        etag = (await this.send(call, 'PUT', this.recordPath(key), { body, compress: true })).header('etag');
+        const idempotent = !headers;
+        etag = (await this.send(call, 'PUT', this.recordPath(key), { body, compress: true, headers, idempotent })).header('etag');
       } catch (error) {
         // The server's limit may be lower than ours: a body that can be sent again goes the direct way.
         const replayable = body.bytes !== undefined || body.stream?.replayable === true;
         const tooLarge = isApifyApiError(error) && error.statusCode === 413;
-        if (!tooLarge || !replayable || large || !(await this.directUpload(call, key, body))) throw error;
+        if (!tooLarge || !replayable || large || headers || !(await this.directUpload(call, key, body))) throw error;
       }
     }
     // Both the ETag and a digest of the bytes: ETags of different formats are settled by the digest.
@@ -387,10 +399,16 @@ export class KeyValueStoreClient {
     return true;
   }
 
-  /** `DELETE` of a record. @internal */
-  async removeRecord(call: CallOptions, key: string): Promise<void> {
+  /** Throws unless the server honours conditions (learned from its answers, else asked once). */
+  private requireConditions(call: CallOptions): Promise<void> {
+    return requireConditionalWrites(this.ctx.features, this.ctx.baseUrl, () => this.send(call, 'GET', this.path));
+  }
+
+  /** `DELETE` of a record; `conditions` are `If-Match` headers. @internal */
+  async removeRecord(call: CallOptions, key: string, conditions?: Record<string, string>): Promise<void> {
+    if (conditions) await this.requireConditions(call);
     // A missing record is fine; a missing store is not (its 404 has another type).
-    await this.send(call, 'DELETE', this.recordPath(key)).catch((error: unknown) => {
+    await this.send(call, 'DELETE', this.recordPath(key), { headers: conditions, idempotent: !conditions }).catch((error: unknown) => {
       if (!(isApifyApiError(error) && error.statusCode === 404 && error.type === 'record-not-found')) throw error;
     });
     this.ctx.reads.noteWrite(this.id, key, { exists: false, at: this.ctx.now() });
@@ -405,7 +423,10 @@ export class KeyValueStoreClient {
       signal: call.signal,
       read: () => this.send(call, 'HEAD', this.recordPath(key)).catch(nullOn404),
       // HEAD has no body: only the ETag, when the server sends one, can tell versions apart.
-      outcome: (res) => (res === null ? { exists: false } : { exists: true, etag: res.header('etag') }),
+      outcome: (res) => {
+        noteFeatures(this.ctx.features, res);
+        return res === null ? { exists: false } : { exists: true, etag: res.header('etag') };
+      },
     });
   }
 
@@ -431,30 +452,8 @@ export class KeyValueStoreClient {
     };
   }
 
-  /**
-   * Every key from the query on, page by page; `q.limit` caps the total. Stops on the last page,
-   * and also if the server ever hands back a next key that does not move forward. @internal
-   */
-  async *iterateKeys(
-    call: CallOptions,
-    q: KeysQuery & { pageSize?: number },
-    first?: Promise<KeyValueStoreKeys>,
-  ): AsyncGenerator<KeyValueStoreKey, void, undefined> {
-    let left = q.limit ?? Infinity;
-    // Pages of `pageSize` (or the server's default), never more than the total still wanted.
-    // Without a page size, what is left is asked for, as apify-client v2 does (the server caps it).
-    const pageLimit = () => (left === Infinity ? q.pageSize : Math.min(q.pageSize ?? Infinity, left));
-    let after = q.exclusiveStartKey;
-    let pending = first ?? this.keysPage(call, { ...q, limit: pageLimit() }, q.pageSize ? 1000 : Infinity);
-    for (;;) {
-      const page = await pending;
-      const items = page.items.slice(0, left);
-      yield* items;
-      left -= items.length;
-      const next = page.nextExclusiveStartKey;
-      if (left <= 0 || !page.isTruncated || next === null || next === after || items.length === 0) return;
-      after = next;
-      pending = this.keysPage(call, { ...q, exclusiveStartKey: after, limit: pageLimit() }, q.pageSize ? 1000 : Infinity);
-    }
+  /** Every key from the query on, page by page (see `iterateKeyPages`). @internal */
+  iterateKeys(call: CallOptions, q: KeysQuery & { pageSize?: number }, first?: Promise<KeyValueStoreKeys>): AsyncGenerator<KeyValueStoreKey, void, undefined> {
+    return iterateKeyPages(q, (query, maxLimit) => this.keysPage(call, query, maxLimit), first);
   }
 }
