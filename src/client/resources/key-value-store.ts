@@ -381,6 +381,10 @@ export class KeyValueStoreClient {
         if (!tooLarge || !replayable || large || headers || !(await this.directUpload(call, key, body))) throw error;
       }
     }
+    // Conditional writers expect others to write the key: a note would hold their reads of
+    // newer versions back for the whole window. (Servers that honour conditions read their own
+    // writes; a stale read would only fail the next condition.)
+    if (headers) return;
     // Both the ETag and a digest of the bytes: ETags of different formats are settled by the digest.
     const digest = body.bytes && this.ctx.reads.enabled ? platform.digest(body.bytes) : undefined;
     this.ctx.reads.noteWrite(this.id, key, { exists: true, at: this.ctx.now(), etag, digest });
@@ -411,7 +415,7 @@ export class KeyValueStoreClient {
     await this.send(call, 'DELETE', this.recordPath(key), { headers: conditions, idempotent: !conditions }).catch((error: unknown) => {
       if (!(isApifyApiError(error) && error.statusCode === 404 && error.type === 'record-not-found')) throw error;
     });
-    this.ctx.reads.noteWrite(this.id, key, { exists: false, at: this.ctx.now() });
+    if (!conditions) this.ctx.reads.noteWrite(this.id, key, { exists: false, at: this.ctx.now() });
   }
 
   /** `HEAD` of a record, through the journal; null when there is none. @internal */
