@@ -31,7 +31,7 @@ export function conditionHeaders(options: ConditionOptions): Record<string, stri
   if (ifMatch === undefined && ifNoneMatch === undefined) return undefined;
   const headers: Record<string, string> = {};
   if (ifMatch !== undefined) {
-    if (typeof ifMatch !== 'string' || !/^[\x21-\x7e]+$/.test(ifMatch)) throw new ApifyArgumentError('options.ifMatch', 'ifMatch must be an ETag or "*"');
+    if (typeof ifMatch !== 'string' || ifMatch === '') throw new ApifyArgumentError('options.ifMatch', 'ifMatch must be an ETag or "*"');
     // An ETag handed over without its quotes is quoted, as the header wants it.
     headers['If-Match'] = ifMatch === '*' || ifMatch.endsWith('"') ? ifMatch : `"${ifMatch}"`;
   }
