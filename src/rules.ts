@@ -66,3 +66,11 @@ export function parseStoreRef(ref: string): StoreRef | undefined {
   if (name === '') return undefined;
   return { kind: 'name', username: tilde === 0 ? undefined : ref.slice(0, tilde), name };
 }
+
+/**
+ * The response header by which a server names the extensions of the API it supports beyond the
+ * platform's (a comma-separated list). The platform sends none.
+ */
+export const FEATURES_HEADER = 'X-Apify-Kv-Features';
+/** Feature: record PUT and DELETE honour `If-Match` / `If-None-Match` atomically, answering 412 otherwise. */
+export const CONDITIONAL_WRITES_FEATURE = 'conditional-writes';

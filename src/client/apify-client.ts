@@ -92,6 +92,7 @@ export class ApifyClient {
         now,
         sleep: wait,
       }),
+      features: {},
       defaultStoreId: () => this.options.storeId,
       maxPayloadBytes: () => this.options.maxPayloadBytes,
       integrity: () => this.options.integrity,

@@ -292,6 +292,30 @@ export interface StoreRecord<Value = unknown> {
   value: Value;
   /** The record's content type, as stored. */
   contentType?: string;
+  /**
+   * The record's ETag, as the server gave it: pass it as `ifMatch` to write over this version
+   * only. Not enumerable (the record equals apify-client v2's), so a spread or JSON drops it.
+   */
+  etag?: string;
+}
+
+/** Options of `keyValueStore(id).setRecord`: the per-call options and the conditions. */
+export interface StoreSetRecordOptions extends CallOptions {
+  /**
+   * Write only over the record with this ETag (from `getRecord`), or over any record with `*`; else
+   * the server answers 412 (`ApifyApiError` of type `precondition-failed`). Only servers that
+   * honour it (`apify-kv serve`) are sent it: against others the call throws
+   * `conditional-writes-unsupported` before sending anything.
+   */
+  ifMatch?: string;
+  /** `*`: create only: write only while there is no record (else 412, as `ifMatch`). */
+  ifNoneMatch?: '*';
+}
+
+/** Options of `keyValueStore(id).deleteRecord`. */
+export interface StoreDeleteRecordOptions extends CallOptions {
+  /** Delete only the record with this ETag (or any record with `*`); a missing record is then a 412. See `StoreSetRecordOptions.ifMatch`. */
+  ifMatch?: string;
 }
 
 /** A record to store with `keyValueStore(id).setRecord` (apify-client v2's shape). */

@@ -41,6 +41,8 @@ export interface ListKeysArgs {
 export interface RecordBytes {
   contentType: string;
   body: Buffer;
+  /** The record's ETag, when the backend gives one (the condition of `putRecordIf`). */
+  etag?: string;
 }
 
 export interface RecordStream {
@@ -96,6 +98,13 @@ export interface StorageBackend {
   recordDigest(storeId: string, key: string): Promise<RecordDigest | null>;
   putRecord(storeId: string, key: string, body: BodySource, contentType: string, settings?: RequestSettings): Promise<void>;
   deleteRecord(storeId: string, key: string, settings?: RequestSettings): Promise<void>;
+  /**
+   * Writes only while the record's ETag is `etag` (`null`: only while there is no record),
+   * atomically; false, with nothing written, when it is not.
+   */
+  putRecordIf(storeId: string, key: string, body: Buffer, contentType: string, etag: string | null): Promise<boolean>;
+  /** Deletes only while the record's ETag is `etag`, atomically; false when it is not (or there is none). */
+  deleteRecordIf(storeId: string, key: string, etag: string): Promise<boolean>;
   recordExists(storeId: string, key: string): Promise<boolean>;
   /**
    * A URL where the record can be read: the API's record URL, or locally the record's `file:`

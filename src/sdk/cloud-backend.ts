@@ -194,7 +194,7 @@ export class CloudBackend implements StorageBackend {
   async getRecord(storeId: string, key: string): Promise<RecordBytes | null> {
     const record = await this.kvs.getRecord({ storeId, key, disableBodyParser: true });
     if (!record) return null;
-    return { contentType: record.contentType ?? 'application/octet-stream', body: toBytes(record.body) };
+    return { contentType: record.contentType ?? 'application/octet-stream', body: toBytes(record.body), etag: record.etag };
   }
 
   async openRecord(storeId: string, key: string): Promise<RecordStream | null> {
@@ -230,6 +230,17 @@ export class CloudBackend implements StorageBackend {
     await this.storeCall(storeId, () => withSettings(settings, true, (call) => this.kvs.deleteRecord({ storeId, key, ...call })));
   }
 
+  async putRecordIf(storeId: string, key: string, body: Buffer, contentType: string, etag: string | null): Promise<boolean> {
+    const store = this.client.keyValueStore(storeId);
+    const conditions = etag === null ? { ifNoneMatch: '*' as const } : { ifMatch: etag };
+    return unlessPreconditionFailed(() => this.storeCall(storeId, () => store.setRecord({ key, value: body, contentType }, conditions)));
+  }
+
+  async deleteRecordIf(storeId: string, key: string, etag: string): Promise<boolean> {
+    const store = this.client.keyValueStore(storeId);
+    return unlessPreconditionFailed(() => this.storeCall(storeId, () => store.deleteRecord(key, { ifMatch: etag })));
+  }
+
   async recordExists(storeId: string, key: string): Promise<boolean> {
     return this.kvs.recordExists({ storeId, key });
   }
@@ -249,5 +260,17 @@ export class CloudBackend implements StorageBackend {
 
   async close(): Promise<void> {
     // Nothing to release: the client's keep-alive sockets do not hold the process open.
+  }
+}
+
+/** True when `write` went through; false when the server answered 412 (its condition failed). */
+async function unlessPreconditionFailed(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    const e = error as { name?: unknown; statusCode?: unknown };
+    if (e?.name === 'ApifyApiError' && e.statusCode === 412) return false;
+    throw error;
   }
 }

@@ -6,7 +6,9 @@ export type KeyValueStoreErrorType =
   | 'invalid-argument'
   | 'store-not-found'
   | 'invalid-record-body'
-  | 'input-not-found';
+  | 'input-not-found'
+  // `updateValue` lost to other writers more times than its `retries` allow.
+  | 'conflict';
 
 /**
  * Raised by the SDK for bad input (before anything is sent or written) and for a store

@@ -19,6 +19,7 @@
  */
 export { KeyValueStore } from './key-value-store.js';
 export type { AutoSaveOptions, IterateKeysOptions, KeyInfo, KeyValueStoreRecord, SetValueOptions } from './key-value-store.js';
+export type { UpdateValueOptions } from './update-value.js';
 export { AsyncList } from './async-list.js';
 export { saveAutoSavedValues } from './auto-save.js';
 export {

@@ -5,6 +5,7 @@ import { decodeBody, encodeValue } from './body.js';
 import { KeyValueStoreError } from './errors.js';
 import * as open from './open.js';
 import type { OpenKeyValueStoreOptions, StoreRef } from './open.js';
+import { updateValue, type UpdateValueOptions } from './update-value.js';
 import { assertKnownOptions, assertNumberOption, assertValidKey, assertValidStoreName, show } from './validation.js';
 
 /** Options of {@link KeyValueStore.setValue}, as in Crawlee and the Apify SDK. */
@@ -162,6 +163,27 @@ export class KeyValueStore implements AsyncIterable<[string, unknown]> {
     }
     const encoded = encodeValue(value, contentType);
     await this.backend.putRecord(this.id, key, encoded.body, encoded.contentType, settings);
+  }
+
+  /**
+   * Compare-and-set: reads the record, calls `update` with its value (`null` when there is none)
+   * and stores what it returns only while the record is still the version it read (by its ETag;
+   * created only while there is none), else reads again and calls `update` again, up to
+   * `retries` times (default 20, with jittered waits), then fails with type `conflict`. `update`
+   * returns the new value, `null` to delete the record, or `undefined` to leave it as it is.
+   * Resolves with the value stored. Through the API this needs a server that honours conditional
+   * writes (`apify-kv serve`); against the platform it fails with `conditional-writes-unsupported`.
+   */
+  async updateValue<T = unknown>(
+    key: string,
+    update: (current: T | null) => T | null | undefined | Promise<T | null | undefined>,
+    options: UpdateValueOptions = {},
+  ): Promise<T | null> {
+    assertValidKey(key);
+    if (typeof update !== 'function') throw new KeyValueStoreError('invalid-argument', 'updateValue needs an update function.');
+    assertKnownOptions('updateValue', options, ['retries', 'contentType']);
+    assertNumberOption('retries', options.retries, 0, 10_000, true);
+    return updateValue(this.backend, this.id, key, update, options);
   }
 
   /** True when the record exists. */

@@ -145,9 +145,19 @@ export class LocalBackend implements StorageBackend {
   }
 
   async getRecord(storeId: string, key: string): Promise<RecordBytes | null> {
-    const record = await this.record(storeId, key);
-    if (!record) return null;
-    return { contentType: record.contentType, body: await readAll(record.openStream()) };
+    for (let attempt = 1; ; attempt++) {
+      const record = await this.record(storeId, key);
+      if (!record) return null;
+      try {
+        // Small bodies come with the lookup; a large one is read from the version looked up.
+        const body = record.body ?? (await readAll(record.openStream()));
+        return { contentType: record.contentType, body, etag: record.etag };
+      } catch (error) {
+        // Replaced by a concurrent write between the lookup and the read: look again.
+        if (attempt < 5 && (error as { code?: unknown })?.code === 'record-not-found') continue;
+        throw error;
+      }
+    }
   }
 
   async openRecord(storeId: string, key: string): Promise<RecordStream | null> {
@@ -174,6 +184,17 @@ export class LocalBackend implements StorageBackend {
     await orNull(() => storage.deleteRecord(storeId, key)); // like the API: deleting from a missing store is no error
   }
 
+  async putRecordIf(storeId: string, key: string, body: Buffer, contentType: string, etag: string | null): Promise<boolean> {
+    const storage = await this.engine(true);
+    const conditions = etag === null ? { ifNoneMatch: '*' as const } : { ifMatch: [etag] };
+    return unlessPreconditionFailed(() => onStore(storeId, () => storage.putRecord(storeId, key, body, { contentType, conditions })));
+  }
+
+  async deleteRecordIf(storeId: string, key: string, etag: string): Promise<boolean> {
+    const storage = await this.engine(true);
+    return unlessPreconditionFailed(() => onStore(storeId, () => storage.deleteRecord(storeId, key, { conditions: { ifMatch: [etag] } })));
+  }
+
   async recordExists(storeId: string, key: string): Promise<boolean> {
     return (await this.record(storeId, key)) !== null;
   }
@@ -196,5 +217,16 @@ export class LocalBackend implements StorageBackend {
   async close(): Promise<void> {
     if (this.opened) await this.storage.close();
     this.opened = undefined;
+  }
+}
+
+/** True when `write` went through; false when the storage found its condition failing. */
+async function unlessPreconditionFailed(write: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await write();
+    return true;
+  } catch (error) {
+    if ((error as { code?: unknown })?.code === 'precondition-failed') return false;
+    throw error;
   }
 }

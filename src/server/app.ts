@@ -1,5 +1,6 @@
 /** The request handler: who may call, CORS, routing, method checks, and turning every failure into a contract error. */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { CONDITIONAL_WRITES_FEATURE, FEATURES_HEADER } from '../rules.js';
 import type { AppContext, RequestState } from './context.js';
 import { ApiError, fromStorageError, internalError, methodNotAllowed, pageNotFound, tokenNotProvided } from './errors.js';
 import { answerHealth } from './health.js';
@@ -44,7 +45,10 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
       else if (route.kind === 'keys') await listKeys(ctx, state, route.storeRef);
       else await getStore(ctx, state, route.storeRef);
     } catch (err) {
-      if (!cannotRespond(res)) ctx.origins.applyHeaders(req, res);
+      if (!cannotRespond(res)) {
+        ctx.origins.applyHeaders(req, res);
+        res.setHeader(FEATURES_HEADER, CONDITIONAL_WRITES_FEATURE);
+      }
       throw err;
     }
     return;
@@ -75,6 +79,7 @@ async function handle(ctx: AppContext, req: IncomingMessage, res: ServerResponse
     await sendWebFile(res, file, method === 'HEAD');
     return;
   }
+  res.setHeader(FEATURES_HEADER, CONDITIONAL_WRITES_FEATURE);
   const allowed = ROUTE_METHODS[route.kind];
   if (!allowed.includes(method)) throw methodNotAllowed(allowed.filter((m) => m !== 'HEAD'));
   if (route.segmentError) throw route.segmentError;

@@ -99,6 +99,8 @@ export function fromStorageError(err: unknown): ApiError | null {
       return storeNotFound();
     case 'record-not-found':
       return recordNotFound();
+    case 'precondition-failed':
+      return new ApiError(412, 'precondition-failed', text);
     case 'name-not-unique':
       return new ApiError(400, 'name-not-unique', text);
     case 'insufficient-storage':

@@ -11,6 +11,7 @@ import type {
   StorageUser,
   StoredRecord,
   StoreInfo,
+  WriteConditions,
 } from '../storage/types.js';
 
 /** `errorCode` is set when the operation failed: the storage error code, else `error`. */
@@ -73,11 +74,16 @@ export class MeteredStorage implements KeyValueStorage {
   getRecord(storeId: string, key: string): Promise<StoredRecord | null> {
     return this.timed('getRecord', () => this.inner.getRecord(storeId, key));
   }
-  putRecord(storeId: string, key: string, body: Readable | Uint8Array, options: { contentType: string; maxBytes?: number }): Promise<RecordInfo> {
+  putRecord(
+    storeId: string,
+    key: string,
+    body: Readable | Uint8Array,
+    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
+  ): Promise<RecordInfo> {
     return this.timed('putRecord', () => this.inner.putRecord(storeId, key, body, options));
   }
-  deleteRecord(storeId: string, key: string): Promise<boolean> {
-    return this.timed('deleteRecord', () => this.inner.deleteRecord(storeId, key));
+  deleteRecord(storeId: string, key: string, options?: { conditions?: WriteConditions }): Promise<boolean> {
+    return this.timed('deleteRecord', () => this.inner.deleteRecord(storeId, key, options));
   }
   sweepExpired(): Promise<string[]> {
     return this.timed('sweepExpired', () => this.inner.sweepExpired());

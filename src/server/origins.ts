@@ -14,11 +14,12 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { isIP } from 'node:net';
+import { FEATURES_HEADER } from '../rules.js';
 import { ApiError } from './errors.js';
 
 const ALLOWED_METHODS = 'GET, HEAD, PUT, POST, DELETE, OPTIONS';
-const DEFAULT_ALLOWED_HEADERS = 'Authorization, Content-Type, Content-Encoding, If-None-Match';
-const EXPOSED_HEADERS = 'ETag, Location, Content-Length, Content-Disposition, Content-Type, Last-Modified';
+const DEFAULT_ALLOWED_HEADERS = 'Authorization, Content-Type, Content-Encoding, If-None-Match, If-Match';
+const EXPOSED_HEADERS = `ETag, Location, Content-Length, Content-Disposition, Content-Type, Last-Modified, ${FEATURES_HEADER}`;
 const ANY_ORIGIN_PAIRS: readonly string[] = ['Access-Control-Allow-Origin', '*', 'Access-Control-Expose-Headers', EXPOSED_HEADERS];
 const VARY_PAIRS: readonly string[] = ['Vary', 'Origin', 'Access-Control-Expose-Headers', EXPOSED_HEADERS];
 const MAX_JUDGED_HOSTS = 256;

@@ -15,6 +15,7 @@ import {
   recordNotFound,
   storeNotFound,
 } from './errors.js';
+import { FEATURE_PAIRS, requestConditions } from './conditions.js';
 import { cannotRespond, sendData, sendJson, sendJsonBytes, sendNoContent } from './responses.js';
 import { queryValue } from './routes.js';
 import { assertValidKey, assertValidStoreRef, parseBoolean, parseLimit } from './validation.js';
@@ -40,7 +41,7 @@ export async function listKeys(ctx: AppContext, state: RequestState, ref: string
   const page = await ctx.storage.listKeys(store.id, { exclusiveStartKey, limit, prefix });
   const view = viewContext(ctx, state, canWrite(state.principal, store));
   const body = keysPageCache(ctx).body(store.id, page, view, `${exclusiveStartKey ?? ''}\n${prefix ?? ''}\n${limit ?? ''}`);
-  sendJsonBytes(state.res, 200, body, ctx.origins.headerPairs(state.req));
+  sendJsonBytes(state.res, 200, body, [...ctx.origins.headerPairs(state.req), ...FEATURE_PAIRS]);
 }
 
 const keysPages = new WeakMap<AppContext, KeysPageCache>();
@@ -85,6 +86,7 @@ export async function getRecord(ctx: AppContext, state: RequestState, ref: strin
 
   const headers = [
     ...ctx.origins.headerPairs(req),
+    ...FEATURE_PAIRS,
     'Content-Type', record.contentType,
     'ETag', record.etag,
     'Last-Modified', record.modifiedAt.toUTCString(),
@@ -178,9 +180,11 @@ export async function putRecord(ctx: AppContext, state: RequestState, ref: strin
 
 export async function deleteRecord(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
   assertValidKey(key);
+  const conditions = requestConditions(state.req);
   const store = await resolveStore(ctx, state, ref, 'write');
-  // Deleting a missing record is not an error: the end state is what was asked for.
-  await ctx.storage.deleteRecord(store.id, key);
+  // Deleting a missing record is not an error: the end state is what was asked for (unless
+  // `If-Match` asked for a record to be there: then 412).
+  await ctx.storage.deleteRecord(store.id, key, { conditions });
   sendNoContent(state.res);
 }
 
@@ -250,12 +254,13 @@ async function writeBody(
   const { req, res } = state;
   const encoding = bodyEncoding(req);
   const md5 = expectedMd5(req);
+  const conditions = requestConditions(req);
   allowBody(ctx, state);
   const body = decodeBody(req, encoding, maxBytes);
   const checked = md5 && checkMd5(body.stream, md5, encoding === 'identity' ? undefined : req);
   let info;
   try {
-    info = await ctx.storage.putRecord(store.id, key, checked ? checked.stream : body.stream, { contentType, maxBytes });
+    info = await ctx.storage.putRecord(store.id, key, checked ? checked.stream : body.stream, { contentType, maxBytes, conditions });
   } catch (err) {
     const failure = body.failure();
     body.dispose();

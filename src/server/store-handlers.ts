@@ -1,4 +1,5 @@
 /** Store collection and store object: list, get-or-create, get, update, delete. */
+import { FEATURE_PAIRS } from './conditions.js';
 import { GENERAL_ACCESS_VALUES, type GeneralAccess } from '../storage/types.js';
 import { canWrite, requireUser } from './auth.js';
 import { corruptBody, readSmallBody, bodyEncoding } from './body.js';
@@ -61,7 +62,7 @@ export async function getOrCreateStore(ctx: AppContext, state: RequestState): Pr
 export async function getStore(ctx: AppContext, state: RequestState, ref: string | undefined): Promise<void> {
   const store = await resolveStore(ctx, state, ref, 'read');
   const data = storeView(store, viewContext(ctx, state, canWrite(state.principal, store)));
-  sendJsonText(state.res, 200, JSON.stringify({ data }), ctx.origins.headerPairs(state.req));
+  sendJsonText(state.res, 200, JSON.stringify({ data }), [...ctx.origins.headerPairs(state.req), ...FEATURE_PAIRS]);
 }
 
 export async function updateStore(ctx: AppContext, state: RequestState, ref: string | undefined): Promise<void> {

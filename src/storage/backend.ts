@@ -9,7 +9,7 @@
  */
 import type { Readable } from 'node:stream';
 
-import type { RecordInfo, StoredRecord, StoreInfo } from './types.js';
+import type { RecordInfo, StoredRecord, StoreInfo, WriteConditions } from './types.js';
 
 export interface StorageBackend {
   /** A short name for metrics: `fs`, `s3`. */
@@ -64,10 +64,14 @@ export interface RecordBody {
 export interface RecordStore {
   /** `null` when missing. The body is opened lazily through `openStream`. */
   get(key: string): Promise<StoredRecord | null>;
-  /** Stores the record atomically and durably; `sizeDelta` is the change of the store's total bytes. */
-  put(key: string, body: RecordBody, contentType: string): Promise<RecordInfo & { sizeDelta: number }>;
-  /** The size of the removed record, or `null` when there was none. */
-  delete(key: string): Promise<number | null>;
+  /**
+   * Stores the record atomically and durably; `sizeDelta` is the change of the store's total bytes.
+   * With `conditions`, only when they hold at the instant the write takes effect (else
+   * `StorageError('precondition-failed')`, nothing written).
+   */
+  put(key: string, body: RecordBody, contentType: string, conditions?: WriteConditions): Promise<RecordInfo & { sizeDelta: number }>;
+  /** The size of the removed record, or `null` when there was none. `conditions` as for `put`. */
+  delete(key: string, conditions?: WriteConditions): Promise<number | null>;
   /** Keys in UTF-8 byte order after `after`, starting with `prefix`; `next` is `null` on the last page. */
   list(options: { prefix?: string; after?: string; limit: number }): Promise<{
     items: Array<{ key: string; size: number }>;

@@ -24,6 +24,7 @@ import type {
   StorageUser,
   StoredRecord,
   StoreInfo,
+  WriteConditions,
 } from './types.js';
 
 export interface LaggingStorageOptions {
@@ -172,7 +173,7 @@ export class LaggingStorage implements KeyValueStorage {
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number },
+    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
   ): Promise<RecordInfo> {
     if (!this.enabled) return this.inner.putRecord(storeId, key, body, options);
     const previous = await this.capture(storeId, key);
@@ -186,12 +187,12 @@ export class LaggingStorage implements KeyValueStorage {
     }
   }
 
-  async deleteRecord(storeId: string, key: string): Promise<boolean> {
-    if (!this.enabled) return this.inner.deleteRecord(storeId, key);
+  async deleteRecord(storeId: string, key: string, options?: { conditions?: WriteConditions }): Promise<boolean> {
+    if (!this.enabled) return this.inner.deleteRecord(storeId, key, options);
     const previous = await this.capture(storeId, key);
     let deleted = false;
     try {
-      deleted = await this.inner.deleteRecord(storeId, key);
+      deleted = await this.inner.deleteRecord(storeId, key, options);
     } finally {
       if (!deleted && previous) await releaseSnapshot(previous);
     }

@@ -12,6 +12,7 @@ import { randomId } from './ids.js';
 import { Mutex } from './locks.js';
 import { DEFAULT_SWEEP_INTERVAL_MILLIS, DEFAULT_UNNAMED_RETENTION_MILLIS, isExpired, startSweeper } from './retention.js';
 import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats } from './store-metadata.js';
+import { StoreUsage } from './store-usage.js';
 import {
   GENERAL_ACCESS_VALUES,
   LOCAL_USER,
@@ -25,7 +26,7 @@ import {
   type StorageUser,
   type StoredRecord,
   type StoreInfo,
-  type StoreStats,
+  type WriteConditions,
 } from './types.js';
 import {
   assertOptionalString,
@@ -50,25 +51,14 @@ export interface StorageServiceOptions {
   readOnly?: boolean;
 }
 
-/** What happened to a store since its metadata was last saved: new times, counter increments. */
-interface PendingChange {
-  accessedAt?: Date;
-  modifiedAt?: Date;
-  stats: StoreStats;
-}
-
 export class StorageService implements KeyValueStorage {
   private readonly now: () => number;
   private readonly retentionMillis: number;
   private readonly sweepIntervalMillis: number;
   private readonly sweepEnabled: boolean;
-  private readonly flushMillis: number;
   readonly readOnly: boolean;
-
-  /** Usage not yet saved, by store id. Applied over the backend's metadata when read. */
-  private readonly pending = new Map<string, PendingChange>();
-  private flushTimer: NodeJS.Timeout | undefined;
-  private flushing: Promise<void> = Promise.resolve();
+  /** Usage and access times not yet saved (see store-usage.ts). */
+  private readonly usage: StoreUsage;
   /** Serializes creating, renaming and deleting stores, so names stay unique. */
   private readonly storeChanges = new Mutex();
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -84,7 +74,13 @@ export class StorageService implements KeyValueStorage {
     this.sweepIntervalMillis = options.sweepIntervalMillis ?? DEFAULT_SWEEP_INTERVAL_MILLIS;
     this.readOnly = options.readOnly === true;
     this.sweepEnabled = options.sweep !== false && !this.readOnly;
-    this.flushMillis = options.metadataFlushMillis ?? 5000;
+    this.usage = new StoreUsage({
+      catalog: () => this.backend.catalog,
+      storeChanges: this.storeChanges,
+      now: this.now,
+      readOnly: this.readOnly,
+      flushMillis: options.metadataFlushMillis ?? 5000,
+    });
   }
 
   // ---- lifecycle -------------------------------------------------------------------
@@ -109,7 +105,7 @@ export class StorageService implements KeyValueStorage {
     this.stopSweeper = () => {};
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await this.storeChanges.run(async () => {});
-    await this.flush();
+    await this.usage.flush();
     await this.backend.close();
     this.opening = undefined;
   }
@@ -143,7 +139,7 @@ export class StorageService implements KeyValueStorage {
     }
     matching.sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     if (desc) matching.reverse();
-    const items = matching.slice(offset, offset + limit).map((info) => this.withPending(info));
+    const items = matching.slice(offset, offset + limit).map((info) => this.usage.apply(info));
     return { total: matching.length, offset, limit, desc, count: items.length, items };
   }
 
@@ -156,7 +152,7 @@ export class StorageService implements KeyValueStorage {
       const catalog = this.backend.catalog;
       if (name !== undefined) {
         const existing = await catalog.findByName(user.id, name);
-        if (existing) return { store: this.touched(existing), created: false };
+        if (existing) return { store: this.usage.touched(existing), created: false };
       }
       const now = new Date(this.now());
       const info: StoreInfo = {
@@ -179,7 +175,7 @@ export class StorageService implements KeyValueStorage {
         if (name === undefined || (error as StorageError).code !== 'name-not-unique') throw error;
         const existing = await catalog.findByName(user.id, name);
         if (!existing) throw error;
-        return { store: this.touched(existing), created: false };
+        return { store: this.usage.touched(existing), created: false };
       }
       return { store: cloneStoreInfo(info), created: true };
     });
@@ -188,7 +184,7 @@ export class StorageService implements KeyValueStorage {
   async getStore(storeRef: string, user: StorageUser = LOCAL_USER): Promise<StoreInfo | null> {
     await this.open();
     const info = await this.resolveRef(storeRef, user);
-    return info && this.touched(info);
+    return info && this.usage.touched(info);
   }
 
   /**
@@ -199,7 +195,7 @@ export class StorageService implements KeyValueStorage {
     await this.open();
     if (typeof name !== 'string' || name === '') return null;
     const info = await this.backend.catalog.findByName(user.id, name);
-    return info && this.touched(info);
+    return info && this.usage.touched(info);
   }
 
   async updateStore(
@@ -213,7 +209,7 @@ export class StorageService implements KeyValueStorage {
     }
     this.assertWritable();
     return this.storeChanges.run(async () => {
-      const info = this.withPending(await this.requireStore(storeId));
+      const info = this.usage.apply(await this.requireStore(storeId));
       if (changes.name !== undefined && changes.name !== info.name) {
         const newName = changes.name;
         if (newName !== null && (await this.backend.catalog.findByName(info.userId, newName))) {
@@ -226,7 +222,7 @@ export class StorageService implements KeyValueStorage {
       info.accessedAt = now;
       info.modifiedAt = now;
       // Saved now, with whatever usage was pending.
-      this.pending.delete(storeId);
+      this.usage.forget(storeId);
       await this.backend.catalog.save(info);
       return cloneStoreInfo(info);
     });
@@ -236,7 +232,7 @@ export class StorageService implements KeyValueStorage {
     await this.open();
     this.assertWritable();
     return this.storeChanges.run(async () => {
-      this.pending.delete(storeId);
+      this.usage.forget(storeId);
       return this.backend.catalog.remove(storeId);
     });
   }
@@ -250,15 +246,15 @@ export class StorageService implements KeyValueStorage {
   private async sweep(): Promise<string[]> {
     const expired: string[] = [];
     for await (const info of this.backend.catalog.list()) {
-      if (isExpired(this.withPending(info), this.now(), this.retentionMillis)) expired.push(info.id);
+      if (isExpired(this.usage.apply(info), this.now(), this.retentionMillis)) expired.push(info.id);
     }
     const removed: string[] = [];
     for (const id of expired) {
       await this.storeChanges.run(async () => {
         // Checked again: the store may have been accessed or renamed meanwhile.
         const info = await this.backend.catalog.get(id);
-        if (!info || !isExpired(this.withPending(info), this.now(), this.retentionMillis)) return;
-        this.pending.delete(id);
+        if (!info || !isExpired(this.usage.apply(info), this.now(), this.retentionMillis)) return;
+        this.usage.forget(id);
         if (await this.backend.catalog.remove(id)) removed.push(id);
       });
     }
@@ -274,7 +270,7 @@ export class StorageService implements KeyValueStorage {
     assertOptionalString(options.prefix, 'prefix');
     await this.requireStore(storeId);
     const page = await this.backend.records(storeId).list({ prefix: options.prefix, after: options.exclusiveStartKey, limit });
-    this.recordUse(storeId, 'listCount');
+    this.usage.recordUse(storeId, 'listCount');
     const items = page.items.map(({ key, size }) => ({ key, size }));
     return {
       items,
@@ -291,7 +287,7 @@ export class StorageService implements KeyValueStorage {
     assertValidKey(key);
     await this.requireStore(storeId);
     const record = await this.backend.records(storeId).get(key);
-    this.recordUse(storeId, 'readCount');
+    this.usage.recordUse(storeId, 'readCount');
     return record;
   }
 
@@ -299,7 +295,7 @@ export class StorageService implements KeyValueStorage {
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number },
+    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
   ): Promise<RecordInfo> {
     // Until the body is read, keep an early stream error (an aborted upload) from going
     // unhandled; it still fails the write, as the reader sees the stream errored.
@@ -316,7 +312,7 @@ export class StorageService implements KeyValueStorage {
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number },
+    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
   ): Promise<RecordInfo> {
     await this.open();
     assertValidKey(key);
@@ -332,20 +328,20 @@ export class StorageService implements KeyValueStorage {
       const size = body instanceof Uint8Array ? body.byteLength : undefined;
       const { sizeDelta, ...info } = await this.backend
         .records(storeId)
-        .put(key, { stream: body, size, maxBytes: options.maxBytes }, options.contentType);
-      this.recordUse(storeId, 'writeCount', sizeDelta, true);
+        .put(key, { stream: body, size, maxBytes: options.maxBytes }, options.contentType, options.conditions);
+      this.usage.recordUse(storeId, 'writeCount', sizeDelta, true);
       return info;
     });
   }
 
-  async deleteRecord(storeId: string, key: string): Promise<boolean> {
+  async deleteRecord(storeId: string, key: string, options: { conditions?: WriteConditions } = {}): Promise<boolean> {
     await this.open();
     assertValidKey(key);
     this.assertWritable();
     await this.requireStore(storeId);
     return this.track(async () => {
-      const removedSize = await this.backend.records(storeId).delete(key);
-      this.recordUse(storeId, 'deleteCount', -(removedSize ?? 0), removedSize !== null);
+      const removedSize = await this.backend.records(storeId).delete(key, options.conditions);
+      this.usage.recordUse(storeId, 'deleteCount', -(removedSize ?? 0), removedSize !== null);
       return removedSize !== null;
     });
   }
@@ -385,90 +381,9 @@ export class StorageService implements KeyValueStorage {
     if (this.readOnly) throw new StorageError('read-only', 'This storage was opened read-only.');
   }
 
-  // ---- usage and access times ------------------------------------------------------------
-
-  /** The store as the caller should see it: saved metadata plus usage not yet saved. */
-  private withPending(info: StoreInfo, change = this.pending.get(info.id)): StoreInfo {
-    const out = cloneStoreInfo(info);
-    if (!change) return out;
-    if (change.accessedAt && change.accessedAt > out.accessedAt) out.accessedAt = new Date(change.accessedAt);
-    if (change.modifiedAt && change.modifiedAt > out.modifiedAt) out.modifiedAt = new Date(change.modifiedAt);
-    for (const field of Object.keys(change.stats) as Array<keyof StoreStats>) {
-      out.stats[field] = Math.max(0, out.stats[field] + change.stats[field]);
-    }
-    return out;
-  }
-
-  /** Notes an access of a store found by reference and returns it as the caller sees it. */
-  private touched(info: StoreInfo): StoreInfo {
-    this.change(info.id, () => {});
-    return this.withPending(info);
-  }
-
-  private recordUse(storeId: string, counter: Exclude<keyof StoreStats, 'storageBytes'>, bytesDelta = 0, modified = false): void {
-    this.change(storeId, (change) => {
-      change.stats[counter]++;
-      change.stats.storageBytes += bytesDelta;
-      if (modified) change.modifiedAt = change.accessedAt;
-    });
-  }
-
-  /**
-   * Records an access in memory, where retention and readers see it; the metadata gets it
-   * with the next debounced save. A read-only service keeps nothing (nothing is saved).
-   */
-  private change(storeId: string, apply: (change: PendingChange) => void): void {
-    if (this.readOnly) return;
-    let change = this.pending.get(storeId);
-    if (!change) this.pending.set(storeId, (change = { stats: emptyStats() }));
-    change.accessedAt = new Date(this.now());
-    apply(change);
-    this.scheduleFlush();
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushTimer) return;
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = undefined;
-      void this.flush();
-    }, this.flushMillis);
-    this.flushTimer.unref();
-  }
-
   /** Saves all pending usage now; waits for a save already under way. */
   flush(): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = undefined;
-    this.flushing = this.flushing.then(() => this.saveAll());
-    return this.flushing;
-  }
-
-  private async saveAll(): Promise<void> {
-    const changes = [...this.pending];
-    this.pending.clear();
-    for (const [id, change] of changes) {
-      try {
-        await this.storeChanges.run(async () => {
-          const info = await this.backend.catalog.get(id);
-          if (!info) return; // deleted meanwhile
-          await this.backend.catalog.save(this.withPending(info, change));
-        });
-      } catch {
-        // Kept for the next save (a full disk, a store folder removed by hand).
-        this.requeue(id, change);
-      }
-    }
-  }
-
-  private requeue(id: string, change: PendingChange): void {
-    const current = this.pending.get(id);
-    if (current) {
-      for (const field of Object.keys(change.stats) as Array<keyof StoreStats>) current.stats[field] += change.stats[field];
-      current.modifiedAt ??= change.modifiedAt;
-    } else {
-      this.pending.set(id, change);
-    }
-    this.scheduleFlush();
+    return this.usage.flush();
   }
 
   private track<T>(fn: () => Promise<T>): Promise<T> {

@@ -97,6 +97,23 @@ export interface ListStoresResult {
   items: StoreInfo[];
 }
 
+/**
+ * One HTTP precondition (RFC 9110 `If-Match` / `If-None-Match`): `*` (any current record) or a
+ * list of entity tags as the client sent them (`"etag"` or weak `W/"etag"`).
+ */
+export type EtagCondition = '*' | string[];
+
+/**
+ * Conditions on a write or delete, checked atomically with it (the key's turn on a folder, a
+ * conditional PUT on S3). `ifMatch`: the record exists and its ETag is listed (strong
+ * comparison: a weak tag never matches). `ifNoneMatch`: the record is missing (`*`) or its ETag is
+ * not listed (weak comparison). Failing throws `StorageError('precondition-failed')`.
+ */
+export interface WriteConditions {
+  ifMatch?: EtagCondition;
+  ifNoneMatch?: EtagCondition;
+}
+
 /** The owner of a store. The single-user local mode uses {@link LOCAL_USER}. */
 export interface StorageUser {
   id: string;
@@ -163,6 +180,7 @@ export type StorageErrorCode =
   | 'record-not-found'
   | 'name-not-unique'
   | 'read-only'
+  | 'precondition-failed' // an If-Match / If-None-Match condition did not hold: 412
   // Faults of the storage itself (see server/errors.ts for their answers):
   | 'insufficient-storage' // disk or quota full: 507
   | 'storage-unavailable' // descriptors exhausted, S3 failing or timing out: 503 + Retry-After
@@ -196,16 +214,17 @@ export interface KeyValueStorage {
   /**
    * Stores a record atomically (temp file, fsync, rename); resolves once durable.
    * `maxBytes` makes it throw `PayloadTooLargeError`
-   * as soon as the streamed body exceeds it, leaving the old record untouched.
+   * as soon as the streamed body exceeds it, leaving the old record untouched. `conditions`
+   * make it a conditional write (see `WriteConditions`).
    */
   putRecord(
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number },
+    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
   ): Promise<RecordInfo>;
-  /** Returns false when the record did not exist. */
-  deleteRecord(storeId: string, key: string): Promise<boolean>;
+  /** Returns false when the record did not exist. `conditions` as for `putRecord`. */
+  deleteRecord(storeId: string, key: string, options?: { conditions?: WriteConditions }): Promise<boolean>;
 
   /** Deletes unnamed stores this server created that were not accessed within the retention period. Returns their ids. */
   sweepExpired(): Promise<string[]>;

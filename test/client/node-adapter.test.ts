@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 /**
  * The client's lean Node adapter against real sockets: a local node:http server on port 0
  * behaves as the API would (keep-alive, compression, redirects, slow or broken answers).
@@ -272,6 +273,8 @@ describe('the client over the lean adapter and a real server', () => {
       connection: 'keep-alive',
       'content-type': 'application/json; charset=utf-8',
       'content-length': '7',
+      // The body's MD5, base64 (integrity checks are on by default).
+      'content-md5': createHash('md5').update('{"a":1}').digest('base64'),
     });
     expect(put!.body.toString()).toBe('{"a":1}');
     expect(del!.headers).toEqual({ ...common, connection: 'keep-alive' });

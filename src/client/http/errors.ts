@@ -142,15 +142,19 @@ export class ApifyNetworkError extends Error implements ApifyKvErrorFields {
 /** A method was called with bad input. Thrown before any request is sent. */
 export class ApifyArgumentError extends Error implements ApifyKvErrorFields {
   override readonly name = ARGUMENT_ERROR_NAME;
-  /** Always `invalid-argument`. */
-  readonly type = 'invalid-argument';
+  /**
+   * `invalid-argument`, or `conditional-writes-unsupported` for a condition (`ifMatch`,
+   * `ifNoneMatch`) the server would not honour.
+   */
+  readonly type: 'invalid-argument' | 'conditional-writes-unsupported';
   /** Name of the offending argument, e.g. `key`, `storeId`. */
   declare readonly argument: string;
 
   /** @internal */
-  constructor(argument: string, message: string) {
+  constructor(argument: string, message: string, type: ApifyArgumentError['type'] = 'invalid-argument') {
     super(message);
     this.argument = argument;
+    this.type = type;
   }
 }
 

@@ -3,6 +3,7 @@ import { ApifyArgumentError, isApifyApiError } from '../http/errors.js';
 import type { CallOptions, HttpClient } from '../http/http-client.js';
 import type { KeyValueStore, PaginatedIterator } from '../types.js';
 import { checkDuration, checkInteger } from '../validation.js';
+import type { ServerFeatures } from './conditions.js';
 import type { JournaledReads } from './journaled-reads.js';
 
 export const STORES_PATH = '/v2/key-value-stores';
@@ -11,6 +12,8 @@ export const STORES_PATH = '/v2/key-value-stores';
 export interface ResourceContext {
   http: HttpClient;
   reads: JournaledReads;
+  /** What the server's answers said it supports (conditional writes). */
+  features: ServerFeatures;
   /** The client's default store id. */
   defaultStoreId: () => string | undefined;
   /** Bodies larger than this go through a direct-upload URL. */

@@ -8,7 +8,6 @@ import { ApifyArgumentError, ApifyNetworkError, isApifyApiError } from '../http/
 import { encodePathSegment, type CallOptions, type HttpMethod, type HttpRequest, type HttpResponse } from '../http/http-client.js';
 import { platform } from '../platform/node.js';
 import { checkedDownload, checkedUpload, uploadDigest, type UploadDigest } from '../integrity.js';
-import { createHmacSignature, createStorageContentSignature } from '../signing.js';
 import type {
   KeysPublicUrlOptions,
   KeyValueStore,
@@ -16,8 +15,10 @@ import type {
   KeyValueStoreKeys,
   KeyValueStoreRecord,
   PaginatedIterator,
+  StoreDeleteRecordOptions,
   StoreGetRecordOptions,
   StoreListKeysOptions,
+  StoreSetRecordOptions,
   StoreRecord,
   StoreRecordInput,
   StoreUpdate,
@@ -25,6 +26,9 @@ import type {
 } from '../types.js';
 import type { JsonValue, KeyValueClientListKeysResult, KeyValueListItem, ReturnTypeFromOptions } from '../v2-types.js';
 import type { BulkInput, BulkOptions, BulkRecordInput, BulkResult } from './bulk.js';
+import { CONDITION_OPTION_NAMES, conditionHeaders, noteFeatures, requireConditionalWrites } from './conditions.js';
+import { iterateKeyPages } from './key-pages.js';
+import { keysPublicUrl, recordPublicUrl, type SigningKey } from './public-urls.js';
 import { checkDuration, checkInteger, checkOptionalString, checkRecordKey, checkStoreId, checkStoreName } from '../validation.js';
 import { callOptions, checkKnownOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
 import { GENERAL_ACCESS_VALUES, isGeneralAccess } from '../../rules.js';
@@ -50,6 +54,8 @@ export interface RecordWrite {
   contentLength?: number;
   /** Indent of JSON bodies: apify-client v2's `setRecord` sends them indented by 2. */
   jsonIndent?: number;
+  /** `If-Match` / `If-None-Match` headers (see conditions.ts). */
+  conditions?: Record<string, string>;
 }
 
 /** The query of one page of keys. @internal */
@@ -148,7 +154,10 @@ export class KeyValueStoreClient {
       signature: checkOptionalString(options.signature, 'signature'),
       waitMillis: options.waitMillis,
     });
-    return record ? { key: record.key, value: record.body, contentType: record.contentType } : undefined;
+    if (!record) return undefined;
+    // The ETag rides along unlisted, so the result still equals apify-client v2's (spread, JSON, deep equality).
+    const result = { key: record.key, value: record.body, contentType: record.contentType };
+    return Object.defineProperty(result, 'etag', { value: record.etag, enumerable: false });
   }
 
   /** Whether a record exists (`HEAD .../records/{key}`). */
@@ -156,12 +165,17 @@ export class KeyValueStoreClient {
     return (await this.headRecord(callOptions(options, `${C}.recordExists`, ['waitMillis']), checkRecordKey(key), options.waitMillis)) !== null;
   }
 
-  /** Stores a record (`PUT .../records/{key}`); see `putRecord` of `client.keyValueStores` for bodies. */
-  async setRecord(record: StoreRecordInput, options: CallOptions = {}): Promise<void> {
+  /**
+   * Stores a record (`PUT .../records/{key}`); see `putRecord` of `client.keyValueStores` for bodies.
+   * `ifMatch` / `ifNoneMatch` make it conditional (see `StoreSetRecordOptions`).
+   */
+  async setRecord(record: StoreRecordInput, options: StoreSetRecordOptions = {}): Promise<void> {
     if (typeof record !== 'object' || record === null) throw new ApifyArgumentError('record', 'setRecord needs { key, value }');
     checkKnownOptions(record, `${C}.setRecord`, ['key', 'value', 'contentType', 'contentLength'], 'record');
+    const call = callOptions(options, `${C}.setRecord`, CONDITION_OPTION_NAMES);
     return this.writeRecord({
-      call: callOptions(options, `${C}.setRecord`),
+      call,
+      conditions: conditionHeaders(options),
       key: checkRecordKey(record.key),
       value: record.value,
       contentType: checkOptionalString(record.contentType, 'contentType'),
@@ -170,9 +184,10 @@ export class KeyValueStoreClient {
     });
   }
 
-  /** Deletes a record. A missing record is not an error. */
-  async deleteRecord(key: string, options: CallOptions = {}): Promise<void> {
-    return this.removeRecord(callOptions(options, `${C}.deleteRecord`), checkRecordKey(key));
+  /** Deletes a record. A missing record is not an error (except with `ifMatch`: then 412). */
+  async deleteRecord(key: string, options: StoreDeleteRecordOptions = {}): Promise<void> {
+    const call = callOptions(options, `${C}.deleteRecord`, ['ifMatch']);
+    return this.removeRecord(call, checkRecordKey(key), conditionHeaders({ ifMatch: options.ifMatch }));
   }
 
   /**
@@ -181,10 +196,7 @@ export class KeyValueStoreClient {
    */
   async getRecordPublicUrl(key: string): Promise<string> {
     checkRecordKey(key);
-    const secret = await this.signingKey();
-    const url = new URL(`${this.publicUrl()}/records/${encodePathSegment(key)}`);
-    if (secret) url.searchParams.set('signature', await createHmacSignature(secret.key, key));
-    return url.href;
+    return recordPublicUrl(this.publicUrl(), key, await this.signingKey());
   }
 
   /**
@@ -197,22 +209,15 @@ export class KeyValueStoreClient {
     checkKnownOptions(options, `${C}.createKeysPublicUrl`, [...LIST_KEYS_OPTIONS, 'expiresInSecs']);
     const { expiresInSecs: inOptions, ...query } = options;
     const expires = checkDuration(inOptions ?? expiresInSecs, 'expiresInSecs');
-    const secret = await this.signingKey();
-    const url = new URL(`${this.publicUrl()}/keys`);
-    if (secret) {
-      const expiresAt = expires ? this.ctx.now() + expires * 1000 : 0;
-      const signature = await createStorageContentSignature({ resourceId: secret.storeId, urlSigningSecretKey: secret.key, expiresAt });
-      url.searchParams.set('signature', signature);
-    }
-    for (const [name, value] of Object.entries(query)) if (value !== undefined) url.searchParams.set(name, String(value));
-    return url.href;
+    const expiresAt = expires ? this.ctx.now() + expires * 1000 : 0;
+    return keysPublicUrl(this.publicUrl(), query, await this.signingKey(), expiresAt);
   }
 
   private publicUrl(): string {
     return `${this.ctx.publicBaseUrl}${STORES_PATH}/${encodePathSegment(this.id)}`;
   }
 
-  private async signingKey(): Promise<{ key: string; storeId: string } | undefined> {
+  private async signingKey(): Promise<SigningKey | undefined> {
     const store = await this.get();
     const key = store?.urlSigningSecretKey;
     return typeof key === 'string' && key ? { key, storeId: store!.id } : undefined;
@@ -242,6 +247,7 @@ export class KeyValueStoreClient {
       read: () => this.send(call, 'GET', this.path).catch(nullOn404),
       outcome: (res) => ({ exists: res !== null }),
     });
+    noteFeatures(this.ctx.features, response);
     if (!response) return null;
     const store = toStore(response.data());
     this.ctx.reads.learn(store, this.id);
@@ -306,6 +312,7 @@ export class KeyValueStoreClient {
         if (res && stream) platform.discardStream(res.stream);
       },
     });
+    noteFeatures(this.ctx.features, response);
     if (!response) return null;
     const contentType = response.header('content-type') ?? 'application/octet-stream';
     const body =
@@ -355,19 +362,28 @@ export class KeyValueStoreClient {
       size = body.bytes?.byteLength;
     }
     const large = body.overLimit === true || (size !== undefined && size > max);
+    const conditions = w.conditions;
+    // A conditional write is never retried once it may have been acted on (a repeat would meet
+    // its own write and answer 412), and never goes to a direct-upload URL (which takes no condition).
+    if (conditions) await this.requireConditions(call);
     const checksum = body.bytes && this.ctx.integrity() ? uploadDigest(body.bytes) : undefined;
     let etag: string | undefined;
-    if (!(large && (await this.directUpload(call, key, body, checksum)))) {
+    if (!(large && !conditions && (await this.directUpload(call, key, body, checksum)))) {
       try {
-        const put = () => this.send(call, 'PUT', this.recordPath(key), { body, compress: true, headers: checksum?.headers });
+        const headers = conditions || checksum ? { ...conditions, ...checksum?.headers } : undefined;
+        const put = () => this.send(call, 'PUT', this.recordPath(key), { body, compress: true, headers, idempotent: !conditions });
         etag = (await checkedUpload(checksum, put)).header('etag');
       } catch (error) {
         // The server's limit may be lower than ours: a body that can be sent again goes the direct way.
         const replayable = body.bytes !== undefined || body.stream?.replayable === true;
         const tooLarge = isApifyApiError(error) && error.statusCode === 413;
-        if (!tooLarge || !replayable || large || !(await this.directUpload(call, key, body, checksum))) throw error;
+        if (!tooLarge || !replayable || large || conditions || !(await this.directUpload(call, key, body, checksum))) throw error;
       }
     }
+    // Conditional writers expect others to write the key: a note would hold their reads of
+    // newer versions back for the whole window. (Servers that honour conditions read their own
+    // writes; a stale read would only fail the next condition.)
+    if (conditions) return;
     // Both the ETag and a digest of the bytes: ETags of different formats are settled by the digest.
     const digest = body.bytes && this.ctx.reads.enabled ? platform.digest(body.bytes) : undefined;
     this.ctx.reads.noteWrite(this.id, key, { exists: true, at: this.ctx.now(), etag, digest });
@@ -387,13 +403,19 @@ export class KeyValueStoreClient {
     return true;
   }
 
-  /** `DELETE` of a record. @internal */
-  async removeRecord(call: CallOptions, key: string): Promise<void> {
+  /** Throws unless the server honours conditions (learned from its answers, else asked once). */
+  private requireConditions(call: CallOptions): Promise<void> {
+    return requireConditionalWrites(this.ctx.features, this.ctx.baseUrl, () => this.send(call, 'GET', this.path));
+  }
+
+  /** `DELETE` of a record; `conditions` are `If-Match` headers. @internal */
+  async removeRecord(call: CallOptions, key: string, conditions?: Record<string, string>): Promise<void> {
+    if (conditions) await this.requireConditions(call);
     // A missing record is fine; a missing store is not (its 404 has another type).
-    await this.send(call, 'DELETE', this.recordPath(key)).catch((error: unknown) => {
+    await this.send(call, 'DELETE', this.recordPath(key), { headers: conditions, idempotent: !conditions }).catch((error: unknown) => {
       if (!(isApifyApiError(error) && error.statusCode === 404 && error.type === 'record-not-found')) throw error;
     });
-    this.ctx.reads.noteWrite(this.id, key, { exists: false, at: this.ctx.now() });
+    if (!conditions) this.ctx.reads.noteWrite(this.id, key, { exists: false, at: this.ctx.now() });
   }
 
   /** `HEAD` of a record, through the journal; null when there is none. @internal */
@@ -405,7 +427,10 @@ export class KeyValueStoreClient {
       signal: call.signal,
       read: () => this.send(call, 'HEAD', this.recordPath(key)).catch(nullOn404),
       // HEAD has no body: only the ETag, when the server sends one, can tell versions apart.
-      outcome: (res) => (res === null ? { exists: false } : { exists: true, etag: res.header('etag') }),
+      outcome: (res) => {
+        noteFeatures(this.ctx.features, res);
+        return res === null ? { exists: false } : { exists: true, etag: res.header('etag') };
+      },
     });
   }
 
@@ -431,30 +456,8 @@ export class KeyValueStoreClient {
     };
   }
 
-  /**
-   * Every key from the query on, page by page; `q.limit` caps the total. Stops on the last page,
-   * and also if the server ever hands back a next key that does not move forward. @internal
-   */
-  async *iterateKeys(
-    call: CallOptions,
-    q: KeysQuery & { pageSize?: number },
-    first?: Promise<KeyValueStoreKeys>,
-  ): AsyncGenerator<KeyValueStoreKey, void, undefined> {
-    let left = q.limit ?? Infinity;
-    // Pages of `pageSize` (or the server's default), never more than the total still wanted.
-    // Without a page size, what is left is asked for, as apify-client v2 does (the server caps it).
-    const pageLimit = () => (left === Infinity ? q.pageSize : Math.min(q.pageSize ?? Infinity, left));
-    let after = q.exclusiveStartKey;
-    let pending = first ?? this.keysPage(call, { ...q, limit: pageLimit() }, q.pageSize ? 1000 : Infinity);
-    for (;;) {
-      const page = await pending;
-      const items = page.items.slice(0, left);
-      yield* items;
-      left -= items.length;
-      const next = page.nextExclusiveStartKey;
-      if (left <= 0 || !page.isTruncated || next === null || next === after || items.length === 0) return;
-      after = next;
-      pending = this.keysPage(call, { ...q, exclusiveStartKey: after, limit: pageLimit() }, q.pageSize ? 1000 : Infinity);
-    }
+  /** Every key from the query on, page by page (see `iterateKeyPages`). @internal */
+  iterateKeys(call: CallOptions, q: KeysQuery & { pageSize?: number }, first?: Promise<KeyValueStoreKeys>): AsyncGenerator<KeyValueStoreKey, void, undefined> {
+    return iterateKeyPages(q, (query, maxLimit) => this.keysPage(call, query, maxLimit), first);
   }
 }

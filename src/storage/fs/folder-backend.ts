@@ -149,8 +149,9 @@ export class FolderBackend implements StorageBackend {
     return {
       // A body stream reports its faults by their codes itself (file-stream.ts).
       get: (key) => withFsFaults('read', () => records.get(key)),
-      put: (key, body, contentType) => withFsFaults('write', () => records.put(key, body.stream, contentType, body.maxBytes)),
-      delete: (key) => withFsFaults('write', () => records.delete(key)),
+      put: (key, body, contentType, conditions) =>
+        withFsFaults('write', () => records.put(key, body.stream, contentType, body.maxBytes, conditions)),
+      delete: (key, conditions) => withFsFaults('write', () => records.delete(key, conditions)),
       list: ({ prefix, after, limit }) =>
         withFsFaults('read', async () => {
           const page = await records.list({ prefix, exclusiveStartKey: after, limit });

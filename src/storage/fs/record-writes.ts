@@ -26,7 +26,9 @@ import { KeyedQueue, type SharedLock } from '../locks.js';
 import { intern, RecordEntry } from './record-entry.js';
 import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
 import { serializeRecordMetadata } from './record-metadata.js';
-import type { RecordInfo } from '../types.js';
+import { checkConditions, hasConditions } from '../conditions.js';
+import { removeLeftovers, removeSuperseded } from './record-cleanup.js';
+import type { RecordInfo, WriteConditions } from '../types.js';
 
 /** What a change did to the store's byte count. */
 export interface RecordChange {
@@ -54,6 +56,8 @@ export interface WriteAccess {
   forget(index: RecordIndex, key: string): void;
   /** Stats the entries whose size is unknown. */
   sizeEntries(index: RecordIndex, entries: RecordEntry[]): Promise<unknown>;
+  /** The ETag a read of `key` sees now, `null` when missing (call under the shared lock, in the key's turn). */
+  currentEtag(key: string): Promise<string | null>;
   /** Called when the temp folder is not there: checks whether the store folder was replaced. */
   onFolderMissing(): Promise<void>;
   /** Takes the files of ours a scan found superseded for `key` (see `Leftover`). */
@@ -115,6 +119,7 @@ export class RecordWrites {
     body: Readable | Uint8Array,
     contentType: string,
     maxBytes: number | undefined,
+    conditions?: WriteConditions,
   ): Promise<RecordInfo & RecordChange> {
     const { access } = this;
     const ext = dataExtensionFor(key, extensionForContentType(contentType));
@@ -185,13 +190,14 @@ export class RecordWrites {
           await bodySynced.catch(() => {});
         }
       });
-      // The key's turn covers only the swap.
+      // The key's turn covers only the check of the conditions and the swap.
       return await this.queue.run(key, () =>
-        access.lock.shared(() =>
-          this.whileCommitting(key, () =>
+        access.lock.shared(async () => {
+          await this.checkInTurn(key, conditions);
+          return this.whileCommitting(key, () =>
             this.commit(key, stem, ext, contentType, written, bodyFile, modifiedAt, progress, planned, sidecarFor),
-          ),
-        ),
+          );
+        }),
       );
     } catch (error) {
       // Never trust a cached temp folder past an ENOENT.
@@ -262,7 +268,7 @@ export class RecordWrites {
       // newer data file win and keeps a file no sidecar names, so an old body coming back
       // after a power loss would outlive a later delete. While the old sidecar is in place,
       // recovery removes the old body itself (it is what that sidecar describes).
-      if (await this.removeSuperseded(key, dir, previous, entry.fileName)) await this.fsyncs.sync(dir);
+      if (await removeSuperseded(this.access, key, dir, previous, entry.fileName)) await this.fsyncs.sync(dir);
       if (await this.bodyReplaced(entry, bodyFile.ino)) {
         // Another process's write of this key moved its body over ours meanwhile: its sidecar
         // goes (or went) beside it, never ours. Our write happened, and that one came after.
@@ -334,16 +340,17 @@ export class RecordWrites {
   }
 
   /** Returns the removed record's size, or `null` when there was none. */
-  async delete(key: string): Promise<number | null> {
+  async delete(key: string, conditions?: WriteConditions): Promise<number | null> {
     const { access } = this;
     return this.queue.run(key, () =>
-      access.lock.shared(() =>
-        this.whileCommitting(key, async () => {
+      access.lock.shared(async () => {
+        await this.checkInTurn(key, conditions);
+        return this.whileCommitting(key, async () => {
           access.assertAlive();
           const index = await access.load();
           const entry = index.get(key);
           if (!entry) {
-            await this.removeLeftovers(key);
+            await removeLeftovers(this.access, key);
             return null;
           }
           const dir = access.dir();
@@ -352,48 +359,24 @@ export class RecordWrites {
           // power loss after that leaves only a sidecar, which the scan drops; never a body
           // without its sidecar, which the scan would take for a record.
           await access.fs.remove(childPath(dir, entry.fileName));
-          await this.removeLeftovers(key);
+          await removeLeftovers(this.access, key);
           await this.fsyncs.sync(dir);
           await access.fs.remove(childPath(dir, sidecarFileName(entry.stem)));
           access.forget(index, key);
           return Math.max(0, entry.size);
-        }),
-      ),
+        });
+      }),
     );
   }
 
   /**
-   * Removes the files of ours a scan found superseded for `key` (a write of ours that changed
-   * the extension cut short, our sidecar left by a delete cut short), each only while it is
-   * still the file the scan saw: what another program wrote since is theirs.
+   * Throws `precondition-failed` unless `conditions` hold for the record as a read sees it now.
+   * Called in the key's turn: no write or delete of ours commits between the check and the swap.
    */
-  private async removeLeftovers(key: string): Promise<boolean> {
-    const { fs } = this.access;
-    const dir = this.access.dir();
-    let removed = false;
-    for (const file of this.access.takeLeftovers(key)) {
-      const path = childPath(dir, file.fileName);
-      const stats = await statRecordFile(fs, path);
-      if (stats && stats.ino === file.ino && stats.size === file.size && stats.mtimeMs === file.mtimeMs) {
-        await fs.remove(path);
-        removed = true;
-      }
-    }
-    return removed;
-  }
-
-  /**
-   * Removes, for a write committing `fileName`, the key's old body under another name (another
-   * extension, or a long key's plain file from Crawlee) and the leftovers the scan found.
-   * Returns whether anything was removed (the caller makes that durable).
-   */
-  private async removeSuperseded(key: string, dir: string, previous: RecordEntry | undefined, fileName: string): Promise<boolean> {
-    let removed = false;
-    if (previous && previous.fileName !== fileName) {
-      await this.access.fs.remove(childPath(dir, previous.fileName));
-      removed = true;
-    }
-    return (await this.removeLeftovers(key)) || removed;
+  private async checkInTurn(key: string, conditions: WriteConditions | undefined): Promise<void> {
+    if (!hasConditions(conditions)) return;
+    this.access.assertAlive();
+    checkConditions(conditions, key, await this.access.currentEtag(key));
   }
 
   /** Resolves once all writes and deletes started so far are finished. */

@@ -22,7 +22,7 @@ import type { RecordEntry } from './record-entry.js';
 import { RecordWrites, type RecordChange } from './record-writes.js';
 import { toStoredRecord } from './stored-record.js';
 import { resolveConflicts, scanRecordFiles, yieldToEventLoop } from './record-scan.js';
-import type { ListKeysOptions, RecordInfo, StoredRecord } from '../types.js';
+import type { ListKeysOptions, RecordInfo, StoredRecord, WriteConditions } from '../types.js';
 
 export interface StoreRecordsContext {
   /** The store folder's current path (it moves when the store is renamed). */
@@ -91,6 +91,7 @@ export class StoreRecords {
       adopt,
       forget: (index, key) => this.forget(index, key),
       sizeEntries: (index, entries) => this.sizeEntries(index, entries),
+      currentEtag: async (key) => (await this.lookUp(key))?.etag ?? null,
       onFolderMissing: () => ctx.onFolderMissing?.() ?? Promise.resolve(),
       takeLeftovers: (key) => {
         const files = this.leftovers.get(key);
@@ -267,13 +268,14 @@ export class StoreRecords {
     body: Readable | Uint8Array,
     contentType: string,
     maxBytes: number | undefined,
+    conditions?: WriteConditions,
   ): Promise<RecordInfo & RecordChange> {
-    return this.inUse(() => this.writes.put(key, body, contentType, maxBytes));
+    return this.inUse(() => this.writes.put(key, body, contentType, maxBytes, conditions));
   }
 
   /** Returns the removed record's size, or `null` when there was none. */
-  delete(key: string): Promise<number | null> {
-    return this.inUse(() => this.writes.delete(key));
+  delete(key: string, conditions?: WriteConditions): Promise<number | null> {
+    return this.inUse(() => this.writes.delete(key, conditions));
   }
 
   /**
@@ -297,65 +299,64 @@ export class StoreRecords {
     this.ctx.budget?.release(this);
   }
 
-  async get(key: string): Promise<StoredRecord | null> {
-    return this.inUse(() => this.read(key));
+  get(key: string): Promise<StoredRecord | null> {
+    return this.inUse(() => this.ctx.lock.shared(() => this.lookUp(key)));
   }
 
-  private async read(key: string): Promise<StoredRecord | null> {
-    return this.ctx.lock.shared(async () => {
-      this.ctx.assertAlive();
-      const index = await this.load();
-      const dir = this.ctx.dir();
-      for (;;) {
-        const commit = this.writes.commitOf(key);
-        if (commit) await commit;
-        const entry = index.get(key);
-        if (!entry) {
-          // Another process may have written it since the index was built.
-          if (this.writes.isCommitting(key) || !(await this.otherWriters.adoptFromDisk(index, key))) return null;
-          continue;
-        }
-        const file = childPath(dir, entry.fileName);
-        if (entry.contentType === undefined || this.fs !== nodeFs) {
-          // First read of this record (its sidecar is read now), or a file system of a test's own.
-          const stats = await statRecordFile(this.fs, file);
-          if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-          if (!stats) {
-            this.forget(index, key);
-            return null;
-          }
-          if (entry.contentType === undefined) await describeEntry(this.fs, dir, entry, stats);
-          // Replaced behind our back (by hand) if the inode or size changed: take it as it is now.
-          else applyStats(entry, stats);
-          if (this.fs !== nodeFs) {
-            await ensureEtag(this.fs, dir, entry);
-            return this.toStoredRecord(entry, undefined);
-          }
-        }
-        const look = await lookAtRecordFile(file, entry);
-        if (look === CHANGED) continue;
-        if (look === MISSING) {
-          if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-          // Removed behind our back: forget it.
+  /** The record as a read sees it now (call under the shared lock). */
+  private async lookUp(key: string): Promise<StoredRecord | null> {
+    this.ctx.assertAlive();
+    const index = await this.load();
+    const dir = this.ctx.dir();
+    for (;;) {
+      const commit = this.writes.commitOf(key);
+      if (commit) await commit;
+      const entry = index.get(key);
+      if (!entry) {
+        // Another process may have written it since the index was built.
+        if (this.writes.isCommitting(key) || !(await this.otherWriters.adoptFromDisk(index, key))) return null;
+        continue;
+      }
+      const file = childPath(dir, entry.fileName);
+      if (entry.contentType === undefined || this.fs !== nodeFs) {
+        // First read of this record (its sidecar is read now), or a file system of a test's own.
+        const stats = await statRecordFile(this.fs, file);
+        if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
+        if (!stats) {
           this.forget(index, key);
           return null;
         }
-        const { stats, etag } = look;
-        if (stats.ino !== entry.ino || stats.size !== entry.size || etag !== entry.etag) {
-          if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-          // Changed behind our back (by another process or by hand): take the file as it is
-          // now, and its sidecar's content type only if that was written for this body.
-          entry.modifiedMs = stats.mtimeMs;
-          await describeEntry(this.fs, dir, entry, stats, etag);
-          if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-          Object.assign(entry, { ino: stats.ino, size: stats.size, etag });
+        if (entry.contentType === undefined) await describeEntry(this.fs, dir, entry, stats);
+        // Replaced behind our back (by hand) if the inode or size changed: take it as it is now.
+        else applyStats(entry, stats);
+        if (this.fs !== nodeFs) {
+          await ensureEtag(this.fs, dir, entry);
+          return this.toStoredRecord(entry, undefined);
         }
-        // The ETag holds for the file in this state.
-        entry.etagMtimeMs = stats.mtimeMs;
-        entry.etagCtimeMs = stats.ctimeMs;
-        return this.toStoredRecord(entry, look.body);
       }
-    });
+      const look = await lookAtRecordFile(file, entry);
+      if (look === CHANGED) continue;
+      if (look === MISSING) {
+        if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
+        // Removed behind our back: forget it.
+        this.forget(index, key);
+        return null;
+      }
+      const { stats, etag } = look;
+      if (stats.ino !== entry.ino || stats.size !== entry.size || etag !== entry.etag) {
+        if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
+        // Changed behind our back (by another process or by hand): take the file as it is
+        // now, and its sidecar's content type only if that was written for this body.
+        entry.modifiedMs = stats.mtimeMs;
+        await describeEntry(this.fs, dir, entry, stats, etag);
+        if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
+        Object.assign(entry, { ino: stats.ino, size: stats.size, etag });
+      }
+      // The ETag holds for the file in this state.
+      entry.etagMtimeMs = stats.mtimeMs;
+      entry.etagCtimeMs = stats.ctimeMs;
+      return this.toStoredRecord(entry, look.body);
+    }
   }
 
   /**

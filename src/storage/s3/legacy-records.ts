@@ -11,7 +11,9 @@
  */
 import type { RecordBody, RecordStore } from '../backend.js';
 import { contentTypeForExtension, extensionForContentType } from '../content-types.js';
-import type { RecordInfo, StoredRecord } from '../types.js';
+import { hasConditions } from '../conditions.js';
+import { StorageError } from '../errors.js';
+import type { RecordInfo, StoredRecord, WriteConditions } from '../types.js';
 import { parseRecordName, type S3Layout } from './layout.js';
 import { objectContentType, readAll, readRecordObject } from './object-record.js';
 import type { Bucket } from './s3-client.js';
@@ -57,7 +59,8 @@ export class LegacyS3RecordStore implements RecordStore {
     return null;
   }
 
-  async put(key: string, body: RecordBody, contentType: string): Promise<RecordInfo & { sizeDelta: number }> {
+  async put(key: string, body: RecordBody, contentType: string, conditions?: WriteConditions): Promise<RecordInfo & { sizeDelta: number }> {
+    refuseConditions(conditions);
     const bytes = await readAll(body);
     const ext = extensionForContentType(contentType);
     const name = this.layout.recordObject(this.folder, key, ext);
@@ -98,7 +101,8 @@ export class LegacyS3RecordStore implements RecordStore {
     };
   }
 
-  async delete(key: string): Promise<number | null> {
+  async delete(key: string, conditions?: WriteConditions): Promise<number | null> {
+    refuseConditions(conditions);
     const variants = await this.variants(key);
     this.hints.delete(this.hintKey(key));
     if (variants.length === 0) return null;
@@ -226,4 +230,16 @@ function newestOf(variants: Variant[]): Variant | undefined {
 function sortedKeys(found: Map<string, unknown>): string[] {
   // Keys are ASCII, so string order is UTF-8 byte order.
   return [...found.keys()].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/**
+ * This layout keeps a key in several objects while its content type changes, so no single
+ * conditional PUT can decide a condition: conditional writes are refused rather than half kept.
+ */
+function refuseConditions(conditions: WriteConditions | undefined): void {
+  if (!hasConditions(conditions)) return;
+  throw new StorageError(
+    'invalid-input',
+    'Conditional writes (If-Match / If-None-Match) are not supported on this store: it uses the older S3 layout (one object per key and extension). Stores created by this version use the layout that supports them.',
+  );
 }

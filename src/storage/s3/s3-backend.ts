@@ -136,8 +136,9 @@ class LazyRecordStore implements RecordStore {
   }
 
   get: RecordStore['get'] = (key) => precise(async () => (await this.target()).get(key));
-  put: RecordStore['put'] = (key, body, contentType) => precise(async () => (await this.target()).put(key, body, contentType));
-  delete: RecordStore['delete'] = (key) => precise(async () => (await this.target()).delete(key));
+  put: RecordStore['put'] = (key, body, contentType, conditions) =>
+    precise(async () => (await this.target()).put(key, body, contentType, conditions));
+  delete: RecordStore['delete'] = (key, conditions) => precise(async () => (await this.target()).delete(key, conditions));
   list: RecordStore['list'] = (options) => precise(async () => (await this.target()).list(options));
 }
 
