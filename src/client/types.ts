@@ -3,6 +3,7 @@
  * Node type directly, so a browser project without `@types/node` compiles against them.
  */
 import type { CallOptions } from './http/http-client.js';
+import type { ProgressOptions } from './http/progress.js';
 
 export type { CallOptions };
 
@@ -211,7 +212,7 @@ export interface DeleteStoreOptions extends CallOptions {
 }
 
 /** Options of `getRecord`. */
-export interface GetRecordOptions extends CallOptions, StoreTarget, WaitOptions {
+export interface GetRecordOptions extends CallOptions, StoreTarget, WaitOptions, Pick<ProgressOptions, 'onDownloadProgress'> {
   /** Record key. */
   key: string;
   /** Return the body as a stream, unread and unbuffered. */
@@ -223,7 +224,7 @@ export interface GetRecordOptions extends CallOptions, StoreTarget, WaitOptions 
 }
 
 /** Options of `putRecord`. */
-export interface PutRecordOptions extends CallOptions, StoreTarget {
+export interface PutRecordOptions extends CallOptions, StoreTarget, Pick<ProgressOptions, 'onUploadProgress'> {
   /** Record key. */
   key: string;
   /** The value. See the README for how each kind of value is sent. */
@@ -291,6 +292,9 @@ export interface StoreRecord<Value = unknown> {
 }
 
 /** A record to store with `keyValueStore(id).setRecord` (apify-client v2's shape). */
+/** Options of `keyValueStore(id).setRecord`. */
+export interface SetRecordOptions extends CallOptions, Pick<ProgressOptions, 'onUploadProgress'> {}
+
 export interface StoreRecordInput {
   key: string;
   value: RecordValue;
@@ -301,7 +305,7 @@ export interface StoreRecordInput {
 }
 
 /** Options of `keyValueStore(id).getRecord` (apify-client v2's names). */
-export interface StoreGetRecordOptions extends CallOptions, WaitOptions {
+export interface StoreGetRecordOptions extends CallOptions, WaitOptions, Pick<ProgressOptions, 'onDownloadProgress'> {
   /** Accepted and ignored, as apify-client v2 (deprecated there) does. */
   disableRedirect?: boolean;
   /** The value as raw bytes, whatever its content type. */

@@ -3,7 +3,7 @@
  * (`client.keyValueStore(id)`). Its `@internal` methods are the one implementation of each REST
  * call: the seed's flat `keyValueStores` API calls them too.
  */
-import { decodeBody, encodeBody, readAhead, type PreparedBody } from '../body.js';
+import { decodeBody, encodeBody } from '../body.js';
 import { ApifyArgumentError, ApifyNetworkError, isApifyApiError } from '../http/errors.js';
 import { encodePathSegment, type CallOptions, type HttpMethod, type HttpRequest, type HttpResponse } from '../http/http-client.js';
 import { platform } from '../platform/node.js';
@@ -15,6 +15,7 @@ import type {
   KeyValueStoreKeys,
   KeyValueStoreRecord,
   PaginatedIterator,
+  SetRecordOptions,
   StoreGetRecordOptions,
   StoreListKeysOptions,
   StoreRecord,
@@ -23,6 +24,7 @@ import type {
   WaitOptions,
 } from '../types.js';
 import type { JsonValue, KeyValueClientListKeysResult, KeyValueListItem, ReturnTypeFromOptions } from '../v2-types.js';
+import { writeRecord, type RecordWrite } from './record-write.js';
 import { runBulk, type BulkInput, type BulkOptions, type BulkRecordInput, type BulkResult } from './bulk.js';
 import { checkDuration, checkInteger, checkOptionalString, checkRecordKey, checkStoreId, checkStoreName } from '../validation.js';
 import { callOptions, checkKnownOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
@@ -38,17 +40,6 @@ export interface RecordRead extends WaitOptions {
   as: BodyMode;
   attachment?: boolean;
   signature?: string;
-}
-
-/** One record write, as the internal `writeRecord` takes it. @internal */
-export interface RecordWrite {
-  call: CallOptions;
-  key: string;
-  value: unknown;
-  contentType?: string;
-  contentLength?: number;
-  /** Indent of JSON bodies: apify-client v2's `setRecord` sends them indented by 2. */
-  jsonIndent?: number;
 }
 
 /** The query of one page of keys. @internal */
@@ -123,7 +114,7 @@ export class KeyValueStoreClient {
   ): Promise<StoreRecord<ReturnTypeFromOptions<Options>> | undefined>;
   async getRecord(key: string, options: StoreGetRecordOptions = {}): Promise<StoreRecord<unknown> | undefined> {
     const record = await this.readRecord({
-      call: callOptions(options, `${C}.getRecord`, ['buffer', 'stream', 'disableRedirect', 'signature', 'waitMillis']),
+      call: callOptions(options, `${C}.getRecord`, ['buffer', 'stream', 'disableRedirect', 'signature', 'waitMillis', 'onDownloadProgress']),
       key: checkRecordKey(key),
       as: options.stream ? 'stream' : options.buffer ? 'bytes' : 'value',
       attachment: true,
@@ -139,11 +130,11 @@ export class KeyValueStoreClient {
   }
 
   /** Stores a record (`PUT .../records/{key}`); see `putRecord` of `client.keyValueStores` for bodies. */
-  async setRecord(record: StoreRecordInput, options: CallOptions = {}): Promise<void> {
+  async setRecord(record: StoreRecordInput, options: SetRecordOptions = {}): Promise<void> {
     if (typeof record !== 'object' || record === null) throw new ApifyArgumentError('record', 'setRecord needs { key, value }');
     checkKnownOptions(record, `${C}.setRecord`, ['key', 'value', 'contentType', 'contentLength'], 'record');
     return this.writeRecord({
-      call: callOptions(options, `${C}.setRecord`),
+      call: callOptions(options, `${C}.setRecord`, ['onUploadProgress']),
       key: checkRecordKey(record.key),
       value: record.value,
       contentType: checkOptionalString(record.contentType, 'contentType'),
@@ -343,48 +334,9 @@ export class KeyValueStoreClient {
     });
   }
 
-  /**
-   * `PUT` of a record. A body over `maxPayloadBytes` (or, with unknown size, one that reads past
-   * it), or one the server refuses as too large (413), goes through a direct-upload URL when the
-   * server offers one. @internal
-   */
-  async writeRecord(w: RecordWrite): Promise<void> {
-    const { call, key } = w;
-    const max = this.ctx.maxPayloadBytes();
-    let body = await encodeBody(w.value, w.contentType, w.contentLength, w.jsonIndent);
-    let size = body.bytes ? body.bytes.byteLength : await body.stream!.size();
-    if (size === undefined && body.stream?.chunks) {
-      body = await readAhead(body, max);
-      size = body.bytes?.byteLength;
-    }
-    const large = body.overLimit === true || (size !== undefined && size > max);
-    let etag: string | undefined;
-    if (!(large && (await this.directUpload(call, key, body)))) {
-      try {
-        etag = (await this.send(call, 'PUT', this.recordPath(key), { body, compress: true })).header('etag');
-      } catch (error) {
-        // The server's limit may be lower than ours: a body that can be sent again goes the direct way.
-        const replayable = body.bytes !== undefined || body.stream?.replayable === true;
-        const tooLarge = isApifyApiError(error) && error.statusCode === 413;
-        if (!tooLarge || !replayable || large || !(await this.directUpload(call, key, body))) throw error;
-      }
-    }
-    // Both the ETag and a digest of the bytes: ETags of different formats are settled by the digest.
-    const digest = body.bytes && this.ctx.reads.enabled ? platform.digest(body.bytes) : undefined;
-    this.ctx.reads.noteWrite(this.id, key, { exists: true, at: this.ctx.now(), etag, digest });
-  }
-
-  /**
-   * Uploads a large body to a signed URL the server hands out. Returns false when the server has
-   * no such endpoint (404), so the caller falls back to a plain PUT.
-   */
-  private async directUpload(call: CallOptions, key: string, body: PreparedBody): Promise<boolean> {
-    const response = await this.send(call, 'GET', `${this.recordPath(key)}/direct-upload-url`).catch(nullOn404);
-    const signedUrl = response && response.data<{ signedUrl?: unknown }>().signedUrl;
-    if (typeof signedUrl !== 'string' || signedUrl === '') return false;
-    // The signed URL carries its own authorisation: the token is not sent there.
-    await this.ctx.http.request({ method: 'PUT', url: new URL(signedUrl, this.ctx.baseUrl).href, body, call });
-    return true;
+  /** `PUT` of a record (see `record-write.ts`). @internal */
+  writeRecord(w: RecordWrite): Promise<void> {
+    return writeRecord(this.ctx, this.id, this.recordPath(w.key), w);
   }
 
   /** `DELETE` of a record. @internal */
