@@ -2,7 +2,8 @@
 // the other: the minimal in-memory server (what the clients themselves cost) and the project's
 // local server on a file store (what a user sees); then the server section (bench/server.mjs:
 // the server against a bare node:http server, with autocannon); then the file store at scale
-// (bench/store-scale.mjs); then the S3 backend when one can run. Extra arguments go to the
+// (bench/store-scale.mjs); then a batch job against a rate limit (bench/rate-limit.mjs: 10,000
+// puts through each client, about 10 minutes); then the S3 backend when one can run. Extra arguments go to the
 // small.mjs runs, e.g.
 //   npm run bench -- --ops 3000 --concurrency 1,8,32
 import { spawn } from 'node:child_process';
@@ -40,6 +41,13 @@ const scaleCode = await runScript('store-scale.mjs', []);
 if (scaleCode !== 0) {
   console.error(`bench/store-scale.mjs failed with exit code ${scaleCode}`);
   process.exit(scaleCode);
+}
+
+console.log('\n=== rate limits and the retry budget ===');
+const rateCode = await runScript('rate-limit.mjs', []);
+if (rateCode !== 0) {
+  console.error(`bench/rate-limit.mjs failed with exit code ${rateCode}`);
+  process.exit(rateCode);
 }
 
 // The S3 backend, when an S3 service can run here (Ceph installed) or is named by S3_ENDPOINT.

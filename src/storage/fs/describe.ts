@@ -29,18 +29,52 @@ export async function readSidecar(fs: FsLayer, file: string): Promise<RecordMeta
 }
 
 /**
- * Fills in what a read needs from `stats` (the data file as it is now) and the sidecar.
- * A sidecar that names another extension is stale and ignored; its ETag counts only while
- * the file still has the size it described.
+ * Whether `sidecar` was written for the data file `file` as `stats` shows it now; `null` when
+ * not. Ours name the body's inode: two of our writers of one key in two processes can cross
+ * (one's body in place, the other's sidecar beside it), and another program can rewrite the
+ * body in place. Then the sidecar describes no body there, and the record's content type falls
+ * back to what its extension says (never another write's). When the inode differs but the
+ * size does not (a copied folder), the body's digest decides, and is returned as its ETag.
+ * Sidecars with no inode (Crawlee's, older ones of ours) are taken as they are.
  */
-export async function describeEntry(fs: FsLayer, storeDir: string, entry: RecordEntry, stats: FsStats): Promise<void> {
+export async function sidecarFits(
+  fs: FsLayer,
+  file: string,
+  sidecar: RecordMetadataFile,
+  stats: FsStats,
+  knownEtag?: string,
+): Promise<{ etag?: string } | null> {
+  if (sidecar.inode === undefined) return {};
+  if (sidecar.size !== stats.size) return null;
+  const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
+  if (sidecar.inode === stats.ino && stats.mtimeMs < modified + 1) return {};
+  if (sidecar.etag === undefined) return null;
+  const etag = knownEtag ?? (await fileEtag(file, fs));
+  return etag === sidecar.etag ? { etag } : null;
+}
+
+/**
+ * Fills in what a read needs from `stats` (the data file as it is now) and the sidecar.
+ * A sidecar that names another extension, or was written for another body (`sidecarFits`),
+ * is ignored; its ETag counts only while the file still has the size it described.
+ */
+export async function describeEntry(
+  fs: FsLayer,
+  storeDir: string,
+  entry: RecordEntry,
+  stats: FsStats,
+  knownEtag?: string,
+): Promise<void> {
   const sidecar = entry.hasSidecar ? await readSidecar(fs, childPath(storeDir, entry.stem + RECORD_METADATA_SUFFIX)) : null;
   applyStats(entry, stats);
   // A data file named after the key alone (`page.html`, as Crawlee writes) is the sidecar's too.
-  if (sidecar && sidecar.key === entry.key && (sidecar.extension === entry.ext || entry.ext === null)) {
-    entry.contentType = intern(sidecar.contentType);
-    if (entry.etag === undefined) takeSidecarEtag(entry, sidecar, stats);
-    const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
+  const named = sidecar && sidecar.key === entry.key && (sidecar.extension === entry.ext || entry.ext === null) ? sidecar : null;
+  const fits = named && (await sidecarFits(fs, childPath(storeDir, entry.fileName), named, stats, knownEtag));
+  if (named && fits) {
+    entry.contentType = intern(named.contentType);
+    if (fits.etag !== undefined) entry.etag = fits.etag;
+    if (entry.etag === undefined) takeSidecarEtag(entry, named, stats);
+    const modified = named.modifiedAt ? Date.parse(named.modifiedAt) : NaN;
     if (!Number.isNaN(modified)) entry.modifiedMs = modified;
   } else {
     entry.contentType = contentTypeOfExtension(entry.ext);

@@ -9,6 +9,11 @@ export interface RecordMetadataFile {
   size?: number;
   etag?: string;
   modifiedAt?: string;
+  /**
+   * The inode of the data file this sidecar was written for (ours only). Two writers of one
+   * key in two processes can cross: one's body, the other's sidecar. The inode tells them apart.
+   */
+  inode?: number;
   /** The file stem, written only when it is not the key's usual one (a case twin's hashed stem). */
   stem?: string;
 }
@@ -38,6 +43,7 @@ export function parseRecordMetadata(raw: unknown): RecordMetadataFile | null {
     size: typeof data.size === 'number' ? data.size : undefined,
     etag: typeof data.etag === 'string' ? data.etag : undefined,
     modifiedAt: typeof data.modifiedAt === 'string' ? data.modifiedAt : undefined,
+    inode: typeof data.inode === 'number' && Number.isSafeInteger(data.inode) ? data.inode : undefined,
     stem: typeof data.stem === 'string' ? data.stem : undefined,
   };
 }

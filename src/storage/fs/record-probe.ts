@@ -2,7 +2,7 @@
  * Reading one record's files from disk without listing the folder: for records another
  * process (Crawlee, the Apify SDK, a second server) wrote since the index was built.
  */
-import { isNewer, readSidecar, statRecordFile, takeSidecarEtag } from './describe.js';
+import { isNewer, readSidecar, sidecarFits, statRecordFile, takeSidecarEtag } from './describe.js';
 import type { FsLayer, FsStats } from './fs-layer.js';
 import { childPath, dataFileName, isLongKeyStem, sidecarFileName } from './layout.js';
 import { contentTypeOfExtension, dataFileOf, intern, RecordEntry } from './record-entry.js';
@@ -48,10 +48,18 @@ export async function probeRecord(
       const entry = new RecordEntry(key, ext === null ? null : intern(ext), true, longStem);
       entry.size = stats.size;
       entry.ino = stats.ino;
-      entry.contentType = intern(sidecar.contentType);
-      takeSidecarEtag(entry, sidecar, stats);
-      const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
-      entry.modifiedMs = Number.isNaN(modified) ? stats.mtimeMs : modified;
+      const fits = await sidecarFits(fs, childPath(storeDir, dataFileOf(stem, ext)), sidecar, stats);
+      if (fits) {
+        entry.contentType = intern(sidecar.contentType);
+        if (fits.etag !== undefined) entry.etag = fits.etag;
+        else takeSidecarEtag(entry, sidecar, stats);
+        const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
+        entry.modifiedMs = Number.isNaN(modified) ? stats.mtimeMs : modified;
+      } else {
+        // Written for another body (see `sidecarFits`): the extension is all that is known.
+        entry.contentType = contentTypeOfExtension(ext);
+        entry.modifiedMs = stats.mtimeMs;
+      }
       return entry;
     }
   }

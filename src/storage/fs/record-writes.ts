@@ -14,7 +14,7 @@
 import type { Readable } from 'node:stream';
 
 import { writeBody, type WrittenBody } from './body-writer.js';
-import { statRecordFile, type Leftover } from './describe.js';
+import { readSidecar, statRecordFile, type Leftover } from './describe.js';
 import { extensionForContentType } from '../content-types.js';
 import { writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
 import { isNotFound, tempStem } from './fs-utils.js';
@@ -65,11 +65,10 @@ interface PutProgress {
   bodyMoved: boolean;
 }
 
-/** Makes a written body durable and closes it; resolves with its inode and mtime (read meanwhile). */
-async function finishBody(handle: FsHandle): Promise<{ ino: number; mtimeMs: number }> {
+/** Makes a written body durable and closes it. */
+async function finishBody(handle: FsHandle): Promise<void> {
   try {
-    const [, stats] = await Promise.all([handle.sync(), handle.stat()]);
-    return { ino: stats.ino, mtimeMs: stats.mtimeMs };
+    await handle.sync();
   } finally {
     await handle.close();
   }
@@ -139,6 +138,15 @@ export class RecordWrites {
         await handle.close();
         throw error;
       }
+      // The sidecar names the body's inode (see `RecordMetadataFile.inode`).
+      let bodyFile: { ino: number; mtimeMs: number };
+      try {
+        const stats = await handle.stat();
+        bodyFile = { ino: stats.ino, mtimeMs: stats.mtimeMs };
+      } catch (error) {
+        await handle.close();
+        throw error;
+      }
       // The body's data goes to disk while its sidecar is written: both are durable before
       // the temp folder is synced, which is all recovery needs.
       const bodySynced = finishBody(handle);
@@ -152,16 +160,16 @@ export class RecordWrites {
           size: written.size,
           etag: written.etag,
           modifiedAt: modifiedAt.toISOString(),
+          inode: bodyFile.ino,
           ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
         });
-      let bodyFile = { ino: -1, mtimeMs: NaN };
       const planned = await access.lock.shared(async () => {
         try {
           access.assertAlive();
           const fileStem = access.stemFor(await access.load(), key);
           const tempDir = await this.tempDir();
           await writeNewFileSynced(access.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
-          bodyFile = await bodySynced;
+          await bodySynced;
           // Both temp files must be on disk before the body moves: recovery relies on them.
           await this.fsyncs.sync(tempDir);
           return fileStem;
@@ -245,9 +253,22 @@ export class RecordWrites {
       // after a power loss would outlive a later delete. While the old sidecar is in place,
       // recovery removes the old body itself (it is what that sidecar describes).
       if (await this.removeSuperseded(key, dir, previous, entry.fileName)) await this.fsyncs.sync(dir);
+      if (await this.bodyReplaced(entry, bodyFile.ino)) {
+        // Another process's write of this key moved its body over ours meanwhile: its sidecar
+        // goes (or went) beside it, never ours. Our write happened, and that one came after.
+        await fs.remove(metaTemp);
+        return this.superseded(index, entry, key, contentType, written, modifiedAt, previous);
+      }
       // No fsync after this rename: until it is on disk, the sidecar is still durably in the
       // temp folder, and recovery puts it in place (the body it describes already is).
       await fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
+      if (await this.bodyReplaced(entry, bodyFile.ino)) {
+        // Crossed in the instant between the look and the rename: our sidecar now sits beside
+        // the other body. It goes (while it is still ours); that body's content type then
+        // falls back to its extension's, never ours (see `sidecarFits`).
+        await this.removeOwnSidecar(childPath(dir, sidecarFileName(fileStem)), bodyFile.ino);
+        return this.superseded(index, entry, key, contentType, written, modifiedAt, previous);
+      }
     } catch (error) {
       // The new body is in place: from now on the record is the new one, whatever the disk
       // says next. The index takes it before any reader looks (never the new body with the
@@ -271,6 +292,35 @@ export class RecordWrites {
       modifiedAt,
       sizeDelta: written.size - Math.max(0, previous?.size ?? 0),
     };
+  }
+
+  /** Whether the data file of `entry` is no longer the body we moved there (inode `ino`). */
+  private async bodyReplaced(entry: RecordEntry, ino: number): Promise<boolean> {
+    const stats = await statRecordFile(this.access.fs, childPath(this.access.dir(), entry.fileName));
+    return stats !== null && stats.ino !== ino;
+  }
+
+  /** Removes the sidecar at `file` if it is still the one we wrote for the body of inode `ino`. */
+  private async removeOwnSidecar(file: string, ino: number): Promise<void> {
+    const sidecar = await readSidecar(this.access.fs, file);
+    if (sidecar?.inode === ino) await this.access.fs.remove(file);
+  }
+
+  /**
+   * The answer to a write another process's write of the same key superseded before it
+   * finished: the index learns the record from disk at the next read.
+   */
+  private superseded(
+    index: KeyIndex<RecordEntry>,
+    entry: RecordEntry,
+    key: string,
+    contentType: string,
+    written: WrittenBody,
+    modifiedAt: Date,
+    previous: RecordEntry | undefined,
+  ): RecordInfo & RecordChange {
+    this.access.adopt(index, new RecordEntry(key, entry.ext, true, entry.longStem));
+    return { key, contentType, size: written.size, etag: written.etag, modifiedAt, sizeDelta: written.size - Math.max(0, previous?.size ?? 0) };
   }
 
   /** Returns the removed record's size, or `null` when there was none. */

@@ -281,8 +281,12 @@ export class StoreRecords {
         const { stats, etag } = look;
         if (stats.ino !== entry.ino || stats.size !== entry.size || etag !== entry.etag) {
           if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-          // Changed behind our back (by another process or by hand): take the file as it is now.
-          Object.assign(entry, { ino: stats.ino, size: stats.size, etag, modifiedMs: stats.mtimeMs });
+          // Changed behind our back (by another process or by hand): take the file as it is
+          // now, and its sidecar's content type only if that was written for this body.
+          entry.modifiedMs = stats.mtimeMs;
+          await describeEntry(this.fs, dir, entry, stats, etag);
+          if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
+          Object.assign(entry, { ino: stats.ino, size: stats.size, etag });
         }
         // The ETag holds for the file in this state.
         entry.etagMtimeMs = stats.mtimeMs;
