@@ -49,6 +49,7 @@ export {
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/http/retry.js';
 export { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from './client/http/retry-budget.js';
 export type { AdapterOption, CallOptions } from './client/http/http-client.js';
+export type { ProgressCallback, ProgressOptions, TransferProgress } from './client/http/progress.js';
 export { RECORD_KEY_PATTERN, STORE_NAME_PATTERN } from './client/validation.js';
 export type {
   DeleteRecordOptions,
@@ -77,6 +78,7 @@ export type {
   RecordExistsOptions,
   RecordStream,
   RecordValue,
+  SetRecordOptions,
   StoreDeleteRecordOptions,
   StoreGetRecordOptions,
   StoreListKeysOptions,

@@ -3,6 +3,7 @@
  * Node type directly, so a browser project without `@types/node` compiles against them.
  */
 import type { CallOptions } from './http/http-client.js';
+import type { ProgressOptions } from './http/progress.js';
 
 export type { CallOptions };
 
@@ -215,7 +216,7 @@ export interface DeleteStoreOptions extends CallOptions {
 }
 
 /** Options of `getRecord`. */
-export interface GetRecordOptions extends CallOptions, StoreTarget, WaitOptions {
+export interface GetRecordOptions extends CallOptions, StoreTarget, WaitOptions, Pick<ProgressOptions, 'onDownloadProgress'> {
   /** Record key. */
   key: string;
   /** Return the body as a stream, unread and unbuffered. */
@@ -227,7 +228,7 @@ export interface GetRecordOptions extends CallOptions, StoreTarget, WaitOptions 
 }
 
 /** Options of `putRecord`. */
-export interface PutRecordOptions extends CallOptions, StoreTarget {
+export interface PutRecordOptions extends CallOptions, StoreTarget, Pick<ProgressOptions, 'onUploadProgress'> {
   /** Record key. */
   key: string;
   /** The value. See the README for how each kind of value is sent. */
@@ -299,8 +300,8 @@ export interface StoreRecord<Value = unknown> {
   etag?: string;
 }
 
-/** Options of `keyValueStore(id).setRecord`: the per-call options and the conditions. */
-export interface StoreSetRecordOptions extends CallOptions {
+/** Options of `keyValueStore(id).setRecord`: the per-call options, upload progress and the conditions. */
+export interface StoreSetRecordOptions extends SetRecordOptions {
   /**
    * Write only over the record with this ETag (from `getRecord`), or over any record with `*`; else
    * the server answers 412 (`ApifyApiError` of type `precondition-failed`). Only servers that
@@ -318,7 +319,11 @@ export interface StoreDeleteRecordOptions extends CallOptions {
   ifMatch?: string;
 }
 
+/** Per-call options of a record write (`setRecord`, `putRecord`): upload progress. */
+export interface SetRecordOptions extends CallOptions, Pick<ProgressOptions, 'onUploadProgress'> {}
+
 /** A record to store with `keyValueStore(id).setRecord` (apify-client v2's shape). */
+
 export interface StoreRecordInput {
   key: string;
   value: RecordValue;
@@ -329,7 +334,7 @@ export interface StoreRecordInput {
 }
 
 /** Options of `keyValueStore(id).getRecord` (apify-client v2's names). */
-export interface StoreGetRecordOptions extends CallOptions, WaitOptions {
+export interface StoreGetRecordOptions extends CallOptions, WaitOptions, Pick<ProgressOptions, 'onDownloadProgress'> {
   /** Accepted and ignored, as apify-client v2 (deprecated there) does. */
   disableRedirect?: boolean;
   /** The value as raw bytes, whatever its content type. */

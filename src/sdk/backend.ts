@@ -71,6 +71,14 @@ export interface RequestSettings {
   doNotRetryTimeouts?: boolean;
 }
 
+/**
+ * Watching a body travel: `onProgress` is told the bytes sent (or, as the stream is read, received)
+ * so far. Only the API backend calls it; locally nothing travels.
+ */
+export interface TransferWatch {
+  onProgress?: (loaded: number) => void;
+}
+
 /** A body to store: bytes, a one-shot stream, or a file that can be reopened on a retry. */
 export type BodySource = Buffer | Readable | { path: string; size: number };
 
@@ -90,13 +98,13 @@ export interface StorageBackend {
   listKeys(storeId: string, args: ListKeysArgs): Promise<KeyPage>;
   getRecord(storeId: string, key: string): Promise<RecordBytes | null>;
   /** The body as a stream, not buffered (for large records). */
-  openRecord(storeId: string, key: string): Promise<RecordStream | null>;
+  openRecord(storeId: string, key: string, watch?: TransferWatch): Promise<RecordStream | null>;
   /**
    * Content type, size and md5 of a record: cheap locally; through the API a HEAD when the ETag is
    * the md5 of the body, else a download.
    */
   recordDigest(storeId: string, key: string): Promise<RecordDigest | null>;
-  putRecord(storeId: string, key: string, body: BodySource, contentType: string, settings?: RequestSettings): Promise<void>;
+  putRecord(storeId: string, key: string, body: BodySource, contentType: string, settings?: RequestSettings & TransferWatch): Promise<void>;
   deleteRecord(storeId: string, key: string, settings?: RequestSettings): Promise<void>;
   /**
    * Writes only while the record's ETag is `etag` (`null`: only while there is no record),

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream';
 
 import { DEFAULT_RETRY_POLICY } from '../client/http/retry.js';
 import { signatureOfHmac } from '../client/signing.js';
-import type { ApifyClient } from '../index.js';
+import type { ApifyClient, ProgressCallback } from '../index.js';
 import type {
   BodySource,
   KeyPage,
@@ -13,6 +13,7 @@ import type {
   RecordDigest,
   RecordStream,
   RequestSettings,
+  TransferWatch,
   StorageBackend,
   StoreSummary,
 } from './backend.js';
@@ -102,6 +103,12 @@ async function withSettings<T>(
       await sleep(Math.random() * Math.min(5000, 200 * 2 ** attempt)); // full jitter
     }
   }
+}
+
+/** The client's progress callback that tells `watch` the bytes so far. */
+function progressOf(watch: TransferWatch): ProgressCallback | undefined {
+  const { onProgress } = watch;
+  return onProgress && (({ loaded }) => onProgress(loaded));
 }
 
 /** The HTTP API (the Apify platform or the local server) through `ApifyClient`. */
@@ -197,8 +204,8 @@ export class CloudBackend implements StorageBackend {
     return { contentType: record.contentType ?? 'application/octet-stream', body: toBytes(record.body), etag: record.etag };
   }
 
-  async openRecord(storeId: string, key: string): Promise<RecordStream | null> {
-    const record = await this.kvs.getRecord({ storeId, key, stream: true });
+  async openRecord(storeId: string, key: string, watch: TransferWatch = {}): Promise<RecordStream | null> {
+    const record = await this.kvs.getRecord({ storeId, key, stream: true, onDownloadProgress: progressOf(watch) });
     if (!record) return null;
     return { contentType: record.contentType ?? 'application/octet-stream', stream: record.body as Readable };
   }
@@ -217,12 +224,14 @@ export class CloudBackend implements StorageBackend {
     return { contentType: record.contentType, size, md5 };
   }
 
-  async putRecord(storeId: string, key: string, body: BodySource, contentType: string, settings: RequestSettings = {}): Promise<void> {
+  async putRecord(storeId: string, key: string, body: BodySource, contentType: string, settings: RequestSettings & TransferWatch = {}): Promise<void> {
     // A file is given as an fs stream: the client can reopen it for a retry.
     const data = () => (Buffer.isBuffer(body) || body instanceof Readable ? body : createReadStream(body.path));
     const resendable = !(body instanceof Readable);
     await this.storeCall(storeId, () =>
-      withSettings(settings, resendable, (call) => this.kvs.putRecord({ storeId, key, body: data(), contentType, ...call })),
+      withSettings(settings, resendable, (call) =>
+        this.kvs.putRecord({ storeId, key, body: data(), contentType, onUploadProgress: progressOf(settings), ...call }),
+      ),
     );
   }
 

@@ -48,16 +48,20 @@ export async function pull(backend: StorageBackend, store: StoreSummary, dir: st
     exitCode: 0,
   };
   const keys: string[] = [];
-  for (const { key } of await allKeys(backend, store.id, prefix)) {
+  let bytes = 0;
+  for (const { key, size } of await allKeys(backend, store.id, prefix)) {
     const name = key.slice(prefix.length);
     if (name === '') summary.skipped.push({ key, reason: 'the key is the prefix itself, which leaves no file name' });
-    else if (isIncluded(name, filters)) keys.push(key);
+    else if (isIncluded(name, filters)) {
+      keys.push(key);
+      bytes += size;
+    }
   }
   for (const { key, reason } of summary.skipped) output.problem(`skipped ${key}: ${reason}`);
 
   /** Files that hold (or will hold) a record: --delete keeps them. */
   const expected = new Set<string>();
-  progress.start(keys.length);
+  progress.start(keys.length, bytes);
   await runAll(keys, options.concurrency, async (key) => {
     let file: string | undefined;
     try {
@@ -71,16 +75,16 @@ export async function pull(backend: StorageBackend, store: StoreSummary, dir: st
       if (local?.isDirectory()) throw new Error(`a folder named ${file} is in the way`);
       if (local?.isFile() && local.size === digest.size && (await md5OfFile(target)) === digest.md5) {
         summary.unchanged.push(entry);
-        progress.item(`unchanged ${key}`, key);
+        progress.item(`unchanged ${key}`, key, digest.size);
         return;
       }
       const as = file === key ? '' : ` as ${file}`;
       if (dryRun) {
         summary.transferred.push(entry);
-        progress.item(`(dry run) download ${key}${as} (${digest.size} bytes, ${digest.contentType})`, key);
+        progress.item(`(dry run) download ${key}${as} (${digest.size} bytes, ${digest.contentType})`, key, digest.size);
         return;
       }
-      const record = await backend.openRecord(store.id, key);
+      const record = await backend.openRecord(store.id, key, { onProgress: (loaded) => progress.moved(key, loaded) });
       if (!record) return;
       const temp = newPartial(dir);
       try {
@@ -88,11 +92,12 @@ export async function pull(backend: StorageBackend, store: StoreSummary, dir: st
         await fsp.rename(temp, target);
         partialDone(temp);
         summary.transferred.push({ ...entry, size: written.size, contentType: record.contentType });
-        progress.item(`downloaded ${key}${as} (${written.size} bytes, ${record.contentType})`, key);
+        progress.item(`downloaded ${key}${as} (${written.size} bytes, ${record.contentType})`, key, written.size);
       } finally {
         await releasePartial(temp);
       }
     } catch (error) {
+      progress.dropped(key);
       summary.failed.push({ key, ...(file ? { file } : {}), reason: reasonOf(error) });
       output.problem(`failed ${key}: ${reasonOf(error)}`);
     }

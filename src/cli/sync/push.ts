@@ -130,20 +130,24 @@ export async function push(
     return (await md5OfFile(file.path)) === digest.md5;
   };
 
-  progress.start(plan.files.length + extras.length);
+  progress.start(plan.files.length + extras.length, plan.files.reduce((sum, file) => sum + file.size, 0));
   await runAll(plan.files, options.concurrency, async (file) => {
     const { path: filePath, ...entry } = file;
     const as = file.key === file.file ? '' : ` as ${file.key}`;
     try {
       if (await isUnchanged(file)) {
         summary.unchanged.push(entry);
-        progress.item(`unchanged ${file.file}`, file.file);
+        progress.item(`unchanged ${file.file}`, file.file, file.size);
         return;
       }
-      if (!dryRun) await backend.putRecord(store!.id, file.key, { path: filePath, size: file.size }, file.contentType);
+      if (!dryRun) {
+        const onProgress = (loaded: number) => progress.moved(file.file, loaded);
+        await backend.putRecord(store!.id, file.key, { path: filePath, size: file.size }, file.contentType, { onProgress });
+      }
       summary.transferred.push(entry);
-      progress.item(`${dryRun ? '(dry run) upload' : 'uploaded'} ${file.file}${as} (${file.size} bytes, ${file.contentType})`, file.file);
+      progress.item(`${dryRun ? '(dry run) upload' : 'uploaded'} ${file.file}${as} (${file.size} bytes, ${file.contentType})`, file.file, file.size);
     } catch (error) {
+      progress.dropped(file.file);
       summary.failed.push({ file: file.file, key: file.key, reason: reasonOf(error) });
       output.problem(`failed ${file.file}${as}: ${reasonOf(error)}`);
     }

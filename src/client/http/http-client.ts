@@ -21,6 +21,7 @@ import type { AdaptiveRateLimiter } from './adaptive-rate.js';
 import { resourceOfPath } from './adaptive-rate.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
 import type { RetryBudget } from './retry-budget.js';
+import { progressReporter, type ProgressOptions, type ProgressReporter } from './progress.js';
 import { abortReason } from './sleep.js';
 import {
   bytesOf,
@@ -88,7 +89,8 @@ export interface HttpRequest {
   responseType?: 'bytes' | 'stream';
   /** False for a request that must not run twice; it is then retried only when surely not acted on. */
   idempotent?: boolean;
-  call?: CallOptions;
+  /** The call's options; its progress callbacks watch this request's body and answer. */
+  call?: CallOptions & ProgressOptions;
 }
 
 /** An answer with a 2xx status. */
@@ -151,6 +153,9 @@ class Call implements PreparedRequest {
   budgetExhausted = false;
   /** When the attempt under way was let through by the rate limiter. */
   sentAt = 0;
+  /** Progress of the body going up and of the answer coming down, when the caller watches them. */
+  upload?: ProgressReporter;
+  download?: ProgressReporter;
   constructor(
     /** What the rate limiter counts this call against (a store, or the store collection). */
     readonly resource: string,
@@ -276,6 +281,7 @@ export class HttpClient {
     if (token) headers.Authorization = `Bearer ${token}`;
     let data: unknown;
     let source: StreamSource | undefined;
+    let upload: ProgressReporter | undefined;
     const body = req.body;
     if (body) {
       headers['Content-Type'] = body.contentType;
@@ -289,11 +295,13 @@ export class HttpClient {
           headers['Content-Encoding'] = compressed.encoding;
         }
         data = platform.requestData(bytes);
+        if (options.onUploadProgress) upload = progressReporter(options.onUploadProgress, body.bytes.byteLength, bytes.byteLength);
       } else if (body.stream) {
         source = body.stream;
         const size = await source.size();
         if (size !== undefined) headers['Content-Length'] = String(size);
         data = source.open();
+        if (options.onUploadProgress) upload = progressReporter(options.onUploadProgress, size);
       }
     }
 
@@ -317,6 +325,8 @@ export class HttpClient {
       options.doNotRetryTimeouts !== true,
     );
     if (deadline !== Infinity) call.timeoutMillis = attemptTimeout(call, this.config.now());
+    call.upload = upload;
+    if (options.onDownloadProgress) call.download = progressReporter(options.onDownloadProgress);
     const url = (req.url ?? this.config.baseUrl + req.path) + queryString(req.query);
     const axiosConfig: CallConfig = shortPath
       ? { method: req.method, url, adapter: this.transport.config.adapter, call }
@@ -329,6 +339,9 @@ export class HttpClient {
       this.config.retryBudget?.succeeded(call.budgetSpent);
       const responseHeaders = response.headers;
       const bytes = stream ? EMPTY : toBytes(response.data);
+      call.upload?.finish();
+      // A streamed answer is counted as it is read, up to its end.
+      if (!stream) call.download?.finish(bytes.byteLength);
       const invalid = (type: string, message: string) =>
         new ApifyApiError({
           method: req.method,
@@ -372,6 +385,14 @@ export class HttpClient {
     );
     if (call.data !== undefined) config.data = call.data;
     if (call.signal) config.signal = call.signal;
+    // axios's adapters count in events of their own; only their byte counts are used.
+    const { upload, download } = call;
+    if (upload) {
+      config.onUploadProgress = (event) => upload.report(event.loaded);
+      // A stream body stays with the platform's adapter: the upload one takes bytes only.
+      if (!call.source) Object.assign(config, this.transport.uploadConfig);
+    }
+    if (download) config.onDownloadProgress = (event) => download.report(event.loaded, event.total ?? undefined);
     return config;
   }
 

@@ -11,9 +11,10 @@
  * does); `signal`; `responseType: 'stream'` (the body handed back unread) or anything else (the
  * body as a Buffer); gzip, deflate and br responses;
  * redirects (up to `maxRedirects`, default 21; the `Authorization` header is dropped when a
- * redirect leaves the origin); and `validateStatus`. `params`, `baseURL`, proxies and progress
- * callbacks are not supported: the client does not use them (and picks axios's `http` adapter
- * when proxy variables are set).
+ * redirect leaves the origin); `validateStatus`; and, on the short path below, the client's progress
+ * counts (bytes handed to the socket, bytes of the body received or read). `params`, `baseURL`,
+ * proxies and axios's progress options are not supported: the client does not use them (and picks
+ * axios's `http` adapter when proxy variables are set).
  *
  * The client itself hands its requests over on a shorter path: axios's config then holds only the
  * method, URL and adapter, and the rest (final headers, body, timeout, response type, signal)
@@ -35,6 +36,7 @@ import {
   type AxiosResponse,
   type InternalAxiosRequestConfig,
 } from 'axios';
+import { counter, writeCounted } from './node-progress.js';
 import type { PreparedRequest } from './types.js';
 
 /**
@@ -196,6 +198,8 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
         stream: prepared.stream,
         signal: prepared.signal,
         validateStatus: isSuccess,
+        upload: prepared.upload,
+        download: prepared.download,
       }
     : {
         headers: plainHeaders(config.headers),
@@ -204,6 +208,8 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
         stream: config.responseType === 'stream',
         signal: config.signal as AbortSignal | undefined,
         validateStatus: config.validateStatus,
+        upload: undefined,
+        download: undefined,
       };
   return new Promise((resolve, reject) => {
     const signal = input.signal;
@@ -281,6 +287,9 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
         }
 
         let body: Readable = res;
+        // The body's length, when it arrives as it is stored.
+        const length = res.headers['content-encoding'] ? undefined : Number(res.headers['content-length'] ?? NaN);
+        const total = length !== undefined && Number.isSafeInteger(length) ? length : undefined;
         const unzip = method === 'HEAD' || status === 204 || status === 304 ? undefined : decoder(res.headers['content-encoding']);
         if (unzip) {
           body = pipeline(res, unzip, () => undefined);
@@ -295,12 +304,21 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
           request,
           data: body,
         };
+        // Only a record's body is counted, not an error answer's.
+        const download = isSuccess(status) ? input.download : undefined;
         if (input.stream) {
+          // Counted as the reader takes the body, so the count ends with its last byte.
+          if (download) response.data = pipeline(body, counter(download, total), () => undefined);
           finish(response);
           return;
         }
         const chunks: Buffer[] = [];
-        body.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let received = 0;
+        body.on('data', (chunk: Buffer) => {
+          chunks.push(chunk);
+          received += chunk.length;
+          download?.report(received, total);
+        });
         body.on('end', () => {
           response.data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
           finish(response);
@@ -327,7 +345,12 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
           fail(AxiosError.from(error, error.code ?? AxiosError.ERR_BAD_REQUEST, config, request)),
         );
         data.pipe(request);
-      } else if (typeof data === 'string' || data instanceof Uint8Array) request.end(data);
+        // pipe() holds the source back while the socket is full: what was read is about what went.
+        const upload = input.upload;
+        let sent = 0;
+        if (upload) data.on('data', (chunk: Uint8Array | string) => upload.report((sent += typeof chunk === 'string' ? Buffer.byteLength(chunk) : chunk.length)));
+      } else if (input.upload && data instanceof Uint8Array) writeCounted(request, data, input.upload);
+      else if (typeof data === 'string' || data instanceof Uint8Array) request.end(data);
       else if (data instanceof ArrayBuffer) request.end(Buffer.from(data));
       else fail(new AxiosError('Request body must be a Buffer, string or Readable', AxiosError.ERR_BAD_OPTION_VALUE, config));
     };

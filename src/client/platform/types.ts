@@ -4,6 +4,7 @@
  */
 import type { AxiosRequestConfig } from 'axios';
 import type { AdapterOption } from '../http/http-client.js';
+import type { ProgressReporter } from '../http/progress.js';
 
 /** An adapter and what it needs. */
 export interface Transport {
@@ -16,6 +17,8 @@ export interface Transport {
    * axios's config holds no more than the method, URL and adapter.
    */
   prepared?: boolean;
+  /** Axios options of a request whose upload progress is watched, when it needs another adapter. */
+  uploadConfig?: AxiosRequestConfig;
 }
 
 /** A request as the client hands it to its own adapter, beside a minimal axios config. */
@@ -31,6 +34,10 @@ export interface PreparedRequest {
   /** Hand back the response body unread. */
   stream: boolean;
   signal: AbortSignal | undefined;
+  /** Told the bytes of the body sent so far. */
+  upload?: ProgressReporter;
+  /** Told the bytes of the answer's body received so far, and its length when known. */
+  download?: ProgressReporter;
 }
 
 /** A request body that is a stream, possibly one that can be opened again for a retry. */

@@ -1,6 +1,7 @@
 /** What the resource clients share: their context, and the small helpers every call uses. */
 import { ApifyArgumentError, isApifyApiError } from '../http/errors.js';
 import type { CallOptions, HttpClient } from '../http/http-client.js';
+import type { ProgressOptions } from '../http/progress.js';
 import type { KeyValueStore, PaginatedIterator } from '../types.js';
 import { checkDuration, checkInteger } from '../validation.js';
 import type { ServerFeatures } from './conditions.js';
@@ -56,17 +57,22 @@ export function checkKnownOptions(options: object, method: string, known: readon
  * per-call options), then picks and checks its per-call options. `method` is named as
  * `Class.method`: errors of the call carry it as `clientMethod`.
  */
-export function callOptions(options: CallOptions | undefined, method: string, known: readonly string[] = []): CallOptions {
+export function callOptions(options: (CallOptions & ProgressOptions) | undefined, method: string, known: readonly string[] = []): CallOptions & ProgressOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ApifyArgumentError('options', `${method} needs an options object`);
   }
   checkKnownOptions(options, method, known);
   checkInteger(options.maxRetries, 'maxRetries', 0, 100);
+  for (const name of ['onUploadProgress', 'onDownloadProgress'] as const) {
+    const callback = options[name];
+    if (callback !== undefined && typeof callback !== 'function') throw new ApifyArgumentError(name, `${name} must be a function`);
+  }
   for (const name of ['timeoutSecs', 'totalTimeoutSecs'] as const) {
     if (checkDuration(options[name], name) === 0) throw new ApifyArgumentError(name, `${name} must be greater than 0`);
   }
-  const { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts } = options;
-  return { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts, clientMethod: method };
+  // The progress callbacks ride with the call (only methods that know them let them through).
+  const { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts, onUploadProgress, onDownloadProgress } = options;
+  return { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts, clientMethod: method, onUploadProgress, onDownloadProgress };
 }
 
 /** Parses a store object's date fields. */

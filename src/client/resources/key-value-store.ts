@@ -3,7 +3,7 @@
  * (`client.keyValueStore(id)`). Its `@internal` methods are the one implementation of each REST
  * call: the seed's flat `keyValueStores` API calls them too.
  */
-import { decodeBody, encodeBody, readAhead, type PreparedBody } from '../body.js';
+import { decodeBody, encodeBody } from '../body.js';
 import { ApifyArgumentError, ApifyNetworkError, isApifyApiError } from '../http/errors.js';
 import { encodePathSegment, type CallOptions, type HttpMethod, type HttpRequest, type HttpResponse } from '../http/http-client.js';
 import { platform } from '../platform/node.js';
@@ -15,6 +15,7 @@ import type {
   KeyValueStoreKeys,
   KeyValueStoreRecord,
   PaginatedIterator,
+  SetRecordOptions,
   StoreDeleteRecordOptions,
   StoreGetRecordOptions,
   StoreListKeysOptions,
@@ -29,6 +30,7 @@ import type { BulkInput, BulkOptions, BulkRecordInput, BulkResult } from './bulk
 import { CONDITION_OPTION_NAMES, conditionHeaders, noteFeatures, requireConditionalWrites } from './conditions.js';
 import { iterateKeyPages } from './key-pages.js';
 import { keysPublicUrl, recordPublicUrl, type SigningKey } from './public-urls.js';
+import { writeRecord, type RecordWrite } from './record-write.js';
 import { checkDuration, checkInteger, checkOptionalString, checkRecordKey, checkStoreId, checkStoreName } from '../validation.js';
 import { callOptions, checkKnownOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
 import { GENERAL_ACCESS_VALUES, isGeneralAccess } from '../../rules.js';
@@ -43,19 +45,6 @@ export interface RecordRead extends WaitOptions {
   as: BodyMode;
   attachment?: boolean;
   signature?: string;
-}
-
-/** One record write, as the internal `writeRecord` takes it. @internal */
-export interface RecordWrite {
-  call: CallOptions;
-  key: string;
-  value: unknown;
-  contentType?: string;
-  contentLength?: number;
-  /** Indent of JSON bodies: apify-client v2's `setRecord` sends them indented by 2. */
-  jsonIndent?: number;
-  /** `If-Match` / `If-None-Match` headers (see conditions.ts). */
-  conditions?: Record<string, string>;
 }
 
 /** The query of one page of keys. @internal */
@@ -147,7 +136,7 @@ export class KeyValueStoreClient {
   ): Promise<StoreRecord<ReturnTypeFromOptions<Options>> | undefined>;
   async getRecord(key: string, options: StoreGetRecordOptions = {}): Promise<StoreRecord<unknown> | undefined> {
     const record = await this.readRecord({
-      call: callOptions(options, `${C}.getRecord`, ['buffer', 'stream', 'disableRedirect', 'signature', 'waitMillis']),
+      call: callOptions(options, `${C}.getRecord`, ['buffer', 'stream', 'disableRedirect', 'signature', 'waitMillis', 'onDownloadProgress']),
       key: checkRecordKey(key),
       as: options.stream ? 'stream' : options.buffer ? 'bytes' : 'value',
       attachment: true,
@@ -172,7 +161,7 @@ export class KeyValueStoreClient {
   async setRecord(record: StoreRecordInput, options: StoreSetRecordOptions = {}): Promise<void> {
     if (typeof record !== 'object' || record === null) throw new ApifyArgumentError('record', 'setRecord needs { key, value }');
     checkKnownOptions(record, `${C}.setRecord`, ['key', 'value', 'contentType', 'contentLength'], 'record');
-    const call = callOptions(options, `${C}.setRecord`, CONDITION_OPTION_NAMES);
+    const call = callOptions(options, `${C}.setRecord`, [...CONDITION_OPTION_NAMES, 'onUploadProgress']);
     return this.writeRecord({
       call,
       conditions: conditionHeaders(options),
@@ -347,60 +336,9 @@ export class KeyValueStoreClient {
     });
   }
 
-  /**
-   * `PUT` of a record. A body over `maxPayloadBytes` (or, with unknown size, one that reads past
-   * it), or one the server refuses as too large (413), goes through a direct-upload URL when the
-   * server offers one. @internal
-   */
-  async writeRecord(w: RecordWrite): Promise<void> {
-    const { call, key } = w;
-    const max = this.ctx.maxPayloadBytes();
-    let body = await encodeBody(w.value, w.contentType, w.contentLength, w.jsonIndent);
-    let size = body.bytes ? body.bytes.byteLength : await body.stream!.size();
-    if (size === undefined && body.stream?.chunks) {
-      body = await readAhead(body, max);
-      size = body.bytes?.byteLength;
-    }
-    const large = body.overLimit === true || (size !== undefined && size > max);
-    const conditions = w.conditions;
-    // A conditional write is never retried once it may have been acted on (a repeat would meet
-    // its own write and answer 412), and never goes to a direct-upload URL (which takes no condition).
-    if (conditions) await this.requireConditions(call);
-    const checksum = body.bytes && this.ctx.integrity() ? uploadDigest(body.bytes) : undefined;
-    let etag: string | undefined;
-    if (!(large && !conditions && (await this.directUpload(call, key, body, checksum)))) {
-      try {
-        const headers = conditions || checksum ? { ...conditions, ...checksum?.headers } : undefined;
-        const put = () => this.send(call, 'PUT', this.recordPath(key), { body, compress: true, headers, idempotent: !conditions });
-        etag = (await checkedUpload(checksum, put)).header('etag');
-      } catch (error) {
-        // The server's limit may be lower than ours: a body that can be sent again goes the direct way.
-        const replayable = body.bytes !== undefined || body.stream?.replayable === true;
-        const tooLarge = isApifyApiError(error) && error.statusCode === 413;
-        if (!tooLarge || !replayable || large || conditions || !(await this.directUpload(call, key, body, checksum))) throw error;
-      }
-    }
-    // Conditional writers expect others to write the key: a note would hold their reads of
-    // newer versions back for the whole window. (Servers that honour conditions read their own
-    // writes; a stale read would only fail the next condition.)
-    if (conditions) return;
-    // Both the ETag and a digest of the bytes: ETags of different formats are settled by the digest.
-    const digest = body.bytes && this.ctx.reads.enabled ? platform.digest(body.bytes) : undefined;
-    this.ctx.reads.noteWrite(this.id, key, { exists: true, at: this.ctx.now(), etag, digest });
-  }
-
-  /**
-   * Uploads a large body to a signed URL the server hands out. Returns false when the server has
-   * no such endpoint (404), so the caller falls back to a plain PUT.
-   */
-  private async directUpload(call: CallOptions, key: string, body: PreparedBody, digest?: UploadDigest): Promise<boolean> {
-    const response = await this.send(call, 'GET', `${this.recordPath(key)}/direct-upload-url`).catch(nullOn404);
-    const signedUrl = response && response.data<{ signedUrl?: unknown }>().signedUrl;
-    if (typeof signedUrl !== 'string' || signedUrl === '') return false;
-    // The signed URL carries its own authorisation: the token is not sent there.
-    const url = new URL(signedUrl, this.ctx.baseUrl).href;
-    await checkedUpload(digest, () => this.ctx.http.request({ method: 'PUT', url, body, call, headers: digest?.headers }));
-    return true;
+  /** `PUT` of a record (see `record-write.ts`). @internal */
+  writeRecord(w: RecordWrite): Promise<void> {
+    return writeRecord(this.ctx, this.id, this.path, this.recordPath(w.key), w);
   }
 
   /** Throws unless the server honours conditions (learned from its answers, else asked once). */

@@ -139,7 +139,7 @@ export class KeyValueStoresClient {
   getRecord(options: GetRecordOptions & { disableBodyParser: true }): Promise<KeyValueStoreRecord<RecordBytes> | null>;
   getRecord<Body = unknown>(options: GetRecordOptions): Promise<KeyValueStoreRecord<Body> | null>;
   async getRecord(options: GetRecordOptions): Promise<KeyValueStoreRecord<unknown> | null> {
-    const { call, store, key } = this.target(options, 'getRecord', ['stream', 'disableBodyParser', 'attachment', 'waitMillis']);
+    const { call, store, key } = this.target(options, 'getRecord', ['stream', 'disableBodyParser', 'attachment', 'waitMillis', 'onDownloadProgress']);
     const as = options.stream === true ? 'stream' : options.disableBodyParser ? 'bytes' : 'value';
     return store.readRecord({ call, key, as, attachment: options.attachment, waitMillis: options.waitMillis });
   }
@@ -151,7 +151,7 @@ export class KeyValueStoresClient {
    * server offers one.
    */
   async putRecord(options: PutRecordOptions): Promise<void> {
-    const { call, store, key } = this.target(options, 'putRecord', ['body', 'contentType', 'contentLength']);
+    const { call, store, key } = this.target(options, 'putRecord', ['body', 'contentType', 'contentLength', 'onUploadProgress']);
     return store.writeRecord({
       call,
       key,
