@@ -167,6 +167,9 @@ describe('browser bundle', () => {
       expect(code, name).not.toMatch(/XMLHttpRequest|onreadystatechange|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
       expect(code, name).not.toMatch(/NetworkAuthenticationRequired|multipart\/form-data; boundary|executor must be a function/);
       expect(code, name).toContain("axios's xhr adapter is not in this bundle");
+      // axios's `params` serializer and same-origin check (the client builds its query strings itself).
+      expect(code, name).not.toMatch(/_pairs|document\.baseURI/);
+      expect(code, name).toContain("axios's params option is not in the apify-kv-client browser bundle: put the query in the URL");
     }
   });
 
