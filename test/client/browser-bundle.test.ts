@@ -115,7 +115,7 @@ describe('browser bundle', () => {
     }
   });
 
-  it('leaves out the integrity checks (no MD5 in the browser): the client sends no Content-MD5', () => {
+  it('leaves out the integrity checks (no MD5 in the main bundle; the integrity add-on brings them): the client sends no Content-MD5', () => {
     for (const [name, code] of Object.entries(bundles)) expect(code, name).not.toContain('Content-MD5');
   });
 
