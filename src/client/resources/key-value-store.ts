@@ -7,7 +7,7 @@ import { decodeBody, encodeBody } from '../body.js';
 import { ApifyArgumentError, ApifyNetworkError, isApifyApiError } from '../http/errors.js';
 import { encodePathSegment, type CallOptions, type HttpMethod, type HttpRequest, type HttpResponse } from '../http/http-client.js';
 import { platform } from '../platform/node.js';
-import { checkedDownload, checkedUpload, uploadDigest, type UploadDigest } from '../integrity.js';
+import { checkedDownload } from '../integrity.js';
 import type {
   KeysPublicUrlOptions,
   KeyValueStore,
@@ -15,7 +15,6 @@ import type {
   KeyValueStoreKeys,
   KeyValueStoreRecord,
   PaginatedIterator,
-  SetRecordOptions,
   StoreDeleteRecordOptions,
   StoreGetRecordOptions,
   StoreListKeysOptions,
