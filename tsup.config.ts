@@ -42,6 +42,12 @@ const missing = (what: string, instead: string) =>
  *   client never sets), its check of `params` for cycles (the client never passes `params`), its
  *   size estimate of `data:` URLs (the client requests only http(s) URLs), its multipart body
  *   builder (no forms), and its progress-event helpers (the client sets no progress callbacks).
+ * - axios's `params` serializer (`buildURL`, `AxiosURLSearchParams`, `toURLEncodedForm`): the
+ *   client builds its query strings itself; a request with `params` fails saying so. And its
+ *   same-origin check, asked only whether to read the XSRF cookie that the stub above never finds.
+ *
+ * The bundles target ES2022 (class fields stay as written): browsers from 2021 on, which the
+ * fetch adapter's streaming needs anyway.
  */
 const AXIOS_LIB = /[\\/]axios[\\/]lib([\\/]|$)/;
 const STUBS = [
@@ -116,6 +122,29 @@ export const progressEventDecorator = () => [() => {}, () => {}];
 export const asyncDecorator = (fn) => fn;`,
   },
   {
+    module: /(^|\/)toURLEncodedForm\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export default function toURLEncodedForm() { ${missing("axios's form-data support", 'send bytes or a string')} }`,
+  },
+  {
+    module: /(^|\/)buildURL\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export default function buildURL(url, params) {
+  if (params) { ${missing("axios's params option", 'put the query in the URL')} }
+  return url;
+}`,
+  },
+  {
+    module: /(^|\/)AxiosURLSearchParams\.js$/,
+    importer: AXIOS_LIB,
+    contents: 'export default URLSearchParams;',
+  },
+  {
+    module: /(^|\/)isURLSameOrigin\.js$/,
+    importer: AXIOS_LIB,
+    contents: 'export default function isURLSameOrigin() { return false; }',
+  },
+  {
     module: /^is-retry-allowed$/,
     importer: /[\\/]axios-retry[\\/]/,
     contents: 'export default function isRetryAllowed() { return true; }',
@@ -135,29 +164,41 @@ const browserStubs: Plugin = {
 };
 
 /**
- * The bulk bundles add the bulk methods to the main bundle's classes: the client's public API
+ * The add-on bundles (bulk methods, integrity checks) build on the main bundle: the client's public API
  * (`public-api.ts`) and its errors (`http/errors.ts`, all of them public) are taken from the main
  * bundle, never copied, so there is one `KeyValueStoreClient` to install on and one error class
- * of each kind. The ES module imports `./apify-kv.esm.js` beside it; the IIFE reads the
+ * of each kind. An add-on's ES module imports `./apify-kv.esm.js` beside it; its IIFE reads the
  * `ApifyKv` global, so `apify-kv.min.js` must be loaded first.
  */
 const SHARED_WITH_MAIN = /(^|\/)(public-api|http\/errors)(\.js)?$/;
 const fromMainModule: Plugin = {
-  name: 'bulk-from-main-module',
+  name: 'add-on-from-main-module',
   setup(build) {
     build.onResolve({ filter: SHARED_WITH_MAIN }, () => ({ path: './apify-kv.esm.js', external: true }));
   },
 };
-const fromMainGlobal: Plugin = {
-  name: 'bulk-from-main-global',
+const fromMainGlobal = (addOn: string): Plugin => ({
+  name: 'add-on-from-main-global',
   setup(build) {
     build.onResolve({ filter: SHARED_WITH_MAIN }, () => ({ path: 'ApifyKv', namespace: 'main-global' }));
     build.onLoad({ filter: /.*/, namespace: 'main-global' }, () => ({
       loader: 'js',
       contents: `const kv = globalThis.ApifyKv;
-if (!kv) throw new Error('load apify-kv.min.js before apify-kv-bulk.min.js');
+if (!kv) throw new Error('load apify-kv.min.js before ${addOn}');
 export const { KeyValueStoreClient, KeyValueStoresClient, ApifyArgumentError, isApifyApiError } = kv;`,
     }));
+  },
+});
+
+/**
+ * The integrity add-on runs `integrity.ts` as it is, with the platform reduced to the MD5 of its
+ * own (`platform/md5-only.ts`); the checks go under a global symbol that the main bundle's
+ * stand-in (`integrity-off.ts`) looks up.
+ */
+const md5Platform: Plugin = {
+  name: 'md5-platform',
+  setup(build) {
+    build.onResolve({ filter: /platform\/node(\.js)?$/ }, () => ({ path: path.resolve('src/client/platform/md5-only.ts') }));
   },
 };
 
@@ -170,6 +211,7 @@ const dtsOptions = {
     'server/index': 'src/server/index.ts',
     'sdk/index': 'src/sdk/index.ts',
     'browser/apify-kv-bulk': 'src/browser-bulk.ts',
+    'browser/apify-kv-integrity': 'src/browser-integrity.ts',
   },
   compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true },
 };
@@ -209,7 +251,7 @@ export default defineConfig([
     format: ['iife'],
     globalName: 'ApifyKv',
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     minify: true,
     sourcemap: true,
     noExternal: [/.*/],
@@ -220,7 +262,7 @@ export default defineConfig([
     entry: { 'browser/apify-kv.esm': 'src/browser.ts' },
     format: ['esm'],
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     minify: true,
     sourcemap: true,
     noExternal: [/.*/],
@@ -232,22 +274,44 @@ export default defineConfig([
     format: ['iife'],
     globalName: 'ApifyKvBulk',
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     minify: true,
     sourcemap: true,
     noExternal: [/.*/],
-    esbuildPlugins: [fromMainGlobal],
+    esbuildPlugins: [fromMainGlobal('apify-kv-bulk.min.js')],
     outExtension: () => ({ js: '.js' }),
   },
   {
     entry: { 'browser/apify-kv-bulk.esm': 'src/browser-bulk.ts' },
     format: ['esm'],
     platform: 'browser',
-    target: 'es2020',
+    target: 'es2022',
     minify: true,
     sourcemap: true,
     noExternal: [/.*/],
     esbuildPlugins: [fromMainModule],
+    outExtension: () => ({ js: '.js' }),
+  },
+  {
+    entry: { 'browser/apify-kv-integrity.min': 'src/browser-integrity.ts' },
+    format: ['iife'],
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    noExternal: [/.*/],
+    esbuildPlugins: [fromMainGlobal('apify-kv-integrity.min.js'), md5Platform],
+    outExtension: () => ({ js: '.js' }),
+  },
+  {
+    entry: { 'browser/apify-kv-integrity.esm': 'src/browser-integrity.ts' },
+    format: ['esm'],
+    platform: 'browser',
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    noExternal: [/.*/],
+    esbuildPlugins: [fromMainModule, md5Platform],
     outExtension: () => ({ js: '.js' }),
   },
   {

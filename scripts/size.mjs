@@ -11,6 +11,8 @@ import { measureByInstall, measureOffline } from './install-size.mjs';
 const LIMIT = 32_768;
 // The bulk methods' bundles, loaded beside the main one by pages that need them.
 const BULK_LIMIT = 4_096;
+// The integrity add-on's bundles (MD5 and the checks), loaded beside the main one by pages that want them.
+const INTEGRITY_LIMIT = 2_048;
 const MB = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 let failed = false;
@@ -20,6 +22,8 @@ const bundles = [
   ['dist/browser/apify-kv.esm.js', LIMIT],
   ['dist/browser/apify-kv-bulk.min.js', BULK_LIMIT],
   ['dist/browser/apify-kv-bulk.esm.js', BULK_LIMIT],
+  ['dist/browser/apify-kv-integrity.min.js', INTEGRITY_LIMIT],
+  ['dist/browser/apify-kv-integrity.esm.js', INTEGRITY_LIMIT],
 ];
 for (const [file, limit] of bundles) {
   const raw = readFileSync(file);

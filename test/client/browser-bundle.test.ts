@@ -5,6 +5,7 @@
  * work: its client sends a request through the fetch adapter, and says clearly what is not there.
  * The bulk methods come in bundles of their own that install onto the main bundle's classes.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -22,9 +23,12 @@ useNock();
 const BUDGET_BYTES = 32_768;
 /** The bulk bundle's budget (scripts/size.mjs checks the same). */
 const BULK_BUDGET_BYTES = 4_096;
+/** The integrity add-on's budget (scripts/size.mjs checks the same). */
+const INTEGRITY_BUDGET_BYTES = 2_048;
 let outDir: string;
 let bundles: Record<string, string>;
 let bulkBundles: Record<string, string>;
+let integrityBundles: Record<string, string>;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -64,7 +68,7 @@ beforeAll(async () => {
       format: [format],
       globalName: 'ApifyKv',
       platform: 'browser',
-      target: 'es2020',
+      target: base.target,
       minify: true,
       noExternal: [/.*/],
       esbuildPlugins: base.esbuildPlugins,
@@ -87,6 +91,15 @@ beforeAll(async () => {
     iife: readFileSync(path.join(outDir, 'bulk.iife.js'), 'utf8'),
     esm: readFileSync(path.join(outDir, 'bulk.esm.js'), 'utf8'),
   };
+  for (const format of ['min', 'esm'] as const) {
+    const integrity = configs.find((c) => typeof c.entry === 'object' && `browser/apify-kv-integrity.${format}` in c.entry);
+    if (!integrity?.esbuildPlugins?.length) throw new Error(`tsup.config.ts has no ${format} build of the integrity bundle`);
+    await build({ ...integrity, config: false, entry: { [`integrity.${format}`]: 'src/browser-integrity.ts' }, outDir, sourcemap: false, onSuccess: undefined, silent: true });
+  }
+  integrityBundles = {
+    iife: readFileSync(path.join(outDir, 'integrity.min.js'), 'utf8'),
+    esm: readFileSync(path.join(outDir, 'integrity.esm.js'), 'utf8'),
+  };
   // `npm test` builds dist/ first: check what would be published too, unless it is older than
   // the client's sources (a leftover of an earlier build says nothing about this code).
   const newestSource = Math.max(...sourceFiles('src/client').concat('src/index.ts').map((f) => statSync(f).mtimeMs));
@@ -99,7 +112,7 @@ beforeAll(async () => {
 
 describe('browser bundle', () => {
   it('contains no require( and no node: import', () => {
-    for (const [name, code] of Object.entries({ ...bundles, ...bulkBundles })) {
+    for (const [name, code] of Object.entries({ ...bundles, ...bulkBundles, ...integrityBundles })) {
       expect(code, name).not.toMatch(/\brequire\(/);
       expect(code, name).not.toMatch(/["']node:/);
       expect(code, name).not.toMatch(/\bfrom\s*["'](fs|zlib|http|https|stream|crypto)["']/);
@@ -113,9 +126,12 @@ describe('browser bundle', () => {
     for (const [name, code] of Object.entries(bulkBundles)) {
       expect(gzipSync(code, { level: 9 }).length, name).toBeLessThanOrEqual(BULK_BUDGET_BYTES);
     }
+    for (const [name, code] of Object.entries(integrityBundles)) {
+      expect(gzipSync(code, { level: 9 }).length, name).toBeLessThanOrEqual(INTEGRITY_BUDGET_BYTES);
+    }
   });
 
-  it('leaves out the integrity checks (no MD5 in the browser): the client sends no Content-MD5', () => {
+  it('leaves out the integrity checks (no MD5 in the main bundle; the integrity add-on brings them): the client sends no Content-MD5', () => {
     for (const [name, code] of Object.entries(bundles)) expect(code, name).not.toContain('Content-MD5');
   });
 
@@ -158,6 +174,42 @@ describe('browser bundle', () => {
     scope.done();
   });
 
+  it('the integrity add-on brings the checks and its MD5, and takes the errors from the main bundle', () => {
+    for (const [name, code] of Object.entries(integrityBundles)) {
+      expect(code, name).toContain('Content-MD5');
+      expect(code, name).not.toMatch(/axios|class \w+ extends Error/);
+    }
+    expect(integrityBundles.esm).toMatch(/from\s*"\.\/apify-kv\.esm\.js"/);
+    expect(() => vm.runInNewContext(integrityBundles.iife!, browserSandbox())).toThrow('load apify-kv.min.js before apify-kv-integrity.min.js');
+  });
+
+  it('checks downloads against their ETag once the integrity add-on is loaded after the main bundle', async () => {
+    const sandbox = browserSandbox();
+    vm.runInNewContext(bundles.iife!, sandbox);
+    const kv = sandbox.ApifyKv as typeof import('../../src/index.js');
+    const client = new kv.ApifyClient({ token: 't', storeId: 's1', maxRetries: 0 });
+    const sent = Buffer.from('the stored bytes');
+    const etag = `"${createHash('md5').update(sent).digest('hex')}"`;
+    const flipped = Buffer.from(sent);
+    flipped[0] ^= 1;
+    const reply = { 'content-type': 'application/octet-stream', etag };
+    // Without the add-on the flipped body is read unchecked.
+    let scope = nock(API).get('/v2/key-value-stores/s1/records/k').reply(200, flipped, reply);
+    const unchecked = await client.keyValueStores.getRecord({ key: 'k' });
+    expect(Buffer.from(unchecked!.body as ArrayBuffer)).toEqual(flipped);
+    scope.done();
+
+    vm.runInNewContext(integrityBundles.iife!, sandbox);
+    scope = nock(API).get('/v2/key-value-stores/s1/records/k').times(2).reply(200, flipped, reply);
+    const error = await client.keyValueStores.getRecord({ key: 'k' }).catch((e) => e);
+    expect(kv.isApifyApiError(error) && error.type).toBe('integrity-mismatch');
+    scope.done();
+    scope = nock(API).get('/v2/key-value-stores/s1/records/k').reply(200, sent, reply);
+    const intact = await client.keyValueStores.getRecord({ key: 'k' });
+    expect(Buffer.from(intact!.body as ArrayBuffer)).toEqual(sent);
+    scope.done();
+  });
+
   it('says to load the main bundle first when the bulk bundle comes alone', () => {
     expect(() => vm.runInNewContext(bulkBundles.iife!, browserSandbox())).toThrow('load apify-kv.min.js before apify-kv-bulk.min.js');
   });
@@ -167,6 +219,9 @@ describe('browser bundle', () => {
       expect(code, name).not.toMatch(/XMLHttpRequest|onreadystatechange|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
       expect(code, name).not.toMatch(/NetworkAuthenticationRequired|multipart\/form-data; boundary|executor must be a function/);
       expect(code, name).toContain("axios's xhr adapter is not in this bundle");
+      // axios's `params` serializer and same-origin check (the client builds its query strings itself).
+      expect(code, name).not.toMatch(/_pairs|document\.baseURI/);
+      expect(code, name).toContain("axios's params option is not in the apify-kv-client browser bundle: put the query in the URL");
     }
   });
 
