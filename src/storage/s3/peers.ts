@@ -66,8 +66,8 @@ export function loadS3Signer(): Promise<S3Signer> {
   return signerLoading;
 }
 
-/** Loads both packages, so a server asked for S3 storage fails at start, not at its first upload URL. */
+/** Loads the packages, so a server asked for S3 storage fails at start, not at its first record or upload URL. */
 export async function loadS3Peers(): Promise<{ sdk: S3Sdk; presigner: S3Presigner }> {
-  const [sdk, presigner] = await Promise.all([loadS3Sdk(), loadS3Presigner()]);
+  const [sdk, presigner] = await Promise.all([loadS3Sdk(), loadS3Presigner(), loadS3Signer()]);
   return { sdk, presigner };
 }
