@@ -1,5 +1,6 @@
 /**
- * GET, HEAD, PUT and DELETE of single objects, signed here (`sigv4.ts`) and sent through the
+ * GET, HEAD, PUT and DELETE of single objects, signed with the SDK's SigV4 signer
+ * (`@smithy/signature-v4`, set up as the S3 client sets up its own) and sent through the
  * S3 client's own HTTP handler, so they keep its connection pool and its connect, request and
  * socket timeouts. A record's put and get are one such request each: going through the full
  * SDK command stack (serializers, endpoint rules, a dozen middlewares) cost about as much CPU
@@ -12,21 +13,62 @@
  */
 import type { Readable } from 'node:stream';
 
+import { encodePathSegment } from '../../client/http/wire.js';
 import { DEFAULT_MAX_ATTEMPTS, type S3StorageOptions } from './config.js';
-import { encodeObjectPath, SigV4Signer, type S3Credentials } from './sigv4.js';
+import type { S3Signer } from './peers.js';
+
+/** A request as the SDK's signer and HTTP handler take it. */
+export interface ObjectHttpRequest {
+  protocol: string;
+  hostname: string;
+  port?: number;
+  path: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: Uint8Array;
+  query: Record<string, string>;
+}
 
 /** The part of the SDK's HTTP handler (`@smithy/node-http-handler`) used here. */
 export interface HttpHandlerLike {
-  handle(request: {
-    protocol: string;
-    hostname: string;
-    port?: number;
-    path: string;
-    method: string;
-    headers: Record<string, string>;
-    body?: Uint8Array;
-    query: Record<string, string>;
-  }): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: unknown } }>;
+  handle(request: ObjectHttpRequest): Promise<{ response: { statusCode: number; headers: Record<string, string>; body: unknown } }>;
+}
+
+/** The part of `@smithy/signature-v4`'s `SignatureV4` used here. */
+export interface RequestSignerLike {
+  sign(request: ObjectHttpRequest, options: { unsignableHeaders: Set<string> }): Promise<ObjectHttpRequest>;
+}
+
+/**
+ * Sent but not signed: SigV4 does not ask for it, and servers canonicalize blanks in a value
+ * differently (RGW 16.2 refuses a Content-Type with a tab that AWS's rules would accept).
+ */
+const UNSIGNED_HEADERS = new Set(['content-type']);
+
+type SignerSettings = ConstructorParameters<S3Signer['SignatureV4']>[0];
+
+/**
+ * The signer for these requests, set up as the S3 client sets up its own: its credentials
+ * provider, region and SHA-256, service `s3`, and the path signed as sent (S3 does not encode
+ * it a second time, hence `uriEscapePath: false`, the client's `signingEscapePath`).
+ */
+export function createObjectSigner(
+  lib: S3Signer,
+  client: Pick<SignerSettings, 'credentials' | 'region' | 'sha256'> & { signingEscapePath?: boolean },
+): RequestSignerLike {
+  const signer = new lib.SignatureV4({
+    service: 's3',
+    credentials: client.credentials,
+    region: client.region,
+    sha256: client.sha256,
+    uriEscapePath: client.signingEscapePath ?? false,
+  });
+  return { sign: (request, options) => signer.sign(request, options) as Promise<ObjectHttpRequest> };
+}
+
+/** A key (or bucket) as S3 and SigV4 want it in the path: RFC 3986, `/` kept between parts. */
+export function encodeObjectPath(path: string): string {
+  return path.split('/').map(encodePathSegment).join('/');
 }
 
 export interface ObjectResponse {
@@ -51,7 +93,6 @@ const TRANSIENT_CODES = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDO
 const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 export class ObjectRequests {
-  private readonly signer: SigV4Signer;
   private readonly endpoint: URL;
   private readonly pathStyle: boolean;
   private readonly maxAttempts: number;
@@ -59,11 +100,10 @@ export class ObjectRequests {
   constructor(
     private readonly options: S3StorageOptions,
     private readonly handler: HttpHandlerLike,
-    private readonly credentials: () => Promise<S3Credentials>,
+    private readonly signer: RequestSignerLike,
     private readonly onCall: (attempts: number, error: S3CallError | null) => void,
   ) {
     const region = options.region ?? 'us-east-1';
-    this.signer = new SigV4Signer(region);
     this.endpoint = new URL(options.endpoint ?? `https://s3.${region}.amazonaws.com`);
     // A dotted bucket name would not match the TLS certificate of a virtual host.
     this.pathStyle = options.forcePathStyle === true || options.bucket.includes('.');
@@ -81,9 +121,9 @@ export class ObjectRequests {
     const port = this.endpoint.port ? Number(this.endpoint.port) : undefined;
     for (let attempt = 1; ; attempt++) {
       try {
-        const signed: Record<string, string> = { ...headers, host: port ? `${hostname}:${port}` : hostname };
-        this.signer.sign(method, path, signed, body, await this.credentials());
-        const { response } = await this.handler.handle({ protocol: this.endpoint.protocol, hostname, port, path, method, headers: signed, body, query: {} });
+        const request = { protocol: this.endpoint.protocol, hostname, port, path, method, headers: { ...headers, host: port ? `${hostname}:${port}` : hostname }, body, query: {} };
+        const signed = await this.signer.sign(request, { unsignableHeaders: UNSIGNED_HEADERS });
+        const { response } = await this.handler.handle(signed);
         const answer = { status: response.statusCode, headers: response.headers, body: response.body as Readable };
         if (answer.status < 300 || answer.status === 304) {
           this.onCall(attempt, null);

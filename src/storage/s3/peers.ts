@@ -1,13 +1,17 @@
 /**
  * The AWS SDK packages behind the S3 backend are optional peer dependencies: only users of an
  * `s3://` storage install them. They are imported here, on first use, and a missing one turns
- * into one clear error naming what to install.
+ * into one clear error naming what to install. The SDK's request signer,
+ * `@smithy/signature-v4`, comes with `@aws-sdk/client-s3` (it is declared an optional peer too,
+ * so package managers that isolate dependencies let us import it).
  */
 import type * as S3 from '@aws-sdk/client-s3';
 import type * as Presigner from '@aws-sdk/s3-request-presigner';
+import type * as Signer from '@smithy/signature-v4';
 
 export type S3Sdk = typeof S3;
 export type S3Presigner = typeof Presigner;
+export type S3Signer = typeof Signer;
 
 /** The packages an `s3://` storage needs, as `npm install` takes them. */
 export const S3_PEER_PACKAGES = ['@aws-sdk/client-s3', '@aws-sdk/s3-request-presigner'] as const;
@@ -41,6 +45,7 @@ async function importPeer<T>(name: string, load: () => Promise<T>): Promise<T> {
 
 let sdkLoading: Promise<S3Sdk> | undefined;
 let presignerLoading: Promise<S3Presigner> | undefined;
+let signerLoading: Promise<S3Signer> | undefined;
 
 export function loadS3Sdk(): Promise<S3Sdk> {
   sdkLoading ??= importPeer('@aws-sdk/client-s3', () => import('@aws-sdk/client-s3'));
@@ -55,8 +60,14 @@ export function loadS3Presigner(): Promise<S3Presigner> {
   return presignerLoading;
 }
 
-/** Loads both packages, so a server asked for S3 storage fails at start, not at its first upload URL. */
+export function loadS3Signer(): Promise<S3Signer> {
+  signerLoading ??= importPeer('@smithy/signature-v4', () => import('@smithy/signature-v4'));
+  signerLoading.catch(() => (signerLoading = undefined));
+  return signerLoading;
+}
+
+/** Loads the packages, so a server asked for S3 storage fails at start, not at its first record or upload URL. */
 export async function loadS3Peers(): Promise<{ sdk: S3Sdk; presigner: S3Presigner }> {
-  const [sdk, presigner] = await Promise.all([loadS3Sdk(), loadS3Presigner()]);
+  const [sdk, presigner] = await Promise.all([loadS3Sdk(), loadS3Presigner(), loadS3Signer()]);
   return { sdk, presigner };
 }

@@ -11,8 +11,8 @@ import type { ListObjectsV2CommandOutput, S3Client } from '@aws-sdk/client-s3';
 
 import { StorageError } from '../errors.js';
 import { DEFAULT_CONNECT_TIMEOUT_MILLIS, DEFAULT_MAX_ATTEMPTS, DEFAULT_REQUEST_TIMEOUT_MILLIS, type S3StorageOptions } from './config.js';
-import { ObjectRequests, type HttpHandlerLike } from './object-requests.js';
-import { loadS3Sdk, type S3Sdk } from './peers.js';
+import { createObjectSigner, ObjectRequests, type HttpHandlerLike } from './object-requests.js';
+import { loadS3Sdk, loadS3Signer, type S3Sdk } from './peers.js';
 
 /** S3 calls made by one client: each call counts once, its retries apart. */
 export interface S3RequestStats {
@@ -184,12 +184,10 @@ export class Bucket {
 
   private async requests(): Promise<ObjectRequests> {
     if (this.objects) return this.objects;
-    const { s3 } = await this.ready();
-    const { accessKeyId, secretAccessKey, sessionToken } = this.options;
-    const fixed = accessKeyId && secretAccessKey ? { accessKeyId, secretAccessKey, sessionToken } : null;
-    // Otherwise the SDK's own chain (environment, profile, instance role), which caches.
-    const credentials = fixed ? async () => fixed : () => s3.config.credentials();
-    this.objects = new ObjectRequests(this.options, s3.config.requestHandler as unknown as HttpHandlerLike, credentials, (attempts, error) => {
+    const [{ s3 }, signerLib] = await Promise.all([this.ready(), loadS3Signer()]);
+    // The client's own credentials provider (given keys, or the SDK's chain, cached), region and hash.
+    const signer = createObjectSigner(signerLib, s3.config);
+    this.objects = new ObjectRequests(this.options, s3.config.requestHandler as unknown as HttpHandlerLike, signer, (attempts, error) => {
       this.stats.requests++;
       this.stats.retries += attempts - 1;
       if (error && !isNotFound(error) && !isPreconditionFailed(error)) this.stats.errors++;
