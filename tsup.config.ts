@@ -31,7 +31,8 @@ const missing = (what: string, instead: string) =>
  *
  * - axios's XMLHttpRequest adapter. The browser client uses axios's fetch adapter: only fetch
  *   hands back a response body as a stream. (An upload whose progress is watched goes through the
- *   client's own much smaller XMLHttpRequest adapter in `platform/browser.ts`.) A client created
+ *   client's own much smaller XMLHttpRequest adapter, `platform/xhr-upload.ts`, in the progress
+ *   add-on.) A client created
  *   with `adapter: 'xhr'` from a bundle fails its first request.
  * - axios's form-data support (building, parsing and serialising forms). The client sends bytes
  *   and strings of its own making, never forms, and never passes axios `params`.
@@ -48,6 +49,10 @@ const missing = (what: string, instead: string) =>
  * - axios's `params` serializer (`buildURL`, `AxiosURLSearchParams`, `toURLEncodedForm`): the
  *   client builds its query strings itself; a request with `params` fails saying so. And its
  *   same-origin check, asked only whether to read the XSRF cookie that the stub above never finds.
+ * - axios's parser of raw header text becomes a plain one: it reads only what XMLHttpRequest's
+ *   `getAllResponseHeaders()` gives the progress add-on, where the browser has already joined
+ *   repeated headers into one line, so axios's rules for duplicates and `set-cookie` have nothing
+ *   to do (fetch's answers come as a `Headers` object and never reach it).
  *
  * The bundles target ES2022 (class fields stay as written): browsers from 2021 on, which the
  * fetch adapter's streaming needs anyway.
@@ -148,6 +153,18 @@ export const asyncDecorator = (fn) => fn;`,
     contents: 'export default function isURLSameOrigin() { return false; }',
   },
   {
+    module: /(^|\/)parseHeaders\.js$/,
+    importer: AXIOS_LIB,
+    contents: `export default (raw) => {
+  const headers = Object.create(null);
+  for (const line of raw.split('\\n')) {
+    const at = line.indexOf(':');
+    if (at > 0) headers[line.slice(0, at).trim().toLowerCase()] = line.slice(at + 1).trim();
+  }
+  return headers;
+};`,
+  },
+  {
     module: /^is-retry-allowed$/,
     importer: /[\\/]axios-retry[\\/]/,
     contents: 'export default function isRetryAllowed() { return true; }',
@@ -215,6 +232,7 @@ const dtsOptions = {
     'sdk/index': 'src/sdk/index.ts',
     'browser/apify-kv-bulk': 'src/browser-bulk.ts',
     'browser/apify-kv-integrity': 'src/browser-integrity.ts',
+    'browser/apify-kv-progress': 'src/browser-progress.ts',
   },
   compilerOptions: { ignoreDeprecations: '6.0', stripInternal: true },
 };
@@ -317,6 +335,18 @@ export default defineConfig([
     esbuildPlugins: [fromMainModule, md5Platform],
     outExtension: () => ({ js: '.js' }),
   },
+  // The progress add-on (the XMLHttpRequest upload adapter) needs nothing from the main bundle:
+  // the main bundle hands it axios's classes when it calls it.
+  ...(['iife', 'esm'] as const).map((format) => ({
+    entry: { [`browser/apify-kv-progress.${format === 'iife' ? 'min' : 'esm'}`]: 'src/browser-progress.ts' },
+    format: [format],
+    platform: 'browser' as const,
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    noExternal: [/.*/],
+    outExtension: () => ({ js: '.js' }),
+  })),
   {
     // The storage browser page (src/web/): its script for the browser, with the page and its
     // styles copied beside it from src/web/public/. The server serves dist/web/.

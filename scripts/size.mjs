@@ -13,6 +13,8 @@ const LIMIT = 32_768;
 const BULK_LIMIT = 4_096;
 // The integrity add-on's bundles (MD5 and the checks), loaded beside the main one by pages that want them.
 const INTEGRITY_LIMIT = 2_048;
+// The progress add-on's bundles (the XMLHttpRequest upload adapter), for pages that show upload progress.
+const PROGRESS_LIMIT = 1_024;
 const MB = (bytes) => `${(bytes / 1e6).toFixed(1)} MB`;
 
 let failed = false;
@@ -24,6 +26,8 @@ const bundles = [
   ['dist/browser/apify-kv-bulk.esm.js', BULK_LIMIT],
   ['dist/browser/apify-kv-integrity.min.js', INTEGRITY_LIMIT],
   ['dist/browser/apify-kv-integrity.esm.js', INTEGRITY_LIMIT],
+  ['dist/browser/apify-kv-progress.min.js', PROGRESS_LIMIT],
+  ['dist/browser/apify-kv-progress.esm.js', PROGRESS_LIMIT],
 ];
 for (const [file, limit] of bundles) {
   const raw = readFileSync(file);

@@ -43,7 +43,7 @@ const FILES = new Map<string, WebFile>([
   ['/assets/storage-browser.css', { dir: 'web', name: 'storage-browser.css', type: 'text/css; charset=utf-8' }],
   ['/assets/storage-browser.js', { dir: 'web', name: 'storage-browser.js', type: JS }],
   ['/assets/storage-browser.js.map', { dir: 'web', name: 'storage-browser.js.map', type: MAP }],
-  ...['apify-kv.min.js', 'apify-kv.esm.js', 'apify-kv-bulk.min.js', 'apify-kv-bulk.esm.js', 'apify-kv-integrity.min.js', 'apify-kv-integrity.esm.js'].flatMap((name): Array<[string, WebFile]> => [
+  ...['apify-kv.min.js', 'apify-kv.esm.js', 'apify-kv-bulk.min.js', 'apify-kv-bulk.esm.js', 'apify-kv-integrity.min.js', 'apify-kv-integrity.esm.js', 'apify-kv-progress.min.js', 'apify-kv-progress.esm.js'].flatMap((name): Array<[string, WebFile]> => [
     [`/assets/${name}`, { dir: 'browser', name, type: JS }],
     [`/assets/${name}.map`, { dir: 'browser', name: `${name}.map`, type: MAP }],
   ]),

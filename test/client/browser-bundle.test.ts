@@ -25,10 +25,13 @@ const BUDGET_BYTES = 32_768;
 const BULK_BUDGET_BYTES = 4_096;
 /** The integrity add-on's budget (scripts/size.mjs checks the same). */
 const INTEGRITY_BUDGET_BYTES = 2_048;
+/** The progress add-on's budget (scripts/size.mjs checks the same). */
+const PROGRESS_BUDGET_BYTES = 1_024;
 let outDir: string;
 let bundles: Record<string, string>;
 let bulkBundles: Record<string, string>;
 let integrityBundles: Record<string, string>;
+let progressBundles: Record<string, string>;
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -100,6 +103,15 @@ beforeAll(async () => {
     iife: readFileSync(path.join(outDir, 'integrity.min.js'), 'utf8'),
     esm: readFileSync(path.join(outDir, 'integrity.esm.js'), 'utf8'),
   };
+  for (const format of ['min', 'esm'] as const) {
+    const progress = configs.find((c) => typeof c.entry === 'object' && `browser/apify-kv-progress.${format}` in c.entry);
+    if (!progress) throw new Error(`tsup.config.ts has no ${format} build of the progress bundle`);
+    await build({ ...progress, config: false, entry: { [`progress.${format}`]: 'src/browser-progress.ts' }, outDir, sourcemap: false, onSuccess: undefined, silent: true });
+  }
+  progressBundles = {
+    iife: readFileSync(path.join(outDir, 'progress.min.js'), 'utf8'),
+    esm: readFileSync(path.join(outDir, 'progress.esm.js'), 'utf8'),
+  };
   // `npm test` builds dist/ first: check what would be published too, unless it is older than
   // the client's sources (a leftover of an earlier build says nothing about this code).
   const newestSource = Math.max(...sourceFiles('src/client').concat('src/index.ts').map((f) => statSync(f).mtimeMs));
@@ -112,7 +124,7 @@ beforeAll(async () => {
 
 describe('browser bundle', () => {
   it('contains no require( and no node: import', () => {
-    for (const [name, code] of Object.entries({ ...bundles, ...bulkBundles, ...integrityBundles })) {
+    for (const [name, code] of Object.entries({ ...bundles, ...bulkBundles, ...integrityBundles, ...progressBundles })) {
       expect(code, name).not.toMatch(/\brequire\(/);
       expect(code, name).not.toMatch(/["']node:/);
       expect(code, name).not.toMatch(/\bfrom\s*["'](fs|zlib|http|https|stream|crypto)["']/);
@@ -128,6 +140,9 @@ describe('browser bundle', () => {
     }
     for (const [name, code] of Object.entries(integrityBundles)) {
       expect(gzipSync(code, { level: 9 }).length, name).toBeLessThanOrEqual(INTEGRITY_BUDGET_BYTES);
+    }
+    for (const [name, code] of Object.entries(progressBundles)) {
+      expect(gzipSync(code, { level: 9 }).length, name).toBeLessThanOrEqual(PROGRESS_BUDGET_BYTES);
     }
   });
 
@@ -210,16 +225,28 @@ describe('browser bundle', () => {
     scope.done();
   });
 
+  it('the progress add-on brings the XMLHttpRequest upload adapter and nothing of axios or the client', () => {
+    for (const [name, code] of Object.entries(progressBundles)) {
+      expect(code.match(/new XMLHttpRequest/g) ?? [], name).toHaveLength(1);
+      expect(code, name).toContain('apify-kv-client.progress');
+      expect(code, name).not.toMatch(/\bimport\b|axios|class \w+ extends Error/);
+    }
+    // It needs nothing from the main bundle, so it may come first.
+    const sandbox = browserSandbox();
+    vm.runInNewContext(progressBundles.iife!, sandbox);
+    expect(vm.runInContext("typeof globalThis[Symbol.for('apify-kv-client.progress')]", sandbox)).toBe('function');
+  });
+
   it('says to load the main bundle first when the bulk bundle comes alone', () => {
     expect(() => vm.runInNewContext(bulkBundles.iife!, browserSandbox())).toThrow('load apify-kv.min.js before apify-kv-bulk.min.js');
   });
 
   it('leaves out what the browser client never runs: the xhr adapter, forms, CancelToken, status names, error codes', () => {
     for (const [name, code] of Object.entries(bundles)) {
-      // axios's xhr adapter (its readystatechange handling) stays out; the client's own small
-      // upload adapter, for uploads whose progress is watched, is the one XMLHttpRequest user.
-      expect(code, name).not.toMatch(/onreadystatechange|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
-      expect(code.match(/new XMLHttpRequest/g) ?? [], name).toHaveLength(1);
+      // axios's xhr adapter stays out, and so does the client's own upload adapter (the progress add-on's).
+      expect(code, name).not.toMatch(/XMLHttpRequest|onreadystatechange|UNABLE_TO_GET_ISSUER_CERT_LOCALLY/);
+      // axios's rules for repeated headers (its raw header parser is a plain one).
+      expect(code, name).not.toContain('max-forwards');
       expect(code, name).not.toMatch(/NetworkAuthenticationRequired|multipart\/form-data; boundary|executor must be a function/);
       expect(code, name).toContain("axios's xhr adapter is not in this bundle");
       // axios's `params` serializer and same-origin check (the client builds its query strings itself).

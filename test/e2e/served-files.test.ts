@@ -56,6 +56,8 @@ describe('storage browser files', () => {
       '/assets/storage-browser.css',
       '/assets/apify-kv.min.js',
       '/assets/apify-kv.esm.js',
+      '/assets/apify-kv-progress.min.js',
+      '/assets/apify-kv-progress.esm.js',
     ]) {
       const r = await fetch(`${s.url}${asset}`);
       expect(r.status, asset).toBe(200);

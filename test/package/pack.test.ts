@@ -32,7 +32,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 describe('the packed package', () => {
   it('holds the builds, the docs users need and the licence, and no tests, sources or Node source maps', () => {
-    for (const needed of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/server/index.js', 'dist/sdk/index.cjs', 'dist/cli/index.js', 'dist/browser/apify-kv.min.js', 'dist/browser/apify-kv.esm.js', 'dist/browser/apify-kv-bulk.min.js', 'dist/browser/apify-kv-bulk.esm.js', 'dist/browser/apify-kv-bulk.d.ts', 'dist/browser/apify-kv-integrity.min.js', 'dist/browser/apify-kv-integrity.esm.js', 'dist/browser/apify-kv-integrity.d.ts', 'dist/web/index.html']) {
+    for (const needed of ['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json', 'dist/index.js', 'dist/index.cjs', 'dist/index.d.ts', 'dist/index.d.cts', 'dist/server/index.js', 'dist/sdk/index.cjs', 'dist/cli/index.js', 'dist/browser/apify-kv.min.js', 'dist/browser/apify-kv.esm.js', 'dist/browser/apify-kv-bulk.min.js', 'dist/browser/apify-kv-bulk.esm.js', 'dist/browser/apify-kv-bulk.d.ts', 'dist/browser/apify-kv-integrity.min.js', 'dist/browser/apify-kv-integrity.esm.js', 'dist/browser/apify-kv-integrity.d.ts', 'dist/browser/apify-kv-progress.min.js', 'dist/browser/apify-kv-progress.esm.js', 'dist/browser/apify-kv-progress.d.ts', 'dist/web/index.html']) {
       expect(files).toContain(needed);
     }
     expect(files.filter((file) => !file.startsWith('dist/') && !['LICENSE', 'README.md', 'CHANGELOG.md', 'package.json'].includes(file))).toEqual([]);
@@ -58,12 +58,13 @@ describe('the packed package', () => {
       out = String((error as { stdout?: string }).stdout ?? '');
     }
     const report = JSON.parse(out) as { analysis: { problems: { kind: string; entrypoint: string; resolutionKind: string }[]; entrypoints: Record<string, unknown> } };
-    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(['.', './browser', './browser/bulk', './browser/integrity', './package.json', './sdk', './server']);
+    expect(Object.keys(report.analysis.entrypoints).sort()).toEqual(['.', './browser', './browser/bulk', './browser/integrity', './browser/progress', './package.json', './sdk', './server']);
     // The expected findings: the browser bundles are ES modules only, so `require` from Node 16+ CJS cannot load them.
     expect(report.analysis.problems).toEqual([
       { kind: 'CJSResolvesToESM', entrypoint: './browser', resolutionKind: 'node16-cjs' },
       { kind: 'CJSResolvesToESM', entrypoint: './browser/bulk', resolutionKind: 'node16-cjs' },
       { kind: 'CJSResolvesToESM', entrypoint: './browser/integrity', resolutionKind: 'node16-cjs' },
+      { kind: 'CJSResolvesToESM', entrypoint: './browser/progress', resolutionKind: 'node16-cjs' },
     ]);
     // It type-checks every entry point under four resolutions: 20-30 s on a quiet 2-core machine.
   }, 180_000);

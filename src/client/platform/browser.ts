@@ -3,47 +3,28 @@
  * Bodies are not compressed (a `Content-Encoding` request header would need the server's CORS
  * consent), response bytes are ArrayBuffers and response streams are web ReadableStreams.
  */
-import { AxiosError, AxiosHeaders, CanceledError, type AxiosResponse, type InternalAxiosRequestConfig } from 'axios';
+import { AxiosError, AxiosHeaders, CanceledError, type InternalAxiosRequestConfig } from 'axios';
 import type { AdapterOption } from '../http/http-client.js';
 import type { Platform, StreamSource, Transport } from './types.js';
+import { UPLOAD_ADAPTER, type UploadAdapter } from './xhr-upload.js';
 
 function transport(adapter: AdapterOption | undefined): Transport {
   // The fetch adapter can hand back a response body as a stream; XMLHttpRequest cannot.
   // No numeric `maxContentLength` (not even Infinity): with one, axios's fetch adapter re-wraps
   // every response in `new Response(body, { status })`, which throws for a 204 in Chromium and
   // so breaks every delete.
-  return { config: { adapter: adapter ?? 'fetch' }, headers: {}, uploadConfig: adapter ? undefined : { adapter: uploadAdapter } };
-}
-
-/**
- * The adapter of an upload whose progress is watched: XMLHttpRequest, as fetch reports upload
- * progress only for a streamed body, which Chromium refuses over HTTP/1.1. Smaller than axios's
- * xhr adapter, which the bundle leaves out; it fails as axios's adapters do, so retries see no
- * difference.
- */
-function uploadAdapter(config: InternalAxiosRequestConfig): Promise<AxiosResponse> {
-  return new Promise((resolve, reject) => {
-    const xhr = new XMLHttpRequest();
-    const fail = (code: string, response?: AxiosResponse) => reject(new AxiosError(code, code, config, xhr, response));
-    xhr.open(config.method!.toUpperCase(), config.url!);
-    for (const [name, value] of Object.entries(config.headers)) if (value !== false && value != null) xhr.setRequestHeader(name, String(value));
-    xhr.responseType = 'arraybuffer';
-    xhr.timeout = config.timeout!;
-    xhr.upload.onprogress = (event) => config.onUploadProgress?.(event as never);
-    xhr.onload = () => {
-      const response = { status: xhr.status, statusText: '', headers: AxiosHeaders.from(xhr.getAllResponseHeaders()), config, request: xhr, data: xhr.response as ArrayBuffer };
-      // The client reads an error's status and body, not the AxiosError's words.
-      if (config.validateStatus!(xhr.status)) resolve(response);
-      else fail(AxiosError.ERR_BAD_RESPONSE, response);
-    };
-    xhr.onerror = () => fail(AxiosError.ERR_NETWORK);
-    xhr.ontimeout = () => fail(AxiosError.ECONNABORTED);
-    (config.signal as AbortSignal | undefined)?.addEventListener('abort', () => {
-      xhr.abort();
-      reject(new CanceledError(undefined, config, xhr));
-    });
-    xhr.send((config.data ?? null) as XMLHttpRequestBodyInit | null);
-  });
+  return {
+    config: { adapter: adapter ?? 'fetch' },
+    headers: {},
+    // A watched upload goes through the progress add-on's XMLHttpRequest adapter. Without the
+    // add-on it stays on fetch with axios's progress hook taken off (fetch would stream the body
+    // to count it, which Chromium refuses over HTTP/1.1): the client then reports one final event.
+    get uploadConfig() {
+      if (adapter) return undefined;
+      const upload = (globalThis as Record<symbol, UploadAdapter | undefined>)[UPLOAD_ADAPTER];
+      return upload ? { adapter: (config: InternalAxiosRequestConfig) => upload(config, { AxiosError, AxiosHeaders, CanceledError }) } : { onUploadProgress: undefined };
+    },
+  };
 }
 
 function isWebStream(value: unknown): value is ReadableStream<Uint8Array> {

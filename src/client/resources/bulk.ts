@@ -50,8 +50,10 @@ export function runBulk<Item, Extra extends object>(
   work: (item: Item, call: CallOptions) => Promise<Extra>,
   options: BulkOptions = {},
 ): AsyncGenerator<BulkResult<Extra>, void, undefined> {
-  // The per-call options go on to each item's call (which names its own method in errors).
-  const { clientMethod: _, ...call } = callOptions(options, method, ['concurrency', 'stopOnError']);
+  // The per-call options go on to each item's call (which names its own method in errors, and
+  // takes no progress callbacks: the bulk methods refuse them, and an item's method would refuse
+  // the name even with no callback in it).
+  const { clientMethod: _, onUploadProgress: _up, onDownloadProgress: _down, ...call } = callOptions(options, method, ['concurrency', 'stopOnError']);
   const limit = checkInteger(options.concurrency, 'concurrency', 1, 1000) ?? DEFAULT_BULK_CONCURRENCY;
   const source = input as Partial<Iterable<Item> & AsyncIterable<Item>> | null;
   if (typeof source?.[Symbol.iterator] !== 'function' && typeof source?.[Symbol.asyncIterator] !== 'function') {
