@@ -63,16 +63,19 @@ export function callOptions(options: (CallOptions & ProgressOptions) | undefined
   }
   checkKnownOptions(options, method, known);
   checkInteger(options.maxRetries, 'maxRetries', 0, 100);
-  for (const name of ['onUploadProgress', 'onDownloadProgress'] as const) {
+  const progressNames = ['onUploadProgress', 'onDownloadProgress'] as const;
+  for (const name of progressNames) {
     const callback = options[name];
     if (callback !== undefined && typeof callback !== 'function') throw new ApifyArgumentError(name, `${name} must be a function`);
   }
   for (const name of ['timeoutSecs', 'totalTimeoutSecs'] as const) {
     if (checkDuration(options[name], name) === 0) throw new ApifyArgumentError(name, `${name} must be greater than 0`);
   }
-  // The progress callbacks ride with the call (only methods that know them let them through).
-  const { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts, onUploadProgress, onDownloadProgress } = options;
-  return { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts, clientMethod: method, onUploadProgress, onDownloadProgress };
+  // The per-call options and the progress callbacks ride with the call (only methods that know
+  // the callbacks let them through).
+  const call: Record<string, unknown> = { clientMethod: method };
+  for (const name of [...CALL_OPTION_NAMES, ...progressNames]) call[name] = options[name as keyof typeof options];
+  return call as CallOptions & ProgressOptions;
 }
 
 /** Parses a store object's date fields. */
