@@ -14,55 +14,23 @@
 import type { Readable } from 'node:stream';
 
 import { writeBody, type WrittenBody } from './body-writer.js';
-import { readSidecar, statRecordFile, type Leftover } from './describe.js';
 import { extensionForContentType } from '../content-types.js';
-import { writeNewFileSynced, type FsHandle, type FsLayer } from './fs-layer.js';
+import { writeNewFileSynced, type FsHandle } from './fs-layer.js';
 import { isNotFound, tempStem } from './fs-utils.js';
 import { FsyncGroup } from './fsync-group.js';
-import type { OpenFolders } from './open-folders.js';
 import type { RecordIndex } from './record-index.js';
 import { childPath, dataExtensionFor, fileStemFor, MAX_FILE_NAME_LENGTH, sidecarFileName, TEMP_DIR_NAME } from './layout.js';
-import { KeyedQueue, type SharedLock } from '../locks.js';
+import { KeyedQueue } from '../locks.js';
 import { intern, RecordEntry } from './record-entry.js';
 import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
 import { serializeRecordMetadata } from './record-metadata.js';
 import { checkConditions, hasConditions } from '../conditions.js';
 import { removeLeftovers, removeSuperseded } from './record-cleanup.js';
+import { bodyReplaced, removeOwnSidecar } from './crossed-writes.js';
 import type { RecordInfo, WriteConditions } from '../types.js';
+import type { RecordChange, WriteAccess } from './write-access.js';
 
-/** What a change did to the store's byte count. */
-export interface RecordChange {
-  sizeDelta: number;
-}
-
-/** What the store's records share with the write path: their index and its guards. */
-export interface WriteAccess {
-  readonly fs: FsLayer;
-  /** Where folders are kept open for fsyncs. Default: a pool of this store's own. */
-  readonly openFolders?: OpenFolders;
-  /** The store folder's current path (it moves when the store is renamed). */
-  dir(): string;
-  lock: SharedLock;
-  /** Throws `store-not-found` once the store is deleted. */
-  assertAlive(): void;
-  now(): number;
-  /** Loads the index once (call under the shared lock). */
-  load(): Promise<RecordIndex>;
-  /** The stem for a key's files (hashed when a key differing only in case holds the usual one). */
-  stemFor(index: RecordIndex, key: string): string;
-  /** Puts a committed record into the index. */
-  adopt(index: RecordIndex, entry: RecordEntry): void;
-  /** Drops a deleted key. */
-  forget(index: RecordIndex, key: string): void;
-  /** Stats the entries whose size is unknown. */
-  sizeEntries(index: RecordIndex, entries: RecordEntry[]): Promise<unknown>;
-  /** The ETag a read of `key` sees now, `null` when missing (call under the shared lock, in the key's turn). */
-  currentEtag(key: string): Promise<string | null>;
-  /** Called when the temp folder is not there: checks whether the store folder was replaced. */
-  onFolderMissing(): Promise<void>;
-  /** Takes the files of ours a scan found superseded for `key` (see `Leftover`). */
-  takeLeftovers(key: string): Leftover[];
-}
+export type { RecordChange, WriteAccess } from './write-access.js';
 
 /** How far a put got: after a failure, whether its temp files are still to be removed. */
 interface PutProgress {
@@ -269,7 +237,7 @@ export class RecordWrites {
       // after a power loss would outlive a later delete. While the old sidecar is in place,
       // recovery removes the old body itself (it is what that sidecar describes).
       if (await removeSuperseded(this.access, key, dir, previous, entry.fileName)) await this.fsyncs.sync(dir);
-      if (await this.bodyReplaced(entry, bodyFile.ino)) {
+      if (await bodyReplaced(access.fs, dir, entry.fileName, bodyFile.ino)) {
         // Another process's write of this key moved its body over ours meanwhile: its sidecar
         // goes (or went) beside it, never ours. Our write happened, and that one came after.
         await fs.remove(metaTemp);
@@ -278,11 +246,11 @@ export class RecordWrites {
       // No fsync after this rename: until it is on disk, the sidecar is still durably in the
       // temp folder, and recovery puts it in place (the body it describes already is).
       await fs.rename(metaTemp, childPath(dir, sidecarFileName(fileStem)));
-      if (await this.bodyReplaced(entry, bodyFile.ino)) {
+      if (await bodyReplaced(access.fs, dir, entry.fileName, bodyFile.ino)) {
         // Crossed in the instant between the look and the rename: our sidecar now sits beside
         // the other body. It goes (while it is still ours); that body's content type then
         // falls back to its extension's, never ours (see `sidecarFits`).
-        await this.removeOwnSidecar(childPath(dir, sidecarFileName(fileStem)), bodyFile.ino);
+        await removeOwnSidecar(access.fs, childPath(dir, sidecarFileName(fileStem)), bodyFile.ino);
         return this.superseded(index, entry, key, contentType, written, modifiedAt, previous);
       }
     } catch (error) {
@@ -308,18 +276,6 @@ export class RecordWrites {
       modifiedAt,
       sizeDelta: written.size - Math.max(0, previous?.size ?? 0),
     };
-  }
-
-  /** Whether the data file of `entry` is no longer the body we moved there (inode `ino`). */
-  private async bodyReplaced(entry: RecordEntry, ino: number): Promise<boolean> {
-    const stats = await statRecordFile(this.access.fs, childPath(this.access.dir(), entry.fileName));
-    return stats !== null && stats.ino !== ino;
-  }
-
-  /** Removes the sidecar at `file` if it is still the one we wrote for the body of inode `ino`. */
-  private async removeOwnSidecar(file: string, ino: number): Promise<void> {
-    const sidecar = await readSidecar(this.access.fs, file);
-    if (sidecar?.inode === ino) await this.access.fs.remove(file);
   }
 
   /**
