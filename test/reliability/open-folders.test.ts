@@ -100,8 +100,14 @@ describe.runIf(process.platform === 'linux')(`a server limited to ${FD_LIMIT} de
       expect(failures.slice(0, 5)).toEqual([]);
       expect(server.proc.exitCode).toBeNull();
 
-      // Idle, only the kept folders are open.
-      const folders = await openFolders(server.proc.pid!);
+      // Idle, only the kept folders are open. Background work started by the last requests (a
+      // metadata save's fsync, the close of a folder the pool let go) may still hold one for a
+      // moment: wait, bounded, for the server to settle.
+      let folders = await openFolders(server.proc.pid!);
+      for (let i = 0; i < 100 && folders.length > FOLDER_BOUND; i++) {
+        await sleep(100);
+        folders = await openFolders(server.proc.pid!);
+      }
       expect(folders.length, folders.join('\n')).toBeLessThanOrEqual(FOLDER_BOUND);
       expect(folders.length).toBeGreaterThan(0);
       // Besides the kept ones, each of the 4 requests in flight may hold up to two folders open
