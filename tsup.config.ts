@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { defineConfig } from 'tsup';
+import { defineConfig, type Options } from 'tsup';
 import type { Plugin } from 'esbuild';
 
 /**
@@ -222,6 +222,22 @@ const md5Platform: Plugin = {
   },
 };
 
+/** A browser bundle `dist/browser/{name}.min.js` (IIFE) and `{name}.esm.js`, minified, with all dependencies inside. */
+function browserBundles(name: string, entry: string, plugins: { iife: Plugin[]; esm: Plugin[] }, globalName?: string): Options[] {
+  return (['iife', 'esm'] as const).map((format) => ({
+    entry: { [`browser/${name}.${format === 'iife' ? 'min' : 'esm'}`]: entry },
+    format: [format],
+    ...(format === 'iife' && globalName ? { globalName } : {}),
+    platform: 'browser' as const,
+    target: 'es2022',
+    minify: true,
+    sourcemap: true,
+    noExternal: [/.*/],
+    esbuildPlugins: plugins[format],
+    outExtension: () => ({ js: '.js' }),
+  }));
+}
+
 // `stripInternal`: members marked `@internal` (constructors users never call, the resources'
 // shared plumbing) stay out of the published types.
 // The bulk bundle's types come with the Node build's, sharing their declarations.
@@ -267,86 +283,21 @@ export default defineConfig([
       options.chunkNames = 'cli/chunks/[name]-[hash]';
     },
   },
-  {
-    entry: { 'browser/apify-kv.min': 'src/browser.ts' },
-    format: ['iife'],
-    globalName: 'ApifyKv',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    noExternal: [/.*/],
-    esbuildPlugins: [browserPlatform, browserStubs],
-    outExtension: () => ({ js: '.js' }),
-  },
-  {
-    entry: { 'browser/apify-kv.esm': 'src/browser.ts' },
-    format: ['esm'],
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    noExternal: [/.*/],
-    esbuildPlugins: [browserPlatform, browserStubs],
-    outExtension: () => ({ js: '.js' }),
-  },
-  {
-    entry: { 'browser/apify-kv-bulk.min': 'src/browser-bulk.ts' },
-    format: ['iife'],
-    globalName: 'ApifyKvBulk',
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    noExternal: [/.*/],
-    esbuildPlugins: [fromMainGlobal('apify-kv-bulk.min.js')],
-    outExtension: () => ({ js: '.js' }),
-  },
-  {
-    entry: { 'browser/apify-kv-bulk.esm': 'src/browser-bulk.ts' },
-    format: ['esm'],
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    noExternal: [/.*/],
-    esbuildPlugins: [fromMainModule],
-    outExtension: () => ({ js: '.js' }),
-  },
-  {
-    entry: { 'browser/apify-kv-integrity.min': 'src/browser-integrity.ts' },
-    format: ['iife'],
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    noExternal: [/.*/],
-    esbuildPlugins: [fromMainGlobal('apify-kv-integrity.min.js'), md5Platform],
-    outExtension: () => ({ js: '.js' }),
-  },
-  {
-    entry: { 'browser/apify-kv-integrity.esm': 'src/browser-integrity.ts' },
-    format: ['esm'],
-    platform: 'browser',
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    noExternal: [/.*/],
-    esbuildPlugins: [fromMainModule, md5Platform],
-    outExtension: () => ({ js: '.js' }),
-  },
+  // The browser bundles: the main one and its add-ons, each as an IIFE (`.min.js`) and an ES module.
+  ...browserBundles('apify-kv', 'src/browser.ts', { iife: [browserPlatform, browserStubs], esm: [browserPlatform, browserStubs] }, 'ApifyKv'),
+  ...browserBundles(
+    'apify-kv-bulk',
+    'src/browser-bulk.ts',
+    { iife: [fromMainGlobal('apify-kv-bulk.min.js')], esm: [fromMainModule] },
+    'ApifyKvBulk',
+  ),
+  ...browserBundles('apify-kv-integrity', 'src/browser-integrity.ts', {
+    iife: [fromMainGlobal('apify-kv-integrity.min.js'), md5Platform],
+    esm: [fromMainModule, md5Platform],
+  }),
   // The progress add-on (the XMLHttpRequest upload adapter) needs nothing from the main bundle:
   // the main bundle hands it axios's classes when it calls it.
-  ...(['iife', 'esm'] as const).map((format) => ({
-    entry: { [`browser/apify-kv-progress.${format === 'iife' ? 'min' : 'esm'}`]: 'src/browser-progress.ts' },
-    format: [format],
-    platform: 'browser' as const,
-    target: 'es2022',
-    minify: true,
-    sourcemap: true,
-    noExternal: [/.*/],
-    outExtension: () => ({ js: '.js' }),
-  })),
+  ...browserBundles('apify-kv-progress', 'src/browser-progress.ts', { iife: [], esm: [] }),
   {
     // The storage browser page (src/web/): its script for the browser, with the page and its
     // styles copied beside it from src/web/public/. The server serves dist/web/.
