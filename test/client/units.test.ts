@@ -233,7 +233,11 @@ describe('Node transport', () => {
 
 describe('Browser transport', () => {
   it('uses fetch with no maxContentLength, which would make the fetch adapter fail on every 204', async () => {
-    expect(browserPlatform.transport(undefined)).toEqual({ config: { adapter: 'fetch' }, headers: {} });
+    const transport = browserPlatform.transport(undefined);
+    expect(transport.config).toEqual({ adapter: 'fetch' });
+    expect(transport.headers).toEqual({});
+    // Without the progress add-on, a watched upload stays on fetch, without axios's progress hook.
+    expect(transport.uploadConfig).toEqual({ onUploadProgress: undefined });
     // Nor does the HTTP layer add one to a request.
     let seen: InternalAxiosRequestConfig | undefined;
     const client = new ApifyClient({
