@@ -10,8 +10,10 @@
 //   client   ApifyClient as users get it: the same plus the MD5 checks of end-to-end integrity
 //            (Content-MD5 on puts, the ETag of each get checked)
 //
-// Not a test: the figures vary with the machine. The layers take turns for `--rounds` rounds;
-// each figure is the median over the rounds (CPU time: process.cpuUsage of this process).
+// Not a test: the figures vary with the machine. The layers take turns for `--rounds` rounds, in
+// a new random order each round; each figure is the median over the rounds (CPU time:
+// process.cpuUsage of this process). A new order each round: a layer is not always the one that
+// collects the garbage of the same layer before it.
 //
 //   npm run bench:cost
 //   node bench/request-cost.mjs --concurrency 1 --rounds 25 --ops 250
@@ -160,7 +162,13 @@ try {
   for (const layer of Object.values(layers)) await measure(layer); // warm-up
   const results = Object.fromEntries(Object.keys(layers).map((name) => [name, []]));
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, layer] of Object.entries(layers)) results[name].push(await measure(layer));
+    // Fisher-Yates: a turn's position (what ran just before it) is not the same every round.
+    const order = Object.keys(layers);
+    for (let i = order.length - 1; i > 0; i--) {
+      const j = Math.floor(Math.random() * (i + 1));
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const name of order) results[name].push(await measure(layers[name]));
   }
 
   console.log(

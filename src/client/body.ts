@@ -80,6 +80,8 @@ export async function encodeBody(value: unknown, contentType?: string, size?: nu
     throw new ApifyArgumentError('contentType', 'contentType must not contain a line break (CR or LF)');
   }
   if (typeof value === 'string') return { contentType: contentType ?? TEXT_CONTENT_TYPE, bytes: platform.utf8(value) };
+  // The common case first: a plain object or array is JSON, with none of the checks below.
+  if (contentType === undefined && isPlainValue(value)) return { contentType: JSON_CONTENT_TYPE, bytes: platform.utf8(toJson(value, jsonIndent)) };
   // Tag checks, not instanceof: bytes from another realm must not be stored as "{}".
   const bytes = bytesOf(value);
   if (bytes) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes };
@@ -98,14 +100,26 @@ export async function encodeBody(value: unknown, contentType?: string, size?: nu
       `contentType "${contentType}" needs a string, bytes or a stream as body; plain values are stored as JSON`,
     );
   }
+  return { contentType: contentType ?? JSON_CONTENT_TYPE, bytes: platform.utf8(toJson(value, jsonIndent)) };
+}
+
+/** An array or an object literal that is not async-iterable: never bytes, a Blob or a stream. */
+function isPlainValue(value: unknown): value is object {
+  if (typeof value !== 'object' || value === null || Symbol.asyncIterator in value) return false;
+  if (Array.isArray(value)) return true;
+  const prototype = Object.getPrototypeOf(value) as unknown;
+  return prototype === Object.prototype || prototype === null;
+}
+
+function toJson(value: unknown, indent: number | undefined): string {
   let json: string | undefined;
   try {
-    json = JSON.stringify(value, null, jsonIndent);
+    json = JSON.stringify(value, null, indent);
   } catch (error) {
     throw new ApifyArgumentError('body', `body cannot be serialised to JSON: ${(error as Error).message}`);
   }
   if (json === undefined) throw new ApifyArgumentError('body', 'body cannot be serialised to JSON');
-  return { contentType: contentType ?? JSON_CONTENT_TYPE, bytes: platform.utf8(json) };
+  return json;
 }
 
 function decodeText(bytes: Uint8Array, charset: string | undefined): string {

@@ -310,7 +310,8 @@ export class HttpClient {
     const deadline = totalSecs === undefined ? Infinity : this.config.now() + totalSecs * 1000;
     const shortPath = this.transport.prepared === true;
     const call = new Call(
-      req.url ? 'external' : resourceOfPath(req.path),
+      // Only the rate limiter counts per resource.
+      !this.config.rateLimiter ? '' : req.url ? 'external' : resourceOfPath(req.path),
       policy,
       req.idempotent !== false,
       options.signal,

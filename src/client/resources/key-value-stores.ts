@@ -37,6 +37,12 @@ import { KeyValueStoreCollectionClient } from './store-collection.js';
 
 const C = 'KeyValueStoresClient';
 
+/** Option names of the record methods (besides the per-call options), named once: they are checked on every call. */
+const RECORD_OPTIONS = ['storeId', 'key'];
+const GET_RECORD_OPTIONS = [...RECORD_OPTIONS, 'stream', 'disableBodyParser', 'attachment', 'waitMillis', 'onDownloadProgress'];
+const PUT_RECORD_OPTIONS = [...RECORD_OPTIONS, 'body', 'contentType', 'contentLength', 'onUploadProgress'];
+const HEAD_RECORD_OPTIONS = [...RECORD_OPTIONS, 'waitMillis'];
+
 /**
  * The bulk methods, defined by `installBulkMethods` (bulk-methods.ts): in Node they are always
  * there; a browser page gets them by importing `apify-kv-client/browser/bulk` once.
@@ -76,7 +82,7 @@ export class KeyValueStoresClient {
 
   /** The checked options every record method starts from. */
   private target(options: { storeId?: string; key: string } & CallOptions, method: string, known: readonly string[]) {
-    const call = callOptions(options, `${C}.${method}`, ['storeId', 'key', ...known]);
+    const call = callOptions(options, `${C}.${method}`, known);
     return { call, store: this.storeClient(options.storeId), key: checkRecordKey(options.key) };
   }
 
@@ -139,7 +145,7 @@ export class KeyValueStoresClient {
   getRecord(options: GetRecordOptions & { disableBodyParser: true }): Promise<KeyValueStoreRecord<RecordBytes> | null>;
   getRecord<Body = unknown>(options: GetRecordOptions): Promise<KeyValueStoreRecord<Body> | null>;
   async getRecord(options: GetRecordOptions): Promise<KeyValueStoreRecord<unknown> | null> {
-    const { call, store, key } = this.target(options, 'getRecord', ['stream', 'disableBodyParser', 'attachment', 'waitMillis', 'onDownloadProgress']);
+    const { call, store, key } = this.target(options, 'getRecord', GET_RECORD_OPTIONS);
     const as = options.stream === true ? 'stream' : options.disableBodyParser ? 'bytes' : 'value';
     return store.readRecord({ call, key, as, attachment: options.attachment, waitMillis: options.waitMillis });
   }
@@ -151,7 +157,7 @@ export class KeyValueStoresClient {
    * server offers one.
    */
   async putRecord(options: PutRecordOptions): Promise<void> {
-    const { call, store, key } = this.target(options, 'putRecord', ['body', 'contentType', 'contentLength', 'onUploadProgress']);
+    const { call, store, key } = this.target(options, 'putRecord', PUT_RECORD_OPTIONS);
     return store.writeRecord({
       call,
       key,
@@ -163,13 +169,13 @@ export class KeyValueStoresClient {
 
   /** Deletes a record (`DELETE .../records/{key}`). A missing record is not an error; a missing store is. */
   async deleteRecord(options: DeleteRecordOptions): Promise<void> {
-    const { call, store, key } = this.target(options, 'deleteRecord', []);
+    const { call, store, key } = this.target(options, 'deleteRecord', RECORD_OPTIONS);
     return store.removeRecord(call, key);
   }
 
   /** `HEAD .../records/{key}`, through the journal; `null` when there is no such record. */
   private async headRecord(options: RecordExistsOptions, method: string): Promise<HttpResponse | null> {
-    const { call, store, key } = this.target(options, method, ['waitMillis']);
+    const { call, store, key } = this.target(options, method, HEAD_RECORD_OPTIONS);
     return store.headRecord(call, key, options.waitMillis);
   }
 
