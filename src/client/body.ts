@@ -80,46 +80,41 @@ export async function encodeBody(value: unknown, contentType?: string, size?: nu
     throw new ApifyArgumentError('contentType', 'contentType must not contain a line break (CR or LF)');
   }
   if (typeof value === 'string') return { contentType: contentType ?? TEXT_CONTENT_TYPE, bytes: platform.utf8(value) };
-  // The common case first: a plain object or array is JSON, with none of the checks below.
-  if (contentType === undefined && isPlainValue(value)) return { contentType: JSON_CONTENT_TYPE, bytes: platform.utf8(toJson(value, jsonIndent)) };
-  // Tag checks, not instanceof: bytes from another realm must not be stored as "{}".
-  const bytes = bytesOf(value);
-  if (bytes) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes };
-  if (typeof Blob !== 'undefined' && value instanceof Blob) {
-    const bytes = new Uint8Array(await value.arrayBuffer());
-    return { contentType: contentType ?? (value.type || BINARY_CONTENT_TYPE), bytes };
+  // A plain object or array (the common case) is JSON: the checks for other kinds are skipped.
+  if (contentType !== undefined || !isPlainValue(value)) {
+    // Tag checks, not instanceof: bytes from another realm must not be stored as "{}".
+    const bytes = bytesOf(value);
+    if (bytes) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes };
+    if (typeof Blob !== 'undefined' && value instanceof Blob) {
+      const bytes = new Uint8Array(await value.arrayBuffer());
+      return { contentType: contentType ?? (value.type || BINARY_CONTENT_TYPE), bytes };
+    }
+    const stream = platform.streamSource(value, size);
+    if (stream) return { contentType: contentType ?? BINARY_CONTENT_TYPE, stream };
+    if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
+      throw new ApifyArgumentError('body', `a ${typeof value} cannot be stored as a record`);
+    }
+    if (contentType !== undefined && !isJsonType(mediaTypeOf(contentType).type)) {
+      throw new ApifyArgumentError(
+        'body',
+        `contentType "${contentType}" needs a string, bytes or a stream as body; plain values are stored as JSON`,
+      );
+    }
   }
-  const stream = platform.streamSource(value, size);
-  if (stream) return { contentType: contentType ?? BINARY_CONTENT_TYPE, stream };
-  if (typeof value === 'function' || typeof value === 'symbol' || typeof value === 'bigint') {
-    throw new ApifyArgumentError('body', `a ${typeof value} cannot be stored as a record`);
-  }
-  if (contentType !== undefined && !isJsonType(mediaTypeOf(contentType).type)) {
-    throw new ApifyArgumentError(
-      'body',
-      `contentType "${contentType}" needs a string, bytes or a stream as body; plain values are stored as JSON`,
-    );
-  }
-  return { contentType: contentType ?? JSON_CONTENT_TYPE, bytes: platform.utf8(toJson(value, jsonIndent)) };
-}
-
-/** An array or an object literal that is not async-iterable: never bytes, a Blob or a stream. */
-function isPlainValue(value: unknown): value is object {
-  if (typeof value !== 'object' || value === null || Symbol.asyncIterator in value) return false;
-  if (Array.isArray(value)) return true;
-  const prototype = Object.getPrototypeOf(value) as unknown;
-  return prototype === Object.prototype || prototype === null;
-}
-
-function toJson(value: unknown, indent: number | undefined): string {
   let json: string | undefined;
   try {
-    json = JSON.stringify(value, null, indent);
+    json = JSON.stringify(value, null, jsonIndent);
   } catch (error) {
     throw new ApifyArgumentError('body', `body cannot be serialised to JSON: ${(error as Error).message}`);
   }
   if (json === undefined) throw new ApifyArgumentError('body', 'body cannot be serialised to JSON');
-  return json;
+  return { contentType: contentType ?? JSON_CONTENT_TYPE, bytes: platform.utf8(json) };
+}
+
+/** An array, or an object literal that is not async-iterable: never bytes, a Blob or a stream. */
+function isPlainValue(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Symbol.asyncIterator in value) return false;
+  return Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function decodeText(bytes: Uint8Array, charset: string | undefined): string {

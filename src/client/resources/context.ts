@@ -44,8 +44,7 @@ const CALL_OPTION_NAMES = ['signal', 'timeoutSecs', 'maxRetries', 'totalTimeoutS
  * as apify-client v2 does. `known` are the method's own names, besides the per-call options.
  */
 export function checkKnownOptions(options: object, method: string, known: readonly string[], argument = 'options'): void {
-  for (const name in options) {
-    if (!Object.hasOwn(options, name)) continue;
+  for (const name of Object.keys(options)) {
     if (!CALL_OPTION_NAMES.includes(name) && !known.includes(name)) {
       const names = [...known, ...CALL_OPTION_NAMES].join(', ');
       throw new ApifyArgumentError(`${argument}.${name}`, `${method} does not know the option "${name}" (it takes ${names})`);
@@ -63,23 +62,26 @@ export function callOptions(options: (CallOptions & ProgressOptions) | undefined
     throw new ApifyArgumentError('options', `${method} needs an options object`);
   }
   checkKnownOptions(options, method, known);
-  const { signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts, onUploadProgress, onDownloadProgress } = options;
-  checkInteger(maxRetries, 'maxRetries', 0, 100);
-  checkCallback(onUploadProgress, 'onUploadProgress');
-  checkCallback(onDownloadProgress, 'onDownloadProgress');
-  checkPositiveDuration(timeoutSecs, 'timeoutSecs');
-  checkPositiveDuration(totalTimeoutSecs, 'totalTimeoutSecs');
+  checkInteger(options.maxRetries, 'maxRetries', 0, 100);
+  for (const name of ['onUploadProgress', 'onDownloadProgress'] as const) {
+    const callback = options[name];
+    if (callback !== undefined && typeof callback !== 'function') throw new ApifyArgumentError(name, `${name} must be a function`);
+  }
+  for (const name of ['timeoutSecs', 'totalTimeoutSecs'] as const) {
+    if (checkDuration(options[name], name) === 0) throw new ApifyArgumentError(name, `${name} must be greater than 0`);
+  }
   // The per-call options and the progress callbacks ride with the call (only methods that know
   // the callbacks let them through). One literal: this runs on every call.
-  return { clientMethod: method, signal, timeoutSecs, maxRetries, totalTimeoutSecs, doNotRetryTimeouts, onUploadProgress, onDownloadProgress };
-}
-
-function checkCallback(callback: unknown, name: string): void {
-  if (callback !== undefined && typeof callback !== 'function') throw new ApifyArgumentError(name, `${name} must be a function`);
-}
-
-function checkPositiveDuration(value: unknown, name: string): void {
-  if (checkDuration(value, name) === 0) throw new ApifyArgumentError(name, `${name} must be greater than 0`);
+  return {
+    clientMethod: method,
+    signal: options.signal,
+    timeoutSecs: options.timeoutSecs,
+    maxRetries: options.maxRetries,
+    totalTimeoutSecs: options.totalTimeoutSecs,
+    doNotRetryTimeouts: options.doNotRetryTimeouts,
+    onUploadProgress: options.onUploadProgress,
+    onDownloadProgress: options.onDownloadProgress,
+  };
 }
 
 /** Parses a store object's date fields. */

@@ -62,6 +62,8 @@ export interface KeyValueStoresClient {
 /** Methods for key-value stores and their records. Get it as `client.keyValueStores`. */
 export class KeyValueStoresClient {
   private readonly collection: KeyValueStoreCollectionClient;
+  /** The store client of the last call (it holds nothing but the store's reference). */
+  private lastStore: KeyValueStoreClient | undefined;
 
   /** @internal */
   constructor(private readonly ctx: ResourceContext) {
@@ -77,7 +79,9 @@ export class KeyValueStoresClient {
         'no storeId given and no default: pass storeId, or set one with new ApifyClient({ storeId }) or client.setOptions({ storeId })',
       );
     }
-    return new KeyValueStoreClient(this.ctx, id);
+    // The flat API names its store on every call, most often the same one: its client is kept.
+    if (this.lastStore?.id !== id) this.lastStore = new KeyValueStoreClient(this.ctx, id);
+    return this.lastStore;
   }
 
   /** The checked options every record method starts from. */
