@@ -81,7 +81,14 @@ export async function encodeBody(value: unknown, contentType?: string, size?: nu
   }
   if (typeof value === 'string') return { contentType: contentType ?? TEXT_CONTENT_TYPE, bytes: platform.utf8(value) };
   // A plain object or array (the common case) is JSON: the checks for other kinds are skipped.
-  if (contentType !== undefined || !isPlainValue(value)) {
+  // (An object with Symbol.asyncIterator is a stream.)
+  const plain =
+    contentType === undefined &&
+    typeof value === 'object' &&
+    value !== null &&
+    !(Symbol.asyncIterator in value) &&
+    (Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype);
+  if (!plain) {
     // Tag checks, not instanceof: bytes from another realm must not be stored as "{}".
     const bytes = bytesOf(value);
     if (bytes) return { contentType: contentType ?? BINARY_CONTENT_TYPE, bytes };
@@ -109,12 +116,6 @@ export async function encodeBody(value: unknown, contentType?: string, size?: nu
   }
   if (json === undefined) throw new ApifyArgumentError('body', 'body cannot be serialised to JSON');
   return { contentType: contentType ?? JSON_CONTENT_TYPE, bytes: platform.utf8(json) };
-}
-
-/** An array, or an object literal that is not async-iterable: never bytes, a Blob or a stream. */
-function isPlainValue(value: unknown): boolean {
-  if (typeof value !== 'object' || value === null || Symbol.asyncIterator in value) return false;
-  return Array.isArray(value) || Object.getPrototypeOf(value) === Object.prototype;
 }
 
 function decodeText(bytes: Uint8Array, charset: string | undefined): string {

@@ -11,17 +11,16 @@
  * worth another attempt, `onRetry` waits out the backoff and makes the body ready to be sent
  * again. Whatever the last attempt threw is converted in one place, `toClientError`.
  */
-import axios, { type AxiosAdapter, type AxiosInstance, type AxiosRequestConfig } from 'axios';
+import axios, { type AxiosInstance } from 'axios';
 import axiosRetryImport from 'axios-retry';
-import type { PreparedBody } from '../body.js';
 import { platform } from '../platform/node.js';
-import type { PreparedRequest, StreamSource, Transport } from '../platform/types.js';
+import type { StreamSource, Transport } from '../platform/types.js';
 import { ApifyApiError, ApifyNetworkError, redact } from './errors.js';
-import type { AdaptiveRateLimiter } from './adaptive-rate.js';
 import { resourceOfPath } from './adaptive-rate.js';
+import { attemptTimeout, Call, type CallConfig } from './call.js';
+import type { HttpClientConfig, HttpMethod, HttpRequest, HttpResponse } from './request-types.js';
 import { isRetryable, isTimeout, parseRetryAfter, retryDelayMillis, type RetryPolicy } from './retry.js';
-import type { RetryBudget } from './retry-budget.js';
-import { progressReporter, type ProgressOptions, type ProgressReporter } from './progress.js';
+import { progressReporter, type ProgressReporter } from './progress.js';
 import { abortReason } from './sleep.js';
 import {
   bytesOf,
@@ -37,149 +36,15 @@ import {
   toBytes,
 } from './wire.js';
 
-// Used by the resources and the body encoder; they live in wire.ts.
+// Used by the resources and the body encoder; they live in wire.ts and request-types.ts.
 export { bytesOf, encodePathSegment, headerOf };
+export type { AdapterOption, CallDefaults, CallOptions, HttpClientConfig, HttpMethod, HttpRequest, HttpResponse } from './request-types.js';
 
 // axios-retry's CommonJS build puts the function on `exports.default`. Node's interop (which our
 // CommonJS build follows) hands the whole exports object over as the default import there, so
 // `require('apify-kv-client')` needs the `.default` of it; the ESM builds get the function itself.
 const axiosRetry: typeof axiosRetryImport =
   (axiosRetryImport as unknown as { default?: typeof axiosRetryImport }).default ?? axiosRetryImport;
-
-/** HTTP methods the client uses. */
-export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
-
-/** Name of an axios adapter, or an adapter function. */
-export type AdapterOption = 'http' | 'fetch' | 'xhr' | AxiosAdapter;
-
-/** Options every call accepts. */
-export interface CallOptions {
-  /** Aborts the call, including any wait between retries. The call rejects with the signal's reason. */
-  signal?: AbortSignal;
-  /** Time limit of each attempt, in seconds. Overrides the client's `timeoutSecs`. */
-  timeoutSecs?: number;
-  /** Retries after the first attempt. Overrides the client's `maxRetries`. */
-  maxRetries?: number;
-  /**
-   * Time limit of the whole call, all attempts and waits between them included, in seconds.
-   * Overrides the client's `totalTimeoutSecs`.
-   */
-  totalTimeoutSecs?: number;
-  /** Do not retry an attempt that timed out (other failures are still retried). */
-  doNotRetryTimeouts?: boolean;
-  /** @internal The client method making the call, for `ApifyApiError.clientMethod`. */
-  clientMethod?: string;
-}
-
-/** One request, as the resource methods describe it. */
-export interface HttpRequest {
-  method: HttpMethod;
-  /** Path below the base URL, each segment already encoded (see `encodePathSegment`). */
-  path?: string;
-  /** An absolute URL outside the API (a signed upload URL). The token is never sent there. */
-  url?: string;
-  /** Query parameters; undefined values are left out, booleans sent as `1`/`0` (as apify-client v2 does). */
-  query?: Record<string, string | number | boolean | undefined>;
-  /** Extra request headers. */
-  headers?: Record<string, string>;
-  body?: PreparedBody;
-  /** Compress a buffered body when the platform compresses and the body is large enough. */
-  compress?: boolean;
-  /** `stream` hands the response body back unread; default `bytes` buffers it. */
-  responseType?: 'bytes' | 'stream';
-  /** False for a request that must not run twice; it is then retried only when surely not acted on. */
-  idempotent?: boolean;
-  /** The call's options; its progress callbacks watch this request's body and answer. */
-  call?: CallOptions & ProgressOptions;
-}
-
-/** An answer with a 2xx status. */
-export interface HttpResponse {
-  status: number;
-  /** A response header, by case-insensitive name. */
-  header(name: string): string | undefined;
-  /** The body (`responseType: 'bytes'`). */
-  bytes: Uint8Array;
-  /** The unread body (`responseType: 'stream'`). */
-  stream: unknown;
-  /** The `data` of an API answer (`{"data": ...}`); a malformed or empty one throws an `invalid-response` error. */
-  data<T>(): T;
-  /** An `ApifyApiError` about this answer (a body the client cannot use). */
-  invalid(type: string, message: string): ApifyApiError;
-}
-
-/** The client's defaults of per-call options. */
-export interface CallDefaults {
-  timeoutSecs: number;
-  /** Time limit of a whole call; undefined = none. */
-  totalTimeoutSecs?: number;
-  retry: RetryPolicy;
-}
-
-/** What the HTTP layer needs to know about the client. */
-export interface HttpClientConfig {
-  /** Origin (and optional path prefix) the API paths are appended to. */
-  baseUrl: string;
-  /** Current token; read on every request, so `setOptions` takes effect at once. */
-  token: () => string | undefined;
-  /** Current defaults of per-call options. */
-  defaults: () => CallDefaults;
-  adapter?: AdapterOption;
-  /** Waits between attempts; rejects when the signal aborts. */
-  sleep: (ms: number, signal?: AbortSignal) => Promise<void>;
-  /** The client's clock: Retry-After dates and call deadlines are read against it. */
-  now: () => number;
-  /** Appended to the `User-Agent` header, where the platform sends one. */
-  userAgentSuffix?: string;
-  /** Paces requests per store after 429s (`rateLimit: 'adaptive'`); none = requests go out at once. */
-  rateLimiter?: AdaptiveRateLimiter;
-  /** Retries spend from it; none = retries are bounded only by each call's policy. */
-  retryBudget?: RetryBudget;
-}
-
-/**
- * One call: what the retry hooks need to know about it, and the request as the platform's own
- * adapter takes it (see `PreparedRequest`). It travels with the axios config; being a class
- * instance, axios passes it on by reference instead of copying it into each attempt.
- */
-class Call implements PreparedRequest {
-  /** The attempt under way (1 = the first). */
-  attempt = 1;
-  /** Wait before the next attempt, set when a retry is decided. */
-  nextDelay = 0;
-  /** Retry-budget tokens this call's retries spent. */
-  budgetSpent = 0;
-  /** Set when a retry was refused because the retry budget was empty. */
-  budgetExhausted = false;
-  /** When the attempt under way was let through by the rate limiter. */
-  sentAt = 0;
-  /** Progress of the body going up and of the answer coming down, when the caller watches them. */
-  upload?: ProgressReporter;
-  download?: ProgressReporter;
-  constructor(
-    /** What the rate limiter counts this call against (a store, or the store collection). */
-    readonly resource: string,
-    readonly policy: RetryPolicy,
-    readonly idempotent: boolean,
-    readonly signal: AbortSignal | undefined,
-    /** The body, when it is a stream. */
-    readonly source: StreamSource | undefined,
-    /** Whether the response body is handed back unread. */
-    readonly stream: boolean,
-    readonly headers: Record<string, string>,
-    /** The body of the next attempt. */
-    public data: unknown,
-    /** Time limit of the attempt under way: the per-attempt limit, cut to what the deadline leaves. */
-    public timeoutMillis: number,
-    readonly shortPath: boolean,
-    readonly attemptMillis: number,
-    /** End of the whole call on the client's clock; Infinity = none. */
-    readonly deadline: number,
-    readonly retryTimeouts: boolean,
-  ) {}
-}
-
-type CallConfig = AxiosRequestConfig & { call?: Call };
 
 const isSuccess = (status: number) => status >= 200 && status < 300;
 
@@ -456,9 +321,4 @@ export class HttpClient {
       cause,
     );
   }
-}
-
-/** Time limit of the next attempt: the per-attempt limit, or what is left before the deadline. */
-function attemptTimeout(call: Call, now: number): number {
-  return Math.max(1, Math.min(call.attemptMillis, Math.floor(call.deadline - now)));
 }
