@@ -27,8 +27,28 @@ import {
   type KeyValueListItem,
   type KeyValueStore,
   type KeyValueStoreCollectionListResult,
+  type KeyValueStoreStats,
 } from 'MODULE';
+import type { STORAGE_GENERAL_ACCESS } from '@apify/consts';
 import type { JsonValue } from 'type-fest';
+
+/** apify-client 2.25's KeyValueStore, field for field: a store must fit it as a whole. */
+interface V2Store {
+  id: string;
+  name?: string;
+  title?: string;
+  userId: string;
+  username?: string;
+  createdAt: Date;
+  modifiedAt: Date;
+  accessedAt: Date;
+  actId?: string;
+  actRunId?: string;
+  stats?: KeyValueStoreStats;
+  generalAccess?: STORAGE_GENERAL_ACCESS | null;
+  urlSigningSecretKey?: string | null;
+  keysPublicUrl: string;
+}
 
 const options: ApifyClientOptions = { token: 'token', baseUrl: 'http://127.0.0.1:8010', maxRetries: 3, minDelayBetweenRetriesMillis: 100, timeoutSecs: 30 };
 const client = new ApifyClient(options);
@@ -48,6 +68,15 @@ export async function run(): Promise<unknown[]> {
   const keysPublicUrl: string = store.keysPublicUrl;
   const secret: string | null | undefined = store.urlSigningSecretKey;
   const storageBytes: number | undefined = store.stats?.storageBytes;
+  const storeName: string | undefined = store.name;
+  const modified: Date = store.modifiedAt;
+  const accessed: Date = store.accessedAt;
+  const actId: string | undefined = store.actId;
+  const actRunId: string | undefined = store.actRunId;
+  const stats: KeyValueStoreStats | undefined = store.stats;
+  const access: STORAGE_GENERAL_ACCESS | null | undefined = store.generalAccess;
+  const whole: V2Store = store;
+  const listed: V2Store | undefined = stores.items[0];
   const renamed: KeyValueStore = await kv.update({ name: 'new-name', title: 'A title' });
   const page: KeyValueClientListKeysResult = await kv.listKeys({ limit: 5000, prefix: 'a', exclusiveStartKey: 'x', collection: 'c' });
   const first: KeyValueListItem | undefined = page.items[0];
@@ -80,7 +109,7 @@ export async function run(): Promise<unknown[]> {
       return fields;
     }
   }
-  return [parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+  return [parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
 }
 `;
 
