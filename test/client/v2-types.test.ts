@@ -22,11 +22,15 @@ import {
   ApifyApiError,
   ApifyClient,
   type ApifyClientOptions,
+  type KeyValueClientCreateKeysUrlOptions,
   type KeyValueClientGetRecordOptions,
+  type KeyValueClientListKeysOptions,
   type KeyValueClientListKeysResult,
+  type KeyValueClientUpdateOptions,
   type KeyValueListItem,
   type KeyValueStore,
   type KeyValueStoreCollectionListResult,
+  type KeyValueStoreRecordOptions,
   type KeyValueStoreStats,
 } from 'MODULE';
 import type { STORAGE_GENERAL_ACCESS } from '@apify/consts';
@@ -78,6 +82,14 @@ export async function run(): Promise<unknown[]> {
   const whole: V2Store = store;
   const listed: V2Store | undefined = stores.items[0];
   const renamed: KeyValueStore = await kv.update({ name: 'new-name', title: 'A title' });
+  const changes: KeyValueClientUpdateOptions = { name: null, title: 'T', generalAccess: null };
+  await kv.update(changes);
+  const listOptions: KeyValueClientListKeysOptions = { limit: 10, exclusiveStartKey: 'a', collection: 'c', prefix: 'p', signature: 's' };
+  await kv.listKeys(listOptions);
+  const urlOptions: KeyValueClientCreateKeysUrlOptions = { limit: 10, prefix: 'p', expiresInSecs: 60 };
+  await kv.createKeysPublicUrl(urlOptions);
+  const writeOptions: KeyValueStoreRecordOptions = { timeoutSecs: 60, doNotRetryTimeouts: true };
+  await kv.setRecord({ key: 'OUTPUT', value: 1 }, writeOptions);
   const page: KeyValueClientListKeysResult = await kv.listKeys({ limit: 5000, prefix: 'a', exclusiveStartKey: 'x', collection: 'c' });
   const first: KeyValueListItem | undefined = page.items[0];
   const count: number = page.count;

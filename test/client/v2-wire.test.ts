@@ -231,6 +231,8 @@ describe('apify-client v2 and this client on the wire', () => {
       (c) => kv(c).listKeys!({ limt: 5 }),
       (c) => c.keyValueStores().list({ ofset: 1 }),
       (c) => kv(c).createKeysPublicUrl!({ expiresInSec: 5 }),
+      // A list-keys option that v2 refuses here: the URL is signed by the client itself.
+      (c) => kv(c).createKeysPublicUrl!({ prefix: 'p', signature: 'sig' }),
       (c) => kv(c).setRecord!({ key: 'k', value: 'v' }, { timeoutSec: 5 }),
     ];
     for (const typo of typos) {
