@@ -13,8 +13,11 @@ export interface ApifyClientOptions {
   baseUrl?: string;
   /** Origin of the public URLs `getRecordPublicUrl` and `createKeysPublicUrl` hand out. Default: `baseUrl`. */
   publicBaseUrl?: string;
-  /** Text appended to the `User-Agent` header (Node; browsers do not let a page set it). */
-  userAgentSuffix?: string;
+  /**
+   * Text appended to the `User-Agent` header (Node; browsers do not let a page set it). Several
+   * parts (an array, as apify-client v2 takes them) are appended separated by spaces.
+   */
+  userAgentSuffix?: string | string[];
   /** Store used by methods called without `storeId`. */
   storeId?: string;
   /** Retries after the first attempt of a request. Default 8. */
@@ -152,16 +155,23 @@ function checkBaseUrl(value: unknown, argument = 'baseUrl'): string {
 }
 
 /** Applies defaults and checks every option. @internal */
+/** One string from a string or an array of them (as v2 takes it), none with a line break. */
+function checkUserAgentSuffix(suffix: unknown): string | undefined {
+  const parts = Array.isArray(suffix) ? (suffix as unknown[]) : [suffix];
+  if (suffix === undefined) return undefined;
+  if (!parts.every((part) => typeof part === 'string' && !/[\r\n]/.test(part))) {
+    throw new ApifyArgumentError('userAgentSuffix', 'userAgentSuffix must be a string, or an array of strings, without line breaks');
+  }
+  return (parts as string[]).filter(Boolean).join(' ');
+}
+
 export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ApifyArgumentError('options', 'ApifyClient options must be an object');
   }
   const duration = (name: keyof ApifyClientOptions, fallback: number) => checkDuration(options[name], name) ?? fallback;
   const baseUrl = checkBaseUrl(options.baseUrl);
-  const suffix = options.userAgentSuffix;
-  if (suffix !== undefined && (typeof suffix !== 'string' || /[\r\n]/.test(suffix))) {
-    throw new ApifyArgumentError('userAgentSuffix', 'userAgentSuffix must be a string without line breaks');
-  }
+  const suffix = checkUserAgentSuffix(options.userAgentSuffix);
   return {
     token: checkToken(options.token),
     baseUrl,

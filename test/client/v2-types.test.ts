@@ -54,7 +54,7 @@ interface V2Store {
   keysPublicUrl: string;
 }
 
-const options: ApifyClientOptions = { token: 'token', baseUrl: 'http://127.0.0.1:8010', maxRetries: 3, minDelayBetweenRetriesMillis: 100, timeoutSecs: 30 };
+const options: ApifyClientOptions = { token: 'token', baseUrl: 'http://127.0.0.1:8010', maxRetries: 3, minDelayBetweenRetriesMillis: 100, timeoutSecs: 30, publicBaseUrl: 'http://127.0.0.1:8010', userAgentSuffix: ['my-app/1.0'] };
 const client = new ApifyClient(options);
 
 export async function run(): Promise<unknown[]> {
