@@ -4,119 +4,21 @@
  * the headers that matter, body bytes) and the results must be the same, call by call. Also
  * the v2 argument checks: unknown option names are refused before any request.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { ApifyClient as OfficialClient } from 'apify-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApifyClient } from '../../src/index.js';
+import { PLATFORM_TOKEN as TOKEN, startRecordingPlatform, type RecordingPlatform, type Recorded } from '../support/v2-platform.js';
 
-const TOKEN = 'wire-token';
-const SIGNING_KEY = 'signing-key-0123456789';
-
-interface Recorded {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string | undefined>;
-  body: string;
-}
-
-const store = (id: string, name: string | null) => ({
-  id,
-  name,
-  userId: 'u1',
-  username: 'alice',
-  createdAt: '2026-01-02T03:04:05.000Z',
-  modifiedAt: '2026-01-02T03:04:05.000Z',
-  accessedAt: '2026-01-02T03:04:05.000Z',
-  generalAccess: 'RESTRICTED',
-  urlSigningSecretKey: SIGNING_KEY,
-  stats: { readCount: 1, writeCount: 2 },
-});
-
-const KEYS = ['a', 'b', 'c', 'd', 'e'];
-
-function send(res: http.ServerResponse, status: number, body?: unknown, type = 'application/json; charset=utf-8'): void {
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  const bytes = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': type }).end(bytes);
-}
-
-const notFound = (type: string) => ({ error: { type, message: `Not found (${type})`, data: { hint: 'x' } } });
-
-/** The platform's answers, enough for every v2 key-value-store method. */
-function answer(req: Recorded, res: http.ServerResponse): void {
-  const parts = req.path.split('/').slice(3).map(decodeURIComponent); // after /v2/key-value-stores
-  const [id, sub, key] = parts;
-  if (id === undefined) {
-    if (req.method === 'POST') return send(res, 201, { data: store('s1', req.query.name ?? null) });
-    const items = [store('s1', 'one'), store('s2', 'two'), store('s3', null)];
-    const offset = Number(req.query.offset ?? 0);
-    const limit = Math.min(Number(req.query.limit || 2), 2);
-    const page = items.slice(offset, offset + limit);
-    return send(res, 200, { data: { total: 3, offset, limit, count: page.length, desc: false, unnamed: false, items: page } });
-  }
-  if (id.includes('missing')) return send(res, 404, notFound('record-or-token-not-found'));
-  if (sub === undefined) {
-    if (req.method === 'DELETE') return send(res, 204);
-    return send(res, 200, { data: store(id, 'one') });
-  }
-  if (sub === 'keys') {
-    const after = req.query.exclusiveStartKey;
-    const start = after ? KEYS.indexOf(after) + 1 : 0;
-    const limit = Math.min(Number(req.query.limit || 1000), 2);
-    const items = KEYS.slice(start, start + limit).map((k) => ({ key: k, size: 3, recordPublicUrl: `http://x/${k}` }));
-    const isTruncated = start + limit < KEYS.length;
-    return send(res, 200, {
-      data: { items, count: items.length, limit, exclusiveStartKey: after ?? null, isTruncated, nextExclusiveStartKey: isTruncated ? items.at(-1)!.key : null },
-    });
-  }
-  if (key === 'absent' || key === 'absent-on-delete') {
-    return send(res, 404, req.method === 'HEAD' ? undefined : notFound('record-not-found'));
-  }
-  if (key === 'broken') return send(res, 500, { error: { type: 'internal-error', message: 'Boom', data: { reason: 'test' } } });
-  if (req.method === 'PUT') return send(res, 201, {});
-  if (req.method === 'DELETE') return send(res, 204);
-  if (req.method === 'HEAD') return send(res, 200);
-  if (key === 'json') return send(res, 200, JSON.stringify({ hello: ['world', 1] }), 'application/json; charset=utf-8');
-  if (key === 'text') return send(res, 200, 'plain text', 'text/plain; charset=utf-8');
-  return send(res, 200, Buffer.from([0, 1, 2, 250]), 'application/octet-stream');
-}
-
-let server: http.Server;
+let platform: RecordingPlatform;
 let baseUrl: string;
-let recorded: Recorded[] = [];
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url!, 'http://x');
-      const entry: Recorded = {
-        method: req.method!,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: {
-          authorization: req.headers.authorization,
-          'content-type': req.headers['content-type'],
-          'content-encoding': req.headers['content-encoding'],
-        },
-        body: Buffer.concat(chunks).toString('base64'),
-      };
-      recorded.push(entry);
-      answer(entry, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  platform = await startRecordingPlatform();
+  baseUrl = platform.url;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await platform.close();
 });
 
 type AnyClient = {
@@ -140,14 +42,14 @@ function plain(value: unknown): unknown {
 }
 
 async function run(client: AnyClient, call: (c: AnyClient) => Promise<unknown>): Promise<{ result: unknown; requests: Recorded[] }> {
-  recorded = [];
+  platform.take();
   let result: unknown;
   try {
     result = plain(await call(client));
   } catch (error) {
     result = plain(error);
   }
-  return { result, requests: recorded };
+  return { result, requests: platform.take() };
 }
 
 async function iterate(iterable: AsyncIterable<unknown>): Promise<unknown[]> {
@@ -237,11 +139,10 @@ describe('apify-client v2 and this client on the wire', () => {
     ];
     for (const typo of typos) {
       for (const client of [official(), ours()]) {
-        recorded = [];
+        platform.take();
         await expect(Promise.resolve().then(() => typo(client))).rejects.toThrow();
-        expect(recorded).toEqual([]);
+        expect(platform.take()).toEqual([]);
       }
-      recorded = [];
       const error = await Promise.resolve()
         .then(() => typo(ours()))
         .catch((e: unknown) => e);
