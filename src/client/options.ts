@@ -95,7 +95,8 @@ export const DEFAULT_CONSISTENCY_WINDOW_MILLIS = 10_000;
 export const DEFAULT_MAX_PAYLOAD_BYTES = 9_437_184;
 
 /** Options after defaults and checks. @internal */
-export interface ResolvedOptions {
+/** The options with their defaults applied: one field per option name, no other (see `resolveOptions`). */
+export interface ResolvedOptions extends Record<keyof ApifyClientOptions, unknown> {
   token: string | undefined;
   baseUrl: string;
   publicBaseUrl: string;
@@ -157,8 +158,8 @@ function checkBaseUrl(value: unknown, argument = 'baseUrl'): string {
 /** Applies defaults and checks every option. @internal */
 /** One string from a string or an array of them (as v2 takes it), none with a line break. */
 function checkUserAgentSuffix(suffix: unknown): string | undefined {
-  const parts = Array.isArray(suffix) ? (suffix as unknown[]) : [suffix];
   if (suffix === undefined) return undefined;
+  const parts = Array.isArray(suffix) ? (suffix as unknown[]) : [suffix];
   if (!parts.every((part) => typeof part === 'string' && !/[\r\n]/.test(part))) {
     throw new ApifyArgumentError('userAgentSuffix', 'userAgentSuffix must be a string, or an array of strings, without line breaks');
   }
@@ -172,7 +173,7 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
   const duration = (name: keyof ApifyClientOptions, fallback: number) => checkDuration(options[name], name) ?? fallback;
   const baseUrl = checkBaseUrl(options.baseUrl);
   const suffix = checkUserAgentSuffix(options.userAgentSuffix);
-  return {
+  const resolved: ResolvedOptions = {
     token: checkToken(options.token),
     baseUrl,
     publicBaseUrl: options.publicBaseUrl === undefined ? baseUrl : checkBaseUrl(options.publicBaseUrl, 'publicBaseUrl'),
@@ -192,6 +193,12 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
     rateLimit: checkRateLimit(options.rateLimit),
     retryBudget: checkRetryBudget(options.retryBudget),
   };
+  // The resolved options carry exactly the option names, so any other name is unknown: refused
+  // (a typo would else be ignored), as apify-client v2 refuses it.
+  for (const name of Object.keys(options)) {
+    if (!Object.hasOwn(resolved, name)) throw new ApifyArgumentError(`options.${name}`, `ApifyClient does not know the option "${name}"`);
+  }
+  return resolved;
 }
 
 function checkIntegrity(value: unknown): boolean {

@@ -150,6 +150,18 @@ describe('apify-client v2 and this client on the wire', () => {
     }
   });
 
+  it('refuses an unknown client option when the client is made, as v2 does', () => {
+    const typo = { baseUrl, tokn: TOKEN };
+    expect(() => new OfficialClient(typo as never)).toThrow(/tokn/);
+    expect(() => new ApifyClient(typo as never)).toThrow(expect.objectContaining({ name: 'ApifyArgumentError', argument: 'options.tokn', message: expect.stringMatching(/"tokn"/) }));
+    // v2's axios request hooks, which this client does not run: refused, never silently ignored.
+    const hooks = { baseUrl, requestInterceptors: [(config: unknown) => config] };
+    expect(() => new OfficialClient(hooks as never)).not.toThrow();
+    expect(() => new ApifyClient(hooks as never)).toThrow(expect.objectContaining({ argument: 'options.requestInterceptors' }));
+    // Every option this client documents is taken.
+    expect(() => new ApifyClient({ baseUrl, token: TOKEN, publicBaseUrl: baseUrl, userAgentSuffix: ['a'], maxRetries: 1, minDelayBetweenRetriesMillis: 1, timeoutSecs: 1 })).not.toThrow();
+  });
+
   it('deleteRecord swallows only a missing record: a missing store is an error', async () => {
     await expect(kv(ours()).deleteRecord!('absent-on-delete')).resolves.toBeUndefined();
     const error = (await kv(ours(), 'missing').deleteRecord!('k').catch((e: unknown) => e)) as Record<string, unknown>;
