@@ -29,8 +29,14 @@ import {
   type KeyValueClientUpdateOptions,
   type KeyValueListItem,
   type KeyValueStore,
+  type KeyValueStoreClient,
+  type KeyValueStoreCollectionClient,
+  type KeyValueStoreCollectionClientGetOrCreateOptions,
+  type KeyValueStoreCollectionClientListOptions,
   type KeyValueStoreCollectionListResult,
   type KeyValueStoreRecordOptions,
+  type PaginatedList,
+  type ReturnTypeFromOptions,
   type KeyValueStoreStats,
 } from 'MODULE';
 import type { STORAGE_GENERAL_ACCESS } from '@apify/consts';
@@ -62,7 +68,13 @@ export async function run(): Promise<unknown[]> {
   const stores: KeyValueStoreCollectionListResult = await client.keyValueStores().list({ limit: 10, offset: 0, desc: true, unnamed: true });
   const total: number = stores.total;
   for await (const found of client.keyValueStores().list()) console.log(found.id);
-  const kv = client.keyValueStore(store.id);
+  const kv: KeyValueStoreClient = client.keyValueStore(store.id);
+  const collection: KeyValueStoreCollectionClient = client.keyValueStores();
+  const listOptions2: KeyValueStoreCollectionClientListOptions = { limit: 5, offset: 1, desc: false, unnamed: false, ownership: 'ownedByMe' };
+  const paged: PaginatedList<KeyValueStore> = await collection.list(listOptions2);
+  const createOptions: KeyValueStoreCollectionClientGetOrCreateOptions = { schema: { title: 'S' } };
+  await collection.getOrCreate('other', createOptions);
+  const asBuffer: ReturnTypeFromOptions<{ buffer: true }> | undefined = (await kv.getRecord('image', { buffer: true }))?.value;
   const got: KeyValueStore | undefined = await kv.get();
   const id: string = store.id;
   const created: Date = store.createdAt;
@@ -121,7 +133,7 @@ export async function run(): Promise<unknown[]> {
       return fields;
     }
   }
-  return [parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+  return [paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
 }
 `;
 
