@@ -94,8 +94,7 @@ export const DEFAULT_CONSISTENCY_WINDOW_MILLIS = 10_000;
 /** The API's payload limit, in bytes. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 9_437_184;
 
-/** Options after defaults and checks. @internal */
-/** The options with their defaults applied: one field per option name, no other (see `resolveOptions`). */
+/** Options after defaults and checks: one field per option name, no other (see `resolveOptions`). @internal */
 export interface ResolvedOptions extends Record<keyof ApifyClientOptions, unknown> {
   token: string | undefined;
   baseUrl: string;
@@ -155,7 +154,6 @@ function checkBaseUrl(value: unknown, argument = 'baseUrl'): string {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '').replace(/\/v2$/, '');
 }
 
-/** Applies defaults and checks every option. @internal */
 /** One string from a string or an array of them (as v2 takes it), none with a line break. */
 function checkUserAgentSuffix(suffix: unknown): string | undefined {
   if (suffix === undefined) return undefined;
@@ -166,6 +164,7 @@ function checkUserAgentSuffix(suffix: unknown): string | undefined {
   return (parts as string[]).filter(Boolean).join(' ');
 }
 
+/** Applies defaults and checks every option. @internal */
 export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
     throw new ApifyArgumentError('options', 'ApifyClient options must be an object');
