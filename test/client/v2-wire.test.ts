@@ -5,7 +5,7 @@
  * the v2 argument checks: unknown option names are refused before any request.
  */
 import { ApifyClient as OfficialClient } from 'apify-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApifyClient } from '../../src/index.js';
 import { PLATFORM_TOKEN as TOKEN, startRecordingPlatform, type RecordingPlatform, type Recorded } from '../support/v2-platform.js';
 
@@ -87,6 +87,13 @@ const CALLS: Record<string, (c: AnyClient) => Promise<unknown>> = {
   'get binary record': (c) => kv(c).getRecord!('bin'),
   'get record as buffer': (c) => kv(c).getRecord!('json', { buffer: true }),
   'get record with signature': (c) => kv(c).getRecord!('text', { signature: 'sig' }),
+  'get record with disableRedirect': (c) => kv(c).getRecord!('text', { disableRedirect: true }),
+  'get record as stream': async (c) => {
+    const record = (await kv(c).getRecord!('bin', { stream: true })) as { value: AsyncIterable<Buffer> };
+    const chunks: Buffer[] = [];
+    for await (const chunk of record.value) chunks.push(Buffer.from(chunk));
+    return { ...record, value: Buffer.concat(chunks) };
+  },
   'get missing record': (c) => kv(c).getRecord!('absent'),
   'get record of missing store': (c) => kv(c, 'missing').getRecord!('json'),
   'get record, server error': (c) => kv(c).getRecord!('broken'),
@@ -103,6 +110,15 @@ const CALLS: Record<string, (c: AnyClient) => Promise<unknown>> = {
   'delete record of missing store': (c) => kv(c, 'missing').deleteRecord!('k'),
   'record public url': (c) => kv(c).getRecordPublicUrl!('json'),
   'keys public url': (c) => kv(c).createKeysPublicUrl!({ prefix: 'p', limit: 3 }),
+  'expiring keys public url': async (c) => {
+    // The signature covers the expiry time: both clients must read the same clock.
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 2), toFake: ['Date'] });
+    try {
+      return await kv(c).createKeysPublicUrl!({ exclusiveStartKey: 'a', collection: 'col', expiresInSecs: 600 });
+    } finally {
+      vi.useRealTimers();
+    }
+  },
 };
 
 describe('apify-client v2 and this client on the wire', () => {
@@ -124,6 +140,14 @@ describe('apify-client v2 and this client on the wire', () => {
     expect(record.requests[0]!.query.attachment).toBe('true');
     const put = await run(ours(), (c) => kv(c).setRecord!({ key: 'k', value: big }));
     expect(put.requests[0]!.headers['content-encoding']).toBe('br');
+  });
+
+  it('the expiring keys link is signed with its expiry, and the stream call really streams the record', async () => {
+    const url = new URL(String((await run(ours(), CALLS['expiring keys public url']!)).result));
+    const signature = Buffer.from(url.searchParams.get('signature')!, 'base64url').toString();
+    expect(signature).toMatch(new RegExp(`^0\\.${Date.UTC(2026, 0, 2) + 600_000}\\.[0-9A-Za-z]+$`));
+    expect(url.searchParams.get('expiresInSecs')).toBeNull();
+    expect((await run(ours(), CALLS['get record as stream']!)).result).toMatchObject({ key: 'bin', value: { type: 'Buffer', data: [0, 1, 2, 250] } });
   });
 
   it('refuses unknown option names before any request, as v2 does', async () => {

@@ -50,6 +50,7 @@ window.CALLS = {
   'get binary record': (c) => kv(c).getRecord('bin'),
   'get record as buffer': (c) => kv(c).getRecord('json', { buffer: true }),
   'get record with signature': (c) => kv(c).getRecord('text', { signature: 'sig' }),
+  'get record with disableRedirect': (c) => kv(c).getRecord('text', { disableRedirect: true }),
   'get missing record': (c) => kv(c).getRecord('absent'),
   'get record of missing store': (c) => kv(c, 'missing').getRecord('json'),
   'get record, server error': (c) => kv(c).getRecord('broken'),
