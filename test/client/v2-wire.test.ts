@@ -4,6 +4,7 @@
  * the headers that matter, body bytes) and the results must be the same, call by call. Also
  * the v2 argument checks: unknown option names are refused before any request.
  */
+import { Readable } from 'node:stream';
 import { ApifyClient as OfficialClient } from 'apify-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApifyClient } from '../../src/index.js';
@@ -104,6 +105,7 @@ const CALLS: Record<string, (c: AnyClient) => Promise<unknown>> = {
   'set text record': (c) => kv(c).setRecord!({ key: 'k', value: 'hello' }),
   'set large text record': (c) => kv(c).setRecord!({ key: 'k', value: big }),
   'set buffer record': (c) => kv(c).setRecord!({ key: 'k', value: Buffer.from([1, 2, 3]) }),
+  'set stream record': (c) => kv(c).setRecord!({ key: 'k', value: Readable.from([Buffer.from('ab'), Buffer.from('c')]), contentType: 'text/plain' }),
   'set record with a content type': (c) => kv(c).setRecord!({ key: 'k', value: '<p>hi</p>', contentType: 'text/html' }),
   'set record with call options': (c) => kv(c).setRecord!({ key: 'k', value: 1 }, { timeoutSecs: 30, doNotRetryTimeouts: true }),
   'delete record': (c) => kv(c).deleteRecord!('k'),
