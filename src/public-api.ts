@@ -23,12 +23,16 @@ export {
 } from './client/resources/bulk.js';
 export type {
   JsonValue,
+  KeyValueClientCreateKeysUrlOptions,
   KeyValueClientGetRecordOptions,
+  KeyValueClientListKeysOptions,
   KeyValueClientListKeysResult,
+  KeyValueClientUpdateOptions,
   KeyValueListItem,
   KeyValueStoreCollectionClientGetOrCreateOptions,
   KeyValueStoreCollectionClientListOptions,
   KeyValueStoreCollectionListResult,
+  KeyValueStoreRecordOptions,
   ReturnTypeFromOptions,
 } from './client/v2-types.js';
 export { createHmacSignature, createStorageContentSignature } from './client/signing.js';

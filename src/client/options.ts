@@ -13,8 +13,11 @@ export interface ApifyClientOptions {
   baseUrl?: string;
   /** Origin of the public URLs `getRecordPublicUrl` and `createKeysPublicUrl` hand out. Default: `baseUrl`. */
   publicBaseUrl?: string;
-  /** Text appended to the `User-Agent` header (Node; browsers do not let a page set it). */
-  userAgentSuffix?: string;
+  /**
+   * Text appended to the `User-Agent` header (Node; browsers do not let a page set it). Several
+   * parts (an array, as apify-client v2 takes them) are appended separated by spaces.
+   */
+  userAgentSuffix?: string | string[];
   /** Store used by methods called without `storeId`. */
   storeId?: string;
   /** Retries after the first attempt of a request. Default 8. */
@@ -91,8 +94,8 @@ export const DEFAULT_CONSISTENCY_WINDOW_MILLIS = 10_000;
 /** The API's payload limit, in bytes. */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 9_437_184;
 
-/** Options after defaults and checks. @internal */
-export interface ResolvedOptions {
+/** Options after defaults and checks: one field per option name, no other (see `resolveOptions`). @internal */
+export interface ResolvedOptions extends Record<keyof ApifyClientOptions, unknown> {
   token: string | undefined;
   baseUrl: string;
   publicBaseUrl: string;
@@ -151,6 +154,16 @@ function checkBaseUrl(value: unknown, argument = 'baseUrl'): string {
   return `${url.origin}${url.pathname}`.replace(/\/+$/, '').replace(/\/v2$/, '');
 }
 
+/** One string from a string or an array of them (as v2 takes it), none with a line break. */
+function checkUserAgentSuffix(suffix: unknown): string | undefined {
+  if (suffix === undefined) return undefined;
+  const parts = Array.isArray(suffix) ? (suffix as unknown[]) : [suffix];
+  if (!parts.every((part) => typeof part === 'string' && !/[\r\n]/.test(part))) {
+    throw new ApifyArgumentError('userAgentSuffix', 'userAgentSuffix must be a string, or an array of strings, without line breaks');
+  }
+  return (parts as string[]).filter(Boolean).join(' ');
+}
+
 /** Applies defaults and checks every option. @internal */
 export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
   if (typeof options !== 'object' || options === null) {
@@ -158,11 +171,8 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
   }
   const duration = (name: keyof ApifyClientOptions, fallback: number) => checkDuration(options[name], name) ?? fallback;
   const baseUrl = checkBaseUrl(options.baseUrl);
-  const suffix = options.userAgentSuffix;
-  if (suffix !== undefined && (typeof suffix !== 'string' || /[\r\n]/.test(suffix))) {
-    throw new ApifyArgumentError('userAgentSuffix', 'userAgentSuffix must be a string without line breaks');
-  }
-  return {
+  const suffix = checkUserAgentSuffix(options.userAgentSuffix);
+  const resolved: ResolvedOptions = {
     token: checkToken(options.token),
     baseUrl,
     publicBaseUrl: options.publicBaseUrl === undefined ? baseUrl : checkBaseUrl(options.publicBaseUrl, 'publicBaseUrl'),
@@ -182,6 +192,12 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
     rateLimit: checkRateLimit(options.rateLimit),
     retryBudget: checkRetryBudget(options.retryBudget),
   };
+  // The resolved options carry exactly the option names, so any other name is unknown: refused
+  // (a typo would else be ignored), as apify-client v2 refuses it.
+  for (const name of Object.keys(options)) {
+    if (!Object.hasOwn(resolved, name)) throw new ApifyArgumentError(`options.${name}`, `ApifyClient does not know the option "${name}"`);
+  }
+  return resolved;
 }
 
 function checkIntegrity(value: unknown): boolean {

@@ -43,11 +43,19 @@ export interface KeyValueStoreStats {
   [counter: string]: number | undefined;
 }
 
-/** A key-value store. Dates are parsed into `Date` objects. */
+/**
+ * A key-value store. Dates are parsed into `Date` objects; every other field is the server's JSON
+ * value, as apify-client v2 gives it.
+ *
+ * Fields are typed as apify-client 2.25 types them, so code written for v2 compiles unchanged.
+ * Where v2's type has no `null` but the platform (and the local server) sends JSON `null`, the
+ * value is `null` at run time, as with v2: `name` of an unnamed store, `actId` and `actRunId` of a
+ * store no Actor run made. Test those with `== null` or `??`, which cover both.
+ */
 export interface KeyValueStore {
   id: string;
-  /** `null` for an unnamed store. */
-  name: string | null;
+  /** The store's name; `null` at run time for an unnamed store (see above). */
+  name?: string;
   title?: string;
   /** The owner; the platform and the local server always send it (apify-client v2 types it so too). */
   userId: string;
@@ -55,8 +63,10 @@ export interface KeyValueStore {
   createdAt: Date;
   modifiedAt: Date;
   accessedAt: Date;
-  actId?: string | null;
-  actRunId?: string | null;
+  /** The Actor that made the store; `null` at run time when none did (see above). */
+  actId?: string;
+  /** The Actor run that made the store; `null` at run time when none did (see above). */
+  actRunId?: string;
   consoleUrl?: string;
   keysPublicUrl: string;
   recordsPublicUrl?: string;

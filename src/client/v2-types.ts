@@ -2,7 +2,16 @@
  * Types under apify-client v2's names, for code written against it: the results of the v2-style
  * methods (`client.keyValueStore(id)`, `client.keyValueStores()`) are typed as v2 types them.
  */
-import type { KeyValueStore, NodeBuffer, NodeReadable, PaginatedList } from './types.js';
+import type {
+  KeysPublicUrlOptions,
+  KeyValueStore,
+  NodeBuffer,
+  NodeReadable,
+  PaginatedList,
+  StoreListKeysOptions,
+  StoreSetRecordOptions,
+  StoreUpdate,
+} from './types.js';
 
 /** A JSON object, shaped as type-fest's (v2 types a parsed record with type-fest's `JsonValue`). */
 export type JsonObject = { [Key in string]: JsonValue } & { [Key in string]?: JsonValue | undefined };
@@ -65,3 +74,15 @@ export interface KeyValueStoreCollectionClientGetOrCreateOptions {
   /** The store's schema, sent as the request body. */
   schema?: Record<string, unknown>;
 }
+
+/** Options of `keyValueStore(id).listKeys()`, under v2's name. */
+export type KeyValueClientListKeysOptions = StoreListKeysOptions;
+
+/** Options of `keyValueStore(id).createKeysPublicUrl()`, under v2's name. */
+export type KeyValueClientCreateKeysUrlOptions = KeysPublicUrlOptions;
+
+/** The fields `keyValueStore(id).update()` changes, under v2's name. */
+export type KeyValueClientUpdateOptions = StoreUpdate;
+
+/** Options of `keyValueStore(id).setRecord()`, under v2's name. */
+export type KeyValueStoreRecordOptions = StoreSetRecordOptions;

@@ -137,6 +137,22 @@ describe('the apify-client v2 surface', () => {
     expect(normalize(a, idA, 'flow-ours')).toEqual(normalize(b, idB, 'flow-theirs'));
   }, 60_000);
 
+  it("gives an unnamed store's name, actId and actRunId as null, as v2 does (though both type them without null)", async () => {
+    const server = await startTestServer({ token: TOKEN });
+    const ours = new ApifyClient({ baseUrl: server.url, token: TOKEN, maxRetries: 1 });
+    const theirs = new OfficialClient({ baseUrl: server.url, token: TOKEN, maxRetries: 1 });
+    const fields = (store: { name?: string; actId?: string; actRunId?: string } | undefined) => [store?.name, store?.actId, store?.actRunId];
+    const oursCreated = await ours.keyValueStores().getOrCreate();
+    const theirsCreated = await theirs.keyValueStores().getOrCreate();
+    expect(fields(oursCreated)).toEqual([null, null, null]);
+    expect(fields(theirsCreated)).toEqual([null, null, null]);
+    // Read back through the other client: the same values whoever made the store.
+    expect(fields(await ours.keyValueStore(theirsCreated.id).get())).toEqual(fields(await theirs.keyValueStore(theirsCreated.id).get()));
+    expect(fields(await ours.keyValueStores.getStore({ storeId: oursCreated.id }) ?? undefined)).toEqual([null, null, null]);
+    // A named store has its name; no Actor run made it.
+    expect(fields(await ours.keyValueStores().getOrCreate('named-here'))).toEqual(['named-here', null, null]);
+  }, 60_000);
+
   it('lists stores as an async iterable across pages, as v2 does', async () => {
     const server = await startTestServer({ token: TOKEN });
     const ours = new ApifyClient({ baseUrl: server.url, token: TOKEN, maxRetries: 1 });

@@ -214,6 +214,17 @@ describe.each(ADAPTERS)('errors and retries over the %s adapter', (adapter) => {
     // Browsers do not let a page set User-Agent; in Node every adapter sends it.
     expect(String(seen[1]!.headers['user-agent'])).toMatch(/ my-app\/1\.0$/);
   });
+
+  it('takes the User-Agent suffix as an array too, as v2 does, and refuses anything but strings', async () => {
+    const seen: Captured = { headers: {} };
+    nock(API).get(RECORD).query({ attachment: 'true' }).reply(capture(seen, 200, 'ok', TEXT));
+    const { client } = makeClient(adapter, { userAgentSuffix: ['my-app/1.0', 'crawler/2'] });
+    await client.keyValueStore('s1').getRecord('k');
+    expect(String(seen.headers['user-agent'])).toMatch(/ my-app\/1\.0 crawler\/2$/);
+    for (const bad of [['ok', 1], 'line\nbreak', ['a', 'b\r'], 7]) {
+      expect(() => makeClient(adapter, { userAgentSuffix: bad as string[] })).toThrow(/userAgentSuffix/);
+    }
+  });
 });
 
 describe('failures no retry can fix', () => {

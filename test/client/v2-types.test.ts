@@ -22,15 +22,45 @@ import {
   ApifyApiError,
   ApifyClient,
   type ApifyClientOptions,
+  type KeyValueClientCreateKeysUrlOptions,
   type KeyValueClientGetRecordOptions,
+  type KeyValueClientListKeysOptions,
   type KeyValueClientListKeysResult,
+  type KeyValueClientUpdateOptions,
   type KeyValueListItem,
   type KeyValueStore,
+  type KeyValueStoreClient,
+  type KeyValueStoreCollectionClient,
+  type KeyValueStoreCollectionClientGetOrCreateOptions,
+  type KeyValueStoreCollectionClientListOptions,
   type KeyValueStoreCollectionListResult,
+  type KeyValueStoreRecordOptions,
+  type PaginatedList,
+  type ReturnTypeFromOptions,
+  type KeyValueStoreStats,
 } from 'MODULE';
+import type { STORAGE_GENERAL_ACCESS } from '@apify/consts';
 import type { JsonValue } from 'type-fest';
 
-const options: ApifyClientOptions = { token: 'token', baseUrl: 'http://127.0.0.1:8010', maxRetries: 3, minDelayBetweenRetriesMillis: 100, timeoutSecs: 30 };
+/** apify-client 2.25's KeyValueStore, field for field: a store must fit it as a whole. */
+interface V2Store {
+  id: string;
+  name?: string;
+  title?: string;
+  userId: string;
+  username?: string;
+  createdAt: Date;
+  modifiedAt: Date;
+  accessedAt: Date;
+  actId?: string;
+  actRunId?: string;
+  stats?: KeyValueStoreStats;
+  generalAccess?: STORAGE_GENERAL_ACCESS | null;
+  urlSigningSecretKey?: string | null;
+  keysPublicUrl: string;
+}
+
+const options: ApifyClientOptions = { token: 'token', baseUrl: 'http://127.0.0.1:8010', maxRetries: 3, minDelayBetweenRetriesMillis: 100, timeoutSecs: 30, publicBaseUrl: 'http://127.0.0.1:8010', userAgentSuffix: ['my-app/1.0'] };
 const client = new ApifyClient(options);
 
 export async function run(): Promise<unknown[]> {
@@ -38,7 +68,13 @@ export async function run(): Promise<unknown[]> {
   const stores: KeyValueStoreCollectionListResult = await client.keyValueStores().list({ limit: 10, offset: 0, desc: true, unnamed: true });
   const total: number = stores.total;
   for await (const found of client.keyValueStores().list()) console.log(found.id);
-  const kv = client.keyValueStore(store.id);
+  const kv: KeyValueStoreClient = client.keyValueStore(store.id);
+  const collection: KeyValueStoreCollectionClient = client.keyValueStores();
+  const listOptions2: KeyValueStoreCollectionClientListOptions = { limit: 5, offset: 1, desc: false, unnamed: false, ownership: 'ownedByMe' };
+  const paged: PaginatedList<KeyValueStore> = await collection.list(listOptions2);
+  const createOptions: KeyValueStoreCollectionClientGetOrCreateOptions = { schema: { title: 'S' } };
+  await collection.getOrCreate('other', createOptions);
+  const asBuffer: ReturnTypeFromOptions<{ buffer: true }> | undefined = (await kv.getRecord('image', { buffer: true }))?.value;
   const got: KeyValueStore | undefined = await kv.get();
   const id: string = store.id;
   const created: Date = store.createdAt;
@@ -48,7 +84,24 @@ export async function run(): Promise<unknown[]> {
   const keysPublicUrl: string = store.keysPublicUrl;
   const secret: string | null | undefined = store.urlSigningSecretKey;
   const storageBytes: number | undefined = store.stats?.storageBytes;
+  const storeName: string | undefined = store.name;
+  const modified: Date = store.modifiedAt;
+  const accessed: Date = store.accessedAt;
+  const actId: string | undefined = store.actId;
+  const actRunId: string | undefined = store.actRunId;
+  const stats: KeyValueStoreStats | undefined = store.stats;
+  const access: STORAGE_GENERAL_ACCESS | null | undefined = store.generalAccess;
+  const whole: V2Store = store;
+  const listed: V2Store | undefined = stores.items[0];
   const renamed: KeyValueStore = await kv.update({ name: 'new-name', title: 'A title' });
+  const changes: KeyValueClientUpdateOptions = { name: null, title: 'T', generalAccess: null };
+  await kv.update(changes);
+  const listOptions: KeyValueClientListKeysOptions = { limit: 10, exclusiveStartKey: 'a', collection: 'c', prefix: 'p', signature: 's' };
+  await kv.listKeys(listOptions);
+  const urlOptions: KeyValueClientCreateKeysUrlOptions = { limit: 10, prefix: 'p', expiresInSecs: 60 };
+  await kv.createKeysPublicUrl(urlOptions);
+  const writeOptions: KeyValueStoreRecordOptions = { timeoutSecs: 60, doNotRetryTimeouts: true };
+  await kv.setRecord({ key: 'OUTPUT', value: 1 }, writeOptions);
   const page: KeyValueClientListKeysResult = await kv.listKeys({ limit: 5000, prefix: 'a', exclusiveStartKey: 'x', collection: 'c' });
   const first: KeyValueListItem | undefined = page.items[0];
   const count: number = page.count;
@@ -80,7 +133,7 @@ export async function run(): Promise<unknown[]> {
       return fields;
     }
   }
-  return [parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+  return [paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
 }
 `;
 

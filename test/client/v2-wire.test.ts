@@ -4,119 +4,22 @@
  * the headers that matter, body bytes) and the results must be the same, call by call. Also
  * the v2 argument checks: unknown option names are refused before any request.
  */
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { ApifyClient as OfficialClient } from 'apify-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApifyClient } from '../../src/index.js';
+import { PLATFORM_TOKEN as TOKEN, startRecordingPlatform, type RecordingPlatform, type Recorded } from '../support/v2-platform.js';
 
-const TOKEN = 'wire-token';
-const SIGNING_KEY = 'signing-key-0123456789';
-
-interface Recorded {
-  method: string;
-  path: string;
-  query: Record<string, string>;
-  headers: Record<string, string | undefined>;
-  body: string;
-}
-
-const store = (id: string, name: string | null) => ({
-  id,
-  name,
-  userId: 'u1',
-  username: 'alice',
-  createdAt: '2026-01-02T03:04:05.000Z',
-  modifiedAt: '2026-01-02T03:04:05.000Z',
-  accessedAt: '2026-01-02T03:04:05.000Z',
-  generalAccess: 'RESTRICTED',
-  urlSigningSecretKey: SIGNING_KEY,
-  stats: { readCount: 1, writeCount: 2 },
-});
-
-const KEYS = ['a', 'b', 'c', 'd', 'e'];
-
-function send(res: http.ServerResponse, status: number, body?: unknown, type = 'application/json; charset=utf-8'): void {
-  if (body === undefined) {
-    res.writeHead(status).end();
-    return;
-  }
-  const bytes = typeof body === 'string' || Buffer.isBuffer(body) ? body : JSON.stringify(body);
-  res.writeHead(status, { 'content-type': type }).end(bytes);
-}
-
-const notFound = (type: string) => ({ error: { type, message: `Not found (${type})`, data: { hint: 'x' } } });
-
-/** The platform's answers, enough for every v2 key-value-store method. */
-function answer(req: Recorded, res: http.ServerResponse): void {
-  const parts = req.path.split('/').slice(3).map(decodeURIComponent); // after /v2/key-value-stores
-  const [id, sub, key] = parts;
-  if (id === undefined) {
-    if (req.method === 'POST') return send(res, 201, { data: store('s1', req.query.name ?? null) });
-    const items = [store('s1', 'one'), store('s2', 'two'), store('s3', null)];
-    const offset = Number(req.query.offset ?? 0);
-    const limit = Math.min(Number(req.query.limit || 2), 2);
-    const page = items.slice(offset, offset + limit);
-    return send(res, 200, { data: { total: 3, offset, limit, count: page.length, desc: false, unnamed: false, items: page } });
-  }
-  if (id.includes('missing')) return send(res, 404, notFound('record-or-token-not-found'));
-  if (sub === undefined) {
-    if (req.method === 'DELETE') return send(res, 204);
-    return send(res, 200, { data: store(id, 'one') });
-  }
-  if (sub === 'keys') {
-    const after = req.query.exclusiveStartKey;
-    const start = after ? KEYS.indexOf(after) + 1 : 0;
-    const limit = Math.min(Number(req.query.limit || 1000), 2);
-    const items = KEYS.slice(start, start + limit).map((k) => ({ key: k, size: 3, recordPublicUrl: `http://x/${k}` }));
-    const isTruncated = start + limit < KEYS.length;
-    return send(res, 200, {
-      data: { items, count: items.length, limit, exclusiveStartKey: after ?? null, isTruncated, nextExclusiveStartKey: isTruncated ? items.at(-1)!.key : null },
-    });
-  }
-  if (key === 'absent' || key === 'absent-on-delete') {
-    return send(res, 404, req.method === 'HEAD' ? undefined : notFound('record-not-found'));
-  }
-  if (key === 'broken') return send(res, 500, { error: { type: 'internal-error', message: 'Boom', data: { reason: 'test' } } });
-  if (req.method === 'PUT') return send(res, 201, {});
-  if (req.method === 'DELETE') return send(res, 204);
-  if (req.method === 'HEAD') return send(res, 200);
-  if (key === 'json') return send(res, 200, JSON.stringify({ hello: ['world', 1] }), 'application/json; charset=utf-8');
-  if (key === 'text') return send(res, 200, 'plain text', 'text/plain; charset=utf-8');
-  return send(res, 200, Buffer.from([0, 1, 2, 250]), 'application/octet-stream');
-}
-
-let server: http.Server;
+let platform: RecordingPlatform;
 let baseUrl: string;
-let recorded: Recorded[] = [];
 
 beforeAll(async () => {
-  server = http.createServer((req, res) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => {
-      const url = new URL(req.url!, 'http://x');
-      const entry: Recorded = {
-        method: req.method!,
-        path: url.pathname,
-        query: Object.fromEntries(url.searchParams),
-        headers: {
-          authorization: req.headers.authorization,
-          'content-type': req.headers['content-type'],
-          'content-encoding': req.headers['content-encoding'],
-        },
-        body: Buffer.concat(chunks).toString('base64'),
-      };
-      recorded.push(entry);
-      answer(entry, res);
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  platform = await startRecordingPlatform();
+  baseUrl = platform.url;
 });
 
 afterAll(async () => {
-  await new Promise((resolve) => server.close(resolve));
+  await platform.close();
 });
 
 type AnyClient = {
@@ -140,14 +43,14 @@ function plain(value: unknown): unknown {
 }
 
 async function run(client: AnyClient, call: (c: AnyClient) => Promise<unknown>): Promise<{ result: unknown; requests: Recorded[] }> {
-  recorded = [];
+  platform.take();
   let result: unknown;
   try {
     result = plain(await call(client));
   } catch (error) {
     result = plain(error);
   }
-  return { result, requests: recorded };
+  return { result, requests: platform.take() };
 }
 
 async function iterate(iterable: AsyncIterable<unknown>): Promise<unknown[]> {
@@ -185,6 +88,13 @@ const CALLS: Record<string, (c: AnyClient) => Promise<unknown>> = {
   'get binary record': (c) => kv(c).getRecord!('bin'),
   'get record as buffer': (c) => kv(c).getRecord!('json', { buffer: true }),
   'get record with signature': (c) => kv(c).getRecord!('text', { signature: 'sig' }),
+  'get record with disableRedirect': (c) => kv(c).getRecord!('text', { disableRedirect: true }),
+  'get record as stream': async (c) => {
+    const record = (await kv(c).getRecord!('bin', { stream: true })) as { value: AsyncIterable<Buffer> };
+    const chunks: Buffer[] = [];
+    for await (const chunk of record.value) chunks.push(Buffer.from(chunk));
+    return { ...record, value: Buffer.concat(chunks) };
+  },
   'get missing record': (c) => kv(c).getRecord!('absent'),
   'get record of missing store': (c) => kv(c, 'missing').getRecord!('json'),
   'get record, server error': (c) => kv(c).getRecord!('broken'),
@@ -195,12 +105,22 @@ const CALLS: Record<string, (c: AnyClient) => Promise<unknown>> = {
   'set text record': (c) => kv(c).setRecord!({ key: 'k', value: 'hello' }),
   'set large text record': (c) => kv(c).setRecord!({ key: 'k', value: big }),
   'set buffer record': (c) => kv(c).setRecord!({ key: 'k', value: Buffer.from([1, 2, 3]) }),
+  'set stream record': (c) => kv(c).setRecord!({ key: 'k', value: Readable.from([Buffer.from('ab'), Buffer.from('c')]), contentType: 'text/plain' }),
   'set record with a content type': (c) => kv(c).setRecord!({ key: 'k', value: '<p>hi</p>', contentType: 'text/html' }),
   'set record with call options': (c) => kv(c).setRecord!({ key: 'k', value: 1 }, { timeoutSecs: 30, doNotRetryTimeouts: true }),
   'delete record': (c) => kv(c).deleteRecord!('k'),
   'delete record of missing store': (c) => kv(c, 'missing').deleteRecord!('k'),
   'record public url': (c) => kv(c).getRecordPublicUrl!('json'),
   'keys public url': (c) => kv(c).createKeysPublicUrl!({ prefix: 'p', limit: 3 }),
+  'expiring keys public url': async (c) => {
+    // The signature covers the expiry time: both clients must read the same clock.
+    vi.useFakeTimers({ now: Date.UTC(2026, 0, 2), toFake: ['Date'] });
+    try {
+      return await kv(c).createKeysPublicUrl!({ exclusiveStartKey: 'a', collection: 'col', expiresInSecs: 600 });
+    } finally {
+      vi.useRealTimers();
+    }
+  },
 };
 
 describe('apify-client v2 and this client on the wire', () => {
@@ -224,6 +144,14 @@ describe('apify-client v2 and this client on the wire', () => {
     expect(put.requests[0]!.headers['content-encoding']).toBe('br');
   });
 
+  it('the expiring keys link is signed with its expiry, and the stream call really streams the record', async () => {
+    const url = new URL(String((await run(ours(), CALLS['expiring keys public url']!)).result));
+    const signature = Buffer.from(url.searchParams.get('signature')!, 'base64url').toString();
+    expect(signature).toMatch(new RegExp(`^0\\.${Date.UTC(2026, 0, 2) + 600_000}\\.[0-9A-Za-z]+$`));
+    expect(url.searchParams.get('expiresInSecs')).toBeNull();
+    expect((await run(ours(), CALLS['get record as stream']!)).result).toMatchObject({ key: 'bin', value: { type: 'Buffer', data: [0, 1, 2, 250] } });
+  });
+
   it('refuses unknown option names before any request, as v2 does', async () => {
     const typos: Array<(c: AnyClient) => Promise<unknown>> = [
       (c) => kv(c).setRecord!({ key: 'k', value: 'v', contenType: 'text/html' }),
@@ -231,20 +159,33 @@ describe('apify-client v2 and this client on the wire', () => {
       (c) => kv(c).listKeys!({ limt: 5 }),
       (c) => c.keyValueStores().list({ ofset: 1 }),
       (c) => kv(c).createKeysPublicUrl!({ expiresInSec: 5 }),
+      // A list-keys option that v2 refuses here: the URL is signed by the client itself.
+      (c) => kv(c).createKeysPublicUrl!({ prefix: 'p', signature: 'sig' }),
       (c) => kv(c).setRecord!({ key: 'k', value: 'v' }, { timeoutSec: 5 }),
     ];
     for (const typo of typos) {
       for (const client of [official(), ours()]) {
-        recorded = [];
+        platform.take();
         await expect(Promise.resolve().then(() => typo(client))).rejects.toThrow();
-        expect(recorded).toEqual([]);
+        expect(platform.take()).toEqual([]);
       }
-      recorded = [];
       const error = await Promise.resolve()
         .then(() => typo(ours()))
         .catch((e: unknown) => e);
       expect((error as Error).name).toBe('ApifyArgumentError');
     }
+  });
+
+  it('refuses an unknown client option when the client is made, as v2 does', () => {
+    const typo = { baseUrl, tokn: TOKEN };
+    expect(() => new OfficialClient(typo as never)).toThrow(/tokn/);
+    expect(() => new ApifyClient(typo as never)).toThrow(expect.objectContaining({ name: 'ApifyArgumentError', argument: 'options.tokn', message: expect.stringMatching(/"tokn"/) }));
+    // v2's axios request hooks, which this client does not run: refused, never silently ignored.
+    const hooks = { baseUrl, requestInterceptors: [(config: unknown) => config] };
+    expect(() => new OfficialClient(hooks as never)).not.toThrow();
+    expect(() => new ApifyClient(hooks as never)).toThrow(expect.objectContaining({ argument: 'options.requestInterceptors' }));
+    // Every option this client documents is taken.
+    expect(() => new ApifyClient({ baseUrl, token: TOKEN, publicBaseUrl: baseUrl, userAgentSuffix: ['a'], maxRetries: 1, minDelayBetweenRetriesMillis: 1, timeoutSecs: 1 })).not.toThrow();
   });
 
   it('deleteRecord swallows only a missing record: a missing store is an error', async () => {

@@ -194,7 +194,8 @@ export class KeyValueStoreClient {
    */
   async createKeysPublicUrl(options: KeysPublicUrlOptions = {}, expiresInSecs?: number): Promise<string> {
     if (typeof options !== 'object' || options === null) throw new ApifyArgumentError('options', 'createKeysPublicUrl needs an options object');
-    checkKnownOptions(options, `${C}.createKeysPublicUrl`, [...LIST_KEYS_OPTIONS, 'expiresInSecs']);
+    // v2 refuses `signature` here: the URL carries its own (made from the store's signing key).
+    checkKnownOptions(options, `${C}.createKeysPublicUrl`, ['limit', 'exclusiveStartKey', 'collection', 'prefix', 'expiresInSecs']);
     const { expiresInSecs: inOptions, ...query } = options;
     const expires = checkDuration(inOptions ?? expiresInSecs, 'expiresInSecs');
     const expiresAt = expires ? this.ctx.now() + expires * 1000 : 0;
