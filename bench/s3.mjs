@@ -55,6 +55,9 @@ const sdkClient = (service) =>
     credentials: { accessKeyId: service.accessKeyId, secretAccessKey: service.secretAccessKey },
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
+    // The servers' own S3 timeouts (src/storage/s3/config.ts): a request the gateway never
+    // answers is retried, as the servers do, instead of hanging the run.
+    requestHandler: { connectionTimeout: 3000, requestTimeout: 10_000, throwOnRequestTimeout: true, socketTimeout: 10_000 },
   });
 
 /** Runs `op(i)` for i in 0..OPS-1 with `concurrency` in flight; ops per second. */

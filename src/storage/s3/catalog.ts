@@ -10,10 +10,10 @@
  *   An unnamed store is committed by its metadata write alone.
  * - Rename: the new name pending in the metadata, the claim, then the name in the metadata;
  *   the claim is again the commit point (see `store-doc.ts`).
- * - A claim holds its name only while the store it points at has that name: one left by a
- *   rename, a delete or a failed create is stale, and the next taker overwrites it with
- *   `If-Match`. Claims are never deleted (a delete cannot be made conditional on RGW).
- * - Delete: the metadata object goes first (the commit point), then the folder's objects.
+ * - A claim holds its name only while the store it points at has that name (see
+ *   `name-claims.ts`).
+ * - Delete: the metadata object goes first (the commit point), then the folder's objects
+ *   (see `folder-cleanup.ts`).
  *
  * Memory holds what never changes (id -> folder), the last version read of each store (the
  * base of the three-way merge of a save), and for `cacheMillis` after a read that version as
@@ -27,28 +27,17 @@ import { cloneStoreInfo, DEFAULT_GENERAL_ACCESS, emptyStats } from '../store-met
 import type { StoreInfo } from '../types.js';
 import { LOCAL_USER } from '../types.js';
 import { isValidStoreName } from '../validation.js';
+import { FolderCleanup } from './folder-cleanup.js';
 import { RECORD_LAYOUT, RECORD_LAYOUT_FIELD, type S3Layout } from './layout.js';
+import { NameClaims } from './name-claims.js';
 import type { Bucket } from './s3-client.js';
-import { mergeInfo, parseDoc, serializeDoc, type PendingName, type StoreDoc } from './store-doc.js';
+import { DOC_CONTENT_TYPE, mergeInfo, serializeDoc, type PendingName } from './store-doc.js';
+import { StoreFolderReader, type LocatedStore } from './store-folder-reader.js';
 import { BoundedMap, mapLimit } from './util.js';
 
 const SAVE_ATTEMPTS = 8;
-const CLAIM_ATTEMPTS = 4;
 /** A pending rename that never took effect is dropped by the next save after this long. */
 const PENDING_GRACE_MILLIS = 60_000;
-/** A deleted store's folder is looked at again this long after the cache bound (see `remove`). */
-const LATE_SWEEP_MARGIN_MILLIS = 250;
-const JSON_TYPE = 'application/json; charset=utf-8';
-
-/** A store's metadata object with what it means now (its pending name resolved). */
-interface Located {
-  folder: string;
-  doc: StoreDoc;
-  /** The store as it stands: a pending name that took effect applied. */
-  info: StoreInfo;
-  /** The pending name that has not (yet) taken effect, if any. */
-  pending: PendingName | null;
-}
 
 export class S3StoreCatalog implements StoreCatalog {
   private readonly folders = new BoundedMap<string, string>(100_000);
@@ -58,22 +47,28 @@ export class S3StoreCatalog implements StoreCatalog {
   private readonly recent = new BoundedMap<string, { info: StoreInfo; at: number }>(10_000);
   /** Reads of a store's metadata under way, so concurrent requests share one GET. */
   private readonly reading = new Map<string, Promise<StoreInfo | null>>();
-  private readonly lateSweeps = new Set<Promise<void>>();
   /** Counts metadata writes made here: a read that overlapped one is not remembered (it may be older). */
   private writes = 0;
+  private readonly claims: NameClaims;
+  private readonly folderReader: StoreFolderReader;
+  private readonly cleanup: FolderCleanup;
 
   constructor(
     private readonly bucket: Bucket,
     private readonly layout: S3Layout,
     private readonly cacheMillis = 0,
-  ) {}
+  ) {
+    this.claims = new NameClaims(bucket, layout);
+    this.folderReader = new StoreFolderReader(bucket, layout, this.claims);
+    this.cleanup = new FolderCleanup(bucket, layout);
+  }
 
   async *list(): AsyncIterable<StoreInfo> {
     let token: string | undefined;
     do {
       const page = await this.bucket.list({ prefix: this.layout.storesPrefix, delimiter: '/', token });
       const folders = (page.CommonPrefixes ?? []).map((p) => this.layout.folderOf(p.Prefix ?? '')).filter((f): f is string => f !== null);
-      const found = await mapLimit(folders, 16, (folder) => this.readFolder(folder));
+      const found = await mapLimit(folders, 16, (folder) => this.folderReader.read(folder));
       for (const located of found) {
         if (!located) continue;
         this.folders.set(located.info.id, located.folder);
@@ -120,7 +115,7 @@ export class S3StoreCatalog implements StoreCatalog {
   }
 
   async findByName(userId: string, name: string): Promise<StoreInfo | null> {
-    const claim = await this.readClaim(name);
+    const claim = await this.claims.read(name);
     if (!claim) return this.adoptFolder(userId, name);
     let info = await this.get(claim.id);
     // Remembered as it was before a rename elsewhere: look again before saying no.
@@ -133,7 +128,7 @@ export class S3StoreCatalog implements StoreCatalog {
 
   /** The same by username (`username~name` references). */
   async findByUsername(username: string, name: string): Promise<StoreInfo | null> {
-    const claim = await this.readClaim(name);
+    const claim = await this.claims.read(name);
     const info = claim ? await this.get(claim.id) : null;
     return info && info.username === username && info.name === name ? this.findByName(info.userId, name) : null;
   }
@@ -152,10 +147,10 @@ export class S3StoreCatalog implements StoreCatalog {
     if (folder !== info.id) await this.bucket.put(this.layout.idIndex(info.id), folder, { contentType: 'text/plain' });
     const pending: PendingName | null = info.name === null ? null : { name: info.name, token: randomId(), creating: true, at: Date.now() };
     const key = this.layout.storeMetadata(folder);
-    let etag = await this.bucket.put(key, serializeDoc(info, pending, extra), { contentType: JSON_TYPE, ifNoneMatch: '*' });
+    let etag = await this.bucket.put(key, serializeDoc(info, pending, extra), { contentType: DOC_CONTENT_TYPE, ifNoneMatch: '*' });
     if (etag === null) {
       // Already there: our own write whose answer was lost (the SDK retried it), or another's.
-      const found = await this.readDoc(folder);
+      const found = await this.folderReader.readDoc(folder);
       const ours = found && found.info.id === info.id && found.pending?.token === pending?.token;
       if (!ours) {
         if (folder !== info.id) throw new StorageError('name-not-unique', `Store name "${info.name}" is already taken.`);
@@ -173,7 +168,7 @@ export class S3StoreCatalog implements StoreCatalog {
         throw error;
       }
       // Committed. The pending mark is only a hint now; readers drop it too when this fails.
-      await this.bucket.put(key, serializeDoc(info, null, extra), { contentType: JSON_TYPE, ifMatch: etag }).catch(() => null);
+      await this.bucket.put(key, serializeDoc(info, null, extra), { contentType: DOC_CONTENT_TYPE, ifMatch: etag }).catch(() => null);
     }
     this.bases.set(info.id, cloneStoreInfo(info));
     this.remember(info);
@@ -181,7 +176,7 @@ export class S3StoreCatalog implements StoreCatalog {
 
   /** A create that did not take its name: its metadata goes, unless the claim is ours after all. */
   private async abandon(folder: string, id: string, name: string): Promise<void> {
-    const claim = await this.readClaim(name);
+    const claim = await this.claims.read(name);
     if (claim?.id === id) return;
     await this.bucket.delete(this.layout.storeMetadata(folder));
     this.folders.delete(id);
@@ -230,7 +225,7 @@ export class S3StoreCatalog implements StoreCatalog {
     change: (now: { info: StoreInfo; pending: PendingName | null }) => { info: StoreInfo; pending: PendingName | null },
   ): Promise<void> {
     for (let attempt = 0; attempt < SAVE_ATTEMPTS; attempt++) {
-      const now = await this.readFolder(folder);
+      const now = await this.folderReader.read(folder);
       if (!now || now.info.id !== id) {
         this.recent.delete(id); // deleted through another instance
         throw this.notFound(id);
@@ -239,7 +234,7 @@ export class S3StoreCatalog implements StoreCatalog {
       const pending = now.pending && Date.now() - now.pending.at > PENDING_GRACE_MILLIS ? null : now.pending;
       const next = change({ info: now.info, pending });
       const etag = await this.bucket.put(this.layout.storeMetadata(folder), serializeDoc(next.info, next.pending, now.doc.raw), {
-        contentType: JSON_TYPE,
+        contentType: DOC_CONTENT_TYPE,
         ifMatch: now.doc.etag,
       });
       if (etag !== null) {
@@ -263,49 +258,15 @@ export class S3StoreCatalog implements StoreCatalog {
     this.recent.delete(id);
     this.folders.delete(id);
     // Clean-up of a store already gone: a failure here is retried by the late sweep.
-    const cleaned = await this.deleteRecordObjects(folder, folder !== id).then(
+    const cleaned = await this.cleanup.deleteRecords(folder, folder !== id).then(
       () => true,
       () => false,
     );
     if (folder !== id) await this.bucket.delete(this.layout.idIndex(id)).catch(() => {});
-    if (this.cacheMillis > 0 || !cleaned) this.sweepLater(folder, folder !== id);
+    // Another instance may still hold the store as current for up to `cacheMillis` and write
+    // a record into its folder: once that bound has passed, such leftovers are removed.
+    if (this.cacheMillis > 0 || !cleaned) this.cleanup.sweepLater(folder, folder !== id, this.cacheMillis);
     return true;
-  }
-
-  /**
-   * Deletes a deleted store's folder's objects. A folder named by the store's id is that
-   * store's alone, for ever; an adopted one (named by a name) is left alone once it holds a
-   * store's metadata again (`guard`).
-   */
-  private async deleteRecordObjects(folder: string, guard: boolean): Promise<void> {
-    const prefix = this.layout.folderPrefix(folder);
-    const metadataKey = this.layout.storeMetadata(folder);
-    let token: string | undefined;
-    do {
-      const page = await this.bucket.list({ prefix, token });
-      const keys = (page.Contents ?? []).map((o) => o.Key!).filter((k) => k !== metadataKey);
-      if (guard && (await this.bucket.head(metadataKey))) return;
-      await mapLimit(keys, 16, (k) => this.bucket.delete(k));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token);
-  }
-
-  /**
-   * Another instance may still hold the deleted store as current for up to `cacheMillis` and
-   * write a record into its folder: once that bound has passed, such leftovers are removed.
-   * `close()` waits for these.
-   */
-  private sweepLater(folder: string, guard: boolean): void {
-    const sweep = new Promise<void>((resolve) => setTimeout(resolve, this.cacheMillis + LATE_SWEEP_MARGIN_MILLIS))
-      .then(() => this.deleteRecordObjects(folder, guard))
-      .catch(() => {});
-    this.lateSweeps.add(sweep);
-    void sweep.then(() => this.lateSweeps.delete(sweep));
-  }
-
-  /** Waits for the late sweeps of deleted stores (see `sweepLater`). */
-  async settle(): Promise<void> {
-    while (this.lateSweeps.size > 0) await Promise.all([...this.lateSweeps]);
   }
 
   /** The folder of a store id (fixed for its life), or `null` when unknown. */
@@ -317,11 +278,11 @@ export class S3StoreCatalog implements StoreCatalog {
    * The store with this id as it stands, or `null`. Its folder is its id (one GET), or for a
    * store made by an older version or adopted, the one the id index names.
    */
-  private async locate(id: string): Promise<Located | null> {
+  private async locate(id: string): Promise<LocatedStore | null> {
     if (!/^[A-Za-z0-9-]{1,100}$/.test(id)) return null;
     let folder = this.folders.get(id);
     if (!folder) {
-      const own = await this.readFolder(id);
+      const own = await this.folderReader.read(id);
       if (own?.info.id === id) {
         this.folders.set(id, id);
         return own;
@@ -331,57 +292,18 @@ export class S3StoreCatalog implements StoreCatalog {
       folder = index.text.trim();
       this.folders.set(id, folder);
     }
-    const located = await this.readFolder(folder);
+    const located = await this.folderReader.read(folder);
     return located && located.info.id === id ? located : null;
   }
 
-  private async readDoc(folder: string): Promise<StoreDoc | null> {
-    const found = await this.bucket.getText(this.layout.storeMetadata(folder));
-    return found ? parseDoc(found.text, found.etag) : null;
+  /** Points the name's claim at `id` (see `name-claims.ts`). */
+  private claimName(name: string, id: string): Promise<void> {
+    return this.claims.take(name, id, async (holderId) => (await this.locate(holderId))?.info.name ?? null);
   }
 
-  /** A folder's store as it stands, or `null` (no metadata, or a create that never took its name). */
-  private async readFolder(folder: string): Promise<Located | null> {
-    const doc = await this.readDoc(folder);
-    if (!doc) return null;
-    if (!doc.pending) return { folder, doc, info: doc.info, pending: null };
-    const claim = await this.readClaim(doc.pending.name);
-    const tookEffect = claim?.id === doc.info.id;
-    if (!tookEffect) {
-      if (doc.pending.creating) return null;
-      return { folder, doc, info: doc.info, pending: doc.pending };
-    }
-    const info = { ...cloneStoreInfo(doc.info), name: doc.pending.name };
-    // Written down for the next readers; whoever fails here, the claim already says it.
-    const etag = await this.bucket
-      .put(this.layout.storeMetadata(folder), serializeDoc(info, null, doc.raw), { contentType: JSON_TYPE, ifMatch: doc.etag })
-      .catch(() => null);
-    return { folder, doc: etag ? { info, pending: null, etag, raw: doc.raw } : doc, info, pending: null };
-  }
-
-  private async readClaim(name: string): Promise<{ id: string; etag: string } | null> {
-    const found = await this.bucket.getText(this.layout.nameClaim(name));
-    return found ? { id: found.text.trim(), etag: found.etag } : null;
-  }
-
-  /**
-   * Points the name's claim at `id`: a new claim, or over a stale one (its store is gone or
-   * has another name), with `If-Match` so that of two takers one wins.
-   */
-  private async claimName(name: string, id: string): Promise<void> {
-    const key = this.layout.nameClaim(name);
-    for (let attempt = 0; attempt < CLAIM_ATTEMPTS; attempt++) {
-      if ((await this.bucket.put(key, id, { contentType: 'text/plain', ifNoneMatch: '*' })) !== null) return;
-      const holder = await this.readClaim(name);
-      if (!holder) continue;
-      if (holder.id === id) return; // ours: a retried write whose first answer was lost
-      const holderStore = await this.locate(holder.id);
-      if (holderStore && holderStore.info.name === name) {
-        throw new StorageError('name-not-unique', `Store name "${name}" is already taken.`);
-      }
-      if ((await this.bucket.put(key, id, { contentType: 'text/plain', ifMatch: holder.etag })) !== null) return;
-    }
-    throw new StorageError('storage-unavailable', `Store name "${name}" kept changing hands; try again.`, { retryAfterSecs: 1 });
+  /** Waits for the late sweeps of deleted stores (see `remove`). */
+  settle(): Promise<void> {
+    return this.cleanup.settle();
   }
 
   private notFound(id: string): StorageError {
@@ -397,7 +319,7 @@ export class S3StoreCatalog implements StoreCatalog {
     if (!isValidStoreName(name) || userId !== LOCAL_USER.id) return null;
     const page = await this.bucket.list({ prefix: this.layout.folderPrefix(name), maxKeys: 2 });
     if (!page.Contents?.length) return null;
-    if (await this.readDoc(name)) return null;
+    if (await this.folderReader.readDoc(name)) return null;
     const now = new Date();
     const info: StoreInfo = {
       id: randomId(),
@@ -415,7 +337,7 @@ export class S3StoreCatalog implements StoreCatalog {
       return this.handOut(info);
     } catch (error) {
       if (error instanceof StorageError && error.code === 'name-not-unique') {
-        const claim = await this.readClaim(name);
+        const claim = await this.claims.read(name);
         const winner = claim ? await this.get(claim.id) : null;
         return winner && winner.userId === userId && winner.name === name ? winner : null;
       }

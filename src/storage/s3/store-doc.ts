@@ -29,6 +29,8 @@ export interface StoreDoc {
 }
 
 const PENDING_FIELD = 'apifyKvPendingName';
+/** The Content-Type a metadata object is written with. */
+export const DOC_CONTENT_TYPE = 'application/json; charset=utf-8';
 
 /** The metadata object's text; `extra` holds fields to keep as they were (see `StoreDoc.raw`). */
 export function serializeDoc(info: StoreInfo, pending: PendingName | null, extra: Record<string, unknown> = {}): string {
