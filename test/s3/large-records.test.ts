@@ -6,12 +6,13 @@
  */
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
-import { ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
+import { ListMultipartUploadsCommand, ListObjectsV2Command, PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 
 import { startServer, type RunningServer } from '../../src/server/index.js';
 import { PayloadTooLargeError, StorageError } from '../../src/storage/errors.js';
 import { PART_BYTES } from '../../src/storage/s3/multipart-put.js';
+import { LOCAL_USER } from '../../src/storage/types.js';
 import { caughtAsync, readRecord, storeInfo } from '../support/backend-contract.js';
 import { s3Client, useS3 } from '../support/s3-service.js';
 
@@ -103,6 +104,30 @@ describe('large records on the S3 backend', { timeout: 120_000 }, () => {
     expect(read!.body.toString()).toBe('old value');
     expect(read!.contentType).toBe('text/plain');
     expect(await unfinishedUploads(prefix)).toEqual([]);
+  });
+});
+
+describe('large records in a store of the first layout ({KEY}.{EXT}, e.g. a synced Crawlee folder)', { timeout: 120_000 }, () => {
+  it('streams a large body as one multipart upload, and the key\'s object under its old extension goes after it', async () => {
+    const backend = await s3.backend();
+    const client = s3Client(s3.service);
+    const folder = `${backend.options.prefix}/key_value_stores/crawled`;
+    try {
+      await client.send(new PutObjectCommand({ Bucket: s3.bucket, Key: `${folder}/OUTPUT.json`, Body: '{"a":1}', ContentType: 'application/json' }));
+      const info = (await backend.catalog.findByName(LOCAL_USER.id, 'crawled'))!;
+      const data = bodyOf(PART_BYTES + 4321, 6);
+      const put = await backend.records(info.id).put('OUTPUT', { stream: chunked(data) }, 'application/zip');
+      expect(put.etag).toMatch(/-2"$/);
+      expect(put.sizeDelta).toBe(data.length - 7);
+      const read = await readRecord(backend, info.id, 'OUTPUT');
+      expect(read!.contentType).toBe('application/zip');
+      expect(md5(read!.body)).toBe(md5(data));
+      const names = await client.send(new ListObjectsV2Command({ Bucket: s3.bucket, Prefix: `${folder}/` }));
+      expect((names.Contents ?? []).map((o) => o.Key!.slice(folder.length + 1)).sort()).toEqual(['OUTPUT.zip', '__metadata__.json']);
+      expect(await unfinishedUploads(backend.options.prefix)).toEqual([]);
+    } finally {
+      client.destroy();
+    }
   });
 });
 
