@@ -14,6 +14,7 @@ import { PayloadTooLargeError, StorageError } from '../../src/storage/errors.js'
 import { PART_BYTES } from '../../src/storage/s3/multipart-put.js';
 import { LOCAL_USER } from '../../src/storage/types.js';
 import { caughtAsync, readRecord, storeInfo } from '../support/backend-contract.js';
+import { checkHistory, History } from '../support/linearizability.js';
 import { s3Client, useS3 } from '../support/s3-service.js';
 
 const s3 = useS3();
@@ -103,6 +104,59 @@ describe('large records on the S3 backend', { timeout: 120_000 }, () => {
     const read = await readRecord(backend, store.id, 'kept');
     expect(read!.body.toString()).toBe('old value');
     expect(read!.contentType).toBe('text/plain');
+    expect(await unfinishedUploads(prefix)).toEqual([]);
+  });
+});
+
+describe('large and small writes of one key through two instances', { timeout: 120_000 }, () => {
+  it('are linearizable: a read sees the latest completed write, body and content type, never a part of one', async () => {
+    const prefix = 'large-lin';
+    const a = await s3.backend(prefix);
+    const b = await s3.backend(prefix);
+    const store = storeInfo('lin');
+    await a.catalog.create(store);
+    const history = new History();
+    const key = 'k';
+    // Each value's tag opens its body; a read takes the tag from its first bytes and the type.
+    const TAG_BYTES = 24;
+    const tagged = (tag: string, size: number) => {
+      const bytes = bodyOf(size, tag.length);
+      bytes.write(tag.padEnd(TAG_BYTES, '.'), 0);
+      return bytes;
+    };
+    const writer = async (name: string, backend: typeof a) => {
+      for (let round = 0; round < 2; round++) {
+        const large = `${name}-L${round}`;
+        await history.put(key, `${large}|application/x-large-${name}`, () =>
+          backend.records(store.id).put(key, { stream: chunked(tagged(large, PART_BYTES + 1000 * (round + 1))) }, `application/x-large-${name}`),
+        );
+        const small = `${name}-S${round}`;
+        await history.put(key, `${small}|text/x-${name}`, () => backend.records(store.id).put(key, { stream: Readable.from([tagged(small, 100)]) }, `text/x-${name}`));
+      }
+    };
+    let writing = true;
+    const reader = async (backend: typeof a) => {
+      let reads = 0;
+      while (writing || reads < 3) {
+        reads++;
+        await history.get(key, async () => {
+          const record = await backend.records(store.id).get(key);
+          if (!record) return null;
+          const chunks: Buffer[] = [];
+          for await (const chunk of record.openStream({ start: 0, end: TAG_BYTES - 1 })) chunks.push(Buffer.from(chunk));
+          return `${Buffer.concat(chunks).toString().replace(/\.+$/, '')}|${record.contentType}`;
+        });
+      }
+    };
+    const writers = Promise.all([writer('a', a), writer('b', b)]).finally(() => {
+      writing = false;
+    });
+    await Promise.all([writers, reader(a), reader(b)]);
+    const counts = history.counts();
+    expect(counts.put).toBe(8);
+    expect(counts.unknown).toBe(0);
+    expect(counts.get).toBeGreaterThan(6);
+    expect(checkHistory(history.ops)).toEqual({ ok: true });
     expect(await unfinishedUploads(prefix)).toEqual([]);
   });
 });
