@@ -124,15 +124,17 @@ describe('large and small writes of one key through two instances', { timeout: 1
       bytes.write(tag.padEnd(TAG_BYTES, '.'), 0);
       return bytes;
     };
+    // Small, large, small: the large write replaces a value (the bucket keeps deleted data a
+    // while, so tests keep their large bytes few).
     const writer = async (name: string, backend: typeof a) => {
-      for (let round = 0; round < 2; round++) {
-        const large = `${name}-L${round}`;
-        await history.put(key, `${large}|application/x-large-${name}`, () =>
-          backend.records(store.id).put(key, { stream: chunked(tagged(large, PART_BYTES + 1000 * (round + 1))) }, `application/x-large-${name}`),
-        );
-        const small = `${name}-S${round}`;
-        await history.put(key, `${small}|text/x-${name}`, () => backend.records(store.id).put(key, { stream: Readable.from([tagged(small, 100)]) }, `text/x-${name}`));
-      }
+      const small = (tag: string) =>
+        history.put(key, `${tag}|text/x-${name}`, () => backend.records(store.id).put(key, { stream: Readable.from([tagged(tag, 100)]) }, `text/x-${name}`));
+      await small(`${name}-S0`);
+      const large = `${name}-L`;
+      await history.put(key, `${large}|application/x-large-${name}`, () =>
+        backend.records(store.id).put(key, { stream: chunked(tagged(large, PART_BYTES + 1000)) }, `application/x-large-${name}`),
+      );
+      await small(`${name}-S1`);
     };
     let writing = true;
     const reader = async (backend: typeof a) => {
@@ -153,7 +155,7 @@ describe('large and small writes of one key through two instances', { timeout: 1
     });
     await Promise.all([writers, reader(a), reader(b)]);
     const counts = history.counts();
-    expect(counts.put).toBe(8);
+    expect(counts.put).toBe(6);
     expect(counts.unknown).toBe(0);
     expect(counts.get).toBeGreaterThan(6);
     expect(checkHistory(history.ops)).toEqual({ ok: true });
