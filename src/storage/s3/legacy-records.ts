@@ -15,7 +15,7 @@ import { hasConditions } from '../conditions.js';
 import { StorageError } from '../errors.js';
 import type { RecordInfo, StoredRecord, WriteConditions } from '../types.js';
 import { parseRecordName, type S3Layout } from './layout.js';
-import { bodyParts, putMultipart } from './multipart-put.js';
+import { putMultipart, wholeOrParts } from './multipart-put.js';
 import { objectContentType, readRecordObject } from './object-record.js';
 import type { Bucket } from './s3-client.js';
 import { BoundedMap } from './util.js';
@@ -63,21 +63,11 @@ export class LegacyS3RecordStore implements RecordStore {
   async put(key: string, body: RecordBody, contentType: string, conditions?: WriteConditions): Promise<RecordInfo & { sizeDelta: number }> {
     refuseConditions(conditions);
     // A body of one part is one single PUT; a longer one streams as a multipart upload.
-    const parts = bodyParts(body);
-    const head: Buffer[] = [];
-    while (head.length < 2) {
-      const next = await parts.next();
-      if (next.done) return this.putWhole(key, head[0] ?? Buffer.alloc(0), contentType);
-      head.push(next.value);
-    }
-    const ext = extensionForContentType(contentType);
-    const name = this.layout.recordObject(this.folder, key, ext);
+    const body$ = await wholeOrParts(body);
+    if ('whole' in body$) return this.putWhole(key, body$.whole, contentType);
+    const name = this.layout.recordObject(this.folder, key, extensionForContentType(contentType));
     const others = await this.variants(key);
-    const all = (async function* () {
-      while (head.length > 0) yield head.shift()!;
-      yield* parts;
-    })();
-    const { etag, size } = await putMultipart(this.bucket, name, all, objectContentType(contentType));
+    const { etag, size } = await putMultipart(this.bucket, name, body$.parts, objectContentType(contentType));
     return this.settle(key, name, others, { key, contentType, size, etag, modifiedAt: new Date() });
   }
 

@@ -61,6 +61,28 @@ export async function* bodyParts(body: RecordBody, partBytes = PART_BYTES): Asyn
 }
 
 /**
+ * The body whole when it fits one part (one single PUT), else its parts in order, read as they
+ * are taken: at most the first two are held before the upload starts, and each is let go once
+ * taken. `stop` ends the reading early (it stops the body's stream).
+ */
+export async function wholeOrParts(
+  body: RecordBody,
+): Promise<{ whole: Buffer } | { parts: AsyncIterable<Buffer>; stop: () => Promise<unknown> }> {
+  const rest = bodyParts(body);
+  const head: Buffer[] = [];
+  while (head.length < 2) {
+    const next = await rest.next();
+    if (next.done) return { whole: head[0] ?? Buffer.alloc(0) };
+    head.push(next.value);
+  }
+  const parts = (async function* () {
+    while (head.length > 0) yield head.shift()!;
+    yield* rest;
+  })();
+  return { parts, stop: () => rest.return(undefined) };
+}
+
+/**
  * Writes `parts` as object `name` by one multipart upload: nothing of it is visible until the
  * completion; a failure (S3's, or the body's stream) aborts the upload and is thrown.
  */

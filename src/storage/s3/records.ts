@@ -21,7 +21,7 @@ import { StorageError } from '../errors.js';
 import type { RecordInfo, StoredRecord, WriteConditions } from '../types.js';
 import { isValidKey } from '../validation.js';
 import { DELETED_MARKER, DELETED_MARKER_CONTENT_TYPE, isDeletedMarker, isMarkerBody } from './deleted-marker.js';
-import { bodyParts, PART_BYTES, putMultipart } from './multipart-put.js';
+import { PART_BYTES, putMultipart, wholeOrParts } from './multipart-put.js';
 import { objectContentType, readRecordObject } from './object-record.js';
 import type { Bucket } from './s3-client.js';
 import type { BoundedMap } from './util.js';
@@ -63,39 +63,19 @@ export class S3RecordStore implements RecordStore {
     conditions?: WriteConditions,
   ): Promise<RecordInfo & { sizeDelta: number }> {
     // A body of one part is one single PUT, as ever; a longer one streams as a multipart upload.
-    const parts = bodyParts(body);
-    const head: Buffer[] = [];
-    while (head.length < 2) {
-      const next = await parts.next();
-      if (next.done) return this.putWhole(key, head[0] ?? Buffer.alloc(0), contentType, conditions);
-      head.push(next.value);
-    }
+    const body$ = await wholeOrParts(body);
+    if ('whole' in body$) return this.putWhole(key, body$.whole, contentType, conditions);
     if (hasConditions(conditions)) {
-      await parts.return(undefined);
+      await body$.stop();
       // S3 (and RGW 16.2, which ignores them on a completion) cannot make a multipart upload conditional.
       throw new StorageError(
         'invalid-input',
         `A conditional write (If-Match / If-None-Match) of a record over ${PART_BYTES} bytes is not supported on S3 storage; write it without conditions.`,
       );
     }
-    return this.putLarge(key, head, parts, contentType);
-  }
-
-  /** A large body, streamed as one multipart upload: the record changes only when it completes. */
-  private async putLarge(
-    key: string,
-    read: Buffer[],
-    rest: AsyncIterable<Buffer>,
-    contentType: string,
-  ): Promise<RecordInfo & { sizeDelta: number }> {
     const name = this.prefix + key;
     const oldSize = this.sizes.get(name) ?? liveSize(await this.bucket.head(name));
-    const all = (async function* () {
-      // Taken out of `read` as they go, so a sent part is not held until the end.
-      while (read.length > 0) yield read.shift()!;
-      yield* rest;
-    })();
-    const { etag, size } = await putMultipart(this.bucket, name, all, objectContentType(contentType));
+    const { etag, size } = await putMultipart(this.bucket, name, body$.parts, objectContentType(contentType));
     this.sizes.set(name, size);
     return { key, contentType, size, etag, modifiedAt: new Date(), sizeDelta: size - oldSize };
   }
