@@ -223,6 +223,11 @@ describe('the server\'s own direct-upload route over S3', { timeout: 120_000 }, 
       expect(signedUrl).not.toContain(token);
 
       const data = bodyOf(PART_BYTES + 512 * 1024, 5);
+      // A condition cannot go with a multipart upload: refused in words, nothing written.
+      const conditional = await fetch(signedUrl, { method: 'PUT', body: new Uint8Array(data), headers: { 'Content-Type': 'application/octet-stream', 'If-None-Match': '*' } });
+      expect(conditional.status).toBe(400);
+      expect(((await conditional.json()) as { error: { type: string; message: string } }).error).toMatchObject({ type: 'invalid-input', message: expect.stringContaining('conditional write') });
+      expect((await fetch(`${server.url}/v2/key-value-stores/${storeId}/records/big`, { method: 'HEAD', headers: auth })).status).toBe(404);
       const put = await fetch(signedUrl, { method: 'PUT', body: new Uint8Array(data), headers: { 'Content-Type': 'application/octet-stream' } });
       expect(put.status).toBe(201);
       const etag = put.headers.get('etag');
