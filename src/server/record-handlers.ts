@@ -190,12 +190,19 @@ export async function deleteRecord(ctx: AppContext, state: RequestState, ref: st
 
 type DirectUploadPresigner = (storeId: string, key: string, options: { expiresInSeconds: number }) => Promise<{ url: string }>;
 
+/**
+ * The URL for one direct upload. A storage that can hand out its own upload URLs (S3: a
+ * presigned PUT straight to the bucket) does, unless the caller asks for this server's own
+ * route with `?via=server`: the storage browser does, as its page may connect to its own origin
+ * only (and a bucket would need CORS for it). That route streams the body into the storage.
+ */
 export async function getDirectUploadUrl(ctx: AppContext, state: RequestState, ref: string | undefined, key: string | undefined): Promise<void> {
   assertValidKey(key);
+  const via = queryValue(state.query, 'via');
+  if (via !== undefined && via !== 'server') throw invalidInput('The "via" parameter takes one value: "server" (an upload URL on this server).');
   const store = await resolveStore(ctx, state, ref, 'write');
-  // A storage that can hand out its own upload URLs (S3: a presigned PUT straight to the bucket) does.
   const backend = (ctx.storage as { backend?: { directUploadUrl?: DirectUploadPresigner } }).backend;
-  if (backend?.directUploadUrl) {
+  if (backend?.directUploadUrl && via === undefined) {
     const seconds = Math.max(1, Math.floor(ctx.directUploadTtlMillis / 1000));
     const { url } = await backend.directUploadUrl(store.id, key, { expiresInSeconds: seconds });
     sendData(state.res, 200, { signedUrl: url });

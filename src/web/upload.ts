@@ -1,8 +1,9 @@
 /**
  * Uploading a file as a record, with progress. Bodies over the API's payload limit (9 MiB) go
- * to the direct-upload URL the server hands out (`GET .../records/{key}/direct-upload-url`), as
- * the API documents for large records; so does a body the server refuses as too large (a server
- * started with a lower limit). XMLHttpRequest, because fetch reports no upload progress.
+ * to a direct-upload URL on this server (`GET .../records/{key}/direct-upload-url?via=server`;
+ * on S3 storage the server streams it into the bucket); so does a body the server refuses as too
+ * large (a server started with a lower limit). XMLHttpRequest, because fetch reports no upload
+ * progress.
  */
 import { ApiProblem, recordPath, type Api } from './api.js';
 import { MAX_PAYLOAD_BYTES } from '../rules.js';
@@ -50,8 +51,9 @@ export async function uploadRecord(api: Api, storeId: string, key: string, file:
     const problem = problemOf(answer);
     if (problem.status !== 413) throw problem;
   }
-  // The signed URL carries its own permission: no token goes with it (it may point at another host).
-  const { data } = await api.call<{ signedUrl: string }>('GET', `${recordPath(storeId, key)}/direct-upload-url`);
+  // This server's own upload route (`via=server`), never a bucket's presigned URL: the page may
+  // connect to its own origin only. The signed URL carries its own permission: no token goes with it.
+  const { data } = await api.call<{ signedUrl: string }>('GET', `${recordPath(storeId, key)}/direct-upload-url?via=server`);
   const answer = await put(data.signedUrl, file, { 'Content-Type': contentType }, onProgress);
   if (answer.status < 200 || answer.status >= 300) throw problemOf(answer);
   return { direct: true };

@@ -46,6 +46,30 @@ describe('direct upload URL', () => {
     expect(again.text).toBe('z'.repeat(50_000));
   });
 
+  it('?via=server asks for the server\'s own route (the storage browser\'s): the owner gets it, a reader does not', async () => {
+    const server = await startTestServer({
+      users: [
+        { id: 'u1', username: 'ann', token: 'tok-ann' },
+        { id: 'u2', username: 'bob', token: 'tok-bob' },
+      ],
+    });
+    const id = await createStore(server, 'shared', 'tok-ann');
+    const ann = { Authorization: 'Bearer tok-ann' };
+    const bob = { Authorization: 'Bearer tok-bob' };
+    expect((await raw(server, 'PUT', `${kvs}/${id}`, { headers: { ...ann, 'Content-Type': 'application/json' }, body: JSON.stringify({ generalAccess: 'ANYONE_WITH_ID_CAN_READ' }) })).status).toBe(200);
+    const path = `${kvs}/${id}/records/k/direct-upload-url`;
+    const res = await raw(server, 'GET', `${path}?via=server`, { headers: ann });
+    expect(res.status).toBe(200);
+    const signedUrl: string = res.json.data.signedUrl;
+    expect(signedUrl.startsWith(`${server.url}${kvs}/${id}/records/k/direct-upload?`)).toBe(true);
+    expect((await raw(server, 'PUT', pathOf(signedUrl), { headers: { 'Content-Type': 'text/plain' }, body: 'via server' })).status).toBe(201);
+    // Bob may read the store, not write it; nobody may without a token.
+    expect((await raw(server, 'GET', `${kvs}/${id}/records/k`, { headers: bob })).text).toBe('via server');
+    expectError(await raw(server, 'GET', `${path}?via=server`, { headers: bob }), 403, 'insufficient-permissions');
+    expect((await raw(server, 'GET', `${path}?via=server`)).status).toBe(401);
+    expectError(await raw(server, 'GET', `${path}?via=bucket`, { headers: ann }), 400, 'invalid-input');
+  });
+
   it('rejects forged, altered and expired signatures', async () => {
     let clock = Date.parse('2030-01-01T00:00:00Z');
     const server = await startTestServer({ now: () => clock, directUploadTtlMillis: 60_000 });

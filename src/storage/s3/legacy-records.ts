@@ -15,7 +15,8 @@ import { hasConditions } from '../conditions.js';
 import { StorageError } from '../errors.js';
 import type { RecordInfo, StoredRecord, WriteConditions } from '../types.js';
 import { parseRecordName, type S3Layout } from './layout.js';
-import { objectContentType, readAll, readRecordObject } from './object-record.js';
+import { putMultipart, wholeOrParts } from './multipart-put.js';
+import { objectContentType, readRecordObject } from './object-record.js';
 import type { Bucket } from './s3-client.js';
 import { BoundedMap } from './util.js';
 
@@ -61,7 +62,16 @@ export class LegacyS3RecordStore implements RecordStore {
 
   async put(key: string, body: RecordBody, contentType: string, conditions?: WriteConditions): Promise<RecordInfo & { sizeDelta: number }> {
     refuseConditions(conditions);
-    const bytes = await readAll(body);
+    // A body of one part is one single PUT; a longer one streams as a multipart upload.
+    const body$ = await wholeOrParts(body);
+    if ('whole' in body$) return this.putWhole(key, body$.whole, contentType);
+    const name = this.layout.recordObject(this.folder, key, extensionForContentType(contentType));
+    const others = await this.variants(key);
+    const { etag, size } = await putMultipart(this.bucket, name, body$.parts, objectContentType(contentType));
+    return this.settle(key, name, others, { key, contentType, size, etag, modifiedAt: new Date() });
+  }
+
+  private async putWhole(key: string, bytes: Buffer, contentType: string): Promise<RecordInfo & { sizeDelta: number }> {
     const ext = extensionForContentType(contentType);
     const name = this.layout.recordObject(this.folder, key, ext);
     const hint = this.hints.get(this.hintKey(key));
@@ -99,6 +109,13 @@ export class LegacyS3RecordStore implements RecordStore {
       modifiedAt: new Date(),
       sizeDelta: bytes.byteLength - oldSize,
     };
+  }
+
+  /** After a large write to `name`: the key's objects under other extensions go, and the hint follows. */
+  private async settle(key: string, name: string, before: Variant[], info: RecordInfo): Promise<RecordInfo & { sizeDelta: number }> {
+    for (const variant of before) if (variant.name !== name) await this.bucket.delete(variant.name);
+    this.hints.set(this.hintKey(key), { ext: name.slice(name.lastIndexOf('.') + 1), size: info.size });
+    return { ...info, sizeDelta: info.size - (newestOf(before)?.size ?? 0) };
   }
 
   async delete(key: string, conditions?: WriteConditions): Promise<number | null> {

@@ -1,12 +1,9 @@
 /**
  * One record as one S3 object: reading it (small bodies at once, large ones streamed from that
- * same version), the record's exact content type on the object, and a body read whole for a
- * single PUT.
+ * same version), and the record's exact content type on the object.
  */
 import { PassThrough, Readable } from 'node:stream';
 
-import type { RecordBody } from '../backend.js';
-import { PayloadTooLargeError } from '../errors.js';
 import type { RecordInfo, StoredRecord } from '../types.js';
 import { readBody, type Bucket } from './s3-client.js';
 
@@ -94,26 +91,4 @@ function recordContentType(header: string | undefined, metadata: Record<string, 
     }
   }
   return header || undefined;
-}
-
-/** The whole body (S3 needs its length before a single PUT), stopping at `maxBytes`. */
-export async function readAll(body: RecordBody): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const limit = body.maxBytes ?? Infinity;
-  const source = body.stream as Readable | Uint8Array;
-  if (source instanceof Uint8Array) {
-    if (source.byteLength > limit) throw new PayloadTooLargeError(limit, source.byteLength);
-    return Buffer.from(source.buffer, source.byteOffset, source.byteLength);
-  }
-  for await (const chunk of source) {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-    total += buf.byteLength;
-    if (total > limit) {
-      source.destroy();
-      throw new PayloadTooLargeError(limit, total);
-    }
-    chunks.push(buf);
-  }
-  return Buffer.concat(chunks, total);
 }

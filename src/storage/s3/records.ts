@@ -21,7 +21,8 @@ import { StorageError } from '../errors.js';
 import type { RecordInfo, StoredRecord, WriteConditions } from '../types.js';
 import { isValidKey } from '../validation.js';
 import { DELETED_MARKER, DELETED_MARKER_CONTENT_TYPE, isDeletedMarker, isMarkerBody } from './deleted-marker.js';
-import { objectContentType, readAll, readRecordObject } from './object-record.js';
+import { PART_BYTES, putMultipart, wholeOrParts } from './multipart-put.js';
+import { objectContentType, readRecordObject } from './object-record.js';
 import type { Bucket } from './s3-client.js';
 import type { BoundedMap } from './util.js';
 
@@ -61,7 +62,30 @@ export class S3RecordStore implements RecordStore {
     contentType: string,
     conditions?: WriteConditions,
   ): Promise<RecordInfo & { sizeDelta: number }> {
-    const bytes = await readAll(body);
+    // A body of one part is one single PUT, as ever; a longer one streams as a multipart upload.
+    const body$ = await wholeOrParts(body);
+    if ('whole' in body$) return this.putWhole(key, body$.whole, contentType, conditions);
+    if (hasConditions(conditions)) {
+      await body$.stop();
+      // S3 (and RGW 16.2, which ignores them on a completion) cannot make a multipart upload conditional.
+      throw new StorageError(
+        'invalid-input',
+        `A conditional write (If-Match / If-None-Match) of a record over ${PART_BYTES} bytes is not supported on S3 storage; write it without conditions.`,
+      );
+    }
+    const name = this.prefix + key;
+    const oldSize = this.sizes.get(name) ?? liveSize(await this.bucket.head(name));
+    const { etag, size } = await putMultipart(this.bucket, name, body$.parts, objectContentType(contentType));
+    this.sizes.set(name, size);
+    return { key, contentType, size, etag, modifiedAt: new Date(), sizeDelta: size - oldSize };
+  }
+
+  private async putWhole(
+    key: string,
+    bytes: Buffer,
+    contentType: string,
+    conditions?: WriteConditions,
+  ): Promise<RecordInfo & { sizeDelta: number }> {
     if (isMarkerBody(bytes)) {
       throw new StorageError('invalid-input', 'This body is the marker the S3 storage keeps for a deleted record; it cannot be stored as a record.');
     }

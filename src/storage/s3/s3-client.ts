@@ -259,8 +259,8 @@ export class Bucket {
   }
 
   /**
-   * One single PUT (atomic in S3; never a multipart upload, whose completion RGW 16.2 answers
-   * with an empty ETag). Returns the new ETag, or `null` when the condition failed:
+   * One single PUT, atomic in S3 (bodies over one part go as a multipart upload instead: see
+   * `multipart-put.ts`). Returns the new ETag, or `null` when the condition failed:
    * `ifNoneMatch: '*'` writes only a new object, `ifMatch` only over that version.
    */
   async put(
