@@ -62,6 +62,17 @@ interface V2Store {
 
 const options: ApifyClientOptions = { token: 'token', baseUrl: 'http://127.0.0.1:8010', maxRetries: 3, minDelayBetweenRetriesMillis: 100, timeoutSecs: 30, publicBaseUrl: 'http://127.0.0.1:8010', userAgentSuffix: ['my-app/1.0'] };
 const client = new ApifyClient(options);
+const hooked = new ApifyClient({
+  ...options,
+  requestInterceptors: [
+    (config) => {
+      config.params = { ...config.params, source: 'v2' };
+      config.headers = { ...config.headers, 'X-Trace': '1' };
+      return config;
+    },
+    async (config) => ({ ...config, timeout: 1000 }),
+  ],
+});
 
 export async function run(): Promise<unknown[]> {
   const store: KeyValueStore = await client.keyValueStores().getOrCreate('my-store', { schema: { version: 1 } });
@@ -69,6 +80,7 @@ export async function run(): Promise<unknown[]> {
   const total: number = stores.total;
   for await (const found of client.keyValueStores().list()) console.log(found.id);
   const kv: KeyValueStoreClient = client.keyValueStore(store.id);
+  await hooked.keyValueStore(store.id).get();
   const collection: KeyValueStoreCollectionClient = client.keyValueStores();
   const listOptions2: KeyValueStoreCollectionClientListOptions = { limit: 5, offset: 1, desc: false, unnamed: false, ownership: 'ownedByMe' };
   const paged: PaginatedList<KeyValueStore> = await collection.list(listOptions2);
