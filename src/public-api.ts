@@ -70,6 +70,7 @@ export type {
   KeyValueStoreKeys,
   KeyValueStoreRecord,
   KeyValueStoreRecordInfo,
+  KeyValueStoreRecordWithBody,
   KeyValueStoreStats,
   ListKeysOptions,
   ListStoresOptions,

@@ -34,6 +34,7 @@ import {
   type KeyValueStoreCollectionClientGetOrCreateOptions,
   type KeyValueStoreCollectionClientListOptions,
   type KeyValueStoreCollectionListResult,
+  type KeyValueStoreRecord,
   type KeyValueStoreRecordOptions,
   type PaginatedList,
   type ReturnTypeFromOptions,
@@ -119,6 +120,11 @@ export async function run(): Promise<unknown[]> {
   const count: number = page.count;
   const truncated: boolean = page.isTruncated;
   for await (const item of kv.listKeys()) console.log(item.key, item.size);
+  const record: KeyValueStoreRecord<JsonValue> | undefined = await kv.getRecord('OUTPUT');
+  const recordValue: JsonValue | undefined = record?.value;
+  const image: KeyValueStoreRecord<Buffer> | undefined = await kv.getRecord('image', { buffer: true });
+  const made: KeyValueStoreRecord<JsonValue> = { key: 'copy', value: recordValue ?? null, contentType: record?.contentType };
+  await kv.setRecord(made);
   const json = await kv.getRecord('OUTPUT');
   const key: string | undefined = json?.key;
   const contentType: string | undefined = json?.contentType;
@@ -145,7 +151,7 @@ export async function run(): Promise<unknown[]> {
       return fields;
     }
   }
-  return [paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+  return [recordValue, image?.value, paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
 }
 `;
 
