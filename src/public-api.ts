@@ -52,7 +52,7 @@ export {
 } from './client/http/errors.js';
 export { DEFAULT_RETRY_POLICY, type RetryPolicy } from './client/http/retry.js';
 export { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from './client/http/retry-budget.js';
-export type { AdapterOption, CallOptions } from './client/http/http-client.js';
+export type { AdapterOption, CallOptions, RequestInterceptorFunction } from './client/http/http-client.js';
 export type { ProgressCallback, ProgressOptions, TransferProgress } from './client/http/progress.js';
 export { RECORD_KEY_PATTERN, STORE_NAME_PATTERN } from './client/validation.js';
 export type {
@@ -70,6 +70,7 @@ export type {
   KeyValueStoreKeys,
   KeyValueStoreRecord,
   KeyValueStoreRecordInfo,
+  KeyValueStoreRecordWithBody,
   KeyValueStoreStats,
   ListKeysOptions,
   ListStoresOptions,

@@ -79,6 +79,7 @@ export class ApifyClient {
       sleep: wait,
       now,
       userAgentSuffix: this.options.userAgentSuffix,
+      requestInterceptors: this.options.requestInterceptors,
       rateLimiter: this.options.rateLimit === 'adaptive' ? new AdaptiveRateLimiter({ now, sleep: wait }) : undefined,
       retryBudget: this.options.retryBudget ? new RetryBudget(this.options.retryBudget) : undefined,
     });

@@ -1,6 +1,6 @@
 /** Options of `ApifyClient`, their defaults and their checks. */
 import { ApifyArgumentError } from './http/errors.js';
-import type { AdapterOption } from './http/http-client.js';
+import type { AdapterOption, RequestInterceptorFunction } from './http/http-client.js';
 import { DEFAULT_RETRY_POLICY } from './http/retry.js';
 import { DEFAULT_RETRY_BUDGET, type RetryBudgetOptions } from './http/retry-budget.js';
 import { checkDuration, checkInteger, checkStoreId } from './validation.js';
@@ -70,6 +70,15 @@ export interface ApifyClientOptions {
    */
   adapter?: AdapterOption;
   /**
+   * Request hooks, as apify-client v2 takes them: each is registered on the client's axios
+   * instance (`interceptors.request.use`, in this order, so axios runs the last one first) and
+   * gets every attempt's axios config: `method`, `url` (without the query), `params`, `headers`
+   * (the token's `Authorization` included) and `data` (the body as encoded bytes, compressed when
+   * large). It returns the config, changed or not, or a Promise of it; a throw fails the call with
+   * that error. A retry starts again from the client's config, so each attempt is hooked once.
+   */
+  requestInterceptors?: RequestInterceptorFunction[];
+  /**
    * Replaces the clock used for waits between retries and re-reads (tests use a virtual one).
    * @internal
    */
@@ -111,6 +120,7 @@ export interface ResolvedOptions extends Record<keyof ApifyClientOptions, unknow
   maxPayloadBytes: number;
   integrity: boolean;
   adapter: AdapterOption | undefined;
+  requestInterceptors: RequestInterceptorFunction[] | undefined;
   clock: Clock | undefined;
   rateLimit: 'adaptive' | 'off';
   retryBudget: Required<RetryBudgetOptions> | false;
@@ -188,6 +198,7 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
     maxPayloadBytes: checkInteger(options.maxPayloadBytes, 'maxPayloadBytes', 1) ?? DEFAULT_MAX_PAYLOAD_BYTES,
     integrity: checkIntegrity(options.integrity),
     adapter: options.adapter,
+    requestInterceptors: checkInterceptors(options.requestInterceptors),
     clock: options.clock,
     rateLimit: checkRateLimit(options.rateLimit),
     retryBudget: checkRetryBudget(options.retryBudget),
@@ -198,6 +209,14 @@ export function resolveOptions(options: ApifyClientOptions): ResolvedOptions {
     if (!Object.hasOwn(resolved, name)) throw new ApifyArgumentError(`options.${name}`, `ApifyClient does not know the option "${name}"`);
   }
   return resolved;
+}
+
+function checkInterceptors(value: unknown): RequestInterceptorFunction[] | undefined {
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((hook) => hook == null || typeof hook === 'function')) {
+    throw new ApifyArgumentError('requestInterceptors', 'requestInterceptors must be an array of functions');
+  }
+  return value.length ? [...(value as RequestInterceptorFunction[])] : undefined;
 }
 
 function checkIntegrity(value: unknown): boolean {

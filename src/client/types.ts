@@ -115,8 +115,11 @@ export interface KeyValueStoreKeys {
   nextExclusiveStartKey: string | null;
 }
 
-/** A record as read. */
-export interface KeyValueStoreRecord<Body = unknown> {
+/**
+ * A record as the flat API reads it (`keyValueStores.getRecord`): its body, content type and
+ * ETag. (Called `KeyValueStoreRecord` up to 0.1; that name is now apify-client v2's record.)
+ */
+export interface KeyValueStoreRecordWithBody<Body = unknown> {
   key: string;
   /** The value, decoded as the call asked (see {@link GetRecordOptions}). */
   body: Body;
@@ -136,7 +139,7 @@ export interface KeyValueStoreRecordInfo {
   contentType: string;
   /** Body size in bytes, from `Content-Length`; undefined when the server sends none or would compress the body. */
   size?: number;
-  /** The server's `ETag`, as sent; undefined when it sends none (see {@link KeyValueStoreRecord.etag}). */
+  /** The server's `ETag`, as sent; undefined when it sends none (see {@link KeyValueStoreRecordWithBody.etag}). */
   etag?: string;
 }
 
@@ -296,8 +299,8 @@ export interface IterateKeysOptions extends CallOptions, StoreTarget {
   pageSize?: number;
 }
 
-/** A record as `keyValueStore(id).getRecord` returns it (apify-client v2's shape). */
-export interface StoreRecord<Value = unknown> {
+/** A record as `keyValueStore(id).getRecord` returns it: apify-client v2's `KeyValueStoreRecord`. */
+export interface KeyValueStoreRecord<Value = unknown> {
   key: string;
   /** The value: parsed JSON, a string for text, bytes (or a stream) otherwise. */
   value: Value;
@@ -309,6 +312,9 @@ export interface StoreRecord<Value = unknown> {
    */
   etag?: string;
 }
+
+/** @deprecated Use {@link KeyValueStoreRecord}, apify-client v2's name for the same shape; kept as an alias. */
+export type StoreRecord<Value = unknown> = KeyValueStoreRecord<Value>;
 
 /** Options of `keyValueStore(id).setRecord`: the per-call options, upload progress and the conditions. */
 export interface StoreSetRecordOptions extends SetRecordOptions {

@@ -18,13 +18,13 @@ const dir = mkdtempSync(path.join(cacheDir, 'browser-types-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const BROWSER_FILE = `
-import { ApifyClient, isApifyApiError, type RecordBytes, type StoreRecord } from '${path.join(ROOT, 'dist/index.js')}';
+import { ApifyClient, isApifyApiError, type RecordBytes, type KeyValueStoreRecord } from '${path.join(ROOT, 'dist/index.js')}';
 
 const client = new ApifyClient({ baseUrl: 'http://127.0.0.1:8010', token: 'token' });
 
 export async function run(): Promise<string> {
   const store = client.keyValueStore('my-store');
-  const record: StoreRecord | undefined = await store.getRecord('k', { buffer: true });
+  const record: KeyValueStoreRecord | undefined = await store.getRecord('k', { buffer: true });
   const bytes: RecordBytes | undefined = (await client.keyValueStores.getRecord({ storeId: 's', key: 'k', disableBodyParser: true }))?.body;
   const asBytes: ArrayBuffer | Uint8Array | undefined = bytes;
   for await (const { key } of store.listKeys({ prefix: 'a' })) console.log(key);

@@ -34,6 +34,7 @@ import {
   type KeyValueStoreCollectionClientGetOrCreateOptions,
   type KeyValueStoreCollectionClientListOptions,
   type KeyValueStoreCollectionListResult,
+  type KeyValueStoreRecord,
   type KeyValueStoreRecordOptions,
   type PaginatedList,
   type ReturnTypeFromOptions,
@@ -62,6 +63,17 @@ interface V2Store {
 
 const options: ApifyClientOptions = { token: 'token', baseUrl: 'http://127.0.0.1:8010', maxRetries: 3, minDelayBetweenRetriesMillis: 100, timeoutSecs: 30, publicBaseUrl: 'http://127.0.0.1:8010', userAgentSuffix: ['my-app/1.0'] };
 const client = new ApifyClient(options);
+const hooked = new ApifyClient({
+  ...options,
+  requestInterceptors: [
+    (config) => {
+      config.params = { ...config.params, source: 'v2' };
+      config.headers = { ...config.headers, 'X-Trace': '1' };
+      return config;
+    },
+    async (config) => ({ ...config, timeout: 1000 }),
+  ],
+});
 
 export async function run(): Promise<unknown[]> {
   const store: KeyValueStore = await client.keyValueStores().getOrCreate('my-store', { schema: { version: 1 } });
@@ -69,6 +81,7 @@ export async function run(): Promise<unknown[]> {
   const total: number = stores.total;
   for await (const found of client.keyValueStores().list()) console.log(found.id);
   const kv: KeyValueStoreClient = client.keyValueStore(store.id);
+  await hooked.keyValueStore(store.id).get();
   const collection: KeyValueStoreCollectionClient = client.keyValueStores();
   const listOptions2: KeyValueStoreCollectionClientListOptions = { limit: 5, offset: 1, desc: false, unnamed: false, ownership: 'ownedByMe' };
   const paged: PaginatedList<KeyValueStore> = await collection.list(listOptions2);
@@ -107,6 +120,11 @@ export async function run(): Promise<unknown[]> {
   const count: number = page.count;
   const truncated: boolean = page.isTruncated;
   for await (const item of kv.listKeys()) console.log(item.key, item.size);
+  const record: KeyValueStoreRecord<JsonValue> | undefined = await kv.getRecord('OUTPUT');
+  const recordValue: JsonValue | undefined = record?.value;
+  const image: KeyValueStoreRecord<Buffer> | undefined = await kv.getRecord('image', { buffer: true });
+  const made: KeyValueStoreRecord<JsonValue> = { key: 'copy', value: recordValue ?? null, contentType: record?.contentType };
+  await kv.setRecord(made);
   const json = await kv.getRecord('OUTPUT');
   const key: string | undefined = json?.key;
   const contentType: string | undefined = json?.contentType;
@@ -133,7 +151,7 @@ export async function run(): Promise<unknown[]> {
       return fields;
     }
   }
-  return [paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+  return [recordValue, image?.value, paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
 }
 `;
 

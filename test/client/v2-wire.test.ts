@@ -5,6 +5,7 @@
  * the v2 argument checks: unknown option names are refused before any request.
  */
 import { Readable } from 'node:stream';
+import type { AxiosRequestConfig } from 'axios';
 import { ApifyClient as OfficialClient } from 'apify-client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApifyClient } from '../../src/index.js';
@@ -123,6 +124,73 @@ const CALLS: Record<string, (c: AnyClient) => Promise<unknown>> = {
   },
 };
 
+/**
+ * Request hooks both clients are given: two marking the order they run in, an async one changing
+ * the query, one pointing a record read at another record.
+ */
+function hooks(): Array<(config: AxiosRequestConfig) => AxiosRequestConfig | Promise<AxiosRequestConfig>> {
+  const mark = (name: string) => (config: AxiosRequestConfig) => {
+    const headers = config.headers as Record<string, string | undefined>;
+    headers['x-hook'] = headers['x-hook'] ? `${headers['x-hook']},${name}` : name;
+    return config;
+  };
+  return [
+    mark('first'),
+    mark('second'),
+    async (config) => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return { ...config, params: { ...(config.params as object), hooked: 'yes', limit: 1 } };
+    },
+    (config) => {
+      config.url = config.url!.replace('/records/json', '/records/text');
+      return config;
+    },
+  ];
+}
+
+const HOOKED_CALLS: Record<string, (c: AnyClient) => Promise<unknown>> = {
+  'list stores': CALLS['list stores with options']!,
+  'list keys': CALLS['list keys with options']!,
+  'get record, pointed at another': CALLS['get json record']!,
+  'get record as buffer': CALLS['get record as buffer']!,
+  'set large json record': CALLS['set large json record']!,
+  'set text record': CALLS['set text record']!,
+  'get missing record': CALLS['get missing record']!,
+};
+
+describe('apify-client v2 and this client with request hooks (requestInterceptors)', () => {
+  const hookedOfficial = (): AnyClient =>
+    new OfficialClient({ baseUrl, publicBaseUrl: baseUrl, token: TOKEN, maxRetries: 0, requestInterceptors: hooks() }) as unknown as AnyClient;
+  const hookedOurs = (): AnyClient => new ApifyClient({ baseUrl, token: TOKEN, maxRetries: 0, requestInterceptors: hooks() }) as unknown as AnyClient;
+  for (const [name, call] of Object.entries(HOOKED_CALLS)) {
+    it(`${name}: the same hooked requests and the same result`, async () => {
+      const theirs = await run(hookedOfficial(), call);
+      const mine = await run(hookedOurs(), call);
+      for (const r of theirs.requests) if (r.body === '') r.headers['content-type'] = undefined;
+      expect(theirs.requests.length).toBeGreaterThan(0);
+      // The hooks ran on every request, last registered first.
+      for (const r of theirs.requests) expect([r.headers['x-hook'], r.query.hooked, r.query.limit]).toEqual(['second,first', 'yes', '1']);
+      expect(mine.requests).toEqual(theirs.requests);
+      expect(mine.result).toEqual(theirs.result);
+    });
+  }
+
+  it('a hook that throws fails the call with its error, before any request, in both clients', async () => {
+    const refusal = new Error('refused by the hook');
+    const refuse = () => {
+      throw refusal;
+    };
+    for (const client of [
+      new OfficialClient({ baseUrl, token: TOKEN, maxRetries: 0, requestInterceptors: [refuse] }),
+      new ApifyClient({ baseUrl, token: TOKEN, maxRetries: 0, requestInterceptors: [refuse] }),
+    ]) {
+      platform.take();
+      await expect(client.keyValueStore('s1').getRecord('json')).rejects.toBe(refusal);
+      expect(platform.take()).toEqual([]);
+    }
+  });
+});
+
 describe('apify-client v2 and this client on the wire', () => {
   for (const [name, call] of Object.entries(CALLS)) {
     it(`${name}: the same requests and the same result`, async () => {
@@ -180,10 +248,11 @@ describe('apify-client v2 and this client on the wire', () => {
     const typo = { baseUrl, tokn: TOKEN };
     expect(() => new OfficialClient(typo as never)).toThrow(/tokn/);
     expect(() => new ApifyClient(typo as never)).toThrow(expect.objectContaining({ name: 'ApifyArgumentError', argument: 'options.tokn', message: expect.stringMatching(/"tokn"/) }));
-    // v2's axios request hooks, which this client does not run: refused, never silently ignored.
-    const hooks = { baseUrl, requestInterceptors: [(config: unknown) => config] };
-    expect(() => new OfficialClient(hooks as never)).not.toThrow();
-    expect(() => new ApifyClient(hooks as never)).toThrow(expect.objectContaining({ argument: 'options.requestInterceptors' }));
+    // v2's axios request hooks: taken, as v2 takes them.
+    const hooks = { baseUrl, requestInterceptors: [(config: AxiosRequestConfig) => config, null] };
+    expect(() => new OfficialClient(hooks)).not.toThrow();
+    expect(() => new ApifyClient(hooks)).not.toThrow();
+    expect(() => new ApifyClient({ baseUrl, requestInterceptors: ['x'] as never })).toThrow(expect.objectContaining({ argument: 'requestInterceptors' }));
     // Every option this client documents is taken.
     expect(() => new ApifyClient({ baseUrl, token: TOKEN, publicBaseUrl: baseUrl, userAgentSuffix: ['a'], maxRetries: 1, minDelayBetweenRetriesMillis: 1, timeoutSecs: 1 })).not.toThrow();
   });

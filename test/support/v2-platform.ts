@@ -116,6 +116,8 @@ export async function startRecordingPlatform(files: Record<string, { type: strin
           authorization: req.headers.authorization,
           'content-type': req.headers['content-type'],
           'content-encoding': req.headers['content-encoding'],
+          // Set by the request hooks of the equivalence suites.
+          'x-hook': req.headers['x-hook'] as string | undefined,
         },
         body: Buffer.concat(chunks).toString('base64'),
       };

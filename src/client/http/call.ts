@@ -23,6 +23,8 @@ export class Call implements PreparedRequest {
   /** Progress of the body going up and of the answer coming down, when the caller watches them. */
   upload?: ProgressReporter;
   download?: ProgressReporter;
+  /** A new config for the next attempt, when request hooks may have changed the last one. */
+  fresh?: () => CallConfig;
   constructor(
     /** What the rate limiter counts this call against (a store, or the store collection). */
     readonly resource: string,

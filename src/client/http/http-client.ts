@@ -38,7 +38,16 @@ import {
 
 // Used by the resources and the body encoder; they live in wire.ts and request-types.ts.
 export { bytesOf, encodePathSegment, headerOf };
-export type { AdapterOption, CallDefaults, CallOptions, HttpClientConfig, HttpMethod, HttpRequest, HttpResponse } from './request-types.js';
+export type {
+  AdapterOption,
+  CallDefaults,
+  CallOptions,
+  HttpClientConfig,
+  HttpMethod,
+  HttpRequest,
+  HttpResponse,
+  RequestInterceptorFunction,
+} from './request-types.js';
 
 // axios-retry's CommonJS build puts the function on `exports.default`. Node's interop (which our
 // CommonJS build follows) hands the whole exports object over as the default import there, so
@@ -53,6 +62,8 @@ export class HttpClient {
   /** The axios instance, with axios-retry; the transport's adapter carries every attempt. */
   readonly axios: AxiosInstance;
   private readonly transport: Transport;
+  /** Whether request hooks are registered: each request then goes out as a full axios config. */
+  private readonly hooked: boolean;
 
   constructor(private readonly config: HttpClientConfig) {
     const instance = axios.create();
@@ -122,6 +133,7 @@ export class HttpClient {
           call.data = call.source.open();
           if (!call.shortPath) axiosConfig.data = call.data;
         }
+        if (call.fresh) Object.assign(axiosConfig, call.fresh());
       },
     });
     // axios-retry's request hook only stamps each attempt's start, which it uses to shrink the
@@ -129,6 +141,19 @@ export class HttpClient {
     // Its response hook, which decides and runs the retries, sets up the same state when a request
     // fails. Without the request hook, each request costs about a tenth less CPU time.
     instance.interceptors.request.eject(requestInterceptorId);
+    const hooks = config.requestInterceptors ?? [];
+    this.hooked = hooks.length > 0;
+    if (this.hooked) {
+      // axios runs request interceptors last registered first: this one runs after the user's and
+      // puts the query (`params`, which they may change) into the URL, where every adapter reads it.
+      instance.interceptors.request.use((c) => {
+        c.url = instance.getUri(c);
+        c.params = undefined;
+        return c;
+      });
+      type Hook = Parameters<typeof instance.interceptors.request.use>[0];
+      for (const hook of hooks) instance.interceptors.request.use(hook as Hook);
+    }
     this.axios = instance;
   }
 
@@ -173,7 +198,8 @@ export class HttpClient {
     const stream = req.responseType === 'stream';
     const attemptMillis = Math.max(1, Math.round(timeoutSecs * 1000));
     const deadline = totalSecs === undefined ? Infinity : this.config.now() + totalSecs * 1000;
-    const shortPath = this.transport.prepared === true;
+    // Request hooks are given a full axios config, as in v2, which the short path does not build.
+    const shortPath = this.transport.prepared === true && !this.hooked;
     const call = new Call(
       // Only the rate limiter counts per resource.
       !this.config.rateLimiter ? '' : req.url ? 'external' : resourceOfPath(req.path),
@@ -193,10 +219,12 @@ export class HttpClient {
     if (deadline !== Infinity) call.timeoutMillis = attemptTimeout(call, this.config.now());
     call.upload = upload;
     if (options.onDownloadProgress) call.download = progressReporter(options.onDownloadProgress);
-    const url = (req.url ?? this.config.baseUrl + req.path) + queryString(req.query);
+    const target = req.url ?? this.config.baseUrl + req.path;
     const axiosConfig: CallConfig = shortPath
-      ? { method: req.method, url, adapter: this.transport.config.adapter, call }
-      : this.axiosConfig(req.method, url, call);
+      ? { method: req.method, url: target + queryString(req.query), adapter: this.transport.config.adapter, call }
+      : this.hooked
+        ? this.hookedConfig(req, target, call)
+        : this.axiosConfig(req.method, target + queryString(req.query), call);
     try {
       const limiter = this.config.rateLimiter;
       if (limiter) call.sentAt = await limiter.acquire(call.resource, options.signal);
@@ -259,6 +287,18 @@ export class HttpClient {
       if (!call.source) Object.assign(config, this.transport.uploadConfig);
     }
     if (download) config.onDownloadProgress = (event) => download.report(event.loaded, event.total ?? undefined);
+    return config;
+  }
+
+  /**
+   * The config request hooks get: the query as `params`, as v2 gives it to them. Each retry starts
+   * from a new one, so a hook's change to one attempt is not applied again on top of itself.
+   */
+  private hookedConfig(req: HttpRequest, target: string, call: Call): CallConfig {
+    const config = this.axiosConfig(req.method, target, call);
+    config.params = { ...req.query };
+    config.paramsSerializer = (params) => queryString(params).slice(1);
+    call.fresh = () => this.hookedConfig(req, target, call);
     return config;
   }
 

@@ -1,5 +1,5 @@
 /** What the HTTP layer takes and gives: requests as the resources describe them, answers, options. */
-import type { AxiosAdapter } from 'axios';
+import type { AxiosAdapter, AxiosRequestConfig } from 'axios';
 import type { PreparedBody } from '../body.js';
 import type { AdaptiveRateLimiter } from './adaptive-rate.js';
 import type { ApifyApiError } from './errors.js';
@@ -12,6 +12,17 @@ export type HttpMethod = 'GET' | 'HEAD' | 'POST' | 'PUT' | 'DELETE';
 
 /** Name of an axios adapter, or an adapter function. */
 export type AdapterOption = 'http' | 'fetch' | 'xhr' | AxiosAdapter;
+
+/**
+ * A request hook, as apify-client v2 takes it (`requestInterceptors`): registered on the client's
+ * axios instance, it gets each attempt's axios config (method, url, params, headers, the body as
+ * encoded bytes) before it is sent and returns it, changed or not, or a Promise of it. A throw
+ * fails the call with that error.
+ */
+export type RequestInterceptorFunction =
+  | ((config: AxiosRequestConfig) => AxiosRequestConfig | Promise<AxiosRequestConfig>)
+  | null
+  | undefined;
 
 /** Options every call accepts. */
 export interface CallOptions {
@@ -96,4 +107,6 @@ export interface HttpClientConfig {
   rateLimiter?: AdaptiveRateLimiter;
   /** Retries spend from it; none = retries are bounded only by each call's policy. */
   retryBudget?: RetryBudget;
+  /** Request hooks (v2's `requestInterceptors`), registered on the axios instance in this order. */
+  requestInterceptors?: RequestInterceptorFunction[];
 }

@@ -13,13 +13,13 @@ import type {
   KeyValueStore,
   KeyValueStoreKey,
   KeyValueStoreKeys,
-  KeyValueStoreRecord,
+  KeyValueStoreRecordWithBody,
   PaginatedIterator,
   StoreDeleteRecordOptions,
   StoreGetRecordOptions,
   StoreListKeysOptions,
   StoreSetRecordOptions,
-  StoreRecord,
+  KeyValueStoreRecord,
   StoreRecordInput,
   StoreUpdate,
   WaitOptions,
@@ -71,7 +71,7 @@ export interface KeyValueStoreClient {
    */
   putRecords(records: BulkInput<BulkRecordInput>, options?: BulkOptions): AsyncGenerator<BulkResult>;
   /** Reads many records as `putRecords` writes them: `{ key, ok: true, record }`, `record` undefined when there is none. */
-  getRecords(keys: BulkInput<string>, options?: BulkOptions): AsyncGenerator<BulkResult<{ record: StoreRecord<JsonValue> | undefined }>>;
+  getRecords(keys: BulkInput<string>, options?: BulkOptions): AsyncGenerator<BulkResult<{ record: KeyValueStoreRecord<JsonValue> | undefined }>>;
   /** Deletes many records as `putRecords` writes them; a missing record is not an error. */
   deleteRecords(keys: BulkInput<string>, options?: BulkOptions): AsyncGenerator<BulkResult>;
 }
@@ -128,12 +128,12 @@ export class KeyValueStoreClient {
    * none. The value is decoded by its content type, or raw bytes with `buffer`, or a stream with
    * `stream`.
    */
-  getRecord(key: string): Promise<StoreRecord<JsonValue> | undefined>;
+  getRecord(key: string): Promise<KeyValueStoreRecord<JsonValue> | undefined>;
   getRecord<Options extends StoreGetRecordOptions = StoreGetRecordOptions>(
     key: string,
     options: Options,
-  ): Promise<StoreRecord<ReturnTypeFromOptions<Options>> | undefined>;
-  async getRecord(key: string, options: StoreGetRecordOptions = {}): Promise<StoreRecord<unknown> | undefined> {
+  ): Promise<KeyValueStoreRecord<ReturnTypeFromOptions<Options>> | undefined>;
+  async getRecord(key: string, options: StoreGetRecordOptions = {}): Promise<KeyValueStoreRecord<unknown> | undefined> {
     const record = await this.readRecord({
       call: callOptions(options, `${C}.getRecord`, ['buffer', 'stream', 'disableRedirect', 'signature', 'waitMillis', 'onDownloadProgress']),
       key: checkRecordKey(key),
@@ -275,7 +275,7 @@ export class KeyValueStoreClient {
   }
 
   /** `GET` of a record, through the journal; null when there is none. @internal */
-  async readRecord(r: RecordRead): Promise<KeyValueStoreRecord | null> {
+  async readRecord(r: RecordRead): Promise<KeyValueStoreRecordWithBody | null> {
     const { call, key, as } = r;
     const stream = as === 'stream';
     const response = await this.ctx.reads.read({

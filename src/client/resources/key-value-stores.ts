@@ -16,7 +16,7 @@ import type {
   KeyValueStore,
   KeyValueStoreKey,
   KeyValueStoreKeys,
-  KeyValueStoreRecord,
+  KeyValueStoreRecordWithBody,
   KeyValueStoreRecordInfo,
   ListKeysOptions,
   ListStoresOptions,
@@ -54,7 +54,7 @@ export interface KeyValueStoresClient {
    */
   putRecords(records: BulkInput<Pick<PutRecordOptions, 'key' | 'body' | 'contentType'>>, options?: BulkOptions & { storeId?: string }): AsyncGenerator<BulkResult>;
   /** Reads many records, as `keyValueStore(id).getRecords` does: `{ key, ok: true, record }`, `record` null when there is none. */
-  getRecords(keys: BulkInput<string>, options?: BulkOptions & { storeId?: string }): AsyncGenerator<BulkResult<{ record: KeyValueStoreRecord | null }>>;
+  getRecords(keys: BulkInput<string>, options?: BulkOptions & { storeId?: string }): AsyncGenerator<BulkResult<{ record: KeyValueStoreRecordWithBody | null }>>;
   /** Deletes many records, as `keyValueStore(id).deleteRecords` does. */
   deleteRecords(keys: BulkInput<string>, options?: BulkOptions & { storeId?: string }): AsyncGenerator<BulkResult>;
 }
@@ -145,10 +145,10 @@ export class KeyValueStoresClient {
    * bytes with `disableBodyParser`, or as an unread stream with `stream`. A JSON record that does
    * not parse is an `ApifyApiError` of type `invalid-json-record`.
    */
-  getRecord(options: GetRecordOptions & { stream: true }): Promise<KeyValueStoreRecord<RecordStream> | null>;
-  getRecord(options: GetRecordOptions & { disableBodyParser: true }): Promise<KeyValueStoreRecord<RecordBytes> | null>;
-  getRecord<Body = unknown>(options: GetRecordOptions): Promise<KeyValueStoreRecord<Body> | null>;
-  async getRecord(options: GetRecordOptions): Promise<KeyValueStoreRecord<unknown> | null> {
+  getRecord(options: GetRecordOptions & { stream: true }): Promise<KeyValueStoreRecordWithBody<RecordStream> | null>;
+  getRecord(options: GetRecordOptions & { disableBodyParser: true }): Promise<KeyValueStoreRecordWithBody<RecordBytes> | null>;
+  getRecord<Body = unknown>(options: GetRecordOptions): Promise<KeyValueStoreRecordWithBody<Body> | null>;
+  async getRecord(options: GetRecordOptions): Promise<KeyValueStoreRecordWithBody<unknown> | null> {
     const { call, store, key } = this.target(options, 'getRecord', GET_RECORD_OPTIONS);
     const as = options.stream === true ? 'stream' : options.disableBodyParser ? 'bytes' : 'value';
     return store.readRecord({ call, key, as, attachment: options.attachment, waitMillis: options.waitMillis });
