@@ -25,7 +25,7 @@ import { intern, RecordEntry } from './record-entry.js';
 import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
 import { serializeRecordMetadata } from './record-metadata.js';
 import { checkConditions, hasConditions } from '../conditions.js';
-import { removeLeftovers, removeSuperseded } from './record-cleanup.js';
+import { removeLeftovers, removeSuperseded, removeTempFiles } from './record-cleanup.js';
 import { bodyReplaced, removeOwnSidecar } from './crossed-writes.js';
 import type { RecordInfo, WriteConditions } from '../types.js';
 import type { RecordChange, WriteAccess } from './write-access.js';
@@ -142,6 +142,7 @@ export class RecordWrites {
           etag: written.etag,
           modifiedAt: modifiedAt.toISOString(),
           inode: bodyFile.ino,
+          bodyMtimeMs: bodyFile.mtimeMs,
           ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
         });
       const planned = await access.lock.shared(async () => {
@@ -171,7 +172,7 @@ export class RecordWrites {
       // Never trust a cached temp folder past an ENOENT.
       if (isNotFound(error)) this.tempDirReady = undefined;
       // A write whose body moved was settled by the commit; any other leaves nothing behind.
-      if (!progress.bodyMoved) await this.removeTempFiles(stem);
+      if (!progress.bodyMoved) await removeTempFiles(access, stem);
       throw error;
     }
   }
@@ -386,20 +387,6 @@ export class RecordWrites {
       } catch {
         // Still failing: tried again at the next commit, or by recovery.
       }
-    }
-  }
-
-  private async removeTempFiles(stem: string): Promise<void> {
-    const { access } = this;
-    try {
-      await access.lock.shared(async () => {
-        const tempDir = childPath(access.dir(), TEMP_DIR_NAME);
-        // The sidecar first: a body left alone is plain garbage to recovery.
-        await access.fs.remove(childPath(tempDir, stem + TEMP_META_SUFFIX));
-        await access.fs.remove(childPath(tempDir, stem + TEMP_DATA_SUFFIX));
-      });
-    } catch {
-      // The store may be gone; recovery cleans the temp folder on the next open anyway.
     }
   }
 }
