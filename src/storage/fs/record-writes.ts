@@ -37,10 +37,10 @@ interface PutProgress {
   bodyMoved: boolean;
 }
 
-/** Makes a written body durable and closes it. */
-async function finishBody(handle: FsHandle): Promise<void> {
+/** Closes a written body once `synced` (its fsync) settles; rejects if that failed. */
+async function finishBody(handle: FsHandle, synced: Promise<void>): Promise<void> {
   try {
-    await handle.sync();
+    await synced;
   } finally {
     await handle.close();
   }
@@ -119,19 +119,21 @@ export class RecordWrites {
         await handle.close();
         throw error;
       }
-      // The sidecar names the body's inode (see `RecordMetadataFile.inode`).
+      // The body's data goes to disk while its inode is read and its sidecar written: both
+      // are durable before the temp folder is synced, which is all recovery needs.
+      const synced = handle.sync();
+      synced.catch(() => {}); // awaited below; a failure before that must not go unhandled
+      // The sidecar names the body's inode and mtime (see `RecordMetadataFile`).
       let bodyFile: { ino: number; mtimeMs: number };
       try {
         const stats = await handle.stat();
         bodyFile = { ino: stats.ino, mtimeMs: stats.mtimeMs };
       } catch (error) {
-        await handle.close();
+        await finishBody(handle, synced).catch(() => {});
         throw error;
       }
-      // The body's data goes to disk while its sidecar is written: both are durable before
-      // the temp folder is synced, which is all recovery needs.
-      const bodySynced = finishBody(handle);
-      bodySynced.catch(() => {}); // awaited below; a failure before that must not go unhandled
+      const bodySynced = finishBody(handle, synced);
+      bodySynced.catch(() => {}); // awaited below, as above
       const modifiedAt = new Date(access.now());
       const sidecarFor = (fileStem: string) =>
         serializeRecordMetadata({
