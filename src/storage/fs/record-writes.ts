@@ -37,10 +37,16 @@ interface PutProgress {
   bodyMoved: boolean;
 }
 
-/** Closes a written body once `synced` (its fsync) settles; rejects if that failed. */
-async function finishBody(handle: FsHandle, synced: Promise<void>): Promise<void> {
+/** The body's file as the write left it: what its sidecar names. */
+interface BodyFile {
+  ino: number;
+  mtimeMs: number;
+}
+
+/** Closes a written body once `pending` (its fsync and stat) settles; rejects if that failed. */
+async function finishBody(handle: FsHandle, pending: Promise<unknown>): Promise<void> {
   try {
-    await synced;
+    await pending;
   } finally {
     await handle.close();
   }
@@ -119,23 +125,16 @@ export class RecordWrites {
         await handle.close();
         throw error;
       }
-      // The body's data goes to disk while its inode is read and its sidecar written: both
-      // are durable before the temp folder is synced, which is all recovery needs.
+      // The body's data goes to disk, and its inode and mtime are read, while its sidecar's file
+      // opens: both temp files are durable before the temp folder is synced, which is all
+      // recovery needs.
       const synced = handle.sync();
-      synced.catch(() => {}); // awaited below; a failure before that must not go unhandled
-      // The sidecar names the body's inode and mtime (see `RecordMetadataFile`).
-      let bodyFile: { ino: number; mtimeMs: number };
-      try {
-        const stats = await handle.stat();
-        bodyFile = { ino: stats.ino, mtimeMs: stats.mtimeMs };
-      } catch (error) {
-        await finishBody(handle, synced).catch(() => {});
-        throw error;
-      }
-      const bodySynced = finishBody(handle, synced);
-      bodySynced.catch(() => {}); // awaited below, as above
+      const statted = handle.stat().then((stats): BodyFile => ({ ino: stats.ino, mtimeMs: stats.mtimeMs }));
+      const bodySynced = finishBody(handle, Promise.all([synced, statted]));
+      bodySynced.catch(() => {}); // awaited below; a failure before that must not go unhandled
       const modifiedAt = new Date(access.now());
-      const sidecarFor = (fileStem: string) =>
+      // The sidecar names the body's inode and mtime (see `RecordMetadataFile`).
+      const sidecarFor = (fileStem: string, bodyFile: BodyFile) =>
         serializeRecordMetadata({
           key,
           contentType,
@@ -147,16 +146,18 @@ export class RecordWrites {
           bodyMtimeMs: bodyFile.mtimeMs,
           ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
         });
-      const planned = await access.lock.shared(async () => {
+      const { planned, bodyFile } = await access.lock.shared(async () => {
         try {
           access.assertAlive();
           const fileStem = access.stemFor(await access.load(), key);
           const tempDir = await this.tempDir();
-          await writeNewFileSynced(access.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
+          const sidecar = statted.then((file) => sidecarFor(fileStem, file));
+          sidecar.catch(() => {}); // a failed stat fails the body too, reported there
+          await writeNewFileSynced(access.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecar);
           await bodySynced;
           // Both temp files must be on disk before the body moves: recovery relies on them.
           await this.fsyncs.sync(tempDir);
-          return fileStem;
+          return { planned: fileStem, bodyFile: await statted };
         } finally {
           await bodySynced.catch(() => {});
         }
@@ -194,11 +195,11 @@ export class RecordWrites {
     ext: string,
     contentType: string,
     written: WrittenBody,
-    bodyFile: { ino: number; mtimeMs: number },
+    bodyFile: BodyFile,
     modifiedAt: Date,
     progress: PutProgress,
     planned: string,
-    sidecarFor: (fileStem: string) => string,
+    sidecarFor: (fileStem: string, bodyFile: BodyFile) => string,
   ): Promise<RecordInfo & RecordChange> {
     const { access } = this;
     const { fs } = access;
@@ -214,7 +215,7 @@ export class RecordWrites {
     if (fileStem !== planned) {
       // A key differing only in case took the planned name meanwhile: the sidecar names the new stem.
       await fs.remove(metaTemp);
-      await writeNewFileSynced(fs, metaTemp, sidecarFor(fileStem));
+      await writeNewFileSynced(fs, metaTemp, sidecarFor(fileStem, bodyFile));
       await this.fsyncs.sync(tempDir);
     }
     const entry = new RecordEntry(key, intern(ext), true, fileStem === key ? undefined : fileStem);
