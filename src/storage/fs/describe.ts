@@ -3,10 +3,11 @@
  * content type, ETag and time (its sidecar, when it has one).
  */
 import { fileEtag } from './file-stream.js';
-import type { FsLayer, FsStats } from './fs-layer.js';
+import { nodeFs, type FsLayer, type FsStats } from './fs-layer.js';
 import { isNotFound } from './fs-utils.js';
 import { childPath, RECORD_METADATA_SUFFIX } from './layout.js';
 import { contentTypeOfExtension, dataFileOf, intern, RecordEntry } from './record-entry.js';
+import { lstatRecent } from './record-reader.js';
 import { parseRecordMetadata, type RecordMetadataFile, type SidecarOnDisk } from './record-metadata.js';
 
 /** The data file's stats, or `null` when it is gone or not a regular file (symlinks are not followed). */
@@ -21,6 +22,17 @@ export async function statRecordFile(fs: FsLayer, file: string): Promise<FsStats
 }
 
 /** The sidecar at `file`, `null` when it is missing or unusable; Crawlee's with its file's mtime. */
+/**
+ * As `statRecordFile`, for a file whose metadata was in use moments ago (one we just renamed
+ * into place, or one a watch event just named): on the real file system it is looked at on this
+ * thread rather than through the thread pool (see `lstatRecent`).
+ */
+export async function statRecentRecordFile(fs: FsLayer, file: string): Promise<FsStats | null> {
+  if (fs !== nodeFs) return statRecordFile(fs, file);
+  const stats = await lstatRecent(file);
+  return stats?.isFile() ? stats : null;
+}
+
 export async function readSidecar(fs: FsLayer, file: string): Promise<SidecarOnDisk | null> {
   let parsed;
   try {
