@@ -13,8 +13,10 @@ import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
-const [kind, storageDir, storeFolder] = process.argv.slice(2);
+// `dist`: the build whose server is `ours`.
+const [kind, storageDir, storeFolder, dist] = process.argv.slice(2);
 const storeDir = path.join(storageDir, 'key_value_stores', storeFolder);
 // Bare PUTs land beside the storage, never in a store.
 const putDir = path.join(storageDir, 'bare-puts');
@@ -83,7 +85,7 @@ async function startBare() {
 }
 
 async function startOurs() {
-  const { startServer } = await import('../dist/server/index.js');
+  const { startServer } = await import(pathToFileURL(path.join(dist, 'server', 'index.js')).href);
   const server = await startServer({ host: '127.0.0.1', port: 0, storageDir });
   process.on('SIGTERM', () => server.close().then(() => process.exit(0)));
   return server.url;

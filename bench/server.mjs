@@ -6,6 +6,7 @@
 //   npm run build && node bench/server.mjs
 //   node bench/server.mjs --duration 8 --rounds 3 --cases get-1k,head-1k
 //   node bench/server.mjs --profile        # both run with --cpu-prof (profiles in $TMPDIR/apify-kv-server-profiles/)
+//   node bench/server.mjs --dist /tmp/other/dist   # ours from another build, to compare two
 //
 // Storage is on /dev/shm when there is one (the disk is not what is measured). Not a test: the
 // targets are shown, not asserted.
@@ -25,6 +26,7 @@ const { values: args } = parseArgs({
     rounds: { type: 'string', default: '1' },
     cases: { type: 'string' },
     profile: { type: 'boolean', default: false },
+    dist: { type: 'string', default: path.join(here, '..', 'dist') },
   },
 });
 const DURATION = Number(args.duration);
@@ -52,7 +54,7 @@ const LARGE = Buffer.alloc(1024 * 1024, 7);
 
 function start(kind, storageDir, storeFolder) {
   const execArgv = args.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, kind)}`] : [];
-  const child = fork(path.join(here, 'server-target.mjs'), [kind, storageDir, storeFolder], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const child = fork(path.join(here, 'server-target.mjs'), [kind, storageDir, storeFolder, path.resolve(args.dist)], { execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   return new Promise((resolve, reject) => {
     child.once('message', (m) => resolve({ url: m.url, child }));
     child.once('exit', (code) => reject(new Error(`${kind} server exited with ${code}`)));

@@ -5,13 +5,13 @@
 //   - puts/s and fsyncs per put at 1 and 64 writers against write + fsync + rename.
 // Runs on /dev/shm when it exists (the floors then measure CPU, not the disk).
 //   node bench/store-scale.mjs [--records 200000] [--puts 2000]   (--records 0: puts only)
+//   node bench/store-scale.mjs --dist /tmp/other/dist   (another build, to compare two)
 import { existsSync, mkdirSync, writeFileSync, promises as fsp } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-
-import { FileStorage } from '../dist/server/index.js';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc');
@@ -22,6 +22,8 @@ const option = (name, fallback) => {
   return at >= 0 ? Number(args[at + 1]) : fallback;
 };
 const RECORDS = option('records', 200_000);
+const DIST = args.includes('--dist') ? path.resolve(args[args.indexOf('--dist') + 1]) : path.join(import.meta.dirname, '..', 'dist');
+const { FileStorage } = await import(pathToFileURL(path.join(DIST, 'server', 'index.js')).href);
 const PUTS = option('puts', 2000);
 const root = await fsp.mkdtemp(path.join(existsSync('/dev/shm') ? '/dev/shm' : os.tmpdir(), 'apify-kv-bench-'));
 const LOCAL_USER = { id: 'local', username: 'local' };
@@ -176,6 +178,7 @@ try {
     next = 0;
     const syncsBefore = fsyncs.count;
     const callsBefore = fsyncs.calls;
+    const cpuBefore = process.cpuUsage();
     begin = process.hrtime.bigint();
     await Promise.all(Array.from({ length: writers }, async () => {
       while (next < PUTS) {
@@ -184,10 +187,14 @@ try {
       }
     }));
     const rate = PUTS / (ms(begin) / 1000);
+    // CPU time of this process per put (the thread pool's included): on a busy machine it
+    // moves far less than the rate does, so two builds compare by it.
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuPerPut = (cpu.user + cpu.system) / PUTS;
     const perPut = (fsyncs.count - syncsBefore) / PUTS;
     const callsPerPut = (fsyncs.calls - callsBefore) / PUTS;
     await s.close();
-    console.log(`${String(writers).padStart(2)} writer(s): ${rate.toFixed(0)} puts/s, ${perPut.toFixed(2)} fsyncs/put, ${callsPerPut.toFixed(1)} fs calls/put; write+fsync+rename: ${floorRate.toFixed(0)}/s (${(rate / floorRate).toFixed(2)}x)`);
+    console.log(`${String(writers).padStart(2)} writer(s): ${rate.toFixed(0)} puts/s, ${cpuPerPut.toFixed(0)} µs CPU/put, ${perPut.toFixed(2)} fsyncs/put, ${callsPerPut.toFixed(1)} fs calls/put; write+fsync+rename: ${floorRate.toFixed(0)}/s (${(rate / floorRate).toFixed(2)}x)`);
   }
 } finally {
   await fsp.rm(root, { recursive: true, force: true });

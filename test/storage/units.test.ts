@@ -126,6 +126,10 @@ describe('layout', () => {
   it('refuses names that leave the folder', () => {
     const root = path.resolve('/tmp/root');
     expect(childPath(root, '...bin')).toBe(path.join(root, '...bin'));
+    // The folder as given may be unnormalized: the result never is.
+    expect(childPath(`${root}${path.sep}`, 'a.bin')).toBe(path.join(root, 'a.bin'));
+    expect(childPath(path.join(root, 'sub') + `${path.sep}..`, 'a.bin')).toBe(path.join(root, 'a.bin'));
+    expect(childPath(path.parse(root).root, 'a.bin')).toBe(path.join(path.parse(root).root, 'a.bin'));
     for (const bad of ['..', '.', '', 'a/b', '../x', 'a\\b', 'a\0b', '/etc']) expect(() => childPath(root, bad)).toThrow();
   });
 });

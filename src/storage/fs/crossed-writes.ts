@@ -3,13 +3,16 @@
  * sidecar beside it. A writer looks before and right after moving its sidecar, and takes its
  * sidecar back when the body there is not its own (see `sidecarFits` in describe.ts).
  */
-import { readSidecar, statRecordFile } from './describe.js';
+import { readSidecar, statRecentRecordFile } from './describe.js';
 import type { FsLayer } from './fs-layer.js';
 import { childPath } from './layout.js';
 
-/** Whether the data file `fileName` in `dir` is no longer the body we moved there (inode `ino`). */
+/**
+ * Whether the data file `fileName` in `dir` is no longer the body we moved there (inode `ino`).
+ * Every put asks twice: the file we just renamed is looked at on this thread where that is quick.
+ */
 export async function bodyReplaced(fs: FsLayer, dir: string, fileName: string, ino: number): Promise<boolean> {
-  const stats = await statRecordFile(fs, childPath(dir, fileName));
+  const stats = await statRecentRecordFile(fs, childPath(dir, fileName));
   return stats !== null && stats.ino !== ino;
 }
 

@@ -3,11 +3,12 @@
  * content type, ETag and time (its sidecar, when it has one).
  */
 import { fileEtag } from './file-stream.js';
-import type { FsLayer, FsStats } from './fs-layer.js';
+import { nodeFs, type FsLayer, type FsStats } from './fs-layer.js';
 import { isNotFound } from './fs-utils.js';
 import { childPath, RECORD_METADATA_SUFFIX } from './layout.js';
 import { contentTypeOfExtension, dataFileOf, intern, RecordEntry } from './record-entry.js';
-import { parseRecordMetadata, type RecordMetadataFile } from './record-metadata.js';
+import { lstatRecent } from './record-reader.js';
+import { parseRecordMetadata, type RecordMetadataFile, type SidecarOnDisk } from './record-metadata.js';
 
 /** The data file's stats, or `null` when it is gone or not a regular file (symlinks are not followed). */
 export async function statRecordFile(fs: FsLayer, file: string): Promise<FsStats | null> {
@@ -20,12 +21,31 @@ export async function statRecordFile(fs: FsLayer, file: string): Promise<FsStats
   }
 }
 
-export async function readSidecar(fs: FsLayer, file: string): Promise<RecordMetadataFile | null> {
+/** The sidecar at `file`, `null` when it is missing or unusable; Crawlee's with its file's mtime. */
+/**
+ * As `statRecordFile`, for a file whose metadata was in use moments ago (one we just renamed
+ * into place, or one a watch event just named): on the real file system it is looked at on this
+ * thread rather than through the thread pool (see `lstatRecent`).
+ */
+export async function statRecentRecordFile(fs: FsLayer, file: string): Promise<FsStats | null> {
+  if (fs !== nodeFs) return statRecordFile(fs, file);
+  const stats = await lstatRecent(file);
+  return stats?.isFile() ? stats : null;
+}
+
+export async function readSidecar(fs: FsLayer, file: string): Promise<SidecarOnDisk | null> {
+  let parsed;
   try {
-    return parseRecordMetadata(JSON.parse((await fs.readFile(file)).toString('utf8')));
+    parsed = parseRecordMetadata(JSON.parse((await fs.readFile(file)).toString('utf8')));
   } catch {
     return null;
   }
+  if (!parsed) return null;
+  const { crawlee, ...sidecar } = parsed;
+  if (!crawlee || sidecar.inode !== undefined) return sidecar;
+  // Statted after the read: a rewrite in between can only make it look newer (see `sidecarFits`).
+  const stats = await fs.lstat(file).catch(() => null);
+  return stats ? { ...sidecar, crawleeWrittenMs: stats.mtimeMs } : sidecar;
 }
 
 /**
@@ -35,22 +55,48 @@ export async function readSidecar(fs: FsLayer, file: string): Promise<RecordMeta
  * body in place. Then the sidecar describes no body there, and the record's content type falls
  * back to what its extension says (never another write's). When the inode differs but the
  * size does not (a copied folder), the body's digest decides, and is returned as its ETag.
- * Sidecars with no inode (Crawlee's, older ones of ours) are taken as they are.
+ * Sidecars with no inode (Crawlee's, older ones of ours) are taken unless `crawleeMissedBody`.
  */
 export async function sidecarFits(
   fs: FsLayer,
   file: string,
-  sidecar: RecordMetadataFile,
+  sidecar: SidecarOnDisk,
   stats: FsStats,
   knownEtag?: string,
 ): Promise<{ etag?: string } | null> {
-  if (sidecar.inode === undefined) return {};
+  if (sidecar.inode === undefined) return crawleeMissedBody(sidecar, stats) ? null : {};
   if (sidecar.size !== stats.size) return null;
-  const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
-  if (sidecar.inode === stats.ino && stats.mtimeMs < modified + 1) return {};
+  if (sidecar.inode === stats.ino && untouchedSince(sidecar, stats)) return {};
   if (sidecar.etag === undefined) return null;
   const etag = knownEtag ?? (await fileEtag(file, fs));
   return etag === sidecar.etag ? { etag } : null;
+}
+
+/**
+ * Whether a sidecar of Crawlee's was written after `stats`' body took its place by a rename,
+ * so describes another body. Crawlee (@crawlee/memory-storage 3.x) writes a record's body in
+ * place (open with truncation, write), then its sidecar in place. A write sets a file's mtime
+ * and ctime to the same time; a rename sets only the ctime. So a body whose mtime is earlier
+ * than its ctime was moved into place after its last write (ours are), and Crawlee wrote no
+ * byte into it since: the body Crawlee wrote before a sidecar written at or after that move
+ * went into the file the move replaced. (Where ctime equals mtime, as on a file system with
+ * coarse times when the move came within one clock tick of the write, nothing tells.)
+ */
+function crawleeMissedBody(sidecar: SidecarOnDisk, stats: FsStats): boolean {
+  const written = sidecar.crawleeWrittenMs;
+  const moved = stats.ctimeMs;
+  return written !== undefined && moved !== undefined && stats.mtimeMs < moved && moved <= written;
+}
+
+/**
+ * Whether the body, as `stats` shows it, was not written since our writer left it: the exact
+ * mtime the sidecar gives, or (older sidecars of ours) an mtime no later than the sidecar's
+ * time, which our write takes once the body is whole (1 ms: rounding).
+ */
+function untouchedSince(sidecar: RecordMetadataFile, stats: FsStats): boolean {
+  if (sidecar.bodyMtimeMs !== undefined) return stats.mtimeMs === sidecar.bodyMtimeMs;
+  const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
+  return stats.mtimeMs < modified + 1;
 }
 
 /**
@@ -84,13 +130,11 @@ export async function describeEntry(
 
 /**
  * Takes the sidecar's ETag for the file in the state `stats` describes when the sidecar can
- * vouch for it: same size, and the file not modified after the sidecar's time (a same-size
- * rewrite in place by another program keeps the size; its mtime is later). Our write takes
- * that time once the body is whole, so the body's mtime is never later (1 ms: rounding).
+ * vouch for it: same size, and the file not written since (a same-size rewrite in place by
+ * another program keeps the size; its mtime changes: see `untouchedSince`).
  */
 export function takeSidecarEtag(entry: RecordEntry, sidecar: RecordMetadataFile, stats: FsStats): void {
-  const modified = sidecar.modifiedAt ? Date.parse(sidecar.modifiedAt) : NaN;
-  if (sidecar.etag === undefined || sidecar.size !== stats.size || !(stats.mtimeMs < modified + 1)) return;
+  if (sidecar.etag === undefined || sidecar.size !== stats.size || !untouchedSince(sidecar, stats)) return;
   entry.etag = sidecar.etag;
   entry.etagMtimeMs = stats.mtimeMs;
   entry.etagCtimeMs = stats.ctimeMs ?? NaN;

@@ -119,11 +119,15 @@ export async function writeAll(handle: FsHandle, data: Uint8Array): Promise<void
   }
 }
 
-/** Writes a new file and flushes its data to disk. Fails if the file exists. */
-export async function writeNewFileSynced(fs: FsLayer, file: string, data: string | Uint8Array): Promise<void> {
+/**
+ * Writes a new file and flushes its data to disk. Fails if the file exists. `data` may still
+ * be on its way: the file opens meanwhile.
+ */
+export async function writeNewFileSynced(fs: FsLayer, file: string, data: string | Uint8Array | Promise<string | Uint8Array>): Promise<void> {
   const handle = await fs.open(file, 'wx');
   try {
-    await writeAll(handle, typeof data === 'string' ? Buffer.from(data) : data);
+    const bytes = await data;
+    await writeAll(handle, typeof bytes === 'string' ? Buffer.from(bytes) : bytes);
     await handle.sync();
   } finally {
     await handle.close();

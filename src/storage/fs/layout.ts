@@ -38,6 +38,20 @@ export const LONG_KEY_MARK = '~';
 const LONG_KEY_PREFIX_LENGTH = 128;
 const HASHED_STEM = /^[a-zA-Z0-9!\-_.'()]{1,128}~[0-9a-f]{64}$/;
 
+/** Absolute directories already resolved: a store's folder and its temp folder come back on every call. */
+const resolvedDirs = new Map<string, string>();
+
+function resolvedDir(dir: string): string {
+  if (!path.isAbsolute(dir)) return path.resolve(dir);
+  let base = resolvedDirs.get(dir);
+  if (base === undefined) {
+    base = path.resolve(dir);
+    if (resolvedDirs.size >= 1024) resolvedDirs.clear();
+    resolvedDirs.set(dir, base);
+  }
+  return base;
+}
+
 /**
  * Joins one file or folder name onto a directory, refusing anything that could
  * leave it: separators, `.`/`..`, NUL, or a result outside the directory.
@@ -53,7 +67,9 @@ export function childPath(dir: string, name: string): string {
   ) {
     throw new Error(`Refusing unsafe file name ${JSON.stringify(name)}.`);
   }
-  const base = path.resolve(dir);
+  const base = resolvedDir(dir);
+  // Where `/` is the only separator, such a name joins as it is (every put and read asks).
+  if (path.sep === '/') return base === '/' ? `/${name}` : `${base}/${name}`;
   const full = path.resolve(base, name);
   if (path.dirname(full) !== base) {
     throw new Error(`Refusing a path outside ${base}.`);

@@ -5,7 +5,7 @@
  * and a rescan rebuilds the index from the folder when watching could not say what changed.
  */
 import type { FsLayer } from './fs-layer.js';
-import { statRecordFile } from './describe.js';
+import { statRecentRecordFile } from './describe.js';
 import { childPath, fileStemFor } from './layout.js';
 import type { SharedLock } from '../locks.js';
 import { probeRecord } from './record-probe.js';
@@ -69,7 +69,7 @@ export class OtherWriters {
         if (entry && entry.stem !== stem) return; // a stale file under another stem: not the record
         // Our own commits (and touches that change nothing) end here with one lstat.
         if (entry && entry.ino !== -1 && (ext === null || ext === entry.ext)) {
-          const stats = await statRecordFile(access.fs, childPath(access.dir(), entry.fileName)).catch(() => null);
+          const stats = await statRecentRecordFile(access.fs, childPath(access.dir(), entry.fileName)).catch(() => null);
           const unchanged = stats !== null && stats.ino === entry.ino && stats.size === entry.size;
           // A file rewritten in place (Crawlee does) keeps its inode: its time tells.
           if (unchanged && !(stats.mtimeMs > entry.modifiedMs)) return;

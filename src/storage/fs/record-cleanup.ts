@@ -1,11 +1,14 @@
 /**
  * Files of ours a record's newer write or its delete leaves superseded: the old body under another
- * extension, and the leftovers a scan found (see `Leftover`). Only ever what we wrote.
+ * extension, and the leftovers a scan found (see `Leftover`); the temp files of a write that
+ * failed. Only ever what we wrote.
  */
 import { statRecordFile, type Leftover } from './describe.js';
 import type { FsLayer } from './fs-layer.js';
-import { childPath } from './layout.js';
+import { childPath, TEMP_DIR_NAME } from './layout.js';
 import type { RecordEntry } from './record-entry.js';
+import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
+import type { WriteAccess } from './write-access.js';
 
 /** What the cleanup needs of the store's write path. */
 export interface CleanupAccess {
@@ -53,4 +56,18 @@ fileName: string,
     removed = true;
   }
   return (await removeLeftovers(access, key)) || removed;
+}
+
+/** Removes the temp files of a write that failed before its body moved into place. */
+export async function removeTempFiles(access: Pick<WriteAccess, 'fs' | 'dir' | 'lock'>, stem: string): Promise<void> {
+  try {
+    await access.lock.shared(async () => {
+      const tempDir = childPath(access.dir(), TEMP_DIR_NAME);
+      // The sidecar first: a body left alone is plain garbage to recovery.
+      await access.fs.remove(childPath(tempDir, stem + TEMP_META_SUFFIX));
+      await access.fs.remove(childPath(tempDir, stem + TEMP_DATA_SUFFIX));
+    });
+  } catch {
+    // The store may be gone; recovery cleans the temp folder on the next open anyway.
+  }
 }

@@ -101,6 +101,19 @@ function lstatNow(file: string): Stats | undefined {
   return stats;
 }
 
+/**
+ * `lstat` of a file whose metadata was in use moments ago (one this process just renamed into
+ * place): on this thread while such calls are fast, as above; `undefined` when it is gone.
+ */
+export async function lstatRecent(file: string): Promise<Stats | undefined> {
+  try {
+    return syncLstat ? lstatNow(file) : await lstatInPool(file);
+  } catch (error) {
+    if (isGone(error)) return undefined;
+    throw error;
+  }
+}
+
 /** `lstat` through the thread pool (the callback API: cheaper than `fs.promises`). */
 function lstatInPool(file: string): Promise<Stats> {
   return new Promise((resolve, reject) => {

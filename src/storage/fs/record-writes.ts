@@ -25,7 +25,7 @@ import { intern, RecordEntry } from './record-entry.js';
 import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
 import { serializeRecordMetadata } from './record-metadata.js';
 import { checkConditions, hasConditions } from '../conditions.js';
-import { removeLeftovers, removeSuperseded } from './record-cleanup.js';
+import { removeLeftovers, removeSuperseded, removeTempFiles } from './record-cleanup.js';
 import { bodyReplaced, removeOwnSidecar } from './crossed-writes.js';
 import type { RecordInfo, WriteConditions } from '../types.js';
 import type { RecordChange, WriteAccess } from './write-access.js';
@@ -37,10 +37,16 @@ interface PutProgress {
   bodyMoved: boolean;
 }
 
-/** Makes a written body durable and closes it. */
-async function finishBody(handle: FsHandle): Promise<void> {
+/** The body's file as the write left it: what its sidecar names. */
+interface BodyFile {
+  ino: number;
+  mtimeMs: number;
+}
+
+/** Closes a written body once `pending` (its fsync and stat) settles; rejects if that failed. */
+async function finishBody(handle: FsHandle, pending: Promise<unknown>): Promise<void> {
   try {
-    await handle.sync();
+    await pending;
   } finally {
     await handle.close();
   }
@@ -119,21 +125,16 @@ export class RecordWrites {
         await handle.close();
         throw error;
       }
-      // The sidecar names the body's inode (see `RecordMetadataFile.inode`).
-      let bodyFile: { ino: number; mtimeMs: number };
-      try {
-        const stats = await handle.stat();
-        bodyFile = { ino: stats.ino, mtimeMs: stats.mtimeMs };
-      } catch (error) {
-        await handle.close();
-        throw error;
-      }
-      // The body's data goes to disk while its sidecar is written: both are durable before
-      // the temp folder is synced, which is all recovery needs.
-      const bodySynced = finishBody(handle);
+      // The body's data goes to disk, and its inode and mtime are read, while its sidecar's file
+      // opens: both temp files are durable before the temp folder is synced, which is all
+      // recovery needs.
+      const synced = handle.sync();
+      const statted = handle.stat().then((stats): BodyFile => ({ ino: stats.ino, mtimeMs: stats.mtimeMs }));
+      const bodySynced = finishBody(handle, Promise.all([synced, statted]));
       bodySynced.catch(() => {}); // awaited below; a failure before that must not go unhandled
       const modifiedAt = new Date(access.now());
-      const sidecarFor = (fileStem: string) =>
+      // The sidecar names the body's inode and mtime (see `RecordMetadataFile`).
+      const sidecarFor = (fileStem: string, bodyFile: BodyFile) =>
         serializeRecordMetadata({
           key,
           contentType,
@@ -142,18 +143,21 @@ export class RecordWrites {
           etag: written.etag,
           modifiedAt: modifiedAt.toISOString(),
           inode: bodyFile.ino,
+          bodyMtimeMs: bodyFile.mtimeMs,
           ...(fileStem !== fileStemFor(key) ? { stem: fileStem } : {}),
         });
-      const planned = await access.lock.shared(async () => {
+      const { planned, bodyFile } = await access.lock.shared(async () => {
         try {
           access.assertAlive();
           const fileStem = access.stemFor(await access.load(), key);
           const tempDir = await this.tempDir();
-          await writeNewFileSynced(access.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecarFor(fileStem));
+          const sidecar = statted.then((file) => sidecarFor(fileStem, file));
+          sidecar.catch(() => {}); // a failed stat fails the body too, reported there
+          await writeNewFileSynced(access.fs, childPath(tempDir, stem + TEMP_META_SUFFIX), sidecar);
           await bodySynced;
           // Both temp files must be on disk before the body moves: recovery relies on them.
           await this.fsyncs.sync(tempDir);
-          return fileStem;
+          return { planned: fileStem, bodyFile: await statted };
         } finally {
           await bodySynced.catch(() => {});
         }
@@ -171,7 +175,7 @@ export class RecordWrites {
       // Never trust a cached temp folder past an ENOENT.
       if (isNotFound(error)) this.tempDirReady = undefined;
       // A write whose body moved was settled by the commit; any other leaves nothing behind.
-      if (!progress.bodyMoved) await this.removeTempFiles(stem);
+      if (!progress.bodyMoved) await removeTempFiles(access, stem);
       throw error;
     }
   }
@@ -191,11 +195,11 @@ export class RecordWrites {
     ext: string,
     contentType: string,
     written: WrittenBody,
-    bodyFile: { ino: number; mtimeMs: number },
+    bodyFile: BodyFile,
     modifiedAt: Date,
     progress: PutProgress,
     planned: string,
-    sidecarFor: (fileStem: string) => string,
+    sidecarFor: (fileStem: string, bodyFile: BodyFile) => string,
   ): Promise<RecordInfo & RecordChange> {
     const { access } = this;
     const { fs } = access;
@@ -211,7 +215,7 @@ export class RecordWrites {
     if (fileStem !== planned) {
       // A key differing only in case took the planned name meanwhile: the sidecar names the new stem.
       await fs.remove(metaTemp);
-      await writeNewFileSynced(fs, metaTemp, sidecarFor(fileStem));
+      await writeNewFileSynced(fs, metaTemp, sidecarFor(fileStem, bodyFile));
       await this.fsyncs.sync(tempDir);
     }
     const entry = new RecordEntry(key, intern(ext), true, fileStem === key ? undefined : fileStem);
@@ -386,20 +390,6 @@ export class RecordWrites {
       } catch {
         // Still failing: tried again at the next commit, or by recovery.
       }
-    }
-  }
-
-  private async removeTempFiles(stem: string): Promise<void> {
-    const { access } = this;
-    try {
-      await access.lock.shared(async () => {
-        const tempDir = childPath(access.dir(), TEMP_DIR_NAME);
-        // The sidecar first: a body left alone is plain garbage to recovery.
-        await access.fs.remove(childPath(tempDir, stem + TEMP_META_SUFFIX));
-        await access.fs.remove(childPath(tempDir, stem + TEMP_DATA_SUFFIX));
-      });
-    } catch {
-      // The store may be gone; recovery cleans the temp folder on the next open anyway.
     }
   }
 }
