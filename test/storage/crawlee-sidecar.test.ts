@@ -41,20 +41,18 @@ afterEach(async () => {
   await removeDir(dir);
 });
 
-/** The record as a new process sees it: a storage opened on the folder as it is now. */
+/**
+ * The record as a new process sees it: a storage opened on the folder as it is now (maybe while
+ * Crawlee rewrites the store's `__metadata__.json` in place), which finds the store by its name.
+ */
 async function readFresh(key: string): Promise<{ body: string; contentType: string }> {
   const reader = await openStorage(dir);
   try {
-    for (let attempt = 0; ; attempt++) {
-      const { store } = await reader.getOrCreateStore({ name: 'race', user: LOCAL_USER });
-      const record = await reader.getRecord(store.id, key);
-      if (record) return { body: (await readAll(record.openStream())).toString(), contentType: record.contentType };
-      // Crawlee rewrites the store's `__metadata__.json` in place after each record: a reader
-      // that opened while it was half written knows the store by an id derived from its folder
-      // until it reads the file whole (the store's id, not the record, is what changed then).
-      const now = await reader.getOrCreateStore({ name: 'race', user: LOCAL_USER });
-      if (now.store.id === store.id || attempt > 0) throw new Error(`${key} is missing`);
-    }
+    const { store, created } = await reader.getOrCreateStore({ name: 'race', user: LOCAL_USER });
+    if (created) throw new Error('the store was not found by its name: a second one was made');
+    const record = await reader.getRecord(store.id, key);
+    if (!record) throw new Error(`${key} is missing`);
+    return { body: (await readAll(record.openStream())).toString(), contentType: record.contentType };
   } finally {
     await reader.close();
   }

@@ -16,7 +16,7 @@ import { cloneStoreInfo, serializeStoreInfo } from '../store-metadata.js';
 import { Store, type StoreOptions } from './store.js';
 import { recoverTempFolder } from './store-folder.js';
 import { forEachLimited } from './fs-utils.js';
-import { readStoreFolder } from './store-loader.js';
+import { carryOver, readStoreFolder } from './store-loader.js';
 import type { StoreInfo } from '../types.js';
 
 export interface FolderCatalogOptions extends StoreOptions {
@@ -25,6 +25,8 @@ export interface FolderCatalogOptions extends StoreOptions {
 
 export class FolderCatalog implements StoreCatalog {
   private readonly byId = new Map<string, Store>();
+  /** Ids stores were known by before their metadata read whole (see `learn`): they keep answering. */
+  private readonly aliases = new Map<string, Store>();
   private readonly byFolder = new Map<string, Store>();
   /** Stores claiming each name, by `user id \n name` and `username \n name`; the first one answers. */
   private readonly byUserName = new Map<string, Store[]>();
@@ -81,12 +83,13 @@ export class FolderCatalog implements StoreCatalog {
     if (recover && !this.options.readOnly) await recoverTempFolder(dir, this.fs);
     let loaded;
     try {
-      loaded = await readStoreFolder(this.storesDir, folder, new Date(this.options.now()), (id) => this.byId.has(id), this.fs);
+      loaded = await readStoreFolder(this.storesDir, folder, new Date(this.options.now()), (id) => this.resolve(id) !== undefined, this.fs);
     } catch (error) {
       if (isNotFound(error)) return null; // removed meanwhile
       throw error;
     }
     const store = new Store(loaded.info, folder, loaded.extra, this.options);
+    store.provisional = loaded.unreadable;
     await store.rememberFolder();
     this.add(store);
     // Read-only, nothing is saved: the byte count is taken from the folder when a listing asks.
@@ -160,7 +163,52 @@ export class FolderCatalog implements StoreCatalog {
     void store.close();
     this.unclaim(store);
     this.byId.delete(store.info.id);
+    for (const [alias, holder] of this.aliases) if (holder === store) this.aliases.delete(alias);
     if (this.byFolder.get(store.folder) === store) this.byFolder.delete(store.folder);
+  }
+
+  /** The store known by `id`, now or before its metadata read whole. */
+  private resolve(id: string): Store | undefined {
+    return this.byId.get(id) ?? this.aliases.get(id);
+  }
+
+  /**
+   * A store whose metadata file did not parse when loaded (Crawlee rewrites it in place:
+   * truncate, then write) went by an id and a name taken from its folder. Once the file reads
+   * whole, its id and name are the store's; the id handed out before stays an alias for the
+   * life of the process, so a client holding it keeps finding the store. Known ids are never
+   * given up the other way round: a file caught half written later changes nothing.
+   */
+  private async learn(store: Store): Promise<void> {
+    if (!store.provisional) return;
+    await this.changes.run(async () => {
+      if (!store.provisional || store.deleted) return;
+      let loaded;
+      try {
+        const taken = (id: string) => {
+          const holder = this.resolve(id);
+          return holder !== undefined && holder !== store;
+        };
+        loaded = await readStoreFolder(this.storesDir, store.folder, new Date(this.options.now()), taken, this.fs);
+      } catch (error) {
+        if (isNotFound(error)) return;
+        throw error;
+      }
+      if (loaded.unreadable || store.deleted) return;
+      const before = store.info.id;
+      this.unclaim(store);
+      this.byId.delete(before);
+      store.adopt(loaded);
+      if (before !== store.info.id) this.aliases.set(before, store);
+      this.aliases.delete(store.info.id);
+      this.byId.set(store.info.id, store);
+      this.claim(store);
+    });
+  }
+
+  /** Learns every provisional store's metadata that reads whole now (an unknown id or name may be in it). */
+  private async learnAll(): Promise<void> {
+    for (const store of [...this.byId.values()]) if (store.provisional) await this.learn(store);
   }
 
   private claim(store: Store): void {
@@ -204,14 +252,15 @@ export class FolderCatalog implements StoreCatalog {
     return list;
   }
 
-  /** The live store (for the backend's record I/O). */
+  /** The live store (for the backend's record I/O), by its id or an alias. */
   store(id: string): Store | undefined {
-    return this.byId.get(id);
+    return this.resolve(id);
   }
 
   // ---- StoreCatalog ------------------------------------------------------------------
 
   async *list(): AsyncIterable<StoreInfo> {
+    await this.learnAll();
     const stores = [...this.byId.values()];
     // Stores without saved stats (Crawlee's, hand-made) are sized from their folder listing.
     await forEachLimited(
@@ -223,11 +272,17 @@ export class FolderCatalog implements StoreCatalog {
   }
 
   async get(id: string): Promise<StoreInfo | null> {
-    const store = this.byId.get(id);
+    const known = this.resolve(id);
+    if (known) await this.learn(known);
+    else await this.learnAll();
+    const store = this.resolve(id);
     return store ? cloneStoreInfo(store.info) : null;
   }
 
   async findByName(userId: string, name: string): Promise<StoreInfo | null> {
+    const claimed = this.byUserName.get(`${userId}\n${name}`)?.[0];
+    if (claimed) await this.learn(claimed);
+    else await this.learnAll();
     let store = this.byUserName.get(`${userId}\n${name}`)?.[0];
     if (!store) {
       // Another process may have just made it: its folder is named after it.
@@ -238,6 +293,9 @@ export class FolderCatalog implements StoreCatalog {
   }
 
   async findByUsername(username: string, name: string): Promise<StoreInfo | null> {
+    const claimed = this.byUsername.get(`${username}\n${name}`)?.[0];
+    if (claimed) await this.learn(claimed);
+    else await this.learnAll();
     let store = this.byUsername.get(`${username}\n${name}`)?.[0];
     if (!store) {
       await this.changes.run(() => this.discover(name).catch(() => undefined));
@@ -255,7 +313,7 @@ export class FolderCatalog implements StoreCatalog {
   create(info: StoreInfo): Promise<void> {
     this.assertWritable();
     return this.changes.run(async () => {
-      if (this.byId.has(info.id)) throw new StorageError('invalid-input', `Store id ${info.id} is taken.`);
+      if (this.resolve(info.id)) throw new StorageError('invalid-input', `Store id ${info.id} is taken.`);
       if (info.name !== null) {
         await this.discover(info.name);
         if (this.byUserName.get(`${info.userId}\n${info.name}`)?.length) throw nameTaken(info.name);
@@ -310,10 +368,20 @@ export class FolderCatalog implements StoreCatalog {
     }
   }
 
-  async save(info: StoreInfo): Promise<void> {
+  async save(given: StoreInfo): Promise<void> {
     this.assertWritable();
-    const store = this.byId.get(info.id);
-    if (!store) throw new StorageError('store-not-found', `Key-value store "${info.id}" was not found.`);
+    const store = this.resolve(given.id);
+    if (!store) throw new StorageError('store-not-found', `Key-value store "${given.id}" was not found.`);
+    let info = given;
+    if (store.provisional) {
+      // Built on the identity guessed from the folder: if the file's is learned now, only the
+      // caller's changes carry over onto it.
+      const guessed = cloneStoreInfo(store.info);
+      await this.learn(store);
+      if (!store.provisional) info = carryOver(given, guessed, store.info);
+    }
+    // The caller may hold an alias: the store keeps its id.
+    info = { ...info, id: store.info.id };
     if (info.name !== store.info.name || info.userId !== store.info.userId || info.username !== store.info.username) {
       if (info.name !== null) {
         const holder = this.byUserName.get(`${info.userId}\n${info.name}`)?.[0];
@@ -332,7 +400,7 @@ export class FolderCatalog implements StoreCatalog {
   remove(id: string): Promise<boolean> {
     this.assertWritable();
     return this.changes.run(async () => {
-      const store = this.byId.get(id);
+      const store = this.resolve(id);
       if (!store) return false;
       const graveyard = childPath(this.storesDir, `${DELETING_PREFIX}${tempStem()}`);
       await store.lock.exclusive(async () => {
@@ -354,6 +422,7 @@ export class FolderCatalog implements StoreCatalog {
     const stores = [...this.byId.values()];
     await Promise.all(stores.map((store) => store.close()));
     this.byId.clear();
+    this.aliases.clear();
     this.byFolder.clear();
     this.byUserName.clear();
     this.byUsername.clear();
