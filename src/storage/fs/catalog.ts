@@ -9,11 +9,12 @@
 import type { StoreCatalog } from '../backend.js';
 import { StorageError } from '../errors.js';
 import { isNotFound, tempStem } from './fs-utils.js';
-import { nodeFs, writeNewFileSynced, type FsLayer } from './fs-layer.js';
+import { nodeFs, renameFolderIfFree, writeNewFileSynced, type FsLayer } from './fs-layer.js';
 import { childPath, CREATING_PREFIX, DELETING_PREFIX, STORE_METADATA_FILE } from './layout.js';
 import { Mutex } from '../locks.js';
 import { cloneStoreInfo, serializeStoreInfo } from '../store-metadata.js';
 import { Store, type StoreOptions } from './store.js';
+import { StoreNames } from './store-names.js';
 import { recoverTempFolder } from './store-folder.js';
 import { forEachLimited } from './fs-utils.js';
 import { carryOver, readStoreFolder } from './store-loader.js';
@@ -28,9 +29,8 @@ export class FolderCatalog implements StoreCatalog {
   /** Ids stores were known by before their metadata read whole (see `learn`): they keep answering. */
   private readonly aliases = new Map<string, Store>();
   private readonly byFolder = new Map<string, Store>();
-  /** Stores claiming each name, by `user id \n name` and `username \n name`; the first one answers. */
-  private readonly byUserName = new Map<string, Store[]>();
-  private readonly byUsername = new Map<string, Store[]>();
+  /** Which store each name refers to. */
+  private readonly names: StoreNames;
   /** Serializes changes to the set of stores (create, remove, discovery). */
   private readonly changes = new Mutex();
 
@@ -39,6 +39,13 @@ export class FolderCatalog implements StoreCatalog {
 
   constructor(private readonly options: FolderCatalogOptions) {
     this.fs = options.fs ?? nodeFs;
+    this.names = new StoreNames((claimants, name) => {
+      const folders = claimants.map((s) => JSON.stringify(s.folder)).join(' and ');
+      options.warn(
+        `Store folders ${folders} in ${this.storesDir} both claim the store name ${JSON.stringify(name)}; ` +
+          `both are kept, and the name refers to ${JSON.stringify(claimants[0]!.folder)} (the others stay readable by id).`,
+      );
+    });
   }
 
   private get storesDir(): string {
@@ -155,13 +162,13 @@ export class FolderCatalog implements StoreCatalog {
   private add(store: Store): void {
     this.byId.set(store.info.id, store);
     this.byFolder.set(store.folder, store);
-    this.claim(store);
+    this.names.claim(store);
   }
 
   private forget(store: Store): void {
     store.deleted = true;
     void store.close();
-    this.unclaim(store);
+    this.names.unclaim(store);
     this.byId.delete(store.info.id);
     for (const [alias, holder] of this.aliases) if (holder === store) this.aliases.delete(alias);
     if (this.byFolder.get(store.folder) === store) this.byFolder.delete(store.folder);
@@ -196,60 +203,19 @@ export class FolderCatalog implements StoreCatalog {
       }
       if (loaded.unreadable || store.deleted) return;
       const before = store.info.id;
-      this.unclaim(store);
+      this.names.unclaim(store);
       this.byId.delete(before);
       store.adopt(loaded);
       if (before !== store.info.id) this.aliases.set(before, store);
       this.aliases.delete(store.info.id);
       this.byId.set(store.info.id, store);
-      this.claim(store);
+      this.names.claim(store);
     });
   }
 
   /** Learns every provisional store's metadata that reads whole now (an unknown id or name may be in it). */
   private async learnAll(): Promise<void> {
     for (const store of [...this.byId.values()]) if (store.provisional) await this.learn(store);
-  }
-
-  private claim(store: Store): void {
-    const { name, userId, username } = store.info;
-    if (name === null) return;
-    const claimants = this.claimants(this.byUserName, `${userId}\n${name}`);
-    claimants.push(store);
-    // Deterministic: the folder named after the store first, then by folder name.
-    const rank = (s: Store) => (s.folder === name ? '' : `~${s.folder}`);
-    claimants.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
-    const byUsername = this.claimants(this.byUsername, `${username}\n${name}`);
-    byUsername.push(store);
-    byUsername.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
-    if (claimants.length > 1) {
-      const folders = claimants.map((s) => JSON.stringify(s.folder)).join(' and ');
-      this.options.warn(
-        `Store folders ${folders} in ${this.storesDir} both claim the store name ${JSON.stringify(name)}; ` +
-          `both are kept, and the name refers to ${JSON.stringify(claimants[0]!.folder)} (the others stay readable by id).`,
-      );
-    }
-  }
-
-  private unclaim(store: Store): void {
-    const { name, userId, username } = store.info;
-    if (name === null) return;
-    for (const [map, key] of [
-      [this.byUserName, `${userId}\n${name}`],
-      [this.byUsername, `${username}\n${name}`],
-    ] as const) {
-      const list = map.get(key);
-      if (!list) continue;
-      const at = list.indexOf(store);
-      if (at >= 0) list.splice(at, 1);
-      if (list.length === 0) map.delete(key);
-    }
-  }
-
-  private claimants(map: Map<string, Store[]>, key: string): Store[] {
-    let list = map.get(key);
-    if (!list) map.set(key, (list = []));
-    return list;
   }
 
   /** The live store (for the backend's record I/O), by its id or an alias. */
@@ -280,26 +246,26 @@ export class FolderCatalog implements StoreCatalog {
   }
 
   async findByName(userId: string, name: string): Promise<StoreInfo | null> {
-    const claimed = this.byUserName.get(`${userId}\n${name}`)?.[0];
+    const claimed = this.names.ofUser(userId, name);
     if (claimed) await this.learn(claimed);
     else await this.learnAll();
-    let store = this.byUserName.get(`${userId}\n${name}`)?.[0];
+    let store = this.names.ofUser(userId, name);
     if (!store) {
       // Another process may have just made it: its folder is named after it.
       await this.changes.run(() => this.discover(name).catch(() => undefined));
-      store = this.byUserName.get(`${userId}\n${name}`)?.[0];
+      store = this.names.ofUser(userId, name);
     }
     return store ? cloneStoreInfo(store.info) : null;
   }
 
   async findByUsername(username: string, name: string): Promise<StoreInfo | null> {
-    const claimed = this.byUsername.get(`${username}\n${name}`)?.[0];
+    const claimed = this.names.ofUsername(username, name);
     if (claimed) await this.learn(claimed);
     else await this.learnAll();
-    let store = this.byUsername.get(`${username}\n${name}`)?.[0];
+    let store = this.names.ofUsername(username, name);
     if (!store) {
       await this.changes.run(() => this.discover(name).catch(() => undefined));
-      store = this.byUsername.get(`${username}\n${name}`)?.[0];
+      store = this.names.ofUsername(username, name);
     }
     return store ? cloneStoreInfo(store.info) : null;
   }
@@ -316,7 +282,7 @@ export class FolderCatalog implements StoreCatalog {
       if (this.resolve(info.id)) throw new StorageError('invalid-input', `Store id ${info.id} is taken.`);
       if (info.name !== null) {
         await this.discover(info.name);
-        if (this.byUserName.get(`${info.userId}\n${info.name}`)?.length) throw nameTaken(info.name);
+        if (this.names.ofUser(info.userId, info.name)) throw nameTaken(info.name);
       }
       await this.fs.mkdir(this.storesDir);
       const staging = childPath(this.storesDir, `${CREATING_PREFIX}${tempStem()}`);
@@ -326,14 +292,14 @@ export class FolderCatalog implements StoreCatalog {
         await writeNewFileSynced(this.fs, childPath(staging, STORE_METADATA_FILE), serializeStoreInfo(info, extra));
         await this.fs.syncDir(staging);
         let folder = info.name ?? info.id;
-        if (this.byFolder.has(folder) || !(await this.renameIfFree(staging, folder))) {
+        if (this.byFolder.has(folder) || !(await renameFolderIfFree(this.fs, staging, childPath(this.storesDir, folder)))) {
           if (info.name !== null) {
             // Made by another process meanwhile: if it is this user's store of that name, it is the one.
             await this.discover(info.name);
-            if (this.byUserName.get(`${info.userId}\n${info.name}`)?.length) throw nameTaken(info.name);
+            if (this.names.ofUser(info.userId, info.name)) throw nameTaken(info.name);
           }
           folder = info.id;
-          if (!(await this.renameIfFree(staging, folder))) throw new Error(`Store folder ${folder} exists.`);
+          if (!(await renameFolderIfFree(this.fs, staging, childPath(this.storesDir, folder)))) throw new Error(`Store folder ${folder} exists.`);
         }
         await this.fs.syncDir(this.storesDir);
         const store = new Store(cloneStoreInfo(info), folder, extra, this.options);
@@ -343,29 +309,6 @@ export class FolderCatalog implements StoreCatalog {
         await this.fs.removeTree(staging);
       }
     });
-  }
-
-  /** Renames `from` to the folder `to` unless something is already there (never replaces it). */
-  private async renameIfFree(from: string, to: string): Promise<boolean> {
-    const target = childPath(this.storesDir, to);
-    try {
-      // rename() would replace an empty folder: make sure nothing is there, atomically enough
-      // for other writers that only ever create folders.
-      await this.fs.mkdirExclusive(target);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
-    }
-    try {
-      await this.fs.rename(from, target);
-      return true;
-    } catch (error) {
-      // Something appeared inside the folder we made: leave it to whoever wrote there.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
-      await this.fs.rmdir(target).catch(() => undefined);
-      throw error;
-    }
   }
 
   async save(given: StoreInfo): Promise<void> {
@@ -384,12 +327,12 @@ export class FolderCatalog implements StoreCatalog {
     info = { ...info, id: store.info.id };
     if (info.name !== store.info.name || info.userId !== store.info.userId || info.username !== store.info.username) {
       if (info.name !== null) {
-        const holder = this.byUserName.get(`${info.userId}\n${info.name}`)?.[0];
+        const holder = this.names.ofUser(info.userId, info.name);
         if (holder && holder !== store) throw nameTaken(info.name);
       }
-      this.unclaim(store);
+      this.names.unclaim(store);
       store.info = cloneStoreInfo(info);
-      this.claim(store);
+      this.names.claim(store);
     } else {
       store.info = cloneStoreInfo(info);
     }
@@ -424,8 +367,7 @@ export class FolderCatalog implements StoreCatalog {
     this.byId.clear();
     this.aliases.clear();
     this.byFolder.clear();
-    this.byUserName.clear();
-    this.byUsername.clear();
+    this.names.clear();
   }
 
   private assertWritable(): void {
