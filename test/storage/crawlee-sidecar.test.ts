@@ -8,13 +8,13 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { LOCAL_USER } from '../../src/storage/index.js';
 
 import { crawleeWrite } from './crawlee.js';
 import { makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
-import { buildSecondWriter, startSecondWriter, type SecondWriter } from './support/second-writer.js';
+import { startSecondWriter, useSecondWriter, type SecondWriter } from './support/second-writer.js';
 
 const CRAWLEE_WRITER = path.join(import.meta.dirname, 'fixtures', 'crawlee-writer.mjs');
 /** Both map to the `bin` extension, so both writers write `k.bin` and `k.__metadata__.json`. */
@@ -24,16 +24,8 @@ const CRAWLEES = 'application/x-crawlee';
 const FALLBACK = 'application/octet-stream';
 
 let dir: string;
-let scriptDir: string;
-let script: string;
+const secondWriter = useSecondWriter();
 
-beforeAll(async () => {
-  scriptDir = await makeTempDir();
-  script = await buildSecondWriter(scriptDir);
-});
-afterAll(async () => {
-  await removeDir(scriptDir);
-});
 beforeEach(async () => {
   dir = await makeTempDir();
 });
@@ -126,7 +118,7 @@ describe('our sidecar', () => {
 
 describe('our writer and Crawlee writing one key at once', () => {
   it('never serve one’s body with the other’s content type, to a reader that opens the folder after', async () => {
-    const ours = await startSecondWriter(script, dir);
+    const ours = await startSecondWriter(secondWriter(), dir);
     const writers: SecondWriter[] = [ours];
     const mixed: string[] = [];
     const seen = { ours: 0, crawlee: 0, fallback: 0 };
