@@ -10,7 +10,9 @@ import path from 'node:path';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
+import { FolderBackend } from '../../src/storage/fs/folder-backend.js';
+import { nodeFs, type FsLayer } from '../../src/storage/fs/fs-layer.js';
+import { FileStorage, LOCAL_USER, StorageService } from '../../src/storage/index.js';
 import { kvs, putRecord, raw, startTestServer } from '../server/helpers.js';
 
 import { crawleeWrite } from './crawlee.js';
@@ -40,7 +42,7 @@ async function closeAll(): Promise<void> {
 const metaFile = () => path.join(dir, 'key_value_stores', 'race', '__metadata__.json');
 const readMeta = async () => JSON.parse(await fsp.readFile(metaFile(), 'utf8')) as Record<string, unknown>;
 
-async function body(storage: FileStorage, storeRef: string, key: string): Promise<string | null> {
+async function body(storage: StorageService, storeRef: string, key: string): Promise<string | null> {
   const record = await storage.getRecord(storeRef, key);
   return record && (await readAll(record.openStream())).toString();
 }
@@ -113,6 +115,40 @@ describe('a store whose metadata was half written when we opened it', () => {
     await storage.flush();
     expect(await fsp.readFile(metaFile(), 'utf8')).toBe('');
     expect(await body(storage, id, 'k2')).toBe('w');
+  });
+});
+
+describe('a store folder whose metadata another program writes while we add ours', () => {
+  it("keeps the other program's file and id, and answers to both ids", async () => {
+    const id = await ourStore();
+    const theirs = await fsp.readFile(metaFile(), 'utf8');
+    await fsp.rm(metaFile());
+    // The other program's file lands between our look (missing) and our exclusive create of it.
+    let landed = false;
+    const fs: FsLayer = {
+      ...nodeFs,
+      link: async (existing, to) => {
+        if (!landed && path.basename(to) === '__metadata__.json') {
+          landed = true;
+          await fsp.writeFile(to, theirs);
+        }
+        return nodeFs.link(existing, to);
+      },
+    };
+    const storage = new StorageService(new FolderBackend({ storageDir: dir, fs, watch: false }), { sweep: false, metadataFlushMillis: 0 });
+    try {
+      await storage.open();
+      expect(landed).toBe(true);
+      expect(await fsp.readFile(metaFile(), 'utf8')).toBe(theirs);
+      const found = await storage.getOrCreateStore({ name: 'race', user: LOCAL_USER });
+      expect(found).toMatchObject({ created: false, store: { id } });
+      expect(await body(storage, id, 'k')).toBe('v');
+      await storage.putRecord(id, 'k2', Buffer.from('w'), { contentType: 'text/plain' });
+      await storage.flush();
+      expect(await readMeta()).toMatchObject({ id, name: 'race' });
+    } finally {
+      await storage.close();
+    }
   });
 });
 

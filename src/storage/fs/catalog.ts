@@ -96,7 +96,7 @@ export class FolderCatalog implements StoreCatalog {
       throw error;
     }
     const store = new Store(loaded.info, folder, loaded.extra, this.options);
-    store.provisional = loaded.unreadable;
+    store.provisional = loaded.metadata === 'whole' ? false : loaded.metadata;
     await store.rememberFolder();
     this.add(store);
     // Read-only, nothing is saved: the byte count is taken from the folder when a listing asks.
@@ -181,15 +181,16 @@ export class FolderCatalog implements StoreCatalog {
 
   /**
    * A store whose metadata file did not parse when loaded (Crawlee rewrites it in place:
-   * truncate, then write) went by an id and a name taken from its folder. Once the file reads
-   * whole, its id and name are the store's; the id handed out before stays an alias for the
-   * life of the process, so a client holding it keeps finding the store. Known ids are never
-   * given up the other way round: a file caught half written later changes nothing.
+   * truncate, then write), or appeared after we found none, went by an id and a name taken
+   * from its folder. Once the file reads whole, its id and name are the store's; the id handed
+   * out before stays an alias for the life of the process, so a client holding it keeps
+   * finding the store. Known ids are never given up the other way round: a file caught half
+   * written later changes nothing. Returns whether the file's identity was learned now.
    */
-  private async learn(store: Store): Promise<void> {
-    if (!store.provisional) return;
-    await this.changes.run(async () => {
-      if (!store.provisional || store.deleted) return;
+  private async learn(store: Store): Promise<boolean> {
+    if (store.provisional !== 'unreadable') return false;
+    return this.changes.run(async () => {
+      if (store.provisional !== 'unreadable' || store.deleted) return false;
       let loaded;
       try {
         const taken = (id: string) => {
@@ -198,10 +199,10 @@ export class FolderCatalog implements StoreCatalog {
         };
         loaded = await readStoreFolder(this.storesDir, store.folder, new Date(this.options.now()), taken, this.fs);
       } catch (error) {
-        if (isNotFound(error)) return;
+        if (isNotFound(error)) return false;
         throw error;
       }
-      if (loaded.unreadable || store.deleted) return;
+      if (loaded.metadata !== 'whole' || store.deleted) return false;
       const before = store.info.id;
       this.names.unclaim(store);
       this.byId.delete(before);
@@ -210,12 +211,13 @@ export class FolderCatalog implements StoreCatalog {
       this.aliases.delete(store.info.id);
       this.byId.set(store.info.id, store);
       this.names.claim(store);
+      return true;
     });
   }
 
   /** Learns every provisional store's metadata that reads whole now (an unknown id or name may be in it). */
   private async learnAll(): Promise<void> {
-    for (const store of [...this.byId.values()]) if (store.provisional) await this.learn(store);
+    for (const store of [...this.byId.values()]) if (store.provisional === 'unreadable') await this.learn(store);
   }
 
   /** The live store (for the backend's record I/O), by its id or an alias. */
@@ -316,12 +318,11 @@ export class FolderCatalog implements StoreCatalog {
     const store = this.resolve(given.id);
     if (!store) throw new StorageError('store-not-found', `Key-value store "${given.id}" was not found.`);
     let info = given;
-    if (store.provisional) {
+    if (store.provisional === 'unreadable') {
       // Built on the identity guessed from the folder: if the file's is learned now, only the
       // caller's changes carry over onto it.
       const guessed = cloneStoreInfo(store.info);
-      await this.learn(store);
-      if (!store.provisional) info = carryOver(given, guessed, store.info);
+      if (await this.learn(store)) info = carryOver(given, guessed, store.info);
     }
     // The caller may hold an alias: the store keeps its id.
     info = { ...info, id: store.info.id };

@@ -31,10 +31,10 @@ export interface LoadedStoreFolder {
   /** No stats were on disk; they must be computed from the records. */
   needsStats: boolean;
   /**
-   * The metadata file was there but did not parse (being written, or torn): id and name were
-   * guessed from the folder, to be replaced by the file's once it reads whole.
+   * The metadata file as found: `whole`, or `missing` or `unreadable` (being written, or torn),
+   * when id and name were guessed from the folder.
    */
-  unreadable: boolean;
+  metadata: 'whole' | 'missing' | 'unreadable';
 }
 
 /** The `userId` Crawlee writes in every store's metadata: a placeholder, not an owner. */
@@ -102,7 +102,7 @@ export async function readStoreFolder(
     // parse, maybe being written, is never replaced); a missing one is added.
     needsSave: onDisk.kind === 'missing',
     needsStats: !(data.stats && typeof data.stats === 'object'),
-    unreadable: onDisk.kind === 'unreadable',
+    metadata: onDisk.kind === 'object' ? 'whole' : onDisk.kind,
   };
 }
 

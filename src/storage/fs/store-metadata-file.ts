@@ -65,6 +65,14 @@ export async function saveMetadataFile(
   return false;
 }
 
+/**
+ * Creates `file` with `ours` only if nothing is there (a store whose identity was guessed from
+ * its folder: it must never go over a file another program wrote). Returns whether it did.
+ */
+export async function createMetadataFile(tempDir: string, file: string, ours: Record<string, unknown>, fs: FsLayer = nodeFs): Promise<boolean> {
+  return createExclusive(fs, tempDir, file, serialize(ours));
+}
+
 /** Fields that mean something only together: the store's owner. */
 const OWNER_FIELDS = ['userId', 'username'];
 

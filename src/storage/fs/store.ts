@@ -14,7 +14,7 @@ import type { IndexBudget } from './index-budget.js';
 import type { OpenFolders } from './open-folders.js';
 import { serializeStoreInfo } from '../store-metadata.js';
 import type { LoadedStoreFolder } from './store-loader.js';
-import { saveMetadataFile } from './store-metadata-file.js';
+import { createMetadataFile, saveMetadataFile } from './store-metadata-file.js';
 import { StoreRecords } from './store-records.js';
 import { watchStoreFolder } from './store-watch.js';
 import type { StoreInfo } from '../types.js';
@@ -41,10 +41,11 @@ export class Store {
   /** No stats were saved and none computed yet (read-only opens only: a writer computes them at load). */
   statsUnknown = false;
   /**
-   * Id and name were guessed from the folder: its metadata file did not parse when loaded
-   * (another program was writing it). Nothing is saved until the file's own are learned.
+   * Id and name were guessed from the folder, its metadata file being missing or not parsing
+   * when loaded. `unreadable`: another program's file is there, never written over; the catalog
+   * learns it once it reads whole. `missing`: ours is created by a save, only if still missing.
    */
-  provisional = false;
+  provisional: false | 'missing' | 'unreadable' = false;
   private readonly saving = new Mutex();
   private stopWatching: (() => void) | undefined;
 
@@ -111,13 +112,22 @@ export class Store {
   async save(): Promise<void> {
     await this.saving.run(() =>
       this.lock.shared(async () => {
-        // A guessed identity is never written over a file another program is writing.
-        if (this.deleted || this.provisional) return;
+        if (this.deleted || this.provisional === 'unreadable') return;
         const dir = this.dir;
         const ours = this.ourFields();
-        if (await saveMetadataFile(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), ours, this.savedFields, this.options.fs)) {
-          this.savedFields = ours;
+        const [temp, file] = [childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE)];
+        if (this.provisional === 'missing') {
+          // A guessed identity goes only into a file that is still missing, never over one
+          // another program wrote meanwhile: that one is the store's, to be learned.
+          if (await createMetadataFile(temp, file, ours, this.options.fs)) {
+            this.provisional = false;
+            this.savedFields = ours;
+          } else {
+            this.provisional = 'unreadable';
+          }
+          return;
         }
+        if (await saveMetadataFile(temp, file, ours, this.savedFields, this.options.fs)) this.savedFields = ours;
       }),
     );
   }
