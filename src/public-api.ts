@@ -78,6 +78,7 @@ export type {
   NodeReadable,
   PaginatedIterator,
   PaginatedList,
+  PlatformBytes,
   PlatformStream,
   PutRecordOptions,
   ReadableLike,

@@ -37,6 +37,13 @@ export interface ReadableLike extends AsyncIterable<any> {
  */
 export type PlatformStream = typeof globalThis extends { process: { stdin: unknown } } ? NodeReadable : ReadableStream<Uint8Array>;
 
+/**
+ * A record body as raw bytes, where the types tell the platform: a Node `Buffer` in a project
+ * with Node's types (what the Node build gives), an `ArrayBuffer` (what the browser bundle gives,
+ * as apify-client v2's does) in one without. Read a view of it: `new Uint8Array(bytes)`.
+ */
+export type PlatformBytes = typeof globalThis extends { process: { stdin: unknown } } ? NodeBuffer : ArrayBuffer;
+
 /** Who may read a store without owning it. */
 export type GeneralAccess =
   | 'RESTRICTED'
@@ -156,7 +163,11 @@ export interface KeyValueStoreRecordInfo {
   etag?: string;
 }
 
-/** Raw record bytes: a Buffer in Node, an ArrayBuffer in the browser. */
+/**
+ * Raw record bytes: a Buffer in Node, an ArrayBuffer in the browser; both in the type, whatever
+ * the project (narrow it: `body instanceof ArrayBuffer`). {@link PlatformBytes} is the one of them
+ * the project's platform gives.
+ */
 export type RecordBytes = NodeBuffer | ArrayBuffer;
 
 /** A record body as a stream: a Node Readable in Node, a web ReadableStream in the browser. */

@@ -5,8 +5,8 @@
 import type {
   KeysPublicUrlOptions,
   KeyValueStore,
-  NodeBuffer,
   PaginatedList,
+  PlatformBytes,
   PlatformStream,
   StoreListKeysOptions,
   StoreSetRecordOptions,
@@ -32,12 +32,14 @@ export interface KeyValueClientGetRecordOptions {
 
 /**
  * What `getRecord` gives for its options: a stream, bytes, or the decoded JSON value. The stream
- * is Node's `Readable` in a project with Node's types (as in v2), a web `ReadableStream` in one without.
+ * is Node's `Readable` in a project with Node's types (as in v2), a web `ReadableStream` in one
+ * without; the bytes a `Buffer` (as in v2), or an `ArrayBuffer` without Node's types (what the
+ * browser bundle, and v2's, give).
  */
 export type ReturnTypeFromOptions<Options extends KeyValueClientGetRecordOptions> = Options['stream'] extends true
   ? PlatformStream
   : Options['buffer'] extends true
-    ? NodeBuffer
+    ? PlatformBytes
     : JsonValue;
 
 /** One key of a store, as listed. */

@@ -25,6 +25,12 @@ const client = new ApifyClient({ baseUrl: 'http://127.0.0.1:8010', token: 'token
 export async function run(): Promise<string> {
   const store = client.keyValueStore('my-store');
   const record: KeyValueStoreRecord | undefined = await store.getRecord('k', { buffer: true });
+  // buffer: true is typed as what the browser bundle gives: an ArrayBuffer, exactly.
+  const raw = (await store.getRecord('k', { buffer: true }))?.value;
+  const exact: Equal<typeof raw, ArrayBuffer | undefined> = true;
+  // @ts-expect-error an ArrayBuffer has no typed-array methods: view it first
+  raw?.subarray(0, 1);
+  const viewed = raw && new Uint8Array(raw);
   const bytes: RecordBytes | undefined = (await client.keyValueStores.getRecord({ storeId: 's', key: 'k', disableBodyParser: true }))?.body;
   const asBytes: ArrayBuffer | Uint8Array | undefined = bytes;
   for await (const { key } of store.listKeys({ prefix: 'a' })) console.log(key);
@@ -37,8 +43,11 @@ export async function run(): Promise<string> {
   } catch (error) {
     if (isApifyApiError(error)) return error.type;
   }
-  return String(record?.contentType) + String(asBytes);
+  return String(record?.contentType) + String(asBytes) + String(exact) + String(viewed);
 }
+
+/** Exactly the same type: not a union holding it, not any. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
 
 // The project really has no Node types: this global does not exist here.
 // @ts-expect-error Buffer is a Node global

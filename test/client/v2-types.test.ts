@@ -138,6 +138,8 @@ export async function run(): Promise<unknown[]> {
   const contentType: string | undefined = json?.contentType;
   const bytes = await kv.getRecord('image', { buffer: true });
   const buffer: Buffer | undefined = bytes?.value;
+  const text: string | undefined = bytes?.value.toString('utf8');
+  const joined: Buffer | undefined = bytes && Buffer.concat([bytes.value]);
   const streamed = await kv.getRecord('video', { stream: true });
   streamed?.value.pipe(process.stdout);
   streamed?.value.on('data', (chunk: Buffer) => console.log(chunk.length));
@@ -164,7 +166,7 @@ export async function run(): Promise<unknown[]> {
       return fields;
     }
   }
-  return [readable, asStream, recordValue, image?.value, paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+  return [readable, asStream, recordValue, image?.value, paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, text, joined, exists, url, keysUrl];
 }
 `;
 

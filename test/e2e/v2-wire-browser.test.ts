@@ -172,6 +172,37 @@ describe('apify-client v2 and this client on the wire, in a real browser', () =>
     expect((await run('ours', 'get record, server error')).result).toMatchObject({ error: 'ApifyApiError', statusCode: 500, message: 'Boom' });
   }, 120_000);
 
+  it('buffer: true and the other raw-byte reads give an ArrayBuffer, as with v2 (the type without Node types: PlatformBytes)', async () => {
+    const result = await page.evaluate(async () => {
+      const w = window as any;
+      /** What a byte result really is, in this page's realm. */
+      const kind = (value: unknown) => ({
+        arrayBuffer: value instanceof ArrayBuffer,
+        view: ArrayBuffer.isView(value),
+        bytes: value instanceof ArrayBuffer ? Array.from(new Uint8Array(value)) : null,
+      });
+      const kv = (which: string) => w.client(which).keyValueStore('s1');
+      return {
+        v2Buffer: kind((await kv('v2').getRecord('bin', { buffer: true })).value),
+        oursBuffer: kind((await kv('ours').getRecord('bin', { buffer: true })).value),
+        oursJsonAsBuffer: kind((await kv('ours').getRecord('json', { buffer: true })).value),
+        oursBinary: kind((await kv('ours').getRecord('bin')).value),
+        oursFlat: kind((await w.client('ours').keyValueStores.getRecord({ storeId: 's1', key: 'bin', disableBodyParser: true })).body),
+        oursFlatDecoded: kind((await w.client('ours').keyValueStores.getRecord({ storeId: 's1', key: 'bin' })).body),
+      };
+    });
+    const bin = { arrayBuffer: true, view: false, bytes: [0, 1, 2, 250] };
+    expect(result).toEqual({
+      v2Buffer: bin,
+      oursBuffer: bin,
+      oursJsonAsBuffer: { arrayBuffer: true, view: false, bytes: [...Buffer.from(JSON.stringify({ hello: ['world', 1] }))] },
+      oursBinary: bin,
+      oursFlat: bin,
+      oursFlatDecoded: bin,
+    });
+    expect(problems).toEqual([]);
+  });
+
   it('stream: true gives a web ReadableStream of the record, where v2 throws (a deliberate difference)', async () => {
     const result = await page.evaluate(async () => {
       const w = window as any;

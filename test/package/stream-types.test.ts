@@ -1,8 +1,9 @@
 /**
- * Record streams in the published types, as an installed package resolves them: a Node project
- * (`@types/node` loaded) sees `getRecord(key, { stream: true })` as Node's `Readable`, as
- * apify-client v2 types it, under node16 and bundler resolution, from ES modules and CommonJS; a
- * browser project without Node types sees a web `ReadableStream` (what the browser bundle gives)
+ * Record streams and bytes in the published types, as an installed package resolves them: a Node
+ * project (`@types/node` loaded) sees `getRecord(key, { stream: true })` as Node's `Readable` and
+ * `{ buffer: true }` as a `Buffer`, as apify-client v2 types them, under node16 and bundler
+ * resolution, from ES modules and CommonJS; a browser project without Node types sees a web
+ * `ReadableStream` and an `ArrayBuffer` (what the browser bundle gives: test/e2e/v2-wire-browser)
  * and no Node types. Every declaration is checked (`skipLibCheck: false`).
  */
 import { execFile } from 'node:child_process';
@@ -23,7 +24,7 @@ beforeAll(async () => {
 }, 60_000);
 afterAll(() => project?.remove());
 
-/** Code written for apify-client v2 in Node, using the record stream as a `Readable`. */
+/** Code written for apify-client v2 in Node, using the record stream as a `Readable` and bytes as a `Buffer`. */
 const NODE_CODE = `
 import { createWriteStream } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
@@ -53,13 +54,19 @@ export async function run(): Promise<unknown> {
   await kv.setRecord({ key: 'copy', value: Readable.from(['a']), contentType: 'text/plain' });
   // @ts-expect-error a Node stream is not a web stream
   record.value.getReader();
-  return [readable, flowing, Writable];
+  // Bytes are a Buffer, with Buffer's methods.
+  const bytes = await kv.getRecord('image', { buffer: true });
+  if (!bytes) return undefined;
+  const buffer: Buffer = bytes.value;
+  const text: string = bytes.value.toString('base64');
+  const joined: Buffer = Buffer.concat([bytes.value, buffer]);
+  return [readable, flowing, Writable, text, joined];
 }
 `;
 
-/** The same calls in a browser project, where the stream is a web `ReadableStream`. */
+/** The same calls in a browser project, where the stream is a web `ReadableStream` and bytes an `ArrayBuffer`. */
 const BROWSER_CODE = `
-import { ApifyClient } from 'apify-kv-client';
+import { ApifyClient, type PlatformBytes, type ReturnTypeFromOptions } from 'apify-kv-client';
 
 const client = new ApifyClient({ baseUrl: 'http://127.0.0.1:8010', token: 'token' });
 
@@ -72,6 +79,21 @@ export async function run(): Promise<number> {
   // @ts-expect-error no Node stream methods in the browser
   record.value.pipe;
   return value?.length ?? 0;
+}
+
+/** Exactly the same type: not a union holding it, not any. */
+type Equal<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+export async function bytes(): Promise<number> {
+  const record = await client.keyValueStore('my-store').getRecord('image', { buffer: true });
+  if (!record) return 0;
+  // The bundle gives an ArrayBuffer, and the type says so.
+  const exact: Equal<typeof record.value, ArrayBuffer> = true;
+  const named: Equal<PlatformBytes, ArrayBuffer> = exact;
+  const v2Named: Equal<ReturnTypeFromOptions<{ buffer: true }>, ArrayBuffer> = named;
+  // @ts-expect-error an ArrayBuffer has no typed-array methods: view it first
+  record.value.subarray(0, 1);
+  return new Uint8Array(record.value).length + Number(v2Named);
 }
 
 // The project really has no Node types.
@@ -101,18 +123,18 @@ async function typeCheck(name: string, files: Record<string, string>, compilerOp
   );
 }
 
-describe('record streams in the published types', () => {
-  it('a Node project under node16 resolution: Readable, from an ES module and from CommonJS', async () => {
+describe('record streams and bytes in the published types', () => {
+  it('a Node project under node16 resolution: Readable and Buffer, from an ES module and from CommonJS', async () => {
     const out = await typeCheck('node16', { 'esm.mts': NODE_CODE, 'cjs.cts': NODE_CODE }, { ...NODE_OPTIONS, module: 'node16', moduleResolution: 'node16' });
     expect(out).toBe('');
   }, 120_000);
 
-  it('a Node project under bundler resolution: Readable, from an ES module and from CommonJS', async () => {
+  it('a Node project under bundler resolution: Readable and Buffer, from an ES module and from CommonJS', async () => {
     const out = await typeCheck('bundler', { 'esm.ts': NODE_CODE, 'cjs.cts': NODE_CODE }, { ...NODE_OPTIONS, module: 'preserve', moduleResolution: 'bundler' });
     expect(out).toBe('');
   }, 120_000);
 
-  it('a browser project without Node types: a web ReadableStream', async () => {
+  it('a browser project without Node types: a web ReadableStream and an ArrayBuffer', async () => {
     const out = await typeCheck(
       'browser',
       { 'browser.ts': BROWSER_CODE },
