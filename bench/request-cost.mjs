@@ -211,6 +211,11 @@ try {
       console.log(`  ${name} / axios: ${(cost(name) / cost('axios')).toFixed(3)}x (median of rounds ${paired(name).toFixed(3)}x)`);
     }
   }
+  // This build against the baseline, round by round.
+  for (const [name, base] of [['client', 'base'], ['no-md5', 'base-off']].filter(([n, b]) => results[n] && results[b])) {
+    const ratio = median(results[name].map((r, i) => r.micros / results[base][i].micros));
+    console.log(`  ${name} / ${base}: ${ratio.toFixed(3)}x (median of rounds)`);
+  }
   console.log(`  load average: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   server.kill('SIGTERM');
