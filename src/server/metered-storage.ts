@@ -11,6 +11,7 @@ import type {
   StorageUser,
   StoredRecord,
   StoreInfo,
+  PutRecordOptions,
   WriteConditions,
 } from '../storage/types.js';
 
@@ -74,11 +75,14 @@ export class MeteredStorage implements KeyValueStorage {
   getRecord(storeId: string, key: string): Promise<StoredRecord | null> {
     return this.timed('getRecord', () => this.inner.getRecord(storeId, key));
   }
+  get checksMd5(): boolean | undefined {
+    return this.inner.checksMd5;
+  }
   putRecord(
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
+    options: PutRecordOptions,
   ): Promise<RecordInfo> {
     return this.timed('putRecord', () => this.inner.putRecord(storeId, key, body, options));
   }
