@@ -1,6 +1,8 @@
 /**
- * Types of the objects the key-value-store API returns, and of the methods' options. They name no
- * Node type directly, so a browser project without `@types/node` compiles against them.
+ * Types of the objects the key-value-store API returns, and of the methods' options. The same
+ * declarations serve Node and browser projects: they name a Node type only through the project's
+ * global scope (`NodeBuffer`, `NodeReadable`), so a browser project without `@types/node`
+ * compiles against them, every declaration checked.
  */
 import type { CallOptions } from './http/http-client.js';
 import type { ProgressOptions } from './http/progress.js';
@@ -14,15 +16,26 @@ export type { CallOptions };
 export type NodeBuffer = typeof globalThis extends { Buffer: { from(data: string): infer B } } ? B : Uint8Array;
 
 /**
- * The parts of a Node `Readable` the client's types need (a Node stream has them all), named
- * structurally so the browser's types need no Node declarations.
+ * Node's `Readable` class (the one `node:stream` exports) where `@types/node` is loaded, else
+ * {@link ReadableLike}. No import of `node:stream`: a browser project has no such module, and a
+ * declaration bundle cannot guard an import. It is read from the global scope instead, as the
+ * type `process.stdin.map()` returns (`@types/node` 16 to 24 type it `Readable`).
  */
-export interface NodeReadable extends AsyncIterable<any> {
+export type NodeReadable = typeof globalThis extends { process: { stdin: { map(...args: any[]): infer R } } } ? R : ReadableLike;
+
+/** What `NodeReadable` stands for where Node's types are not loaded: the parts of a Node `Readable` the client's types need. */
+export interface ReadableLike extends AsyncIterable<any> {
   readable: boolean;
   pipe<T>(destination: T, options?: { end?: boolean }): T;
   on(event: string, listener: (...args: any[]) => void): this;
   destroy(error?: Error): this;
 }
+
+/**
+ * A record body as a stream, where the types tell the platform: Node's `Readable` in a project
+ * with Node's types, a web `ReadableStream` (what the browser bundle gives) in one without.
+ */
+export type PlatformStream = typeof globalThis extends { process: { stdin: unknown } } ? NodeReadable : ReadableStream<Uint8Array>;
 
 /** Who may read a store without owning it. */
 export type GeneralAccess =

@@ -6,8 +6,8 @@ import type {
   KeysPublicUrlOptions,
   KeyValueStore,
   NodeBuffer,
-  NodeReadable,
   PaginatedList,
+  PlatformStream,
   StoreListKeysOptions,
   StoreSetRecordOptions,
   StoreUpdate,
@@ -30,9 +30,12 @@ export interface KeyValueClientGetRecordOptions {
   signature?: string;
 }
 
-/** What `getRecord` gives for its options: a stream, bytes, or the decoded JSON value. */
+/**
+ * What `getRecord` gives for its options: a stream, bytes, or the decoded JSON value. The stream
+ * is Node's `Readable` in a project with Node's types (as in v2), a web `ReadableStream` in one without.
+ */
 export type ReturnTypeFromOptions<Options extends KeyValueClientGetRecordOptions> = Options['stream'] extends true
-  ? NodeReadable
+  ? PlatformStream
   : Options['buffer'] extends true
     ? NodeBuffer
     : JsonValue;

@@ -41,7 +41,15 @@ import {
   type KeyValueStoreStats,
 } from 'MODULE';
 import type { STORAGE_GENERAL_ACCESS } from '@apify/consts';
+import { createWriteStream } from 'node:fs';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { JsonValue } from 'type-fest';
+
+/** A function of the user's that takes Node streams. */
+function byteCount(stream: Readable): Promise<number> {
+  return stream.toArray().then((chunks) => chunks.length);
+}
 
 /** apify-client 2.25's KeyValueStore, field for field: a store must fit it as a whole. */
 interface V2Store {
@@ -132,6 +140,11 @@ export async function run(): Promise<unknown[]> {
   const buffer: Buffer | undefined = bytes?.value;
   const streamed = await kv.getRecord('video', { stream: true });
   streamed?.value.pipe(process.stdout);
+  streamed?.value.on('data', (chunk: Buffer) => console.log(chunk.length));
+  if (streamed) await byteCount(streamed.value);
+  if (streamed) await pipeline(streamed.value, createWriteStream('video.mp4'));
+  const readable: Readable | undefined = streamed?.value;
+  const asStream: ReturnTypeFromOptions<{ stream: true }> | undefined = readable;
   const parsed: JsonValue | undefined = (await kv.getRecord('OUTPUT'))?.value;
   const next: string = page.nextExclusiveStartKey;
   const getOptions: KeyValueClientGetRecordOptions = { buffer: true, signature: 'sig' };
@@ -151,7 +164,7 @@ export async function run(): Promise<unknown[]> {
       return fields;
     }
   }
-  return [recordValue, image?.value, paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
+  return [readable, asStream, recordValue, image?.value, paged, asBuffer, parsed, next, total, got, id, created, title, owner, ownerName, keysPublicUrl, secret, storageBytes, storeName, modified, accessed, actId, actRunId, stats, access, whole, listed, renamed, first, count, truncated, key, contentType, buffer, exists, url, keysUrl];
 }
 `;
 

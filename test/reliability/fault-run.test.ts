@@ -205,7 +205,9 @@ describe('fault run', () => {
             }
           }
         } catch (error) {
-          failures.push(`${kind} ${id}: ${(error as Error).message}`);
+          // What the proxy saw of this key's requests says which fault (or the server) ended them.
+          const seen = proxy.eventsFor(`/records/${encodeURIComponent(key)}`).join('; ');
+          failures.push(`${kind} ${id}: ${(error as Error).message} [proxy: ${seen}]`);
         }
       }
     };
@@ -247,7 +249,7 @@ describe('fault run', () => {
       [
         'fault run:',
         `  operations: ${operations} (${Object.entries(ops).map(([k, v]) => `${k} ${v}`).join(', ')}, store creations ${STORE_NAMES.length}; ${largePuts} puts over 1 MiB)`,
-        `  requests at the proxy: ${proxy.counts.requests}, forwarded to the server: ${proxy.counts.forwarded}`,
+        `  requests at the proxy: ${proxy.counts.requests}, forwarded to the server: ${proxy.counts.forwarded}, failed there: ${proxy.counts.upstreamFailures}; left by the client before the answer: ${proxy.counts.clientLeftEarly}`,
         `  faults injected: ${faults} (${((100 * faults) / proxy.counts.requests).toFixed(1)}% of requests): ${Object.entries(proxy.counts.faults).map(([k, v]) => `${k} ${v}`).join(', ')}`,
         `  retries (requests - operations): ${retries}`,
         `  failed operations: ${failures.length}, wrong reads: ${mismatches.length}, final-state problems: ${finalProblems.length}`,

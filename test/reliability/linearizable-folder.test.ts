@@ -8,12 +8,11 @@
 import { promises as fsp } from 'node:fs';
 
 import { MemoryStorage } from '@crawlee/memory-storage';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
-import { buildSecondWriter, startSecondWriter } from '../storage/support/second-writer.js';
+import { startSecondWriter, useSecondWriter } from '../storage/support/second-writer.js';
 import { createStore, kvs, putRecord, raw, startTestServer, type TestServer } from '../server/helpers.js';
 import { checkHistory, History } from '../support/linearizability.js';
-import { makeTempDir, removeDir } from '../storage/helpers.js';
 
 /** Content types of one extension (so only the sidecar tells them apart) and of others. */
 const TYPES = ['text/plain; charset=utf-8', 'text/plain; charset=x-test', 'application/json', 'application/x-thing'];
@@ -65,15 +64,7 @@ describe('one server, many clients', () => {
 });
 
 describe('the server, a second process and Crawlee writing one folder', () => {
-  let scriptDir: string;
-  let script: string;
-  beforeAll(async () => {
-    scriptDir = await makeTempDir();
-    script = await buildSecondWriter(scriptDir);
-  });
-  afterAll(async () => {
-    await removeDir(scriptDir);
-  });
+  const secondWriter = useSecondWriter();
 
   it(`loses nothing acknowledged, and the server shows every write within ${CONVERGENCE_BOUND_MILLIS} ms`, async () => {
     const server = await startTestServer();
@@ -99,7 +90,7 @@ describe('the server, a second process and Crawlee writing one folder', () => {
     };
 
     // A second process of ours (as `apify-kv put --storage-dir` or an SDK script).
-    const other = await startSecondWriter(script, server.storageDir);
+    const other = await startSecondWriter(secondWriter(), server.storageDir);
     const otherAcked = new Map<string, string>();
     const otherWrites = (async () => {
       for (let i = 0; i < 15; i++) {

@@ -8,13 +8,13 @@
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { LOCAL_USER } from '../../src/storage/index.js';
 
 import { crawleeWrite } from './crawlee.js';
 import { makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
-import { buildSecondWriter, startSecondWriter, type SecondWriter } from './support/second-writer.js';
+import { startSecondWriter, useSecondWriter, type SecondWriter } from './support/second-writer.js';
 
 const CRAWLEE_WRITER = path.join(import.meta.dirname, 'fixtures', 'crawlee-writer.mjs');
 /** Both map to the `bin` extension, so both writers write `k.bin` and `k.__metadata__.json`. */
@@ -24,16 +24,8 @@ const CRAWLEES = 'application/x-crawlee';
 const FALLBACK = 'application/octet-stream';
 
 let dir: string;
-let scriptDir: string;
-let script: string;
+const secondWriter = useSecondWriter();
 
-beforeAll(async () => {
-  scriptDir = await makeTempDir();
-  script = await buildSecondWriter(scriptDir);
-});
-afterAll(async () => {
-  await removeDir(scriptDir);
-});
 beforeEach(async () => {
   dir = await makeTempDir();
 });
@@ -41,20 +33,18 @@ afterEach(async () => {
   await removeDir(dir);
 });
 
-/** The record as a new process sees it: a storage opened on the folder as it is now. */
+/**
+ * The record as a new process sees it: a storage opened on the folder as it is now (maybe while
+ * Crawlee rewrites the store's `__metadata__.json` in place), which finds the store by its name.
+ */
 async function readFresh(key: string): Promise<{ body: string; contentType: string }> {
   const reader = await openStorage(dir);
   try {
-    for (let attempt = 0; ; attempt++) {
-      const { store } = await reader.getOrCreateStore({ name: 'race', user: LOCAL_USER });
-      const record = await reader.getRecord(store.id, key);
-      if (record) return { body: (await readAll(record.openStream())).toString(), contentType: record.contentType };
-      // Crawlee rewrites the store's `__metadata__.json` in place after each record: a reader
-      // that opened while it was half written knows the store by an id derived from its folder
-      // until it reads the file whole (the store's id, not the record, is what changed then).
-      const now = await reader.getOrCreateStore({ name: 'race', user: LOCAL_USER });
-      if (now.store.id === store.id || attempt > 0) throw new Error(`${key} is missing`);
-    }
+    const { store, created } = await reader.getOrCreateStore({ name: 'race', user: LOCAL_USER });
+    if (created) throw new Error('the store was not found by its name: a second one was made');
+    const record = await reader.getRecord(store.id, key);
+    if (!record) throw new Error(`${key} is missing`);
+    return { body: (await readAll(record.openStream())).toString(), contentType: record.contentType };
   } finally {
     await reader.close();
   }
@@ -128,7 +118,7 @@ describe('our sidecar', () => {
 
 describe('our writer and Crawlee writing one key at once', () => {
   it('never serve one’s body with the other’s content type, to a reader that opens the folder after', async () => {
-    const ours = await startSecondWriter(script, dir);
+    const ours = await startSecondWriter(secondWriter(), dir);
     const writers: SecondWriter[] = [ours];
     const mixed: string[] = [];
     const seen = { ours: 0, crawlee: 0, fallback: 0 };

@@ -8,12 +8,12 @@ import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import path from 'node:path';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
 
 import { makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
-import { buildSecondWriter, startSecondWriter, type SecondWriter } from './support/second-writer.js';
+import { startSecondWriter, useSecondWriter, type SecondWriter } from './support/second-writer.js';
 
 const md5 = (data: string) => `"${createHash('md5').update(data).digest('hex')}"`;
 
@@ -98,18 +98,10 @@ describe('a sidecar written for another body', () => {
 });
 
 describe('two processes writing one key at once', () => {
-  let scriptDir: string;
-  let script: string;
-  beforeAll(async () => {
-    scriptDir = await makeTempDir();
-    script = await buildSecondWriter(scriptDir);
-  });
-  afterAll(async () => {
-    await removeDir(scriptDir);
-  });
+  const secondWriter = useSecondWriter();
 
   it('never serve one writer’s body with the other writer’s content type', async () => {
-    const writers: SecondWriter[] = [await startSecondWriter(script, dir), await startSecondWriter(script, dir)];
+    const writers: SecondWriter[] = [await startSecondWriter(secondWriter(), dir), await startSecondWriter(secondWriter(), dir)];
     const types = ['application/x-writer-a', 'application/x-writer-b'];
     const mixed: string[] = [];
     let fallback = 0;

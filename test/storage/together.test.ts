@@ -9,7 +9,7 @@ import path from 'node:path';
 
 import { PassThrough } from 'node:stream';
 
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { nodeFs } from '../../src/storage/fs/fs-layer.js';
 import { FileStorage, LOCAL_USER } from '../../src/storage/index.js';
@@ -18,7 +18,7 @@ import { MemoryStorage } from '@crawlee/memory-storage';
 
 import { crawleeWrite, waitFor } from './crawlee.js';
 import { makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
-import { buildSecondWriter, startSecondWriter } from './support/second-writer.js';
+import { startSecondWriter, useSecondWriter } from './support/second-writer.js';
 
 const md5 = (data: Buffer | string) => `"${createHash('md5').update(data).digest('hex')}"`;
 
@@ -195,15 +195,7 @@ describe('a commit that fails half way', () => {
 });
 
 describe('a second process on the same folder', () => {
-  let scriptDir: string;
-  let script: string;
-  beforeAll(async () => {
-    scriptDir = await makeTempDir();
-    script = await buildSecondWriter(scriptDir);
-  });
-  afterAll(async () => {
-    await removeDir(scriptDir);
-  });
+  const secondWriter = useSecondWriter();
 
   it("opening it (crash recovery) leaves this process's in-flight temp files alone", async () => {
     storage = await openStorage(dir);
@@ -215,7 +207,7 @@ describe('a second process on the same folder', () => {
     const tempDir = path.join(dir, 'key_value_stores', 'shared', '.tmp');
     await waitFor(async () => ((await fsp.readdir(tempDir).catch(() => [])).some((name) => name.endsWith('.data')) ? true : undefined));
 
-    const other = await startSecondWriter(script, dir);
+    const other = await startSecondWriter(secondWriter(), dir);
     expect(await other.put('shared', 'theirs', 'text/plain', 'from-the-other-process')).toBe('ok');
     await other.quit();
     expect((await fsp.readdir(tempDir)).some((name) => name.endsWith('.data'))).toBe(true);

@@ -1,13 +1,12 @@
 /**
  * A client bound to one store, with apify-client v2's names and results
  * (`client.keyValueStore(id)`). Its `@internal` methods are the one implementation of each REST
- * call: the seed's flat `keyValueStores` API calls them too.
+ * call: the seed's flat `keyValueStores` API calls them too. A record's read and write are
+ * modules of their own (`record-read.ts`, `record-write.ts`).
  */
-import { decodeBody, encodeBody } from '../body.js';
-import { ApifyArgumentError, ApifyNetworkError, isApifyApiError } from '../http/errors.js';
+import { encodeBody } from '../body.js';
+import { ApifyArgumentError, isApifyApiError } from '../http/errors.js';
 import { encodePathSegment, type CallOptions, type HttpMethod, type HttpRequest, type HttpResponse } from '../http/http-client.js';
-import { platform } from '../platform/node.js';
-import { checkedDownload } from '../integrity.js';
 import type {
   KeysPublicUrlOptions,
   KeyValueStore,
@@ -29,22 +28,11 @@ import type { BulkInput, BulkOptions, BulkRecordInput, BulkResult } from './bulk
 import { CONDITION_OPTION_NAMES, conditionHeaders, noteFeatures, requireConditionalWrites } from './conditions.js';
 import { iterateKeyPages } from './key-pages.js';
 import { keysPublicUrl, recordPublicUrl, type SigningKey } from './public-urls.js';
+import { readRecord, type RecordRead } from './record-read.js';
 import { writeRecord, type RecordWrite } from './record-write.js';
 import { checkDuration, checkInteger, checkOptionalString, checkRecordKey, checkStoreId, checkStoreName } from '../validation.js';
 import { callOptions, checkKnownOptions, nullOn404, paginate, STORES_PATH, toStore, type ResourceContext } from './context.js';
 import { GENERAL_ACCESS_VALUES, isGeneralAccess } from '../../rules.js';
-
-/** How a record body is handed back: decoded by content type, as raw bytes, or as a stream. */
-export type BodyMode = 'value' | 'bytes' | 'stream';
-
-/** One record read, as the internal `readRecord` takes it. @internal */
-export interface RecordRead extends WaitOptions {
-  call: CallOptions;
-  key: string;
-  as: BodyMode;
-  attachment?: boolean;
-  signature?: string;
-}
 
 /** The query of one page of keys. @internal */
 export interface KeysQuery {
@@ -274,66 +262,9 @@ export class KeyValueStoreClient {
     this.ctx.reads.afterDelete(storeId);
   }
 
-  /** `GET` of a record, through the journal; null when there is none. @internal */
-  async readRecord(r: RecordRead): Promise<KeyValueStoreRecordWithBody | null> {
-    const { call, key, as } = r;
-    const stream = as === 'stream';
-    const response = await this.ctx.reads.read({
-      store: this.id,
-      key,
-      waitMillis: checkDuration(r.waitMillis, 'waitMillis') ?? 0,
-      signal: call.signal,
-      read: () => {
-        const get = () =>
-          this.send(call, 'GET', this.recordPath(key), {
-            // `true` as apify-client v2 sends it (a string: its serializer sends booleans as 1/0).
-            query: { attachment: r.attachment ? 'true' : undefined, signature: r.signature },
-            responseType: stream ? 'stream' : 'bytes',
-          }).catch(nullOn404);
-        // A streamed body is handed on unread: it is not checked.
-        return stream || !this.ctx.integrity() ? get() : checkedDownload(get);
-      },
-      outcome: (res) =>
-        res === null
-          ? { exists: false }
-          : { exists: true, etag: res.header('etag'), digest: stream ? undefined : () => platform.digest(res.bytes) },
-      discard: (res) => {
-        if (res && stream) platform.discardStream(res.stream);
-      },
-    });
-    noteFeatures(this.ctx.features, response);
-    if (!response) return null;
-    const contentType = response.header('content-type') ?? 'application/octet-stream';
-    const body =
-      as === 'stream'
-        ? platform.userStream(response.stream, this.idleMillis(call), (cause) => this.streamError(key, cause))
-        : as === 'bytes'
-          ? platform.userBytes(response.bytes)
-          : decodeBody(response.bytes, contentType, (error) => {
-              throw response.invalid('invalid-json-record', `Record "${key}" is stored as ${contentType} but does not parse: ${error.message}`);
-            });
-    return { key, body, contentType, etag: response.header('etag') };
-  }
-
-  private idleMillis(call: CallOptions): number {
-    return Math.max(1, Math.round((call.timeoutSecs ?? this.ctx.timeoutSecs()) * 1000));
-  }
-
-  /**
-   * The error a streamed record body fails with: silent past the time limit (no `cause`), or cut
-   * off by the transport. The transport's error is not kept: it holds the request's headers.
-   */
-  private streamError(key: string, cause?: Error & { code?: string }): Error {
-    const code = cause?.code ?? 'ETIMEDOUT';
-    const timeout = !cause || code === 'ECONNABORTED' || code === 'ETIMEDOUT';
-    return new ApifyNetworkError({
-      method: 'GET',
-      path: this.recordPath(key),
-      attempt: 1,
-      type: timeout ? 'timeout' : 'network-error',
-      code,
-      detail: timeout ? 'the record stream sent nothing within the time limit' : 'the record stream broke off',
-    });
+  /** `GET` of a record (see `record-read.ts`). @internal */
+  readRecord(r: RecordRead): Promise<KeyValueStoreRecordWithBody | null> {
+    return readRecord(this.ctx, this.id, this.recordPath(r.key), r);
   }
 
   /** `PUT` of a record (see `record-write.ts`). @internal */

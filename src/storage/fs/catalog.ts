@@ -9,14 +9,15 @@
 import type { StoreCatalog } from '../backend.js';
 import { StorageError } from '../errors.js';
 import { isNotFound, tempStem } from './fs-utils.js';
-import { nodeFs, writeNewFileSynced, type FsLayer } from './fs-layer.js';
+import { nodeFs, renameFolderIfFree, writeNewFileSynced, type FsLayer } from './fs-layer.js';
 import { childPath, CREATING_PREFIX, DELETING_PREFIX, STORE_METADATA_FILE } from './layout.js';
 import { Mutex } from '../locks.js';
 import { cloneStoreInfo, serializeStoreInfo } from '../store-metadata.js';
 import { Store, type StoreOptions } from './store.js';
+import { StoreNames } from './store-names.js';
 import { recoverTempFolder } from './store-folder.js';
 import { forEachLimited } from './fs-utils.js';
-import { readStoreFolder } from './store-loader.js';
+import { carryOver, readStoreFolder } from './store-loader.js';
 import type { StoreInfo } from '../types.js';
 
 export interface FolderCatalogOptions extends StoreOptions {
@@ -25,10 +26,11 @@ export interface FolderCatalogOptions extends StoreOptions {
 
 export class FolderCatalog implements StoreCatalog {
   private readonly byId = new Map<string, Store>();
+  /** Ids stores were known by before their metadata read whole (see `learn`): they keep answering. */
+  private readonly aliases = new Map<string, Store>();
   private readonly byFolder = new Map<string, Store>();
-  /** Stores claiming each name, by `user id \n name` and `username \n name`; the first one answers. */
-  private readonly byUserName = new Map<string, Store[]>();
-  private readonly byUsername = new Map<string, Store[]>();
+  /** Which store each name refers to. */
+  private readonly names: StoreNames;
   /** Serializes changes to the set of stores (create, remove, discovery). */
   private readonly changes = new Mutex();
 
@@ -37,6 +39,13 @@ export class FolderCatalog implements StoreCatalog {
 
   constructor(private readonly options: FolderCatalogOptions) {
     this.fs = options.fs ?? nodeFs;
+    this.names = new StoreNames((claimants, name) => {
+      const folders = claimants.map((s) => JSON.stringify(s.folder)).join(' and ');
+      options.warn(
+        `Store folders ${folders} in ${this.storesDir} both claim the store name ${JSON.stringify(name)}; ` +
+          `both are kept, and the name refers to ${JSON.stringify(claimants[0]!.folder)} (the others stay readable by id).`,
+      );
+    });
   }
 
   private get storesDir(): string {
@@ -81,12 +90,13 @@ export class FolderCatalog implements StoreCatalog {
     if (recover && !this.options.readOnly) await recoverTempFolder(dir, this.fs);
     let loaded;
     try {
-      loaded = await readStoreFolder(this.storesDir, folder, new Date(this.options.now()), (id) => this.byId.has(id), this.fs);
+      loaded = await readStoreFolder(this.storesDir, folder, new Date(this.options.now()), (id) => this.resolve(id) !== undefined, this.fs);
     } catch (error) {
       if (isNotFound(error)) return null; // removed meanwhile
       throw error;
     }
     const store = new Store(loaded.info, folder, loaded.extra, this.options);
+    store.provisional = loaded.metadata === 'whole' ? false : loaded.metadata;
     await store.rememberFolder();
     this.add(store);
     // Read-only, nothing is saved: the byte count is taken from the folder when a listing asks.
@@ -152,66 +162,73 @@ export class FolderCatalog implements StoreCatalog {
   private add(store: Store): void {
     this.byId.set(store.info.id, store);
     this.byFolder.set(store.folder, store);
-    this.claim(store);
+    this.names.claim(store);
   }
 
   private forget(store: Store): void {
     store.deleted = true;
     void store.close();
-    this.unclaim(store);
+    this.names.unclaim(store);
     this.byId.delete(store.info.id);
+    for (const [alias, holder] of this.aliases) if (holder === store) this.aliases.delete(alias);
     if (this.byFolder.get(store.folder) === store) this.byFolder.delete(store.folder);
   }
 
-  private claim(store: Store): void {
-    const { name, userId, username } = store.info;
-    if (name === null) return;
-    const claimants = this.claimants(this.byUserName, `${userId}\n${name}`);
-    claimants.push(store);
-    // Deterministic: the folder named after the store first, then by folder name.
-    const rank = (s: Store) => (s.folder === name ? '' : `~${s.folder}`);
-    claimants.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
-    const byUsername = this.claimants(this.byUsername, `${username}\n${name}`);
-    byUsername.push(store);
-    byUsername.sort((a, b) => (rank(a) < rank(b) ? -1 : rank(a) > rank(b) ? 1 : 0));
-    if (claimants.length > 1) {
-      const folders = claimants.map((s) => JSON.stringify(s.folder)).join(' and ');
-      this.options.warn(
-        `Store folders ${folders} in ${this.storesDir} both claim the store name ${JSON.stringify(name)}; ` +
-          `both are kept, and the name refers to ${JSON.stringify(claimants[0]!.folder)} (the others stay readable by id).`,
-      );
-    }
+  /** The store known by `id`, now or before its metadata read whole. */
+  private resolve(id: string): Store | undefined {
+    return this.byId.get(id) ?? this.aliases.get(id);
   }
 
-  private unclaim(store: Store): void {
-    const { name, userId, username } = store.info;
-    if (name === null) return;
-    for (const [map, key] of [
-      [this.byUserName, `${userId}\n${name}`],
-      [this.byUsername, `${username}\n${name}`],
-    ] as const) {
-      const list = map.get(key);
-      if (!list) continue;
-      const at = list.indexOf(store);
-      if (at >= 0) list.splice(at, 1);
-      if (list.length === 0) map.delete(key);
-    }
+  /**
+   * A store whose metadata file did not parse when loaded (Crawlee rewrites it in place:
+   * truncate, then write), or appeared after we found none, went by an id and a name taken
+   * from its folder. Once the file reads whole, its id and name are the store's; the id handed
+   * out before stays an alias for the life of the process, so a client holding it keeps
+   * finding the store. Known ids are never given up the other way round: a file caught half
+   * written later changes nothing. Returns whether the file's identity was learned now.
+   */
+  private async learn(store: Store): Promise<boolean> {
+    if (store.provisional !== 'unreadable') return false;
+    return this.changes.run(async () => {
+      if (store.provisional !== 'unreadable' || store.deleted) return false;
+      let loaded;
+      try {
+        const taken = (id: string) => {
+          const holder = this.resolve(id);
+          return holder !== undefined && holder !== store;
+        };
+        loaded = await readStoreFolder(this.storesDir, store.folder, new Date(this.options.now()), taken, this.fs);
+      } catch (error) {
+        if (isNotFound(error)) return false;
+        throw error;
+      }
+      if (loaded.metadata !== 'whole' || store.deleted) return false;
+      const before = store.info.id;
+      this.names.unclaim(store);
+      this.byId.delete(before);
+      store.adopt(loaded);
+      if (before !== store.info.id) this.aliases.set(before, store);
+      this.aliases.delete(store.info.id);
+      this.byId.set(store.info.id, store);
+      this.names.claim(store);
+      return true;
+    });
   }
 
-  private claimants(map: Map<string, Store[]>, key: string): Store[] {
-    let list = map.get(key);
-    if (!list) map.set(key, (list = []));
-    return list;
+  /** Learns every provisional store's metadata that reads whole now (an unknown id or name may be in it). */
+  private async learnAll(): Promise<void> {
+    for (const store of [...this.byId.values()]) if (store.provisional === 'unreadable') await this.learn(store);
   }
 
-  /** The live store (for the backend's record I/O). */
+  /** The live store (for the backend's record I/O), by its id or an alias. */
   store(id: string): Store | undefined {
-    return this.byId.get(id);
+    return this.resolve(id);
   }
 
   // ---- StoreCatalog ------------------------------------------------------------------
 
   async *list(): AsyncIterable<StoreInfo> {
+    await this.learnAll();
     const stores = [...this.byId.values()];
     // Stores without saved stats (Crawlee's, hand-made) are sized from their folder listing.
     await forEachLimited(
@@ -223,25 +240,34 @@ export class FolderCatalog implements StoreCatalog {
   }
 
   async get(id: string): Promise<StoreInfo | null> {
-    const store = this.byId.get(id);
+    const known = this.resolve(id);
+    if (known) await this.learn(known);
+    else await this.learnAll();
+    const store = this.resolve(id);
     return store ? cloneStoreInfo(store.info) : null;
   }
 
   async findByName(userId: string, name: string): Promise<StoreInfo | null> {
-    let store = this.byUserName.get(`${userId}\n${name}`)?.[0];
+    const claimed = this.names.ofUser(userId, name);
+    if (claimed) await this.learn(claimed);
+    else await this.learnAll();
+    let store = this.names.ofUser(userId, name);
     if (!store) {
       // Another process may have just made it: its folder is named after it.
       await this.changes.run(() => this.discover(name).catch(() => undefined));
-      store = this.byUserName.get(`${userId}\n${name}`)?.[0];
+      store = this.names.ofUser(userId, name);
     }
     return store ? cloneStoreInfo(store.info) : null;
   }
 
   async findByUsername(username: string, name: string): Promise<StoreInfo | null> {
-    let store = this.byUsername.get(`${username}\n${name}`)?.[0];
+    const claimed = this.names.ofUsername(username, name);
+    if (claimed) await this.learn(claimed);
+    else await this.learnAll();
+    let store = this.names.ofUsername(username, name);
     if (!store) {
       await this.changes.run(() => this.discover(name).catch(() => undefined));
-      store = this.byUsername.get(`${username}\n${name}`)?.[0];
+      store = this.names.ofUsername(username, name);
     }
     return store ? cloneStoreInfo(store.info) : null;
   }
@@ -255,10 +281,10 @@ export class FolderCatalog implements StoreCatalog {
   create(info: StoreInfo): Promise<void> {
     this.assertWritable();
     return this.changes.run(async () => {
-      if (this.byId.has(info.id)) throw new StorageError('invalid-input', `Store id ${info.id} is taken.`);
+      if (this.resolve(info.id)) throw new StorageError('invalid-input', `Store id ${info.id} is taken.`);
       if (info.name !== null) {
         await this.discover(info.name);
-        if (this.byUserName.get(`${info.userId}\n${info.name}`)?.length) throw nameTaken(info.name);
+        if (this.names.ofUser(info.userId, info.name)) throw nameTaken(info.name);
       }
       await this.fs.mkdir(this.storesDir);
       const staging = childPath(this.storesDir, `${CREATING_PREFIX}${tempStem()}`);
@@ -268,14 +294,14 @@ export class FolderCatalog implements StoreCatalog {
         await writeNewFileSynced(this.fs, childPath(staging, STORE_METADATA_FILE), serializeStoreInfo(info, extra));
         await this.fs.syncDir(staging);
         let folder = info.name ?? info.id;
-        if (this.byFolder.has(folder) || !(await this.renameIfFree(staging, folder))) {
+        if (this.byFolder.has(folder) || !(await renameFolderIfFree(this.fs, staging, childPath(this.storesDir, folder)))) {
           if (info.name !== null) {
             // Made by another process meanwhile: if it is this user's store of that name, it is the one.
             await this.discover(info.name);
-            if (this.byUserName.get(`${info.userId}\n${info.name}`)?.length) throw nameTaken(info.name);
+            if (this.names.ofUser(info.userId, info.name)) throw nameTaken(info.name);
           }
           folder = info.id;
-          if (!(await this.renameIfFree(staging, folder))) throw new Error(`Store folder ${folder} exists.`);
+          if (!(await renameFolderIfFree(this.fs, staging, childPath(this.storesDir, folder)))) throw new Error(`Store folder ${folder} exists.`);
         }
         await this.fs.syncDir(this.storesDir);
         const store = new Store(cloneStoreInfo(info), folder, extra, this.options);
@@ -287,41 +313,27 @@ export class FolderCatalog implements StoreCatalog {
     });
   }
 
-  /** Renames `from` to the folder `to` unless something is already there (never replaces it). */
-  private async renameIfFree(from: string, to: string): Promise<boolean> {
-    const target = childPath(this.storesDir, to);
-    try {
-      // rename() would replace an empty folder: make sure nothing is there, atomically enough
-      // for other writers that only ever create folders.
-      await this.fs.mkdirExclusive(target);
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-      throw error;
-    }
-    try {
-      await this.fs.rename(from, target);
-      return true;
-    } catch (error) {
-      // Something appeared inside the folder we made: leave it to whoever wrote there.
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
-      await this.fs.rmdir(target).catch(() => undefined);
-      throw error;
-    }
-  }
-
-  async save(info: StoreInfo): Promise<void> {
+  async save(given: StoreInfo): Promise<void> {
     this.assertWritable();
-    const store = this.byId.get(info.id);
-    if (!store) throw new StorageError('store-not-found', `Key-value store "${info.id}" was not found.`);
+    const store = this.resolve(given.id);
+    if (!store) throw new StorageError('store-not-found', `Key-value store "${given.id}" was not found.`);
+    let info = given;
+    if (store.provisional === 'unreadable') {
+      // Built on the identity guessed from the folder: if the file's is learned now, only the
+      // caller's changes carry over onto it.
+      const guessed = cloneStoreInfo(store.info);
+      if (await this.learn(store)) info = carryOver(given, guessed, store.info);
+    }
+    // The caller may hold an alias: the store keeps its id.
+    info = { ...info, id: store.info.id };
     if (info.name !== store.info.name || info.userId !== store.info.userId || info.username !== store.info.username) {
       if (info.name !== null) {
-        const holder = this.byUserName.get(`${info.userId}\n${info.name}`)?.[0];
+        const holder = this.names.ofUser(info.userId, info.name);
         if (holder && holder !== store) throw nameTaken(info.name);
       }
-      this.unclaim(store);
+      this.names.unclaim(store);
       store.info = cloneStoreInfo(info);
-      this.claim(store);
+      this.names.claim(store);
     } else {
       store.info = cloneStoreInfo(info);
     }
@@ -332,7 +344,7 @@ export class FolderCatalog implements StoreCatalog {
   remove(id: string): Promise<boolean> {
     this.assertWritable();
     return this.changes.run(async () => {
-      const store = this.byId.get(id);
+      const store = this.resolve(id);
       if (!store) return false;
       const graveyard = childPath(this.storesDir, `${DELETING_PREFIX}${tempStem()}`);
       await store.lock.exclusive(async () => {
@@ -354,9 +366,9 @@ export class FolderCatalog implements StoreCatalog {
     const stores = [...this.byId.values()];
     await Promise.all(stores.map((store) => store.close()));
     this.byId.clear();
+    this.aliases.clear();
     this.byFolder.clear();
-    this.byUserName.clear();
-    this.byUsername.clear();
+    this.names.clear();
   }
 
   private assertWritable(): void {

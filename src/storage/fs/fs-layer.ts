@@ -172,3 +172,25 @@ async function readdirInBatches(dir: string): Promise<FsEntry[]> {
   }
   return entries;
 }
+
+/** Renames the folder `from` to `target` unless something is already there (never replaces it); false if something was. */
+export async function renameFolderIfFree(fs: FsLayer, from: string, target: string): Promise<boolean> {
+  try {
+    // rename() would replace an empty folder: make sure nothing is there, atomically enough
+    // for other writers that only ever create folders.
+    await fs.mkdirExclusive(target);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+  try {
+    await fs.rename(from, target);
+    return true;
+  } catch (error) {
+    // Something appeared inside the folder we made: leave it to whoever wrote there.
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    await fs.rmdir(target).catch(() => undefined);
+    throw error;
+  }
+}

@@ -30,6 +30,24 @@ export interface LoadedStoreFolder {
   needsSave: boolean;
   /** No stats were on disk; they must be computed from the records. */
   needsStats: boolean;
+  /**
+   * The metadata file as found: `whole`, or `missing` or `unreadable` (being written, or torn),
+   * when id and name were guessed from the folder.
+   */
+  metadata: 'whole' | 'missing' | 'unreadable';
+}
+
+/** The `userId` Crawlee writes in every store's metadata: a placeholder, not an owner. */
+const CRAWLEE_USER_ID = '1';
+
+/**
+ * Whether the file's owner fields are an owner of ours: a `username` (Crawlee writes none),
+ * and not Crawlee's placeholder id beside the local user's name (what our merge left in a file
+ * Crawlee had rewritten, before owners were merged as a pair).
+ */
+function ownerIsOurs(data: Record<string, unknown>): boolean {
+  if (typeof data.username !== 'string') return false;
+  return !(data.userId === CRAWLEE_USER_ID && data.username === LOCAL_USER.username);
 }
 
 /** `isIdTaken` rejects an id another folder already uses (a copied folder keeps its metadata). */
@@ -45,7 +63,7 @@ export async function readStoreFolder(
   const hasMetadata = onDisk.kind === 'object';
   const data = onDisk.kind === 'object' ? onDisk.data : {};
   const parsed = parseStoreInfo(data, now);
-  if (typeof data.username !== 'string') {
+  if (!ownerIsOurs(data)) {
     // Not written by us (Crawlee writes `userId: "1"`): the folder's owner is the local user.
     parsed.userId = LOCAL_USER.id;
     parsed.username = LOCAL_USER.username;
@@ -84,7 +102,25 @@ export async function readStoreFolder(
     // parse, maybe being written, is never replaced); a missing one is added.
     needsSave: onDisk.kind === 'missing',
     needsStats: !(data.stats && typeof data.stats === 'object'),
+    metadata: onDisk.kind === 'object' ? 'whole' : onDisk.kind,
   };
+}
+
+/**
+ * `given` was built on `guessed` (an identity taken from the folder) by a caller that changed
+ * some of it; `learned` is what the metadata file says. Returns `learned` with the caller's
+ * changes: a new name or access setting, later times, counter increments.
+ */
+export function carryOver(given: StoreInfo, guessed: StoreInfo, learned: StoreInfo): StoreInfo {
+  const out: StoreInfo = { ...learned, stats: { ...learned.stats } };
+  if (given.name !== guessed.name) out.name = given.name;
+  if (given.generalAccess !== guessed.generalAccess) out.generalAccess = given.generalAccess;
+  if (given.accessedAt > out.accessedAt) out.accessedAt = given.accessedAt;
+  if (given.modifiedAt > out.modifiedAt) out.modifiedAt = given.modifiedAt;
+  for (const field of Object.keys(out.stats) as Array<keyof StoreInfo['stats']>) {
+    out.stats[field] = Math.max(0, out.stats[field] + given.stats[field] - guessed.stats[field]);
+  }
+  return out;
 }
 
 const ID_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';

@@ -65,12 +65,28 @@ export async function saveMetadataFile(
   return false;
 }
 
-/** Disk's fields, overridden by each of ours that changed since `base`. */
+/**
+ * Creates `file` with `ours` only if nothing is there (a store whose identity was guessed from
+ * its folder: it must never go over a file another program wrote). Returns whether it did.
+ */
+export async function createMetadataFile(tempDir: string, file: string, ours: Record<string, unknown>, fs: FsLayer = nodeFs): Promise<boolean> {
+  return createExclusive(fs, tempDir, file, serialize(ours));
+}
+
+/** Fields that mean something only together: the store's owner. */
+const OWNER_FIELDS = ['userId', 'username'];
+
+/**
+ * Disk's fields, overridden by each of ours that changed since `base`. The owner is merged as a
+ * pair: a file with only part of it (Crawlee writes its placeholder `userId` and no `username`)
+ * gets both of ours, never its `userId` beside our `username`.
+ */
 export function merge(disk: Record<string, unknown>, ours: Record<string, unknown>, base: Record<string, unknown>): Record<string, unknown> {
   const merged: Record<string, unknown> = { ...disk };
+  const ownerPartial = OWNER_FIELDS.some((field) => field in ours && !(field in disk));
   for (const [field, value] of Object.entries(ours)) {
     const unchanged = JSON.stringify(value) === JSON.stringify(base[field]);
-    if (!unchanged || !(field in disk)) merged[field] = value;
+    if (!unchanged || !(field in disk) || (ownerPartial && OWNER_FIELDS.includes(field))) merged[field] = value;
   }
   return merged;
 }

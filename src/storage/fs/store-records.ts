@@ -1,13 +1,14 @@
 /**
- * The records of one store: the lazily loaded key index and reads of record files, in front
- * of the modules that do the rest.
+ * The records of one store: the lazily loaded key index (its load, sizing and eviction), in
+ * front of the modules that do the rest.
  *
+ * Reads of one key are `lookUpRecord` (record-lookup.ts).
  * Writes and deletes (crash-safe, fsync by fsync) are `RecordWrites` (record-writes.ts).
  * Changes other processes make to the folder are followed by `OtherWriters` (other-writers.ts).
  */
 import type { Readable } from 'node:stream';
 
-import { applyStats, describeEntry, ensureEtag, statRecordFile, type Leftover } from './describe.js';
+import { statRecordFile, type Leftover } from './describe.js';
 import { nodeFs, type FsLayer } from './fs-layer.js';
 import { forEachLimited } from './fs-utils.js';
 import type { IndexBudget } from './index-budget.js';
@@ -16,7 +17,7 @@ import { CaseFold } from './case-fold.js';
 import { childPath, fileStemFor, hashedStemFor } from './layout.js';
 import type { OpenFolders } from './open-folders.js';
 import { OtherWriters } from './other-writers.js';
-import { CHANGED, lookAtRecordFile, MISSING } from './record-reader.js';
+import { lookUpRecord, type LookupAccess } from './record-lookup.js';
 import type { SharedLock } from '../locks.js';
 import type { RecordEntry } from './record-entry.js';
 import { RecordWrites, type RecordChange } from './record-writes.js';
@@ -72,6 +73,8 @@ export class StoreRecords {
   private readonly writes: RecordWrites;
   /** Follows what other processes do to the folder (watch events and rescans go there). */
   readonly otherWriters: OtherWriters;
+  /** What a read of one key needs (record-lookup.ts). */
+  private readonly lookups: LookupAccess;
 
   constructor(private readonly ctx: StoreRecordsContext) {
     this.fs = ctx.fs ?? nodeFs;
@@ -120,6 +123,14 @@ export class StoreRecords {
       },
       inUse: (fn) => this.inUse(fn),
     });
+    this.lookups = {
+      fs: this.fs,
+      dir: ctx.dir,
+      commitOf: (key) => this.writes.commitOf(key),
+      isCommitting: (key) => this.writes.isCommitting(key),
+      adoptFromDisk: (index, key) => this.otherWriters.adoptFromDisk(index, key),
+      forget: (index, key) => this.forget(index, key),
+    };
   }
 
   /**
@@ -304,60 +315,12 @@ export class StoreRecords {
     return this.inUse(() => this.ctx.lock.shared(() => this.lookUp(key)));
   }
 
-  /** The record as a read sees it now (call under the shared lock). */
+  /** The record as a read sees it now (call under the shared lock; see record-lookup.ts). */
   private async lookUp(key: string): Promise<StoredRecord | null> {
     this.ctx.assertAlive();
     const index = await this.load();
-    const dir = this.ctx.dir();
-    for (;;) {
-      const commit = this.writes.commitOf(key);
-      if (commit) await commit;
-      const entry = index.get(key);
-      if (!entry) {
-        // Another process may have written it since the index was built.
-        if (this.writes.isCommitting(key) || !(await this.otherWriters.adoptFromDisk(index, key))) return null;
-        continue;
-      }
-      const file = childPath(dir, entry.fileName);
-      if (entry.contentType === undefined || this.fs !== nodeFs) {
-        // First read of this record (its sidecar is read now), or a file system of a test's own.
-        const stats = await statRecordFile(this.fs, file);
-        if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-        if (!stats) {
-          this.forget(index, key);
-          return null;
-        }
-        if (entry.contentType === undefined) await describeEntry(this.fs, dir, entry, stats);
-        // Replaced behind our back (by hand) if the inode or size changed: take it as it is now.
-        else applyStats(entry, stats);
-        if (this.fs !== nodeFs) {
-          await ensureEtag(this.fs, dir, entry);
-          return this.toStoredRecord(entry, undefined);
-        }
-      }
-      const look = await lookAtRecordFile(file, entry);
-      if (look === CHANGED) continue;
-      if (look === MISSING) {
-        if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-        // Removed behind our back: forget it.
-        this.forget(index, key);
-        return null;
-      }
-      const { stats, etag } = look;
-      if (stats.ino !== entry.ino || stats.size !== entry.size || etag !== entry.etag) {
-        if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-        // Changed behind our back (by another process or by hand): take the file as it is
-        // now, and its sidecar's content type only if that was written for this body.
-        entry.modifiedMs = stats.mtimeMs;
-        await describeEntry(this.fs, dir, entry, stats, etag);
-        if (this.writes.isCommitting(key) || index.get(key) !== entry) continue;
-        Object.assign(entry, { ino: stats.ino, size: stats.size, etag });
-      }
-      // The ETag holds for the file in this state.
-      entry.etagMtimeMs = stats.mtimeMs;
-      entry.etagCtimeMs = stats.ctimeMs;
-      return this.toStoredRecord(entry, look.body);
-    }
+    const found = await lookUpRecord(this.lookups, index, key);
+    return found && this.toStoredRecord(found.entry, found.body);
   }
 
   /**

@@ -13,7 +13,8 @@ import { Mutex, SharedLock } from '../locks.js';
 import type { IndexBudget } from './index-budget.js';
 import type { OpenFolders } from './open-folders.js';
 import { serializeStoreInfo } from '../store-metadata.js';
-import { saveMetadataFile } from './store-metadata-file.js';
+import type { LoadedStoreFolder } from './store-loader.js';
+import { createMetadataFile, saveMetadataFile } from './store-metadata-file.js';
 import { StoreRecords } from './store-records.js';
 import { watchStoreFolder } from './store-watch.js';
 import type { StoreInfo } from '../types.js';
@@ -39,6 +40,12 @@ export class Store {
   deleted = false;
   /** No stats were saved and none computed yet (read-only opens only: a writer computes them at load). */
   statsUnknown = false;
+  /**
+   * Id and name were guessed from the folder, its metadata file being missing or not parsing
+   * when loaded. `unreadable`: another program's file is there, never written over; the catalog
+   * learns it once it reads whole. `missing`: ours is created by a save, only if still missing.
+   */
+  provisional: false | 'missing' | 'unreadable' = false;
   private readonly saving = new Mutex();
   private stopWatching: (() => void) | undefined;
 
@@ -53,7 +60,7 @@ export class Store {
     /** Folder name inside `key_value_stores`. */
     readonly folder: string,
     /** What the metadata file held: fields we do not know are written back unchanged. */
-    private readonly extra: Record<string, unknown>,
+    private extra: Record<string, unknown>,
     private readonly options: StoreOptions,
   ) {
     // As loaded: a field we read differently (an id, an owner we filled in) is ours to write.
@@ -80,6 +87,19 @@ export class Store {
     return childPath(this.options.storesDir, this.folder);
   }
 
+  /**
+   * Takes what the metadata file says now that it reads whole (the catalog keeps the id used
+   * before as an alias). The byte count measured from the folder, if any, is kept: it is truer.
+   */
+  adopt(loaded: LoadedStoreFolder): void {
+    const info = loaded.info;
+    if (this.records.isLoaded) info.stats.storageBytes = this.info.stats.storageBytes;
+    this.info = info;
+    this.extra = loaded.extra;
+    this.savedFields = { ...loaded.extra };
+    this.provisional = false;
+  }
+
   assertAlive(): void {
     if (this.deleted) throw new StorageError('store-not-found', `Key-value store "${this.info.id}" was not found.`);
   }
@@ -92,12 +112,22 @@ export class Store {
   async save(): Promise<void> {
     await this.saving.run(() =>
       this.lock.shared(async () => {
-        if (this.deleted) return;
+        if (this.deleted || this.provisional === 'unreadable') return;
         const dir = this.dir;
         const ours = this.ourFields();
-        if (await saveMetadataFile(childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE), ours, this.savedFields, this.options.fs)) {
-          this.savedFields = ours;
+        const [temp, file] = [childPath(dir, TEMP_DIR_NAME), childPath(dir, STORE_METADATA_FILE)];
+        if (this.provisional === 'missing') {
+          // A guessed identity goes only into a file that is still missing, never over one
+          // another program wrote meanwhile: that one is the store's, to be learned.
+          if (await createMetadataFile(temp, file, ours, this.options.fs)) {
+            this.provisional = false;
+            this.savedFields = ours;
+          } else {
+            this.provisional = 'unreadable';
+          }
+          return;
         }
+        if (await saveMetadataFile(temp, file, ours, this.savedFields, this.options.fs)) this.savedFields = ours;
       }),
     );
   }

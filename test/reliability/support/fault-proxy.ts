@@ -30,12 +30,21 @@ export interface FaultProxyOptions {
   retryAfterSecs?: number;
   /** How long a stalled request is held before the proxy drops it. */
   stallMillis?: number;
+  /**
+   * Most faults in a row for one request (method and URL); the next try of it goes through.
+   * Without a bound, a client that retries 8 times fails now and then by chance alone: at a 23%
+   * fault rate, one operation in 0.23^-9 (about 550,000) meets nine faults in a row, so about one
+   * run in 200 of the two fault runs (2,900 operations) failed. Bounded, a failure is a bug.
+   */
+  maxFaultsInARow?: number;
 }
 
 export interface FaultProxy {
   url: string;
   /** Requests seen, forwarded, and faults injected by kind. */
-  counts: { requests: number; forwarded: number; faults: Record<FaultKind, number> };
+  counts: { requests: number; forwarded: number; upstreamFailures: number; clientLeftEarly: number; faults: Record<FaultKind, number> };
+  /** What happened to each request whose path contains `pathPart`, in order: for failure messages. */
+  eventsFor(pathPart: string): string[];
   close(): Promise<void>;
 }
 
@@ -69,11 +78,33 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   const counts = {
     requests: 0,
     forwarded: 0,
+    upstreamFailures: 0,
+    clientLeftEarly: 0,
     faults: Object.fromEntries(FAULT_KINDS.map((k) => [k, 0])) as Record<FaultKind, number>,
   };
   const stalled = new Set<http.ServerResponse>();
+  const events: Array<{ path: string; text: string }> = [];
+  const started = Date.now();
+  const note = (req: http.IncomingMessage, text: string) =>
+    events.push({ path: req.url ?? '', text: `${Date.now() - started} ms ${req.method} ${text}` });
 
-  const pickFault = (): FaultKind | null => {
+  /** Faults in a row per request (method and URL), for `maxFaultsInARow`. */
+  const faultsInARow = new Map<string, number>();
+  const maxInARow = options.maxFaultsInARow ?? 4;
+
+  const pickFault = (req: http.IncomingMessage): FaultKind | null => {
+    const request = `${req.method} ${req.url}`;
+    const kind = drawFault();
+    const inARow = faultsInARow.get(request) ?? 0;
+    if (kind === null || inARow >= maxInARow) {
+      faultsInARow.delete(request);
+      return null;
+    }
+    faultsInARow.set(request, inARow + 1);
+    return kind;
+  };
+
+  const drawFault = (): FaultKind | null => {
     let r = random();
     for (const kind of FAULT_KINDS) {
       const rate = options.rates[kind] ?? 0;
@@ -114,8 +145,19 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
 
   const server = http.createServer((req, res) => {
     counts.requests++;
-    const fault = pickFault();
+    const fault = pickFault(req);
     if (fault) counts.faults[fault]++;
+    note(req, `received, fault: ${fault ?? 'none'}`);
+    let upstreamFailed = false;
+    res.on('close', () => {
+      if (res.writableFinished) {
+        note(req, `answered ${res.statusCode}`);
+        return;
+      }
+      // Neither a fault nor the server cut it: the client gave up first (its timeout).
+      if (!fault && !upstreamFailed) counts.clientLeftEarly++;
+      note(req, 'closed without a full answer');
+    });
 
     const drainThen = (fn: () => void) => {
       req.resume();
@@ -175,7 +217,12 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
         res.writeHead(answer.status, headers);
         res.end(answer.body);
       },
-      () => res.destroy(),
+      (error: Error) => {
+        counts.upstreamFailures++;
+        upstreamFailed = true;
+        note(req, `upstream failed: ${error.message}`);
+        res.destroy();
+      },
     );
   });
 
@@ -185,6 +232,7 @@ export async function startFaultProxy(options: FaultProxyOptions): Promise<Fault
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    eventsFor: (pathPart) => events.filter((e) => e.path.includes(pathPart)).map((e) => e.text),
     close: async () => {
       for (const res of stalled) res.destroy();
       server.closeAllConnections();

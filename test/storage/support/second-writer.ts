@@ -4,6 +4,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { build } from 'esbuild';
+import { afterAll, beforeAll } from 'vitest';
+
+import { makeTempDir, removeDir } from '../helpers.js';
 
 /** Bundles the writer into `dir`; returns the script's path. */
 export async function buildSecondWriter(dir: string): Promise<string> {
@@ -20,6 +23,26 @@ export async function buildSecondWriter(dir: string): Promise<string> {
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   });
   return script;
+}
+
+/**
+ * Builds the writer once for the enclosing suite (in `beforeAll`, into a temp folder removed in
+ * `afterAll`). Returns the script's path as a getter: it is known once the tests run.
+ */
+export function useSecondWriter(): () => string {
+  let dir: string | undefined;
+  let script: string | undefined;
+  beforeAll(async () => {
+    dir = await makeTempDir();
+    script = await buildSecondWriter(dir);
+  });
+  afterAll(async () => {
+    if (dir) await removeDir(dir);
+  });
+  return () => {
+    if (script === undefined) throw new Error('The second writer is built before the tests: ask for it inside one.');
+    return script;
+  };
 }
 
 export interface SecondWriter {
