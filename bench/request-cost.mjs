@@ -19,7 +19,10 @@
 //
 // `--layers axios,no-md5,client` runs only those layers. `--baseline DIR` adds the client of
 // another build (its `dist` folder) as `base-off` and `base`, to measure a change against the
-// build before it in one run.
+// build before it in one run. With a baseline loaded, every client layer's ratio to axios comes out
+// a few points higher than without (two copies of the client in one process slow the code they
+// share): compare the builds with the `client / base` line, and take ratios to axios from runs
+// without a baseline.
 //
 //   npm run bench:cost
 //   node bench/request-cost.mjs --concurrency 1 --rounds 25 --ops 250
