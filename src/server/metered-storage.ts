@@ -99,5 +99,6 @@ function errorCode(err: unknown): string {
   const { name, code } = (err ?? {}) as { name?: string; code?: unknown };
   if (name === 'StorageError' && typeof code === 'string') return code;
   if (name === 'PayloadTooLargeError') return 'payload-too-large';
+  if (name === 'IntegrityMismatchError') return 'integrity-mismatch';
   return 'error';
 }
