@@ -1,6 +1,7 @@
 // What end-to-end integrity costs on one large upload: a 200 MiB record put through the client to
 // the project's server (folder storage in a temp dir, loopback), with the checks on (the client
-// hashes the body for Content-MD5 and checks the ETag, the server hashes it as it streams in) and
+// hashes the body for Content-MD5 and checks the ETag; the folder storage, which hashes every body
+// for its ETag, checks the digest with that MD5) and
 // with `integrity: false`. Each way runs `--runs` times, alternating; the median wall time is shown.
 // Run `npm run build` first.
 //

@@ -13,10 +13,20 @@
 // Not a test: the figures vary with the machine. The layers take turns for `--rounds` rounds, in
 // a new random order each round; each figure is the median over the rounds (CPU time:
 // process.cpuUsage of this process). A new order each round: a layer is not always the one that
-// collects the garbage of the same layer before it.
+// collects the garbage of the same layer before it. The client's ratios to the axios floor are
+// also taken round by round (the layers of one round ran under the same load) and their median
+// shown: on a busy machine that is the steadier figure.
+//
+// `--layers axios,no-md5,client` runs only those layers. `--baseline DIR` adds the client of
+// another build (its `dist` folder) as `base-off` and `base`, to measure a change against the
+// build before it in one run. With a baseline loaded, every client layer's ratio to axios comes out
+// a few points higher than without (two copies of the client in one process slow the code they
+// share): compare the builds with the `client / base` line, and take ratios to axios from runs
+// without a baseline.
 //
 //   npm run bench:cost
 //   node bench/request-cost.mjs --concurrency 1 --rounds 25 --ops 250
+//   node bench/request-cost.mjs --layers axios,no-md5,client --baseline /tmp/dist-before
 import { fork } from 'node:child_process';
 import http from 'node:http';
 import os from 'node:os';
@@ -34,6 +44,8 @@ const { values: args } = parseArgs({
     ops: { type: 'string', default: '250' },
     rounds: { type: 'string', default: '25' },
     concurrency: { type: 'string', default: '32' },
+    layers: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const OPS = Number(args.ops);
@@ -125,15 +137,26 @@ try {
   };
 
   // The client as users get it (end-to-end integrity checks on), and with `integrity: false`.
-  const clientLayer = (options) => {
-    const kvs = new ApifyClient({ baseUrl, ...options }).keyValueStores;
+  const clientLayer = (options, Client = ApifyClient) => {
+    const kvs = new Client({ baseUrl, ...options }).keyValueStores;
     return {
       put: (key, body) => kvs.putRecord({ storeId, key, body }),
       get: async (key) => (await kvs.getRecord({ storeId, key })).body,
     };
   };
 
-  const layers = { raw, adapter: viaAdapter, axios: viaAxios, 'no-md5': clientLayer({ integrity: false }), client: clientLayer({}) };
+  let layers = { raw, adapter: viaAdapter, axios: viaAxios, 'no-md5': clientLayer({ integrity: false }), client: clientLayer({}) };
+  if (args.baseline) {
+    const { ApifyClient: BaseClient } = await import(pathToFileURL(path.resolve(args.baseline, 'index.js')).href);
+    layers['base-off'] = clientLayer({ integrity: false }, BaseClient);
+    layers.base = clientLayer({}, BaseClient);
+  }
+  if (args.layers) {
+    const wanted = args.layers.split(',');
+    if (args.baseline) wanted.push('base-off', 'base');
+    layers = Object.fromEntries(Object.entries(layers).filter(([name]) => wanted.includes(name)));
+  }
+  const first = Object.keys(layers)[0];
 
   /** Runs `ops` put-then-get pairs; returns CPU microseconds per request and pairs per second. */
   async function measure(layer) {
@@ -177,14 +200,26 @@ try {
   let previous;
   for (const [name, rounds] of Object.entries(results)) {
     const micros = median(rounds.map((r) => r.micros));
-    const ratio = median(rounds.map((r, i) => r.rate / results.raw[i].rate));
+    const ratio = median(rounds.map((r, i) => r.rate / results[first][i].rate));
     const added = previous === undefined ? '' : ` (${micros - previous >= 0 ? '+' : ''}${(micros - previous).toFixed(1)})`;
-    console.log(`  ${name.padEnd(8)} ${micros.toFixed(1).padStart(7)} µs${added.padEnd(10)} throughput ${ratio.toFixed(2)}x raw`);
+    console.log(`  ${name.padEnd(8)} ${micros.toFixed(1).padStart(7)} µs${added.padEnd(10)} throughput ${ratio.toFixed(2)}x ${first}`);
     previous = micros;
   }
-  const cost = (name) => median(results[name].map((r) => r.micros));
-  // The client's own cost measured against the axios floor (the issue's bound: within 10%).
-  console.log(`  client / axios: ${(cost('client') / cost('axios')).toFixed(3)}x; without integrity checks ${(cost('no-md5') / cost('axios')).toFixed(3)}x`);
+  // The client's own cost measured against the axios floor (the issue's bound: within 10%): the
+  // ratio of the medians, and the median of each round's ratio.
+  if (results.axios) {
+    const cost = (name) => median(results[name].map((r) => r.micros));
+    const paired = (name) => median(results[name].map((r, i) => r.micros / results.axios[i].micros));
+    for (const name of ['client', 'no-md5', 'base', 'base-off'].filter((n) => results[n])) {
+      console.log(`  ${name} / axios: ${(cost(name) / cost('axios')).toFixed(3)}x (median of rounds ${paired(name).toFixed(3)}x)`);
+    }
+  }
+  // This build against the baseline, round by round.
+  for (const [name, base] of [['client', 'base'], ['no-md5', 'base-off']].filter(([n, b]) => results[n] && results[b])) {
+    const ratio = median(results[name].map((r, i) => r.micros / results[base][i].micros));
+    console.log(`  ${name} / ${base}: ${ratio.toFixed(3)}x (median of rounds)`);
+  }
+  console.log(`  load average: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 } finally {
   server.kill('SIGTERM');
 }

@@ -5,6 +5,9 @@
  *
  * The digest may be of the record's bytes (after Content-Encoding is undone: what the ETag is the
  * MD5 of) or, as RFC 1864 reads it, of the body as sent; either is accepted.
+ *
+ * A storage that `checksMd5` (the folder, which hashes every body for its ETag) is handed the
+ * digest of a body sent as it is and checks it before it commits: the body is hashed once.
  */
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
@@ -24,6 +27,11 @@ export function expectedMd5(req: IncomingMessage): Buffer | undefined {
     throw new ApiError(400, 'invalid-content-md5', 'The Content-MD5 header must be the base64 of a 16-byte MD5 digest (RFC 1864).');
   }
   return Buffer.from(value, 'base64');
+}
+
+/** By name, not `instanceof`, as in errors.ts (copies of the storage module may coexist). */
+export function isStorageIntegrityMismatch(err: unknown): boolean {
+  return !!err && typeof err === 'object' && (err as { name?: string }).name === 'IntegrityMismatchError';
 }
 
 export function integrityMismatch(): ApiError {

@@ -11,6 +11,7 @@ import type {
   StorageUser,
   StoredRecord,
   StoreInfo,
+  PutRecordOptions,
   WriteConditions,
 } from '../storage/types.js';
 
@@ -74,11 +75,14 @@ export class MeteredStorage implements KeyValueStorage {
   getRecord(storeId: string, key: string): Promise<StoredRecord | null> {
     return this.timed('getRecord', () => this.inner.getRecord(storeId, key));
   }
+  get checksMd5(): boolean | undefined {
+    return this.inner.checksMd5;
+  }
   putRecord(
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
+    options: PutRecordOptions,
   ): Promise<RecordInfo> {
     return this.timed('putRecord', () => this.inner.putRecord(storeId, key, body, options));
   }
@@ -95,5 +99,6 @@ function errorCode(err: unknown): string {
   const { name, code } = (err ?? {}) as { name?: string; code?: unknown };
   if (name === 'StorageError' && typeof code === 'string') return code;
   if (name === 'PayloadTooLargeError') return 'payload-too-large';
+  if (name === 'IntegrityMismatchError') return 'integrity-mismatch';
   return 'error';
 }

@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { StoreInfo } from '../storage/types.js';
 import { canWrite, requireUser } from './auth.js';
 import { bodyEncoding, corruptBody, declaredLength, decodeBody } from './body.js';
-import { checkMd5, expectedMd5, integrityMismatch } from './content-md5.js';
+import { checkMd5, expectedMd5, integrityMismatch, isStorageIntegrityMismatch } from './content-md5.js';
 import { allowBody, baseUrl, resolveStore, viewContext, type AppContext, type RequestState } from './context.js';
 import {
   ApiError,
@@ -264,15 +264,24 @@ async function writeBody(
   const conditions = requestConditions(req);
   allowBody(ctx, state);
   const body = decodeBody(req, encoding, maxBytes);
-  const checked = md5 && checkMd5(body.stream, md5, encoding === 'identity' ? undefined : req);
+  // A storage that hashes each body for its ETag checks the digest with that same MD5, sparing the
+  // body a second pass here; an encoded body may carry the digest of its encoded bytes, which only
+  // the pass here sees.
+  const storageChecks = md5 !== undefined && encoding === 'identity' && ctx.storage.checksMd5 === true;
+  const checked = md5 && !storageChecks ? checkMd5(body.stream, md5, encoding === 'identity' ? undefined : req) : undefined;
   let info;
   try {
-    info = await ctx.storage.putRecord(store.id, key, checked ? checked.stream : body.stream, { contentType, maxBytes, conditions });
+    info = await ctx.storage.putRecord(store.id, key, checked ? checked.stream : body.stream, {
+      contentType,
+      maxBytes,
+      conditions,
+      md5: storageChecks ? md5 : undefined,
+    });
   } catch (err) {
     const failure = body.failure();
     body.dispose();
     if (failure === 'aborted') throw new ClientGone();
-    if (checked?.mismatched()) throw integrityMismatch();
+    if (checked?.mismatched() || isStorageIntegrityMismatch(err)) throw integrityMismatch();
     if (failure === 'too-large' || isPayloadTooLarge(err)) {
       throw direct ? directUploadTooLarge(maxBytes) : payloadTooLarge(req.method ?? 'PUT', maxBytes);
     }

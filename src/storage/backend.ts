@@ -14,6 +14,11 @@ import type { RecordInfo, StoredRecord, StoreInfo, WriteConditions } from './typ
 export interface StorageBackend {
   /** A short name for metrics: `fs`, `s3`. */
   readonly kind?: string;
+  /**
+   * True when `RecordStore.put` checks `RecordBody.md5` itself (the folder backend hashes each body
+   * for its ETag anyway), so the server need not hash the body a second time.
+   */
+  readonly checksMd5?: boolean;
   /** Prepares the backend (loads or checks what it needs). Idempotent. */
   open(): Promise<void>;
   /** Waits for writes in flight and releases what the backend holds. */
@@ -58,6 +63,11 @@ export interface RecordBody {
   size?: number;
   /** Throw `PayloadTooLargeError` as soon as the body passes this many bytes; nothing is stored then. */
   maxBytes?: number;
+  /**
+   * The body's MD5 as its uploader gave it (`Content-MD5`). A backend that `checksMd5` throws
+   * `IntegrityMismatchError` before anything is stored when the body's differs; others ignore it.
+   */
+  md5?: Buffer;
 }
 
 /** The records of one store. */

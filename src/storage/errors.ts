@@ -18,6 +18,14 @@ export class StorageError extends Error {
   readonly retryAfterSecs: number | undefined;
 }
 
+/** A record body's MD5 is not the one its uploader gave (`RecordBody.md5`). Nothing was stored. */
+export class IntegrityMismatchError extends Error {
+  override readonly name = 'IntegrityMismatchError';
+  constructor() {
+    super('The record body does not match the MD5 it was sent with.');
+  }
+}
+
 /** A record body grew past the allowed size while it was being written. Nothing was stored. */
 export class PayloadTooLargeError extends Error {
   override readonly name = 'PayloadTooLargeError';

@@ -1,5 +1,5 @@
 export * from './types.js';
-export { StorageError, PayloadTooLargeError } from './errors.js';
+export { StorageError, PayloadTooLargeError, IntegrityMismatchError } from './errors.js';
 export { FileStorage } from './fs/file-storage.js';
 export { LaggingStorage, type LaggingStorageOptions } from './lagging-storage.js';
 export { resolveStorageDir } from './storage-dir.js';

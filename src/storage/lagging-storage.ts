@@ -24,6 +24,7 @@ import type {
   StorageUser,
   StoredRecord,
   StoreInfo,
+  PutRecordOptions,
   WriteConditions,
 } from './types.js';
 
@@ -169,11 +170,15 @@ export class LaggingStorage implements KeyValueStorage {
     return lag.previous ? snapshotRecord(lag.previous) : null;
   }
 
+  get checksMd5(): boolean | undefined {
+    return this.inner.checksMd5;
+  }
+
   async putRecord(
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
+    options: PutRecordOptions,
   ): Promise<RecordInfo> {
     if (!this.enabled) return this.inner.putRecord(storeId, key, body, options);
     const previous = await this.capture(storeId, key);

@@ -22,6 +22,7 @@ import {
   type ListKeysResult,
   type ListStoresOptions,
   type ListStoresResult,
+  type PutRecordOptions,
   type RecordInfo,
   type StorageUser,
   type StoredRecord,
@@ -291,11 +292,15 @@ export class StorageService implements KeyValueStorage {
     return record;
   }
 
+  get checksMd5(): boolean {
+    return this.backend.checksMd5 === true;
+  }
+
   async putRecord(
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
+    options: PutRecordOptions,
   ): Promise<RecordInfo> {
     // Until the body is read, keep an early stream error (an aborted upload) from going
     // unhandled; it still fails the write, as the reader sees the stream errored.
@@ -312,7 +317,7 @@ export class StorageService implements KeyValueStorage {
     storeId: string,
     key: string,
     body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
+    options: PutRecordOptions,
   ): Promise<RecordInfo> {
     await this.open();
     assertValidKey(key);
@@ -328,7 +333,7 @@ export class StorageService implements KeyValueStorage {
       const size = body instanceof Uint8Array ? body.byteLength : undefined;
       const { sizeDelta, ...info } = await this.backend
         .records(storeId)
-        .put(key, { stream: body, size, maxBytes: options.maxBytes }, options.contentType, options.conditions);
+        .put(key, { stream: body, size, maxBytes: options.maxBytes, md5: options.md5 }, options.contentType, options.conditions);
       this.usage.recordUse(storeId, 'writeCount', sizeDelta, true);
       return info;
     });

@@ -187,6 +187,15 @@ export type StorageErrorCode =
   | 'storage-read-only' // the folder or bucket refuses writes: 503
   | 'storage-io-error'; // the device failed a read or write: 500 with its own type
 
+/** How `putRecord` stores a body. */
+export interface PutRecordOptions {
+  contentType: string;
+  maxBytes?: number;
+  conditions?: WriteConditions;
+  /** The body's MD5 as its uploader gave it (`Content-MD5`), checked when the storage `checksMd5`. */
+  md5?: Buffer;
+}
+
 /**
  * The engine. `FileStorage` (in `file-storage.ts`) implements it over the Apify SDK /
  * Crawlee folder layout. Store references (`storeRef`) are an id, a name of the given
@@ -215,14 +224,15 @@ export interface KeyValueStorage {
    * Stores a record atomically (temp file, fsync, rename); resolves once durable.
    * `maxBytes` makes it throw `PayloadTooLargeError`
    * as soon as the streamed body exceeds it, leaving the old record untouched. `conditions`
-   * make it a conditional write (see `WriteConditions`).
+   * make it a conditional write (see `WriteConditions`). `md5`: see `checksMd5`.
    */
-  putRecord(
-    storeId: string,
-    key: string,
-    body: Readable | Uint8Array,
-    options: { contentType: string; maxBytes?: number; conditions?: WriteConditions },
-  ): Promise<RecordInfo>;
+  putRecord(storeId: string, key: string, body: Readable | Uint8Array, options: PutRecordOptions): Promise<RecordInfo>;
+  /**
+   * True when `putRecord` checks `options.md5` (the body's MD5 as its uploader gave it) and throws
+   * `IntegrityMismatchError` before anything is stored when the body's differs. Without it, the
+   * option is ignored and the caller checks the body itself.
+   */
+  readonly checksMd5?: boolean;
   /** Returns false when the record did not exist. `conditions` as for `putRecord`. */
   deleteRecord(storeId: string, key: string, options?: { conditions?: WriteConditions }): Promise<boolean>;
 

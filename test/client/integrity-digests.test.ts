@@ -1,7 +1,7 @@
 /** The digest helpers of end-to-end integrity: Content-MD5 from a hex MD5, and which ETags name an MD5. */
 import { createHash, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { contentMd5, md5OfEtag } from '../../src/client/integrity.js';
+import { contentMd5, etagMatches, md5OfEtag } from '../../src/client/integrity.js';
 
 describe('contentMd5', () => {
   it('is the base64 of the digest bytes, for random digests in either letter case', () => {
@@ -48,5 +48,22 @@ describe('md5OfEtag', () => {
     ]) {
       expect(md5OfEtag(etag), String(etag)).toBeUndefined();
     }
+  });
+});
+
+describe('etagMatches', () => {
+  const md5 = createHash('md5').update('body').digest('hex');
+  const other = createHash('md5').update('another body').digest('hex');
+
+  it('is true for an ETag that names the MD5, in any form an MD5 ETag takes', () => {
+    for (const etag of [`"${md5}"`, md5, `"${md5.toUpperCase()}"`, md5.toUpperCase()]) expect(etagMatches(etag, md5), etag).toBe(true);
+  });
+
+  it('is false for an ETag that names another MD5, in any of those forms', () => {
+    for (const etag of [`"${other}"`, other, `"${other.toUpperCase()}"`, other.toUpperCase()]) expect(etagMatches(etag, md5), etag).toBe(false);
+  });
+
+  it('is undefined (not checked) for an ETag that is no MD5', () => {
+    for (const etag of [undefined, '', `W/"${md5}"`, `"${md5}-2"`, '"not-an-md5"']) expect(etagMatches(etag, md5), String(etag)).toBeUndefined();
   });
 });

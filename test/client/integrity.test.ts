@@ -127,6 +127,23 @@ describe('integrity against answers a server does not give on demand (nock)', ()
     scope.done();
   });
 
+  it('checks MD5 ETags unquoted or in upper case too, both ways', async () => {
+    const client = new ApifyClient({ storeId: 's1', maxRetries: 0 });
+    for (const etag of [md5Hex('something else'), `"${md5Hex('something else').toUpperCase()}"`]) {
+      const put = nock(API).put(`${records}/k`).times(2).reply(201, {}, { ETag: etag });
+      const upload = await client.keyValueStore('s1').setRecord({ key: 'k', value: 'v' }).catch((e: unknown) => e);
+      expect(isApifyApiError(upload) && upload.type, etag).toBe('integrity-mismatch');
+      put.done();
+      const get = nock(API).get(`${records}/k`).query(true).times(2).reply(200, 'corrupted bytes', { ETag: etag, 'Content-Type': 'text/plain' });
+      const download = await client.keyValueStore('s1').getRecord('k').catch((e: unknown) => e);
+      expect(isApifyApiError(download) && download.type, etag).toBe('integrity-mismatch');
+      get.done();
+    }
+    const right = md5Hex('the stored bytes').toUpperCase();
+    nock(API).get(`${records}/k`).query(true).reply(200, 'the stored bytes', { ETag: right, 'Content-Type': 'text/plain' });
+    expect((await client.keyValueStore('s1').getRecord('k'))?.value).toBe('the stored bytes');
+  });
+
   it('checks only ETags that are MD5s: none, weak and S3 multipart ones pass unchecked', async () => {
     const client = new ApifyClient({ storeId: 's1', maxRetries: 0, consistencyWindowMillis: 0 });
     for (const etag of [undefined, `W/"${md5Hex('x')}"`, `"${md5Hex('x')}-3"`, '"not-an-md5"']) {

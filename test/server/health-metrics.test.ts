@@ -1,4 +1,5 @@
 /** Health probes and Prometheus metrics of the server. */
+import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
@@ -149,6 +150,16 @@ describe('metrics', () => {
     expect(rename.status).toBeGreaterThanOrEqual(400);
     const text = (await raw(server, 'GET', '/metrics')).text;
     expect(sample(text, 'apify_kv_storage_errors_total', { backend: 'fs', operation: 'updateStore', code: 'name-not-unique' })).toBe(1);
+  });
+
+  it('count a body the folder storage refused for its Content-MD5 as integrity-mismatch', async () => {
+    const server = await startTestServer({ metrics: true });
+    const storeId = await createStore(server, 'digests');
+    const headers = { 'Content-Type': 'text/plain', 'Content-MD5': createHash('md5').update('sent').digest('base64') };
+    const put = await raw(server, 'PUT', `${kvs}/${storeId}/records/k`, { headers, body: 'sens' });
+    expect(put.status).toBe(400);
+    const text = (await raw(server, 'GET', '/metrics')).text;
+    expect(sample(text, 'apify_kv_storage_errors_total', { backend: 'fs', operation: 'putRecord', code: 'integrity-mismatch' })).toBe(1);
   });
 
   it('count what the consistency-lag simulation did', async () => {

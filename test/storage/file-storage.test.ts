@@ -1,10 +1,11 @@
+import { createHash } from 'node:crypto';
 import { promises as fsp, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
-import { FileStorage, LOCAL_USER, PayloadTooLargeError, StorageError, type StorageUser } from '../../src/storage/index.js';
+import { FileStorage, IntegrityMismatchError, LOCAL_USER, PayloadTooLargeError, StorageError, type StorageUser } from '../../src/storage/index.js';
 import { listFiles, makeTempDir, openStorage, readAll, removeDir } from './helpers.js';
 
 const ALICE: StorageUser = { id: 'alice-id', username: 'alice' };
@@ -188,6 +189,22 @@ describe('records', () => {
     expect((await body(store.id, 'k'))!.toString()).toBe('old value');
     expect(await listFiles(path.join(storeDir('my-store'), '.tmp'))).toEqual([]);
     await expect(storage.putRecord(store.id, 'k', Buffer.alloc(10), { contentType: 'text/plain', maxBytes: 10 })).resolves.toMatchObject({ size: 10 });
+  });
+
+  it('checks an uploader\'s MD5 with the one it computes for the ETag, before anything is stored', async () => {
+    const store = await named();
+    await put(store.id, 'k', 'old value');
+    expect(storage.checksMd5).toBe(true);
+    const md5 = (text: string) => createHash('md5').update(text).digest();
+    for (const data of [() => Buffer.from('new value'), () => Readable.from([Buffer.from('new '), Buffer.from('value')])]) {
+      const refused = await storage.putRecord(store.id, 'k', data(), { contentType: 'text/plain', md5: md5('new valuf') }).catch((e: unknown) => e);
+      expect(refused).toBeInstanceOf(IntegrityMismatchError);
+      expect((await body(store.id, 'k'))!.toString()).toBe('old value');
+      expect(await listFiles(path.join(storeDir('my-store'), '.tmp'))).toEqual([]);
+    }
+    const stored = await storage.putRecord(store.id, 'k', Buffer.from('new value'), { contentType: 'text/plain', md5: md5('new value') });
+    expect(stored.etag).toBe(`"${md5('new value').toString('hex')}"`);
+    expect((await body(store.id, 'k'))!.toString()).toBe('new value');
   });
 
   it('fails a write whose body stream errors, leaving the old record', async () => {

@@ -50,7 +50,7 @@ export async function writeRecord(ctx: ResourceContext, storeId: string, storePa
   // refused `PUT` counts again from 0.
   if (!(large && !conditions && (await directUpload(ctx, recordPath, call, body, checksum)))) {
     try {
-      const headers = conditions || checksum ? { ...conditions, ...checksum?.headers } : undefined;
+      const headers = conditions ? { ...conditions, ...checksum?.headers } : checksum?.headers;
       const put = () => ctx.http.request({ method: 'PUT', path: recordPath, call, body, compress: true, headers, idempotent: !conditions });
       etag = (await checkedUpload(checksum, put)).header('etag');
     } catch (error) {

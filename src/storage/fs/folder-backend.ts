@@ -39,6 +39,8 @@ export interface FolderBackendOptions {
 
 export class FolderBackend implements StorageBackend {
   readonly kind = 'fs';
+  // Each body is hashed for its ETag as it is written: that MD5 checks an uploader's digest too.
+  readonly checksMd5 = true;
   readonly storageDir: string;
   /** `{storageDir}/key_value_stores` */
   readonly storesDir: string;
@@ -150,7 +152,7 @@ export class FolderBackend implements StorageBackend {
       // A body stream reports its faults by their codes itself (file-stream.ts).
       get: (key) => withFsFaults('read', () => records.get(key)),
       put: (key, body, contentType, conditions) =>
-        withFsFaults('write', () => records.put(key, body.stream, contentType, body.maxBytes, conditions)),
+        withFsFaults('write', () => records.put(key, body.stream, contentType, body.maxBytes, conditions, body.md5)),
       delete: (key, conditions) => withFsFaults('write', () => records.delete(key, conditions)),
       list: ({ prefix, after, limit }) =>
         withFsFaults('read', async () => {

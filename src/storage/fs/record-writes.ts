@@ -25,6 +25,7 @@ import { intern, RecordEntry } from './record-entry.js';
 import { TEMP_DATA_SUFFIX, TEMP_META_SUFFIX } from './record-recovery.js';
 import { serializeRecordMetadata } from './record-metadata.js';
 import { checkConditions, hasConditions } from '../conditions.js';
+import { IntegrityMismatchError } from '../errors.js';
 import { removeLeftovers, removeSuperseded, removeTempFiles } from './record-cleanup.js';
 import { bodyReplaced, removeOwnSidecar } from './crossed-writes.js';
 import type { RecordInfo, WriteConditions } from '../types.js';
@@ -94,6 +95,7 @@ export class RecordWrites {
     contentType: string,
     maxBytes: number | undefined,
     conditions?: WriteConditions,
+    md5?: Buffer,
   ): Promise<RecordInfo & RecordChange> {
     const { access } = this;
     const ext = dataExtensionFor(key, extensionForContentType(contentType));
@@ -121,6 +123,9 @@ export class RecordWrites {
       let written: WrittenBody;
       try {
         written = await writeBody(handle, body, maxBytes);
+        // The uploader's digest is checked against the MD5 just computed for the ETag: a body
+        // that does not match fails here, before anything moves into place.
+        if (md5 && written.etag !== `"${md5.toString('hex')}"`) throw new IntegrityMismatchError();
       } catch (error) {
         await handle.close();
         throw error;

@@ -280,8 +280,9 @@ export class StoreRecords {
     contentType: string,
     maxBytes: number | undefined,
     conditions?: WriteConditions,
+    md5?: Buffer,
   ): Promise<RecordInfo & RecordChange> {
-    return this.inUse(() => this.writes.put(key, body, contentType, maxBytes, conditions));
+    return this.inUse(() => this.writes.put(key, body, contentType, maxBytes, conditions, md5));
   }
 
   /** Returns the removed record's size, or `null` when there was none. */
