@@ -6,15 +6,18 @@
  * never delayed, unless the caller asks for it with `waitMillis`.
  */
 
-/** What this client last did to a record or store. */
+/**
+ * What this client last did to a record or store. A written body is named by its ETag and, for
+ * ETags of another form, by the MD5 the integrity check already took, else by a short digest.
+ */
 export type WriteNote =
-  | { exists: true; etag?: string; digest?: string; at: number }
+  | { exists: true; etag?: string; md5?: string; digest?: string; at: number }
   | { exists: false; at: number };
 
-/** What a read saw, in the terms the journal compares. */
+/** What a read saw, in the terms the journal compares (the body's MD5 and digest taken only when asked). */
 export type ReadOutcome =
   | { exists: false }
-  | { exists: true; etag?: string; digest?: () => string | undefined };
+  | { exists: true; etag?: string; md5?: () => string | undefined; digest?: () => string | undefined };
 
 /** Most writes (and store aliases) remembered at once; the oldest are forgotten first. */
 export const DEFAULT_JOURNAL_SIZE = 10_000;
@@ -23,9 +26,9 @@ export const DEFAULT_JOURNAL_SIZE = 10_000;
 const FIRST_REREAD_DELAY_MILLIS = 50;
 const MAX_REREAD_DELAY_MILLIS = 1_000;
 
-/** A weak and a strong ETag of the same body compare equal. */
+/** A weak and a strong ETag of the same body compare equal. (Equal strings first: every read after a write compares.) */
 function sameEtag(a: string, b: string): boolean {
-  return a.replace(/^W\//, '') === b.replace(/^W\//, '');
+  return a === b || a.replace(/^W\//, '') === b.replace(/^W\//, '');
 }
 
 /** The fields of a store object the journal learns aliases from. */
@@ -203,6 +206,10 @@ export function contradicts(note: WriteNote, read: ReadOutcome): boolean {
   if (!note.exists) return read.exists;
   if (!read.exists) return true;
   if (note.etag && read.etag && sameEtag(note.etag, read.etag)) return false;
+  if (note.md5) {
+    const md5 = read.md5?.();
+    if (md5 !== undefined) return md5 !== note.md5;
+  }
   if (note.digest) {
     const digest = read.digest?.();
     // A body the client did not buffer (a stream) cannot be compared: its presence is enough.
@@ -239,16 +246,24 @@ export interface ConsistentReadOptions<T> {
 export function readConsistently<T>(options: ConsistentReadOptions<T>): Promise<T> {
   // Nothing to agree with and no wait asked for: the common case, one read and done.
   if (options.note === undefined && options.waitMillis <= 0) return options.read();
+  // A read after this client's own write usually agrees at once: settled without the loop.
+  const { note } = options;
+  if (options.waitMillis <= 0 && note !== undefined) {
+    return options.read().then((result) => (contradicts(note, options.outcome(result)) ? readUntilAgreed(options, { result }) : result));
+  }
   return readUntilAgreed(options);
 }
 
-async function readUntilAgreed<T>(options: ConsistentReadOptions<T>): Promise<T> {
+/** The loop of {@link readConsistently}; `first` holds a result already read (and found stale). */
+async function readUntilAgreed<T>(options: ConsistentReadOptions<T>, first?: { result: T }): Promise<T> {
   const { read, outcome, note, waitMillis, now, sleep, signal } = options;
   const start = now();
   const waitDeadline = waitMillis > 0 ? start + waitMillis : 0;
   let delay = FIRST_REREAD_DELAY_MILLIS;
+  let given = first;
   for (;;) {
-    const result = await read();
+    const result = given ? given.result : await read();
+    given = undefined;
     const seen = outcome(result);
     const stale = note !== undefined && contradicts(note, seen);
     const stillMissing = !seen.exists && waitDeadline > 0;

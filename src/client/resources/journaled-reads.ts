@@ -38,21 +38,25 @@ export class JournaledReads {
     return this.ctx.journal.enabled;
   }
 
-  /** Runs a read, repeating it while it contradicts this client's own write (see `consistency.ts`). */
-  async read<T>(r: JournaledRead<T>): Promise<T> {
+  /**
+   * Runs a read, repeating it while it contradicts this client's own write (see `consistency.ts`).
+   * Not an async function: the common case (a store id, no alias pending) runs with no await of its own.
+   */
+  read<T>(r: JournaledRead<T>): Promise<T> {
     const journal = this.ctx.journal;
-    let note: WriteNote | undefined;
-    if (journal.enabled && journal.size > 0) {
-      // The common case, a store id and no alias pending, needs no look-up and no await.
-      const known = journal.unresolved.size === 0 && !journal.needsLookUp(r.store);
-      const id = known ? (journal.idOf(r.store) ?? r.store) : await this.storeId(r.store, r.key, r.signal);
-      note = journal.get(id, r.key);
+    if (!journal.enabled || journal.size === 0) return this.readAgainst(r, undefined);
+    if (journal.unresolved.size === 0 && !journal.needsLookUp(r.store)) {
+      return this.readAgainst(r, journal.get(journal.idOf(r.store) ?? r.store, r.key));
     }
+    return this.storeId(r.store, r.key, r.signal).then((id) => this.readAgainst(r, journal.get(id, r.key)));
+  }
+
+  private readAgainst<T>(r: JournaledRead<T>, note: WriteNote | undefined): Promise<T> {
     return readConsistently({
       read: r.read,
       outcome: r.outcome,
       note,
-      noteDeadline: note ? journal.deadline(note) : 0,
+      noteDeadline: note ? this.ctx.journal.deadline(note) : 0,
       waitMillis: r.waitMillis,
       discard: r.discard,
       signal: r.signal,

@@ -69,7 +69,9 @@ export async function readRecord(ctx: ResourceContext, storeId: string, recordPa
     outcome: (res) =>
       res === null
         ? { exists: false }
-        : { exists: true, etag: res.header('etag'), digest: stream ? undefined : () => platform.digest(res.bytes) },
+        : stream
+          ? { exists: true, etag: res.header('etag') }
+          : { exists: true, etag: res.header('etag'), md5: () => platform.md5Hex?.(res.bytes), digest: () => platform.digest(res.bytes) },
     discard: (res) => {
       if (res && stream) platform.discardStream(res.stream);
     },

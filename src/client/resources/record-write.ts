@@ -4,7 +4,7 @@
  */
 import { encodeBody, readAhead, type PreparedBody } from '../body.js';
 import { isApifyApiError } from '../http/errors.js';
-import type { CallOptions } from '../http/http-client.js';
+import type { CallOptions, HttpResponse } from '../http/http-client.js';
 import { checkedUpload, uploadDigest, type UploadDigest } from '../integrity.js';
 import { platform } from '../platform/node.js';
 import { requireConditionalWrites } from './conditions.js';
@@ -48,7 +48,9 @@ export async function writeRecord(ctx: ResourceContext, storeId: string, storePa
   let etag: string | undefined;
   // The call's `onUploadProgress` watches the body to either place; a direct upload after a
   // refused `PUT` counts again from 0.
-  if (!(large && !conditions && (await directUpload(ctx, recordPath, call, body, checksum)))) {
+  const direct = large && !conditions ? await directUpload(ctx, recordPath, call, body, checksum) : null;
+  if (direct) etag = direct.header('etag');
+  else {
     try {
       const headers = conditions ? { ...conditions, ...checksum?.headers } : checksum?.headers;
       const put = () => ctx.http.request({ method: 'PUT', path: recordPath, call, body, compress: true, headers, idempotent: !conditions });
@@ -57,21 +59,25 @@ export async function writeRecord(ctx: ResourceContext, storeId: string, storePa
       // The server's limit may be lower than ours: a body that can be sent again goes the direct way.
       const replayable = body.bytes !== undefined || body.stream?.replayable === true;
       const tooLarge = isApifyApiError(error) && error.statusCode === 413;
-      if (!tooLarge || !replayable || large || conditions || !(await directUpload(ctx, recordPath, call, body, checksum))) throw error;
+      const retried = tooLarge && replayable && !large && !conditions ? await directUpload(ctx, recordPath, call, body, checksum) : null;
+      if (!retried) throw error;
+      etag = retried.header('etag');
     }
   }
   // Conditional writers expect others to write the key: a note would hold their reads of
   // newer versions back for the whole window. (Servers that honour conditions read their own
   // writes; a stale read would only fail the next condition.)
   if (conditions) return;
-  // Both the ETag and a digest of the bytes: ETags of different formats are settled by the digest.
-  const digest = body.bytes && ctx.reads.enabled ? platform.digest(body.bytes) : undefined;
-  ctx.reads.noteWrite(storeId, key, { exists: true, at: ctx.now(), etag, digest });
+  // Both the ETag and what names the bytes, for ETags of different formats: the MD5 the check
+  // took (a large body is not hashed again), else a digest of the bytes.
+  const md5 = checksum?.md5;
+  const digest = body.bytes && ctx.reads.enabled && md5 === undefined ? platform.digest(body.bytes) : undefined;
+  ctx.reads.noteWrite(storeId, key, { exists: true, at: ctx.now(), etag, md5, digest });
 }
 
 /**
- * Uploads a large body to a signed URL the server hands out. Returns false when the server has
- * no such endpoint (404), so the caller falls back to a plain PUT.
+ * Uploads a large body to a signed URL the server hands out. Returns the upload's answer, or null
+ * when the server has no such endpoint (404), so the caller falls back to a plain PUT.
  */
 async function directUpload(
   ctx: ResourceContext,
@@ -79,12 +85,11 @@ async function directUpload(
   call: CallOptions,
   body: PreparedBody,
   digest?: UploadDigest,
-): Promise<boolean> {
+): Promise<HttpResponse | null> {
   const response = await ctx.http.request({ method: 'GET', path: `${recordPath}/direct-upload-url`, call }).catch(nullOn404);
   const signedUrl = response && response.data<{ signedUrl?: unknown }>().signedUrl;
-  if (typeof signedUrl !== 'string' || signedUrl === '') return false;
+  if (typeof signedUrl !== 'string' || signedUrl === '') return null;
   // The signed URL carries its own authorisation: the token is not sent there.
   const url = new URL(signedUrl, ctx.baseUrl).href;
-  await checkedUpload(digest, () => ctx.http.request({ method: 'PUT', url, body, call, headers: digest?.headers }));
-  return true;
+  return checkedUpload(digest, () => ctx.http.request({ method: 'PUT', url, body, call, headers: digest?.headers }));
 }
