@@ -166,8 +166,12 @@ export class ConsistencyJournal {
   }
 
   private put(entry: string, key: string | undefined, note: WriteNote): void {
-    // Re-inserting moves the entry to the end, so the map's first entry is the oldest.
-    if (this.notes.has(entry)) this.drop(entry);
+    // Re-inserting moves the entry to the end, so the map's first entry is the oldest. A note
+    // that replaces one about the same thing leaves the per-key count as it was.
+    if (this.notes.delete(entry)) {
+      this.notes.set(entry, note);
+      return;
+    }
     this.notes.set(entry, note);
     this.count(key ?? '', 1);
     if (this.notes.size > this.maxEntries) this.drop(this.notes.keys().next().value as string);

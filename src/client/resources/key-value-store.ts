@@ -78,6 +78,7 @@ export class KeyValueStoreClient {
     id: string,
   ) {
     this.id = checkStoreId(typeof id === 'string' ? id.replace('/', '~') : id);
+    this.path = `${STORES_PATH}/${encodePathSegment(this.id)}`;
   }
 
   /** The store (`GET /v2/key-value-stores/{id}`); `undefined` when there is none. */
@@ -206,9 +207,8 @@ export class KeyValueStoreClient {
     return this.ctx.http.request({ method, path, call, ...more });
   }
 
-  private get path(): string {
-    return `${STORES_PATH}/${encodePathSegment(this.id)}`;
-  }
+  /** The store's path, encoded once: every record call starts from it. */
+  private readonly path: string;
 
   private recordPath(key: string): string {
     return `${this.path}/records/${encodePathSegment(key)}`;
