@@ -72,6 +72,16 @@ export function acceptDialogs(page: Page): string[] {
   return messages;
 }
 
+/**
+ * Every request the page sends from now on, in order, as `format` writes it (by default
+ * "METHOD path?query"). The array fills as the page sends; emptying it starts a new count.
+ */
+export function recordRequests(page: Page, format = (method: string, url: URL) => `${method} ${url.pathname}${url.search}`): string[] {
+  const seen: string[] = [];
+  page.on('request', (request) => seen.push(format(request.method(), new URL(request.url()))));
+  return seen;
+}
+
 export const hashOf = (page: Page) => new URL(page.url()).hash;
 export const listedKeys = (page: Page) => page.locator('#key-rows tr').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-key')));
 export const listedStores = (page: Page) =>

@@ -1,22 +1,11 @@
 /** The storage browser with large records: direct uploads with progress, and nothing downloaded only to be looked at. */
-import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { checkPage, keyLink, listedKeys, openApp, server, statusText, useBrowser } from './browser-app.js';
+import { checkPage, keyLink, listedKeys, openApp, recordRequests, server, statusText, useBrowser } from './browser-app.js';
 import { api, createStore, putRecord } from './support.js';
 
 useBrowser();
 
 const TOKEN = 'e2e-large-token-1414';
-
-/** Every request the page sends, as "METHOD path?query". */
-function recordRequests(page: Page): string[] {
-  const seen: string[] = [];
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    seen.push(`${request.method()} ${url.pathname}${url.search}`);
-  });
-  return seen;
-}
 
 describe.each([undefined, TOKEN])('large records (token: %s)', (token) => {
   it('uploads a file over 9 MiB through the direct-upload URL with a progress bar, and previews it without downloading it', async () => {

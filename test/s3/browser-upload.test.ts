@@ -5,10 +5,9 @@
  * back byte for byte. In Chromium, as the other browser suites (test/e2e/).
  */
 import { createHash } from 'node:crypto';
-import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 
-import { checkPage, listedKeys, openApp, server, statusText, useBrowser } from '../e2e/browser-app.js';
+import { checkPage, listedKeys, openApp, recordRequests, server, statusText, useBrowser } from '../e2e/browser-app.js';
 import { api, createStore } from '../e2e/support.js';
 import { useS3 } from '../support/s3-service.js';
 
@@ -16,16 +15,6 @@ const s3 = useS3();
 useBrowser();
 
 const TOKEN = 'e2e-s3-upload-token-2323';
-
-/** Every request the page sends, as "METHOD origin path". */
-function recordRequests(page: Page): string[] {
-  const seen: string[] = [];
-  page.on('request', (request) => {
-    const url = new URL(request.url());
-    seen.push(`${request.method()} ${url.origin}${url.pathname}`);
-  });
-  return seen;
-}
 
 describe('the storage browser over S3 storage', () => {
   it('uploads a file over 9 MiB from the page with a progress bar, through its own server, and it reads back byte for byte', async () => {
@@ -37,7 +26,8 @@ describe('the storage browser over S3 storage', () => {
     });
     const id = await createStore(s, 'big-on-s3', TOKEN);
     const { page, problems } = await openApp(s, { width: 1280, token: TOKEN, hash: `#/stores/${id}` });
-    const requests = recordRequests(page);
+    // As "METHOD origin path": a request to the bucket itself would show by its origin.
+    const requests = recordRequests(page, (method, url) => `${method} ${url.origin}${url.pathname}`);
     await page.locator('#upload-form').waitFor();
     await checkPage(page, 's3-upload');
     await page.evaluate(() => {

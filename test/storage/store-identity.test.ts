@@ -56,12 +56,18 @@ async function ourStore(): Promise<string> {
   return store.id;
 }
 
+/** Store `race` (see `ourStore`) with its metadata file caught half written: truncated, as Crawlee's rewrite leaves it for a moment. */
+async function halfWrittenStore(): Promise<{ id: string; whole: string }> {
+  const id = await ourStore();
+  const whole = await fsp.readFile(metaFile(), 'utf8');
+  await fsp.writeFile(metaFile(), '');
+  return { id, whole };
+}
+
 describe('a store whose metadata was half written when we opened it', () => {
   it('keeps answering to the id it was first known by, and to the real one once the file is whole', async () => {
-    const id = await ourStore();
-    const whole = await fsp.readFile(metaFile(), 'utf8');
     // Crawlee truncates, then writes: caught in between.
-    await fsp.writeFile(metaFile(), '');
+    const { id, whole } = await halfWrittenStore();
     const storage = await storageOn();
     const first = (await storage.getOrCreateStore({ name: 'race', user: LOCAL_USER })).store.id;
     expect(first).not.toBe(id); // only the folder was there to go by
@@ -87,9 +93,7 @@ describe('a store whose metadata was half written when we opened it', () => {
   });
 
   it('does not write the id the folder gave when the file becomes whole between two saves', async () => {
-    const id = await ourStore();
-    const whole = await fsp.readFile(metaFile(), 'utf8');
-    await fsp.writeFile(metaFile(), '');
+    const { id, whole } = await halfWrittenStore();
     const storage = await storageOn();
     const first = (await storage.getOrCreateStore({ name: 'race', user: LOCAL_USER })).store.id;
     await storage.putRecord(first, 'a', Buffer.from('1'), { contentType: 'text/plain' });
@@ -187,9 +191,7 @@ describe("a store's owner", () => {
 
 describe('a client of the server', () => {
   it('reads a record by the id it was given while the metadata was half written, and by the real one after', async () => {
-    const id = await ourStore();
-    const whole = await fsp.readFile(metaFile(), 'utf8');
-    await fsp.writeFile(metaFile(), '');
+    const { id, whole } = await halfWrittenStore();
     const server = await startTestServer({ storageDir: dir });
     const created = await raw(server, 'POST', `${kvs}?name=race`);
     expect(created.status).toBe(200);
