@@ -263,13 +263,15 @@ describe('ConsistencyJournal', () => {
     expect(contradicts({ exists: true, at: 0 }, { exists: false })).toBe(true);
     expect(contradicts({ exists: false, at: 0 }, { exists: true })).toBe(true);
     expect(contradicts({ exists: true, digest: 'd1', at: 0 }, { exists: true })).toBe(false);
-    // The MD5 an integrity check took settles it before the digest, and only when the ETags differ.
-    const noMd5 = () => expect.unreachable('the body should not be hashed') as never;
-    expect(contradicts({ exists: true, etag: '"a"', md5: 'm1', at: 0 }, { exists: true, etag: '"a"', md5: noMd5 })).toBe(false);
-    expect(contradicts({ exists: true, etag: '"a"', md5: 'm1', at: 0 }, { exists: true, etag: 'x-2', md5: () => 'm1' })).toBe(false);
-    expect(contradicts({ exists: true, etag: '"a"', md5: 'm1', at: 0 }, { exists: true, etag: 'x-2', md5: () => 'm0' })).toBe(true);
-    expect(contradicts({ exists: true, md5: 'm1', at: 0 }, { exists: true, md5: () => 'm0' })).toBe(true);
-    // A streamed read (no MD5 to take) with ETags that differ: not the write.
-    expect(contradicts({ exists: true, etag: '"a"', md5: 'm1', at: 0 }, { exists: true, etag: '"b"' })).toBe(true);
+    // A note's MD5 (the integrity check's) is compared with the read body's MD5, only when the ETags differ.
+    const unhashed = () => expect.unreachable('the body should not be hashed') as never;
+    const md5Of = (md5: string) => (wanted: boolean) => (wanted ? md5 : 'other-digest');
+    const noted = { exists: true, etag: '"a"', digest: 'm1', md5: true, at: 0 } as const;
+    expect(contradicts(noted, { exists: true, etag: '"a"', digest: unhashed })).toBe(false);
+    expect(contradicts(noted, { exists: true, etag: 'x-2', digest: md5Of('m1') })).toBe(false);
+    expect(contradicts(noted, { exists: true, etag: 'x-2', digest: md5Of('m0') })).toBe(true);
+    expect(contradicts({ ...noted, etag: undefined }, { exists: true, digest: md5Of('m0') })).toBe(true);
+    // A streamed read (nothing to hash) with ETags that differ: not the write.
+    expect(contradicts(noted, { exists: true, etag: '"b"' })).toBe(true);
   });
 });

@@ -8,16 +8,17 @@
 
 /**
  * What this client last did to a record or store. A written body is named by its ETag and, for
- * ETags of another form, by the MD5 the integrity check already took, else by a short digest.
+ * ETags of another form, by a digest: the MD5 the integrity check already took (`md5`), else a
+ * short digest of the platform's.
  */
 export type WriteNote =
-  | { exists: true; etag?: string; md5?: string; digest?: string; at: number }
+  | { exists: true; etag?: string; digest?: string; md5?: boolean; at: number }
   | { exists: false; at: number };
 
-/** What a read saw, in the terms the journal compares (the body's MD5 and digest taken only when asked). */
+/** What a read saw, in the terms the journal compares; the body's digest (its MD5 when asked) is taken only when needed. */
 export type ReadOutcome =
   | { exists: false }
-  | { exists: true; etag?: string; md5?: () => string | undefined; digest?: () => string | undefined };
+  | { exists: true; etag?: string; digest?: (md5: boolean) => string | undefined };
 
 /** Most writes (and store aliases) remembered at once; the oldest are forgotten first. */
 export const DEFAULT_JOURNAL_SIZE = 10_000;
@@ -210,12 +211,8 @@ export function contradicts(note: WriteNote, read: ReadOutcome): boolean {
   if (!note.exists) return read.exists;
   if (!read.exists) return true;
   if (note.etag && read.etag && sameEtag(note.etag, read.etag)) return false;
-  if (note.md5) {
-    const md5 = read.md5?.();
-    if (md5 !== undefined) return md5 !== note.md5;
-  }
   if (note.digest) {
-    const digest = read.digest?.();
+    const digest = read.digest?.(note.md5 === true);
     // A body the client did not buffer (a stream) cannot be compared: its presence is enough.
     if (digest !== undefined) return digest !== note.digest;
   }
@@ -248,26 +245,21 @@ export interface ConsistentReadOptions<T> {
  * the caller's `waitMillis` for a missing thing) has passed; then returns the last result as is.
  */
 export function readConsistently<T>(options: ConsistentReadOptions<T>): Promise<T> {
-  // Nothing to agree with and no wait asked for: the common case, one read and done.
-  if (options.note === undefined && options.waitMillis <= 0) return options.read();
-  // A read after this client's own write usually agrees at once: settled without the loop.
   const { note } = options;
-  if (options.waitMillis <= 0 && note !== undefined) {
-    return options.read().then((result) => (contradicts(note, options.outcome(result)) ? readUntilAgreed(options, { result }) : result));
-  }
-  return readUntilAgreed(options);
+  const first = options.read();
+  // Nothing to agree with and no wait asked for: the common case, one read and done.
+  if (options.waitMillis > 0) return readUntilAgreed(options, first);
+  if (note === undefined) return first;
+  // A read after this client's own write usually agrees at once: settled without the loop.
+  return first.then((result) => (contradicts(note, options.outcome(result)) ? readUntilAgreed(options, first) : result));
 }
 
-/** The loop of {@link readConsistently}; `first` holds a result already read (and found stale). */
-async function readUntilAgreed<T>(options: ConsistentReadOptions<T>, first?: { result: T }): Promise<T> {
+/** The loop of {@link readConsistently}, from the `first` read on. */
+async function readUntilAgreed<T>(options: ConsistentReadOptions<T>, first: Promise<T>): Promise<T> {
   const { read, outcome, note, waitMillis, now, sleep, signal } = options;
-  const start = now();
-  const waitDeadline = waitMillis > 0 ? start + waitMillis : 0;
+  const waitDeadline = waitMillis > 0 ? now() + waitMillis : 0;
   let delay = FIRST_REREAD_DELAY_MILLIS;
-  let given = first;
-  for (;;) {
-    const result = given ? given.result : await read();
-    given = undefined;
+  for (let result = await first; ; result = await read()) {
     const seen = outcome(result);
     const stale = note !== undefined && contradicts(note, seen);
     const stillMissing = !seen.exists && waitDeadline > 0;

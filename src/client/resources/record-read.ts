@@ -69,9 +69,11 @@ export async function readRecord(ctx: ResourceContext, storeId: string, recordPa
     outcome: (res) =>
       res === null
         ? { exists: false }
-        : stream
-          ? { exists: true, etag: res.header('etag') }
-          : { exists: true, etag: res.header('etag'), md5: () => platform.md5Hex?.(res.bytes), digest: () => platform.digest(res.bytes) },
+        : {
+            exists: true,
+            etag: res.header('etag'),
+            digest: stream ? undefined : (md5) => (md5 ? platform.md5Hex?.(res.bytes) : platform.digest(res.bytes)),
+          },
     discard: (res) => {
       if (res && stream) platform.discardStream(res.stream);
     },

@@ -71,8 +71,8 @@ export async function writeRecord(ctx: ResourceContext, storeId: string, storePa
   // Both the ETag and what names the bytes, for ETags of different formats: the MD5 the check
   // took (a large body is not hashed again), else a digest of the bytes.
   const md5 = checksum?.md5;
-  const digest = body.bytes && ctx.reads.enabled && md5 === undefined ? platform.digest(body.bytes) : undefined;
-  ctx.reads.noteWrite(storeId, key, { exists: true, at: ctx.now(), etag, md5, digest });
+  const digest = md5 ?? (body.bytes && ctx.reads.enabled ? platform.digest(body.bytes) : undefined);
+  ctx.reads.noteWrite(storeId, key, { exists: true, at: ctx.now(), etag, digest, md5: md5 !== undefined });
 }
 
 /**
