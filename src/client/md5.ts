@@ -12,6 +12,7 @@ const SINES = Array.from({ length: 64 }, (_, i) => Math.floor(Math.abs(Math.sin(
 /** The four words of an MD5 under way, as `md5Start` sets them up. */
 export type Md5State = number[];
 
+/** The state of a new MD5 (RFC 1321's initial words). */
 export const md5Start = (): Md5State => [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
 
 /** One 64-byte block's little-endian words, reused from block to block. */
