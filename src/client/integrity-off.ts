@@ -12,6 +12,6 @@ export const INTEGRITY_CHECKS = Symbol.for('apify-kv-client.integrity');
 
 const installed = (): typeof Checks | undefined => (globalThis as Record<symbol, typeof Checks | undefined>)[INTEGRITY_CHECKS];
 
-export const uploadDigest = (bytes: Uint8Array): Checks.UploadDigest | undefined => installed()?.uploadDigest(bytes);
+export const uploadDigest = (bytes: Uint8Array, signal?: AbortSignal): ReturnType<typeof Checks.uploadDigest> | undefined => installed()?.uploadDigest(bytes, signal);
 export const checkedUpload: typeof Checks.checkedUpload = (digest, upload) => installed()?.checkedUpload(digest, upload) ?? upload();
-export const checkedDownload: typeof Checks.checkedDownload = (download) => installed()?.checkedDownload(download) ?? download();
+export const checkedDownload: typeof Checks.checkedDownload = (download, signal) => installed()?.checkedDownload(download, signal) ?? download();

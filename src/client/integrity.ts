@@ -59,10 +59,17 @@ export interface UploadDigest {
   headers: Record<string, string>;
 }
 
-export function uploadDigest(bytes: Uint8Array): UploadDigest {
-  const md5 = platform.md5Hex!(bytes);
-  return { md5, headers: { 'Content-MD5': contentMd5(md5) } };
+/**
+ * The digest of an upload of `bytes`: at once for a small body; a promise for a large one, whose
+ * MD5 is taken in slices, letting other work run between them (see `md5HexSliced` in
+ * `platform/types.ts`), and which rejects with the signal's reason when it is aborted meanwhile.
+ */
+export function uploadDigest(bytes: Uint8Array, signal?: AbortSignal): UploadDigest | Promise<UploadDigest> {
+  if (bytes.length >= platform.md5SlicedFrom!) return platform.md5HexSliced!(bytes, signal).then(digestOf);
+  return digestOf(platform.md5Hex!(bytes));
 }
+
+const digestOf = (md5: string): UploadDigest => ({ md5, headers: { 'Content-MD5': contentMd5(md5) } });
 
 const isMismatch = (error: unknown) => isApifyApiError(error) && error.type === INTEGRITY_MISMATCH;
 
@@ -92,17 +99,22 @@ export function checkedUpload(digest: UploadDigest | undefined, upload: () => Pr
 
 /**
  * Runs a full download; when its body is not the MD5 its ETag names, runs it once more, then
- * fails with `integrity-mismatch`. `null` (no record) passes through.
+ * fails with `integrity-mismatch`. `null` (no record) passes through. A large body is hashed in
+ * slices, as an upload's; `signal` stops that hashing.
  */
-export function checkedDownload(download: () => Promise<HttpResponse | null>): Promise<HttpResponse | null> {
+export function checkedDownload(download: () => Promise<HttpResponse | null>, signal?: AbortSignal): Promise<HttpResponse | null> {
   const attempt = (last: boolean): Promise<HttpResponse | null> =>
     download().then((response) => {
       const etag = response?.header('etag');
       if (!mayBeMd5(etag)) return response;
-      const actual = platform.md5Hex!(response!.bytes);
-      if (etagMatches(etag, actual) !== false) return response;
-      if (!last) return attempt(true);
-      throw response!.invalid(INTEGRITY_MISMATCH, `The body read (MD5 ${actual}) is not its ETag's (${md5OfEtag(etag)})`);
+      const bytes = response!.bytes;
+      if (bytes.length >= platform.md5SlicedFrom!) return platform.md5HexSliced!(bytes, signal).then((actual) => settle(response!, etag, actual, last));
+      return settle(response!, etag, platform.md5Hex!(bytes), last);
     });
+  const settle = (response: HttpResponse, etag: string | undefined, actual: string, last: boolean) => {
+    if (etagMatches(etag, actual) !== false) return response;
+    if (!last) return attempt(true);
+    throw response.invalid(INTEGRITY_MISMATCH, `The body read (MD5 ${actual}) is not its ETag's (${md5OfEtag(etag)})`);
+  };
   return attempt(false);
 }

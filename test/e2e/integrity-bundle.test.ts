@@ -48,7 +48,7 @@ interface Opened {
   flipped: () => number;
 }
 
-/** Opens a page that loads the bundles, flipping the first byte of every `blob` record body served to it. */
+/** Opens a page that loads the bundles, flipping the first byte of every `blob` and `large-flipped` record body served to it. */
 async function open(file: string): Promise<Opened> {
   const context = await browser.newContext();
   cleanups.push(() => context.close());
@@ -59,7 +59,7 @@ async function open(file: string): Promise<Opened> {
     if (request.method() === 'PUT' && request.url().includes('/records/')) uploadMd5s.push(request.headers()['content-md5'] ?? '');
   });
   let flips = 0;
-  await page.route(/\/records\/blob($|\?)/, async (route) => {
+  await page.route(/\/records\/(blob|large-flipped)($|\?)/, async (route) => {
     if (route.request().method() !== 'GET') return route.continue();
     const response = await route.fetch();
     const body = await response.body();
@@ -94,6 +94,55 @@ function putAndRead(page: Page, storeName: string) {
   );
 }
 
+/** Above the add-on's threshold for hashing in slices (1 MiB): five slices of 256 KiB and a tail. */
+const LARGE = 5 * 256 * 1024 + 4_099;
+/** The large body, the same in the page and here. */
+const largeByte = (i: number) => (i * 31 + 7) & 255;
+
+/**
+ * Stores a large body as `large` and `large-flipped`, then reads both back (the route flips a byte
+ * of `large-flipped`). A timer chain (setTimeout 0) ticks meanwhile; its count is noted as each
+ * upload's request leaves (with `fetch`), after its body was hashed.
+ */
+function putAndReadLarge(page: Page, storeName: string) {
+  return page.evaluate(
+    async ({ baseUrl, storeName, size }) => {
+      const kv = (window as any).ApifyKv;
+      let ticks = 0;
+      let ticking = true;
+      const tick = () => {
+        ticks++;
+        if (ticking) setTimeout(tick, 0);
+      };
+      const ticksAtUpload: number[] = [];
+      const send = window.fetch;
+      window.fetch = (input: any, init?: RequestInit) => {
+        if ((init?.method ?? input.method) === 'PUT') ticksAtUpload.push(ticks);
+        return send(input, init);
+      };
+      const client = new kv.ApifyClient({ baseUrl });
+      const store = await client.keyValueStores.getOrCreateStore({ storeName });
+      const stores = client.keyValueStores;
+      const body = new Uint8Array(size);
+      for (let i = 0; i < size; i++) body[i] = (i * 31 + 7) & 255;
+      for (const key of ['large', 'large-flipped']) {
+        ticks = 0;
+        setTimeout(tick, 0);
+        await stores.putRecord({ storeId: store.id, key, body, contentType: 'application/octet-stream' });
+      }
+      ticking = false;
+      const read = new Uint8Array((await stores.getRecord({ storeId: store.id, key: 'large' })).body);
+      const intact = read.length === size && read.every((byte, i) => byte === body[i]);
+      const error = await stores.getRecord({ storeId: store.id, key: 'large-flipped' }).then(
+        () => '',
+        (e: any) => (kv.isApifyApiError(e) ? `${e.name} ${e.type}: ${e.message}` : String(e)),
+      );
+      return { ticksAtUpload, intact, error };
+    },
+    { baseUrl: s.url, storeName, size: LARGE },
+  );
+}
+
 describe('integrity add-on in Chromium', () => {
   it('with the add-on (IIFE and ES module), a flipped byte in transit fails with integrity-mismatch', async () => {
     for (const [file, storeName] of [['iife-integrity.html', 'integrity-iife'], ['esm-integrity.html', 'integrity-esm']]) {
@@ -107,6 +156,24 @@ describe('integrity add-on in Chromium', () => {
       // Uploads carry the MD5 of their bytes, base64 (RFC 1864): here of [10, 20, 30, 40].
       expect(uploadMd5s[0], file).toBe(createHash('md5').update(Uint8Array.from([10, 20, 30, 40])).digest('base64'));
       expect(uploadMd5s.every((md5) => md5 !== ''), file).toBe(true);
+      expect(problems, file).toEqual([]);
+    }
+  });
+
+  it('with the add-on, a large body is checked too, hashed in slices while timers run (IIFE and ES module)', async () => {
+    const bytes = Uint8Array.from({ length: LARGE }, (_, i) => largeByte(i));
+    const md5 = createHash('md5').update(bytes).digest('base64');
+    for (const [file, storeName] of [['iife-integrity.html', 'large-iife'], ['esm-integrity.html', 'large-esm']]) {
+      const { page, problems, uploadMd5s, flipped } = await open(file!);
+      const result = await putAndReadLarge(page, storeName!);
+      expect(uploadMd5s, file).toEqual([md5, md5]);
+      // A timer queued as each upload started ran before its request left: hashing one body
+      // in a single call would have let none run.
+      expect(result.ticksAtUpload.length, file).toBe(2);
+      expect(Math.min(...result.ticksAtUpload), file).toBeGreaterThanOrEqual(1);
+      expect(result.intact, file).toBe(true);
+      expect(result.error, file).toMatch(/^ApifyApiError integrity-mismatch: /);
+      expect(flipped(), file).toBe(2);
       expect(problems, file).toEqual([]);
     }
   });

@@ -91,6 +91,16 @@ export interface Platform {
    * Node only: the browser bundle leaves the checks out (see `integrity-off.ts`).
    */
   md5Hex?(bytes: Uint8Array): string;
+  /**
+   * The same MD5 for a large body, taken a slice at a time with a turn of the event loop between
+   * slices (`hash-slices.ts`), so that no turn blocks for longer than one slice. Rejects with the
+   * signal's reason when it is aborted meanwhile. `integrity.ts` calls it for bodies of
+   * `md5SlicedFrom` bytes or more; smaller ones keep `md5Hex`'s single synchronous call (no
+   * promise: it runs on every request). Node and the browser's integrity add-on only, as `md5Hex`.
+   */
+  md5HexSliced?(bytes: Uint8Array, signal?: AbortSignal): Promise<string>;
+  /** The body size in bytes from which `md5HexSliced` takes over from `md5Hex`. */
+  md5SlicedFrom?: number;
   /** HMAC-SHA256 of a message, as lower-case hex. */
   hmacSha256Hex(key: string, message: string): Promise<string>;
   /**

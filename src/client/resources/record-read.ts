@@ -64,7 +64,7 @@ export async function readRecord(ctx: ResourceContext, storeId: string, recordPa
           })
           .catch(nullOn404);
       // A streamed body is handed on unread: it is not checked.
-      return stream || !ctx.integrity() ? get() : checkedDownload(get);
+      return stream || !ctx.integrity() ? get() : checkedDownload(get, call.signal);
     },
     outcome: (res) =>
       res === null

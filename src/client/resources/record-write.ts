@@ -44,7 +44,9 @@ export async function writeRecord(ctx: ResourceContext, storeId: string, storePa
   if (conditions) {
     await requireConditionalWrites(ctx.features, ctx.baseUrl, () => ctx.http.request({ method: 'GET', path: storePath, call }));
   }
-  const checksum = body.bytes && ctx.integrity() ? uploadDigest(body.bytes) : undefined;
+  const pending = body.bytes && ctx.integrity() ? uploadDigest(body.bytes, call.signal) : undefined;
+  // A large body's digest comes later: it is hashed in slices, letting other work run meanwhile.
+  const checksum = pending instanceof Promise ? await pending : pending;
   let etag: string | undefined;
   // The call's `onUploadProgress` watches the body to either place; a direct upload after a
   // refused `PUT` counts again from 0.
