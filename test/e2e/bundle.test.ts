@@ -166,4 +166,34 @@ describe('browser bundles against the local server', () => {
     expect([...requestTypes]).toEqual(['fetch']);
     expect(problems).toEqual([]);
   });
+
+  it('request hooks (v2 requestInterceptors) in both bundles: the query a hook changes is the one served', async () => {
+    for (const file of ['iife.html', 'esm.html']) {
+      const { page, problems } = await open(file);
+      const result = await page.evaluate(
+        async ({ baseUrl, storeName }) => {
+          const { ApifyClient } = (window as any).ApifyKv;
+          const seen: unknown[] = [];
+          const client = new ApifyClient({
+            baseUrl,
+            requestInterceptors: [
+              (config: any) => {
+                seen.push({ ...config.params });
+                // listKeys sends limit=2: the hook asks for one key only, and a prefix.
+                if (config.params.limit !== undefined) config.params = { ...config.params, limit: 1, prefix: 'b' };
+                return config;
+              },
+            ],
+          });
+          const store = await client.keyValueStores.getOrCreateStore({ storeName });
+          for (const key of ['a1', 'b1', 'b2']) await client.keyValueStores.putRecord({ storeId: store.id, key, body: key });
+          const listed = await client.keyValueStores.listKeys({ storeId: store.id, limit: 2 });
+          return { keys: listed.items.map((item: { key: string }) => item.key), listParams: seen.at(-1) };
+        },
+        { baseUrl: s.url, storeName: `hooked-${file.split('.')[0]}` },
+      );
+      expect(result).toEqual({ keys: ['b1'], listParams: { limit: 2 } });
+      expect(problems).toEqual([]);
+    }
+  });
 });

@@ -146,8 +146,10 @@ export class HttpClient {
     if (this.hooked) {
       // axios runs request interceptors last registered first: this one runs after the user's and
       // puts the query (`params`, which they may change) into the URL, where every adapter reads it.
+      // Joined here, not by axios's getUri: the browser bundle leaves axios's `params` support out.
       instance.interceptors.request.use((c) => {
-        c.url = instance.getUri(c);
+        const query = queryString(c.params as Parameters<typeof queryString>[0]);
+        if (query) c.url += c.url!.includes('?') ? `&${query.slice(1)}` : query;
         c.params = undefined;
         return c;
       });
@@ -279,7 +281,6 @@ export class HttpClient {
   private hookedConfig(req: HttpRequest, target: string, call: Call): CallConfig {
     const config = this.axiosConfig(req.method, target, call);
     config.params = { ...req.query };
-    config.paramsSerializer = (params) => queryString(params).slice(1);
     call.fresh = () => this.hookedConfig(req, target, call);
     return config;
   }
