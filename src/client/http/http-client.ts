@@ -15,7 +15,6 @@ import axios, { type AxiosInstance } from 'axios';
 import axiosRetryImport from 'axios-retry';
 import { platform } from '../platform/node.js';
 import type { StreamSource, Transport } from '../platform/types.js';
-import { Answer } from './answer.js';
 import { ApifyApiError, ApifyNetworkError, redact } from './errors.js';
 import { resourceOfPath } from './adaptive-rate.js';
 import { attemptTimeout, Call, type CallConfig } from './call.js';
@@ -29,6 +28,7 @@ import {
   encodePathSegment,
   headerOf,
   MAX_ERROR_BODY_BYTES,
+  parseEnvelope,
   parseErrorBody,
   pathOfUrl,
   queryString,
@@ -237,7 +237,25 @@ export class HttpClient {
       call.upload?.finish();
       // A streamed answer is counted as it is read, up to its end.
       if (!stream) call.download?.finish(bytes.byteLength);
-      return new Answer(response.status, response.headers, bytes, stream ? response.data : undefined, req, call.attempt, this.config);
+      const invalid = (type: string, message: string) =>
+        new ApifyApiError({
+          method: req.method,
+          path: redact(req.path ?? pathOfUrl(req.url ?? ''), [this.config.token()]),
+          clientMethod: options.clientMethod,
+          attempt: call.attempt,
+          statusCode: response.status,
+          type,
+          serverMessage: message,
+        });
+      const responseHeaders = response.headers;
+      return {
+        status: response.status,
+        header: (name) => headerOf(responseHeaders, name),
+        bytes,
+        stream: stream ? response.data : undefined,
+        data: <T>() => parseEnvelope<T>(bytes, invalid),
+        invalid,
+      };
     } catch (error) {
       throw await this.toClientError(error, req, options.signal, call);
     }
