@@ -11,6 +11,7 @@ import { AxiosError, AxiosHeaders, type InternalAxiosRequestConfig } from 'axios
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApifyClient } from '../../src/index.js';
 import { nodeAdapter } from '../../src/client/platform/node-adapter.js';
+import { MIN_SLICED_JOIN_BYTES } from '../../src/client/platform/whole-body.js';
 import { caught } from './caught.js';
 
 // No nock here (not even through helpers.ts): its interception would stand between the adapter
@@ -231,6 +232,22 @@ describe('the lean Node adapter', () => {
     expect(cut.code).toBe('ECONNRESET');
     const invalid = await caught(call({ url: 'not a url' }));
     expect(invalid.code).toBe('ERR_INVALID_URL');
+  });
+
+  it('hands on a large body intact, whether its length is known, it comes chunked or compressed', async () => {
+    const size = MIN_SLICED_JOIN_BYTES + 4_100;
+    const body = Buffer.alloc(size);
+    for (let i = 0; i + 4 <= size; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i);
+    const answers: Record<string, (res: http.ServerResponse) => void> = {
+      known: (res) => res.writeHead(200, { 'content-length': String(size) }).end(body),
+      chunked: (res) => res.writeHead(200).end(body),
+      gzip: (res) => res.writeHead(200, { 'content-encoding': 'gzip' }).end(zlib.gzipSync(body)),
+    };
+    for (const [name, answer] of Object.entries(answers)) {
+      main.handler = (_req, res) => answer(res);
+      const response = await call({ url: `${main.url}/${name}` });
+      expect(Buffer.compare(response.data as Buffer, body), name).toBe(0);
+    }
   });
 });
 

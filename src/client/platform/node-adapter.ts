@@ -37,6 +37,7 @@ import {
   type InternalAxiosRequestConfig,
 } from 'axios';
 import { counter, writeCounted } from './node-progress.js';
+import { readWhole } from './whole-body.js';
 import type { PreparedRequest } from './types.js';
 
 /**
@@ -312,15 +313,8 @@ export function nodeAdapter(config: InternalAxiosRequestConfig): Promise<AxiosRe
           finish(response);
           return;
         }
-        const chunks: Buffer[] = [];
-        let received = 0;
-        body.on('data', (chunk: Buffer) => {
-          chunks.push(chunk);
-          received += chunk.length;
-          download?.report(received, total);
-        });
-        body.on('end', () => {
-          response.data = chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
+        readWhole(body, total, download, (data) => {
+          response.data = data;
           finish(response);
         });
         // A body cut off half way: a network error, retried like one.
